@@ -1,0 +1,90 @@
+// NameService: what the HTTP API needs from the rest of the server. The API
+// layer (routes, envelopes, forwarding, /sub) is written against this
+// interface only; server/ implements it over storage/ and healthcheck/, and
+// the API's unit tests implement it with a fake.
+//
+// Thread-safety: every method may be called from any API worker thread
+// concurrently; implementations synchronise internally.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/cluster.h"
+#include "model/status.h"
+
+namespace jcm {
+
+using ClusterPtr = std::shared_ptr<const Cluster>;
+
+// What a successful write returns: the cluster's version after it (the
+// znode's mzxid), or deleted = true when the write removed the cluster.
+struct WriteAck {
+  std::string name;
+  int64_t version = 0;
+  bool deleted = false;
+};
+
+struct LeaderInfo {
+  bool known = false;       // false: no leader elected or ZooKeeper unreachable
+  bool self = false;        // this instance is the leader
+  std::string address;      // leader's API address "host:port" when known
+};
+
+class NameService {
+ public:
+  virtual ~NameService() = default;
+
+  // --- Reads: served from this instance's memory, never block on ZooKeeper.
+  // nullptr when unknown.
+  virtual ClusterPtr GetCluster(const std::string& name) const = 0;
+  // Sorted by name.
+  virtual std::vector<ClusterPtr> ListClusters() const = 0;
+
+  // --- Writes: only the leader applies them; elsewhere they return
+  // Status::NotLeader and the API forwards the request. They return only
+  // after ZooKeeper acknowledged. Errors: InvalidArgument, NotFound,
+  // Conflict, TooLarge (encoded cluster over the znode limit), Unavailable
+  // (ZooKeeper down or leadership lost mid-write).
+  //
+  // Creates or replaces the whole definition; statuses of nodes that stay are
+  // kept.
+  virtual Result<WriteAck> PutCluster(const Cluster& cluster) = 0;
+  virtual Result<WriteAck> DeleteCluster(const std::string& name) = 0;
+  virtual Result<WriteAck> SetClusterOnline(const std::string& name, bool online) = 0;
+  // Adds nodes; a node whose spec exists already is replaced by the new one.
+  virtual Result<WriteAck> AddNodes(const std::string& name, const std::vector<Node>& nodes) = 0;
+  // Every spec must exist (NotFound names the first that does not).
+  virtual Result<WriteAck> RemoveNodes(const std::string& name,
+                                       const std::vector<std::string>& specs) = 0;
+  virtual Result<WriteAck> SetNodeOnline(const std::string& name, const std::string& spec,
+                                         bool online) = 0;
+
+  virtual LeaderInfo Leader() const = 0;
+
+  // Read-your-writes after a forwarded write: blocks until this instance's
+  // model holds `ack` (the cluster at ack.version or newer, or gone when
+  // ack.deleted) or `timeout` passes. Returns true iff it got there.
+  virtual bool WaitUntilApplied(const WriteAck& ack, std::chrono::milliseconds timeout) const = 0;
+
+  // Change notification for long polls: a counter bumped on every change to
+  // any cluster's definition or statuses. WaitForChange blocks until the
+  // counter differs from `seen` or `timeout` passes, and returns its value.
+  virtual uint64_t ChangeCounter() const = 0;
+  virtual uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const = 0;
+
+  // For GET /sys/status: self, leader, members, ZooKeeper state, checker
+  // counters. A JSON object.
+  virtual nlohmann::json SystemStatus() const = 0;
+
+  // POST /sys/nscache: turn the change-only status write cache on or off on
+  // this instance.
+  virtual Status SetStatusWriteCache(bool enabled) = 0;
+};
+
+}  // namespace jcm

@@ -1,0 +1,269 @@
+#include "model/cluster_codec.h"
+
+#include <limits>
+
+#include "model/validation.h"
+
+namespace jcm {
+namespace {
+
+using nlohmann::json;
+
+const char* TypeName(const json& v) { return v.type_name(); }
+
+Status WrongType(const std::string& field, const json& v, const char* want) {
+  return Status::InvalidArgument(field + ": expected " + want + ", got " + TypeName(v) + " " +
+                                 QuoteForError(v.dump()));
+}
+
+Status GetString(const json& obj, const char* key, const std::string& field, std::string* out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Status::Ok();
+  if (!it->is_string()) return WrongType(field, *it, "a string");
+  *out = it->get<std::string>();
+  return Status::Ok();
+}
+
+// Integer in [lo, hi]; absent or null leaves *out unchanged.
+Status GetInt(const json& obj, const char* key, const std::string& field, int64_t lo, int64_t hi,
+              int64_t* out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Status::Ok();
+  if (!it->is_number_integer() && !it->is_number_unsigned()) {
+    return WrongType(field, *it, "an integer");
+  }
+  bool in_range;
+  int64_t value = 0;
+  if (it->is_number_unsigned()) {
+    uint64_t u = it->get<uint64_t>();
+    in_range = u <= static_cast<uint64_t>(hi);
+    value = in_range ? static_cast<int64_t>(u) : 0;
+  } else {
+    value = it->get<int64_t>();
+    in_range = value >= lo && value <= hi;
+  }
+  if (!in_range) {
+    return Status::InvalidArgument(field + ": " + it->dump() + " is out of range " +
+                                   std::to_string(lo) + "-" + std::to_string(hi));
+  }
+  *out = value;
+  return Status::Ok();
+}
+
+// JCM writes "ONLINE"/"OFFLINE"; accept booleans too, as operators type them.
+Status GetOnline(const json& obj, const std::string& field, bool* out) {
+  auto it = obj.find("online");
+  if (it == obj.end() || it->is_null()) return Status::Ok();
+  if (it->is_boolean()) return *out = it->get<bool>(), Status::Ok();
+  if (it->is_string()) {
+    const std::string& s = it->get_ref<const std::string&>();
+    if (s == "ONLINE") return *out = true, Status::Ok();
+    if (s == "OFFLINE") return *out = false, Status::Ok();
+    return Status::InvalidArgument(field + ": " + QuoteForError(s) +
+                                   " is not ONLINE or OFFLINE");
+  }
+  return WrongType(field, *it, "\"ONLINE\" or \"OFFLINE\"");
+}
+
+}  // namespace
+
+Status ParseJsonText(std::string_view text, json* out) {
+  try {
+    *out = json::parse(text.begin(), text.end());
+  } catch (const json::parse_error& e) {
+    return Status::InvalidArgument("body: malformed JSON at byte " + std::to_string(e.byte) +
+                                   ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+Status DecodeNode(const json& doc, const std::string& field, Node* out) {
+  if (!doc.is_object()) return WrongType(field, doc, "an object");
+  Node node;
+  auto ip = doc.find("ip");
+  if (ip == doc.end() || ip->is_null()) {
+    return Status::InvalidArgument(field + ".ip: missing");
+  }
+  if (!ip->is_string()) return WrongType(field + ".ip", *ip, "a string");
+  node.ip = ip->get<std::string>();
+  auto protos = doc.find("protos");
+  if (protos == doc.end() || protos->is_null()) {
+    return Status::InvalidArgument(field + ".protos: missing");
+  }
+  if (!protos->is_array()) return WrongType(field + ".protos", *protos, "an array");
+  for (size_t i = 0; i < protos->size(); ++i) {
+    const json& pj = (*protos)[i];
+    std::string pfield = field + ".protos[" + std::to_string(i) + "]";
+    if (!pj.is_object()) return WrongType(pfield, pj, "an object");
+    if (!pj.contains("port")) return Status::InvalidArgument(pfield + ".port: missing");
+    int64_t port = 0;
+    Status s = GetInt(pj, "port", pfield + ".port", 1, 65535, &port);
+    if (!s.ok()) return s;
+    std::string proto_text;
+    s = GetString(pj, "proto", pfield + ".proto", &proto_text);
+    if (!s.ok()) return s;
+    ProtoPort pp;
+    pp.port = static_cast<uint16_t>(port);
+    if (!ParseProto(proto_text, &pp.proto)) {
+      return Status::InvalidArgument(pfield + ".proto: " + QuoteForError(proto_text) +
+                                     " is not HTTP or TCP");
+    }
+    node.protos.push_back(pp);
+  }
+  Status s = GetString(doc, "udata", field + ".udata", &node.udata);
+  if (!s.ok()) return s;
+  s = GetOnline(doc, field + ".online", &node.online);
+  if (!s.ok()) return s;
+  int64_t weight = node.weight;
+  s = GetInt(doc, "weight", field + ".weight", std::numeric_limits<int32_t>::min(),
+             std::numeric_limits<int32_t>::max(), &weight);
+  if (!s.ok()) return s;
+  node.weight = static_cast<int>(weight);
+  // Runtime fields are accepted from stored or echoed documents.
+  std::string status_text;
+  s = GetString(doc, "status", field + ".status", &status_text);
+  if (!s.ok()) return s;
+  if (!status_text.empty() && !ParseNodeStatus(status_text, &node.status)) {
+    return Status::InvalidArgument(field + ".status: " + QuoteForError(status_text) +
+                                   " is not INVALID, NORMAL, ABNORMAL or TIMEOUT");
+  }
+  int64_t last_check = 0;
+  s = GetInt(doc, "lastCheck", field + ".lastCheck", 0, std::numeric_limits<int64_t>::max(),
+             &last_check);
+  if (!s.ok()) return s;
+  node.last_check_ms = last_check;
+  // Validate before the canonical sort, so error paths match the input order.
+  s = ValidateNode(node, field);
+  if (!s.ok()) return s;
+  if (node.protos.size() == 2 && node.protos[0].proto == Proto::kTcp) {
+    std::swap(node.protos[0], node.protos[1]);
+  }
+  *out = std::move(node);
+  return Status::Ok();
+}
+
+Status DecodeNodeList(const json& doc, std::vector<Node>* out) {
+  if (!doc.is_array()) return WrongType("nodes", doc, "an array of node objects");
+  if (doc.empty()) return Status::InvalidArgument("nodes: the list is empty");
+  std::vector<Node> nodes(doc.size());
+  for (size_t i = 0; i < doc.size(); ++i) {
+    Status s = DecodeNode(doc[i], "nodes[" + std::to_string(i) + "]", &nodes[i]);
+    if (!s.ok()) return s;
+  }
+  Status s = ValidateNodes(nodes, "nodes");
+  if (!s.ok()) return s;
+  *out = std::move(nodes);
+  return Status::Ok();
+}
+
+Status DecodeCluster(const json& doc, Cluster* out) {
+  if (!doc.is_object()) return WrongType("body", doc, "a cluster object");
+  Cluster c;
+  auto name = doc.find("name");
+  if (name == doc.end() || name->is_null()) return Status::InvalidArgument("name: missing");
+  if (!name->is_string()) return WrongType("name", *name, "a string");
+  c.name = name->get<std::string>();
+  Status s = ValidateClusterName(c.name);
+  if (!s.ok()) return s;
+  s = GetOnline(doc, "online", &c.online);
+  if (!s.ok()) return s;
+  std::string check_type;
+  s = GetString(doc, "checkType", "checkType", &check_type);
+  if (!s.ok()) return s;
+  if (!check_type.empty() && !ParseCheckType(check_type, &c.check_type)) {
+    return Status::InvalidArgument("checkType: " + QuoteForError(check_type) +
+                                   " is not HTTP, TCP or NONE");
+  }
+  s = GetString(doc, "checkFile", "checkFile", &c.check_file);
+  if (!s.ok()) return s;
+  if (c.check_file.empty()) c.check_file = "/";
+  int64_t v = 0;
+  const std::pair<const char*, int*> ints[] = {{"intervalMs", &c.check.interval_ms},
+                                               {"timeoutMs", &c.check.timeout_ms},
+                                               {"rise", &c.check.rise},
+                                               {"fall", &c.check.fall}};
+  for (const auto& [key, dst] : ints) {
+    v = *dst;
+    s = GetInt(doc, key, key, std::numeric_limits<int32_t>::min(),
+               std::numeric_limits<int32_t>::max(), &v);
+    if (!s.ok()) return s;
+    *dst = static_cast<int>(v);
+  }
+  if (auto codes = doc.find("okCodes"); codes != doc.end() && !codes->is_null()) {
+    if (!codes->is_array()) return WrongType("okCodes", *codes, "an array of integers");
+    for (size_t i = 0; i < codes->size(); ++i) {
+      if (!(*codes)[i].is_number_integer()) {
+        return WrongType("okCodes[" + std::to_string(i) + "]", (*codes)[i], "an integer");
+      }
+      c.check.ok_codes.push_back((*codes)[i].get<int>());
+    }
+  }
+  auto nodes = doc.find("nodes");
+  if (nodes != doc.end() && !nodes->is_null()) {
+    if (!nodes->is_array()) return WrongType("nodes", *nodes, "an array of node objects");
+    c.nodes.resize(nodes->size());
+    for (size_t i = 0; i < nodes->size(); ++i) {
+      s = DecodeNode((*nodes)[i], "nodes[" + std::to_string(i) + "]", &c.nodes[i]);
+      if (!s.ok()) return s;
+    }
+  }
+  int64_t version = 0;
+  s = GetInt(doc, "version", "version", 0, std::numeric_limits<int64_t>::max(), &version);
+  if (!s.ok()) return s;
+  c.version = version;
+  s = GetInt(doc, "statusVersion", "statusVersion", 0, std::numeric_limits<int64_t>::max(),
+             &c.status_version);
+  if (!s.ok()) return s;
+  if (auto panic = doc.find("panic"); panic != doc.end() && panic->is_boolean()) {
+    c.panic = panic->get<bool>();
+  }
+  s = ValidateCluster(c);
+  if (!s.ok()) return s;
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+json EncodeNode(const Node& node, ClusterJsonForm form) {
+  json j;
+  j["ip"] = node.ip;
+  json protos = json::array();
+  for (const ProtoPort& pp : node.protos) {
+    protos.push_back({{"port", pp.port}, {"proto", ToString(pp.proto)}});
+  }
+  j["protos"] = std::move(protos);
+  j["online"] = node.online ? "ONLINE" : "OFFLINE";
+  if (form != ClusterJsonForm::kJcm || !node.udata.empty()) j["udata"] = node.udata;
+  if (form != ClusterJsonForm::kJcm && node.weight != kDefaultWeight) j["weight"] = node.weight;
+  if (form != ClusterJsonForm::kStored) {
+    j["status"] = ToString(node.status);
+    j["lastCheck"] = node.last_check_ms;
+  }
+  return j;
+}
+
+json EncodeCluster(const Cluster& c, ClusterJsonForm form) {
+  json j;
+  j["name"] = c.name;
+  j["online"] = c.online ? "ONLINE" : "OFFLINE";
+  j["checkType"] = ToString(c.check_type);
+  j["checkFile"] = c.check_file;
+  if (form != ClusterJsonForm::kJcm) {
+    const CheckSettings& cs = c.check;
+    if (cs.interval_ms) j["intervalMs"] = cs.interval_ms;
+    if (cs.timeout_ms) j["timeoutMs"] = cs.timeout_ms;
+    if (cs.rise) j["rise"] = cs.rise;
+    if (cs.fall) j["fall"] = cs.fall;
+    if (!cs.ok_codes.empty()) j["okCodes"] = cs.ok_codes;
+  }
+  json nodes = json::array();
+  for (const Node& n : c.nodes) nodes.push_back(EncodeNode(n, form));
+  j["nodes"] = std::move(nodes);
+  if (form != ClusterJsonForm::kStored) j["version"] = c.version;
+  if (form == ClusterJsonForm::kFull) {
+    j["statusVersion"] = c.status_version;
+    j["panic"] = c.panic;
+  }
+  return j;
+}
+
+}  // namespace jcm

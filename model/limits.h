@@ -1,0 +1,25 @@
+// Limits on what jcm accepts. Each one exists because something downstream
+// breaks past it: ZooKeeper drops the connection on a request of 1 MiB or
+// more, and path components have rules of their own.
+#pragma once
+
+#include <cstddef>
+
+namespace jcm::limits {
+
+inline constexpr size_t kMaxClusterNameLength = 128;
+inline constexpr size_t kMaxUdataLength = 4096;
+inline constexpr size_t kMaxCheckFileLength = 1024;
+inline constexpr size_t kMaxNodesPerCluster = 100000;
+inline constexpr int kMinWeight = 1;
+inline constexpr int kMaxWeight = 10000;
+inline constexpr int kMaxRiseFall = 100;
+inline constexpr int kMinIntervalMs = 100;
+inline constexpr int kMaxIntervalMs = 3600 * 1000;
+// ZooKeeper refuses (by dropping the connection) any request of 1 MiB or
+// more; stay well clear of it so the request framing never tips it over.
+inline constexpr size_t kMaxZnodeBytes = 1000 * 1000;
+// Request bodies: a 20,000-node cluster document is ~1.6 MB of JSON.
+inline constexpr size_t kMaxRequestBodyBytes = 8 * 1024 * 1024;
+
+}  // namespace jcm::limits

@@ -1,0 +1,154 @@
+#include "model/validation.h"
+
+#include <arpa/inet.h>
+
+#include <unordered_set>
+
+#include "model/limits.h"
+
+namespace jcm {
+
+std::string QuoteForError(std::string_view value) {
+  constexpr size_t kShown = 64;
+  std::string out = "'";
+  if (value.size() <= kShown) {
+    out += value;
+  } else {
+    out += value.substr(0, kShown);
+    out += "...' (" + std::to_string(value.size()) + " characters";
+    return out + ")";
+  }
+  return out + "'";
+}
+
+Status ValidateClusterName(std::string_view name) {
+  if (name.empty()) return Status::InvalidArgument("name: must not be empty");
+  if (name.size() > limits::kMaxClusterNameLength) {
+    return Status::InvalidArgument("name: " + QuoteForError(name) + " is longer than " +
+                                   std::to_string(limits::kMaxClusterNameLength) +
+                                   " characters");
+  }
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      return Status::InvalidArgument("name: " + QuoteForError(name) +
+                                     " may only hold letters, digits, '.', '_' and '-'");
+    }
+  }
+  if (name == "." || name == "..") {
+    return Status::InvalidArgument("name: " + QuoteForError(name) + " is reserved");
+  }
+  return Status::Ok();
+}
+
+bool IsIpLiteral(std::string_view ip) {
+  if (ip.empty() || ip.size() > 45) return false;
+  std::string text(ip);
+  unsigned char buf[16];
+  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+Status ValidateNode(const Node& node, const std::string& field) {
+  if (!IsIpLiteral(node.ip)) {
+    return Status::InvalidArgument(field + ".ip: " + QuoteForError(node.ip) +
+                                   " is not an IPv4 or IPv6 literal");
+  }
+  if (node.protos.empty()) {
+    return Status::InvalidArgument(field + ".protos: a node needs at least one {port, proto}");
+  }
+  bool seen[2] = {false, false};
+  for (size_t i = 0; i < node.protos.size(); ++i) {
+    const ProtoPort& pp = node.protos[i];
+    std::string pfield = field + ".protos[" + std::to_string(i) + "]";
+    if (pp.port == 0) return Status::InvalidArgument(pfield + ".port: 0 is out of range 1-65535");
+    int idx = pp.proto == Proto::kHttp ? 0 : 1;
+    if (seen[idx]) {
+      return Status::InvalidArgument(pfield + ".proto: '" + std::string(ToString(pp.proto)) +
+                                     "' appears twice; at most one port per proto");
+    }
+    seen[idx] = true;
+  }
+  if (node.weight < limits::kMinWeight || node.weight > limits::kMaxWeight) {
+    return Status::InvalidArgument(field + ".weight: " + std::to_string(node.weight) +
+                                   " is out of range " + std::to_string(limits::kMinWeight) +
+                                   "-" + std::to_string(limits::kMaxWeight));
+  }
+  if (node.udata.size() > limits::kMaxUdataLength) {
+    return Status::InvalidArgument(field + ".udata: " + std::to_string(node.udata.size()) +
+                                   " characters is longer than " +
+                                   std::to_string(limits::kMaxUdataLength));
+  }
+  return Status::Ok();
+}
+
+Status ValidateNodes(const std::vector<Node>& nodes, const std::string& field) {
+  if (nodes.size() > limits::kMaxNodesPerCluster) {
+    return Status::InvalidArgument(field + ": " + std::to_string(nodes.size()) +
+                                   " nodes is more than " +
+                                   std::to_string(limits::kMaxNodesPerCluster));
+  }
+  std::unordered_set<std::string> specs;
+  specs.reserve(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    std::string nfield = field + "[" + std::to_string(i) + "]";
+    Status s = ValidateNode(nodes[i], nfield);
+    if (!s.ok()) return s;
+    std::string spec = nodes[i].Spec();
+    if (!specs.insert(spec).second) {
+      return Status::InvalidArgument(nfield + ": duplicate spec '" + spec + "'");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateCluster(const Cluster& cluster) {
+  Status s = ValidateClusterName(cluster.name);
+  if (!s.ok()) return s;
+  if (cluster.check_type == CheckType::kHttp) {
+    if (cluster.check_file.empty() || cluster.check_file[0] != '/') {
+      return Status::InvalidArgument("checkFile: " + QuoteForError(cluster.check_file) +
+                                     " must be a path starting with '/'");
+    }
+  }
+  if (cluster.check_file.size() > limits::kMaxCheckFileLength) {
+    return Status::InvalidArgument("checkFile: longer than " +
+                                   std::to_string(limits::kMaxCheckFileLength) + " characters");
+  }
+  for (char c : cluster.check_file) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+      return Status::InvalidArgument("checkFile: " + QuoteForError(cluster.check_file) +
+                                     " holds a space or control character");
+    }
+  }
+  const CheckSettings& cs = cluster.check;
+  if (cs.interval_ms != 0 &&
+      (cs.interval_ms < limits::kMinIntervalMs || cs.interval_ms > limits::kMaxIntervalMs)) {
+    return Status::InvalidArgument("intervalMs: " + std::to_string(cs.interval_ms) +
+                                   " is out of range " + std::to_string(limits::kMinIntervalMs) +
+                                   "-" + std::to_string(limits::kMaxIntervalMs));
+  }
+  if (cs.timeout_ms < 0 || (cs.timeout_ms != 0 && cs.interval_ms != 0 &&
+                            cs.timeout_ms >= cs.interval_ms)) {
+    return Status::InvalidArgument("timeoutMs: " + std::to_string(cs.timeout_ms) +
+                                   " must be positive and below intervalMs");
+  }
+  if (cs.rise < 0 || cs.rise > limits::kMaxRiseFall) {
+    return Status::InvalidArgument("rise: " + std::to_string(cs.rise) + " is out of range 1-" +
+                                   std::to_string(limits::kMaxRiseFall));
+  }
+  if (cs.fall < 0 || cs.fall > limits::kMaxRiseFall) {
+    return Status::InvalidArgument("fall: " + std::to_string(cs.fall) + " is out of range 1-" +
+                                   std::to_string(limits::kMaxRiseFall));
+  }
+  for (size_t i = 0; i < cs.ok_codes.size(); ++i) {
+    if (cs.ok_codes[i] < 100 || cs.ok_codes[i] > 599) {
+      return Status::InvalidArgument("okCodes[" + std::to_string(i) +
+                                     "]: " + std::to_string(cs.ok_codes[i]) +
+                                     " is not an HTTP status code");
+    }
+  }
+  return ValidateNodes(cluster.nodes, "nodes");
+}
+
+}  // namespace jcm
