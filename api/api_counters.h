@@ -1,0 +1,41 @@
+// ApiCounters: what the HTTP layer counts, shown under "api" in
+// GET /sys/status (as Envoy's health checker shows attempt/success/failure).
+//
+// Thread-safety: all members are atomics; every method may be called from
+// any thread. Relaxed ordering: the figures are for people, not for logic.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+
+#include "model/status.h"
+
+namespace jcm {
+
+struct ApiCounters {
+  static constexpr size_t kCodes = static_cast<size_t>(Status::Code::kInternal) + 1;
+
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> replies_2xx{0};
+  std::atomic<uint64_t> replies_4xx{0};
+  std::atomic<uint64_t> replies_5xx{0};
+  // Refusals this instance made, by Status code (forwarded leader replies
+  // are counted by HTTP class only).
+  std::array<std::atomic<uint64_t>, kCodes> errors_by_code{};
+  std::atomic<uint64_t> forwarded{0};         // writes sent to the leader
+  std::atomic<uint64_t> forward_failures{0};  // leader unknown or unreachable
+  std::atomic<uint64_t> read_your_writes_timeouts{0};
+  std::atomic<uint64_t> sub_requests{0};
+  std::atomic<uint64_t> long_polls{0};          // parked at least once
+  std::atomic<uint64_t> long_polls_refused{0};  // answered at once: bound reached
+  std::atomic<int64_t> long_polls_parked{0};    // parked right now
+
+  void CountReply(int http_status);
+  void CountError(Status::Code code);
+  nlohmann::json ToJson() const;
+};
+
+}  // namespace jcm

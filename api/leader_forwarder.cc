@@ -1,0 +1,82 @@
+#include "api/leader_forwarder.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+namespace jcm {
+
+using nlohmann::json;
+
+LeaderForwarder::LeaderForwarder(LeaderForwarderOptions options, const NameService* names,
+                                 ApiCounters* counters)
+    : options_(std::move(options)), names_(names), counters_(counters) {}
+
+Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request) const {
+  if (!request.forwarded_by.empty()) {
+    counters_->forward_failures.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("write {} {} forwarded by {} reached a non-leader; not forwarding again",
+                 request.method, request.target, request.forwarded_by);
+    return Status::NotLeader("not the leader; leadership moved, retry");
+  }
+  LeaderInfo leader = names_->Leader();
+  if (!leader.known || leader.address.empty()) {
+    counters_->forward_failures.fetch_add(1, std::memory_order_relaxed);
+    return Status::Unavailable("no leader elected");
+  }
+  if (leader.self || leader.address == options_.self_address) {
+    // The mutation said NotLeader but the election says us: leadership is
+    // changing hands right now. Forwarding to ourselves would loop.
+    counters_->forward_failures.fetch_add(1, std::memory_order_relaxed);
+    return Status::Unavailable("leadership is changing; retry");
+  }
+
+  httplib::Client client(leader.address);
+  client.set_connection_timeout(options_.connect_timeout);
+  client.set_read_timeout(options_.read_timeout);
+  client.set_write_timeout(options_.read_timeout);
+  client.set_tcp_nodelay(true);
+  client.set_keep_alive(false);
+  client.set_url_encode(false);  // the target is already encoded as received
+  httplib::Headers headers = {{kForwardedHeader, options_.self_address}};
+
+  if (request.method != "POST" && request.method != "DELETE") {
+    return Status::Internal("cannot forward method " + request.method);
+  }
+  counters_->forwarded.fetch_add(1, std::memory_order_relaxed);
+  httplib::Result res =
+      request.method == "POST"
+          ? client.Post(request.target, headers, request.body, "application/json")
+          : client.Delete(request.target, headers, request.body, "application/json");
+  if (!res) {
+    counters_->forward_failures.fetch_add(1, std::memory_order_relaxed);
+    std::string why = httplib::to_string(res.error());
+    spdlog::warn("forwarding {} {} to leader {} failed: {}", request.method, request.target,
+                 leader.address, why);
+    return Status::Unavailable("leader " + leader.address + " unreachable: " + why);
+  }
+
+  if (res->status >= 200 && res->status < 300) {
+    json envelope = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
+    WriteAck ack;
+    if (envelope.is_object() && envelope.contains("data") &&
+        ParseWriteAck(envelope["data"], &ack)) {
+      if (!names_->WaitUntilApplied(ack, options_.apply_timeout)) {
+        counters_->read_your_writes_timeouts.fetch_add(1, std::memory_order_relaxed);
+        spdlog::warn(
+            "write to {} (version {}) acknowledged by leader {} not applied here "
+            "within {} ms",
+            ack.name, ack.version, leader.address, options_.apply_timeout.count());
+      }
+    } else {
+      spdlog::warn("leader {} answered {} {} with a body that is not a write ack", leader.address,
+                   request.method, request.target);
+    }
+  }
+  HttpReply reply;
+  reply.status = res->status;
+  reply.body = res->body;
+  if (res->has_header("Content-Type")) reply.content_type = res->get_header_value("Content-Type");
+  return reply;
+}
+
+}  // namespace jcm

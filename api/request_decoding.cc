@@ -1,0 +1,97 @@
+#include "api/request_decoding.h"
+
+#include <unordered_set>
+
+#include "model/cluster.h"
+#include "model/limits.h"
+#include "model/validation.h"
+
+namespace jcm {
+
+using nlohmann::json;
+
+namespace {
+
+Status WrongType(const std::string& field, const json& doc, const char* want) {
+  return Status::InvalidArgument(
+      field + ": expected " + want + ", got " + doc.type_name() + " " +
+      QuoteForError(doc.dump(-1, ' ', false, json::error_handler_t::replace)));
+}
+
+}  // namespace
+
+Status DecodeBool(const json& doc, const std::string& field, bool allow_words, bool* out) {
+  if (doc.is_boolean()) {
+    *out = doc.get<bool>();
+    return Status::Ok();
+  }
+  if (allow_words && doc.is_string()) {
+    const std::string& s = doc.get_ref<const std::string&>();
+    if (s == "ONLINE" || s == "OFFLINE") {
+      *out = s == "ONLINE";
+      return Status::Ok();
+    }
+  }
+  return WrongType(field, doc,
+                   allow_words ? "true, false, \"ONLINE\" or \"OFFLINE\"" : "true or false");
+}
+
+Status DecodeSpec(const json& doc, const std::string& field, std::string* out) {
+  if (!doc.is_string()) return WrongType(field, doc, "a node spec string");
+  const std::string& text = doc.get_ref<const std::string&>();
+  std::string canonical;
+  // CanonicalSpec checks the shape; the IP needs its own check, or a spec
+  // like "300.1.1.1|HTTP:80" would reach the store as a NotFound.
+  if (!CanonicalSpec(text, &canonical) || !IsIpLiteral(text.substr(0, text.find('|')))) {
+    return Status::InvalidArgument(field + ": " + QuoteForError(text) +
+                                   " is not a node spec (ip|HTTP:port[|TCP:port])");
+  }
+  *out = std::move(canonical);
+  return Status::Ok();
+}
+
+Status DecodeSpecList(const json& doc, std::vector<std::string>* out) {
+  if (!doc.is_array()) return WrongType("specs", doc, "an array of node specs");
+  if (doc.empty()) return Status::InvalidArgument("specs: the list is empty");
+  if (doc.size() > limits::kMaxNodesPerCluster) {
+    return Status::InvalidArgument("specs: " + std::to_string(doc.size()) + " specs is more than " +
+                                   std::to_string(limits::kMaxNodesPerCluster));
+  }
+  std::vector<std::string> specs(doc.size());
+  std::unordered_set<std::string> seen;
+  seen.reserve(doc.size());
+  for (size_t i = 0; i < doc.size(); ++i) {
+    std::string field = "specs[" + std::to_string(i) + "]";
+    Status s = DecodeSpec(doc[i], field, &specs[i]);
+    if (!s.ok()) return s;
+    if (!seen.insert(specs[i]).second) {
+      return Status::InvalidArgument(field + ": duplicate spec " + QuoteForError(specs[i]));
+    }
+  }
+  *out = std::move(specs);
+  return Status::Ok();
+}
+
+Status DecodeNodeOnline(const json& doc, std::string* spec, bool* online) {
+  if (!doc.is_object()) return WrongType("body", doc, "an object {\"spec\", \"online\"}");
+  auto s_it = doc.find("spec");
+  if (s_it == doc.end()) return Status::InvalidArgument("spec: missing");
+  auto o_it = doc.find("online");
+  if (o_it == doc.end()) return Status::InvalidArgument("online: missing");
+  Status s = DecodeSpec(*s_it, "spec", spec);
+  if (!s.ok()) return s;
+  return DecodeBool(*o_it, "online", /*allow_words=*/true, online);
+}
+
+Status DecodeClusterForm(const std::string& param, ClusterJsonForm* out) {
+  if (param.empty() || param == "full") {
+    *out = ClusterJsonForm::kFull;
+  } else if (param == "jcm") {
+    *out = ClusterJsonForm::kJcm;
+  } else {
+    return Status::InvalidArgument("form: " + QuoteForError(param) + " is not full or jcm");
+  }
+  return Status::Ok();
+}
+
+}  // namespace jcm

@@ -1,0 +1,186 @@
+#include "api/subscribe_handler.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "model/cluster_codec.h"
+#include "model/validation.h"
+
+namespace jcm {
+
+using nlohmann::json;
+
+namespace {
+
+Status WrongType(const std::string& field, const json& doc, const char* want) {
+  return Status::InvalidArgument(
+      field + ": expected " + want + ", got " + doc.type_name() + " " +
+      QuoteForError(doc.dump(-1, ' ', false, json::error_handler_t::replace)));
+}
+
+// An optional integer field; absent or null leaves *out unchanged.
+Status GetInt64(const json& obj, const char* key, const std::string& field, int64_t lo,
+                int64_t* out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return Status::Ok();
+  if (!it->is_number_integer()) return WrongType(field, *it, "an integer");
+  if (it->is_number_unsigned() &&
+      it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Status::InvalidArgument(field + ": " + it->dump() + " is out of range");
+  }
+  int64_t v = it->get<int64_t>();
+  if (v < lo) {
+    return Status::InvalidArgument(field + ": " + it->dump() + " is below " + std::to_string(lo));
+  }
+  *out = v;
+  return Status::Ok();
+}
+
+json Invalids(const Cluster& cluster) {
+  json invalids = json::array();
+  for (const Node& node : cluster.nodes) {
+    if (!node.Usable()) invalids.push_back(node.Spec());
+  }
+  return invalids;
+}
+
+}  // namespace
+
+SubscribeHandler::SubscribeHandler(SubscribeOptions options, const NameService* names,
+                                   ApiCounters* counters)
+    : options_(options), names_(names), counters_(counters) {}
+
+Status SubscribeHandler::Decode(const json& doc, Request* out) const {
+  if (!doc.is_object()) return WrongType("body", doc, "an object {\"tag\", \"units\"}");
+  if (auto tag = doc.find("tag"); tag != doc.end() && !tag->is_null() && !tag->is_string()) {
+    return WrongType("tag", *tag, "a string");
+  }
+  int64_t ext = 0;
+  Status s = GetInt64(doc, "ext", "ext", 0, &ext);
+  if (!s.ok()) return s;
+  if (ext > 1) return Status::InvalidArgument("ext: " + std::to_string(ext) + " is not 0 or 1");
+  out->ext = ext == 1;
+  int64_t wait_ms = 0;
+  s = GetInt64(doc, "waitMs", "waitMs", 0, &wait_ms);
+  if (!s.ok()) return s;
+  out->wait = std::min(std::chrono::milliseconds(wait_ms), options_.max_wait);
+
+  auto units = doc.find("units");
+  if (units == doc.end() || units->is_null()) return Status::InvalidArgument("units: missing");
+  if (!units->is_array()) return WrongType("units", *units, "an array of {name, version}");
+  if (units->size() > options_.max_units) {
+    return Status::InvalidArgument("units: " + std::to_string(units->size()) +
+                                   " units is more than " + std::to_string(options_.max_units));
+  }
+  out->units.resize(units->size());
+  for (size_t i = 0; i < units->size(); ++i) {
+    const json& u = (*units)[i];
+    std::string field = "units[" + std::to_string(i) + "]";
+    if (!u.is_object()) return WrongType(field, u, "an object {name, version}");
+    Unit& unit = out->units[i];
+    auto name = u.find("name");
+    if (name == u.end() || name->is_null())
+      return Status::InvalidArgument(field + ".name: missing");
+    if (!name->is_string()) return WrongType(field + ".name", *name, "a string");
+    unit.name = name->get<std::string>();
+    // ValidateClusterName's message starts with "name: ".
+    s = ValidateClusterName(unit.name);
+    if (!s.ok()) return Status::InvalidArgument(field + "." + s.message());
+    s = GetInt64(u, "version", field + ".version", std::numeric_limits<int64_t>::min(),
+                 &unit.version);
+    if (!s.ok()) return s;
+    s = GetInt64(u, "statusVersion", field + ".statusVersion", std::numeric_limits<int64_t>::min(),
+                 &unit.status_version);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+json SubscribeHandler::EvaluateUnit(const Request& request, const Unit& unit,
+                                    bool* nochange) const {
+  *nochange = false;
+  json out = {{"name", unit.name}};
+  ClusterPtr cluster = names_->GetCluster(unit.name);
+  if (!cluster || !cluster->online) {
+    out["kind"] = "RESP_REMOVE";
+  } else if (cluster->version > unit.version) {
+    out["kind"] = "RESP_UPDATE";
+    out["cluster"] =
+        EncodeCluster(*cluster, request.ext ? ClusterJsonForm::kFull : ClusterJsonForm::kJcm);
+  } else if (!request.ext) {
+    out["kind"] = "RESP_STATUS";
+    out["invalids"] = Invalids(*cluster);
+  } else if (cluster->status_version > unit.status_version) {
+    out["kind"] = "RESP_STATUS";
+    out["statusVersion"] = cluster->status_version;
+    out["panic"] = cluster->panic;
+    out["invalids"] = Invalids(*cluster);
+  } else {
+    out["kind"] = "RESP_NOCHANGE";
+    *nochange = true;
+  }
+  return out;
+}
+
+bool SubscribeHandler::Evaluate(const Request& request, json* units) const {
+  *units = json::array();
+  bool all_nochange = true;
+  for (const Unit& unit : request.units) {
+    bool nochange = false;
+    units->push_back(EvaluateUnit(request, unit, &nochange));
+    all_nochange = all_nochange && nochange;
+  }
+  return all_nochange;
+}
+
+bool SubscribeHandler::TryPark() {
+  int64_t before = counters_->long_polls_parked.fetch_add(1, std::memory_order_acq_rel);
+  if (before >= options_.max_parked) {
+    counters_->long_polls_parked.fetch_sub(1, std::memory_order_acq_rel);
+    return false;
+  }
+  return true;
+}
+
+void SubscribeHandler::Unpark() {
+  counters_->long_polls_parked.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+Result<HttpReply> SubscribeHandler::Handle(std::string_view body) {
+  counters_->sub_requests.fetch_add(1, std::memory_order_relaxed);
+  json doc;
+  Status s = ParseJsonText(body, &doc);
+  if (!s.ok()) return s;
+  Request request;
+  s = Decode(doc, &request);
+  if (!s.ok()) return s;
+
+  // Read the counter before evaluating: a change that lands during the
+  // evaluation then moves it past `seen` and is not missed.
+  uint64_t seen = names_->ChangeCounter();
+  json units;
+  bool quiet = Evaluate(request, &units);
+  bool wants_wait = request.ext && request.wait.count() > 0 && !request.units.empty();
+  if (quiet && wants_wait && !stopping_.load(std::memory_order_acquire)) {
+    if (!TryPark()) {
+      counters_->long_polls_refused.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      counters_->long_polls.fetch_add(1, std::memory_order_relaxed);
+      auto deadline = std::chrono::steady_clock::now() + request.wait;
+      while (!stopping_.load(std::memory_order_acquire)) {
+        auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) break;
+        auto slice = std::min(std::chrono::ceil<std::chrono::milliseconds>(deadline - now),
+                              options_.wake_slice);
+        uint64_t current = names_->WaitForChange(seen, slice);
+        if (current == seen) continue;
+        seen = current;
+        if (!Evaluate(request, &units)) break;
+      }
+      Unpark();
+    }
+  }
+  return HttpReply{200, DumpJson(json{{"units", std::move(units)}})};
+}
+
+}  // namespace jcm
