@@ -1,0 +1,107 @@
+#include "jcm/allocator.h"
+
+#include <thread>
+
+#include "subscriber/src/cluster_slot.h"
+#include "subscriber/src/hash.h"
+
+namespace jcm {
+namespace {
+
+using internal::ClusterSlot;
+using internal::ClusterSnapshot;
+using internal::ProtocolView;
+
+// Per thread, per slot: the snapshot this thread last saw and its cursors.
+// Direct-mapped on the slot id: two slots that collide in one thread just
+// reload the shared pointer more often; correctness does not depend on it.
+struct ReaderEntry {
+  uint64_t slot_id = 0;
+  uint64_t generation = 0;
+  std::shared_ptr<const ClusterSnapshot> snapshot;
+  uint32_t rr_cursor = 0;
+  uint32_t wrr_cursor = 0;
+};
+
+constexpr size_t kReaderCacheSize = 128;
+
+// Threads start their cursors at different places, so many threads that
+// begin at once do not all hit the first node together.
+uint32_t ThreadSeed() {
+  thread_local const uint32_t seed = static_cast<uint32_t>(
+      internal::Mix64(std::hash<std::thread::id>{}(std::this_thread::get_id()) + 1));
+  return seed;
+}
+
+// Returns this thread's entry for `slot`, holding the current snapshot.
+// Lock-free: on the fast path two loads of thread-local data and one
+// acquire load of the slot's generation.
+ReaderEntry& Acquire(const ClusterSlot& slot) {
+  thread_local ReaderEntry cache[kReaderCacheSize];
+  ReaderEntry& e = cache[slot.id() % kReaderCacheSize];
+  uint64_t gen = slot.generation();
+  if (e.slot_id != slot.id()) {
+    e.slot_id = slot.id();
+    e.rr_cursor = e.wrr_cursor = ThreadSeed();
+    e.generation = 0;
+  }
+  if (e.generation != gen) {
+    e.snapshot = slot.Load();
+    e.generation = gen;
+  }
+  return e;
+}
+
+inline uint32_t Advance(uint32_t* cursor, size_t n) {
+  uint32_t c = *cursor;
+  if (c >= n) c = static_cast<uint32_t>(c % n);
+  *cursor = c + 1;
+  return c;
+}
+
+}  // namespace
+
+const char* PolicyName(Policy policy) {
+  switch (policy) {
+    case Policy::kRoundRobin:
+      return "round-robin";
+    case Policy::kWeightedRoundRobin:
+      return "weighted-round-robin";
+    case Policy::kConsistentHash:
+      return "consistent-hash";
+  }
+  return "?";
+}
+
+uint64_t Allocator::HashKey(std::string_view key) { return internal::Hash64(key, 0); }
+
+const std::string& Allocator::cluster() const {
+  static const std::string kNone;
+  return slot_ ? slot_->name() : kNone;
+}
+
+Pick Allocator::Pick(Protocol protocol, std::string_view key) const {
+  if (!slot_) return {};
+  if (policy_ == Policy::kConsistentHash) return PickByHash(protocol, HashKey(key));
+  ReaderEntry& e = Acquire(*slot_);
+  const ProtocolView& v = e.snapshot->view(protocol);
+  const size_t n = v.endpoints.size();
+  if (n == 0) return {};
+  if (policy_ == Policy::kRoundRobin) {
+    return jcm::Pick(v.endpoints[Advance(&e.rr_cursor, n)], v.panic);
+  }
+  return jcm::Pick(v.endpoints[v.wrr[Advance(&e.wrr_cursor, v.wrr.size())]], v.panic);
+}
+
+Pick Allocator::PickByHash(Protocol protocol, uint64_t key_hash) const {
+  if (!slot_) return {};
+  ReaderEntry& e = Acquire(*slot_);
+  const ProtocolView& v = e.snapshot->view(protocol);
+  const uint64_t m = v.maglev.size();
+  if (m == 0) return {};
+  // Multiply-shift instead of a division: maps the top 32 bits onto [0, m).
+  uint64_t index = ((key_hash >> 32) * m) >> 32;
+  return jcm::Pick(v.endpoints[v.maglev[index]], v.panic);
+}
+
+}  // namespace jcm

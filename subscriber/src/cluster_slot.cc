@@ -1,0 +1,18 @@
+#include "subscriber/src/cluster_slot.h"
+
+namespace jcm::internal {
+namespace {
+std::atomic<uint64_t> next_slot_id{1};
+}  // namespace
+
+ClusterSlot::ClusterSlot(std::string name)
+    : name_(std::move(name)),
+      id_(next_slot_id.fetch_add(1, std::memory_order_relaxed)),
+      current_(ClusterSnapshot::Empty()) {}
+
+void ClusterSlot::Publish(std::shared_ptr<const ClusterSnapshot> snapshot) {
+  current_.store(std::move(snapshot), std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_release);
+}
+
+}  // namespace jcm::internal

@@ -1,0 +1,84 @@
+#include "subscriber/src/httplib_transport.h"
+
+#include <httplib.h>
+
+namespace jcm::internal {
+
+Status ParseServerAddress(const std::string& server, std::string* host, uint16_t* port) {
+  std::string h;
+  std::string rest;
+  if (!server.empty() && server[0] == '[') {
+    size_t close = server.find(']');
+    if (close == std::string::npos || close + 1 >= server.size() || server[close + 1] != ':') {
+      return Status::InvalidArgument("servers: '" + server + "' is not [ipv6]:port");
+    }
+    h = server.substr(1, close - 1);
+    rest = server.substr(close + 2);
+  } else {
+    size_t colon = server.rfind(':');
+    if (colon == std::string::npos || colon == 0 || server.find(':') != colon) {
+      return Status::InvalidArgument("servers: '" + server + "' is not host:port");
+    }
+    h = server.substr(0, colon);
+    rest = server.substr(colon + 1);
+  }
+  if (rest.empty() || rest.size() > 5 ||
+      rest.find_first_not_of("0123456789") != std::string::npos || std::stoi(rest) < 1 ||
+      std::stoi(rest) > 65535) {
+    return Status::InvalidArgument("servers: '" + server + "' has no port in 1-65535");
+  }
+  *host = h;
+  *port = static_cast<uint16_t>(std::stoi(rest));
+  return Status::Ok();
+}
+
+HttplibTransport::HttplibTransport(std::chrono::milliseconds connect_timeout)
+    : connect_timeout_(connect_timeout) {}
+
+HttplibTransport::~HttplibTransport() = default;
+
+Result<std::string> HttplibTransport::Post(const std::string& server, const std::string& path,
+                                           const std::string& body,
+                                           std::chrono::milliseconds reply_timeout) {
+  if (cancelled_.load()) return Status::Unavailable("subscriber stopped");
+  auto it = clients_.find(server);
+  if (it == clients_.end()) {
+    std::string host;
+    uint16_t port = 0;
+    Status s = ParseServerAddress(server, &host, &port);
+    if (!s.ok()) return s;
+    auto client = std::make_unique<httplib::Client>(host, port);
+    client->set_connection_timeout(connect_timeout_);
+    client->set_write_timeout(connect_timeout_ + reply_timeout);
+    client->set_tcp_nodelay(true);
+    client->set_keep_alive(true);
+    it = clients_.emplace(server, std::move(client)).first;
+  }
+  httplib::Client& client = *it->second;
+  client.set_read_timeout(reply_timeout);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_.load()) return Status::Unavailable("subscriber stopped");
+    active_ = &client;
+  }
+  httplib::Result res = client.Post(path, body, "application/json");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    active_ = nullptr;
+  }
+  if (!res) {
+    return Status::Unavailable(server + path + ": " + httplib::to_string(res.error()));
+  }
+  if (res->status != 200) {
+    return Status::Unavailable(server + path + ": HTTP " + std::to_string(res->status));
+  }
+  return std::move(res->body);
+}
+
+void HttplibTransport::Cancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_.store(true);
+  if (active_) active_->stop();
+}
+
+}  // namespace jcm::internal

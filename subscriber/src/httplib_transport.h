@@ -1,0 +1,39 @@
+// HttplibTransport: Transport over cpp-httplib's blocking client, one
+// keep-alive connection per server, TCP_NODELAY on (without it Nagle plus
+// delayed ACK cost ~40 ms per request, see shared/measured.md).
+//
+// Thread-safety: as Transport.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "subscriber/src/transport.h"
+
+namespace httplib {
+class Client;
+}  // namespace httplib
+
+namespace jcm::internal {
+
+class HttplibTransport : public Transport {
+ public:
+  explicit HttplibTransport(std::chrono::milliseconds connect_timeout);
+  ~HttplibTransport() override;
+
+  Result<std::string> Post(const std::string& server, const std::string& path,
+                           const std::string& body,
+                           std::chrono::milliseconds reply_timeout) override;
+  void Cancel() override;
+
+ private:
+  const std::chrono::milliseconds connect_timeout_;
+  std::map<std::string, std::unique_ptr<httplib::Client>> clients_;  // poller thread only
+  std::mutex mu_;                      // guards active_ against Cancel()
+  httplib::Client* active_ = nullptr;  // GUARDED_BY(mu_)
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace jcm::internal

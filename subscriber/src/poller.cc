@@ -1,0 +1,271 @@
+#include "subscriber/src/poller.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "model/cluster_codec.h"
+#include "subscriber/src/disk_cache.h"
+
+namespace jcm::internal {
+namespace {
+
+using nlohmann::json;
+
+int64_t Int64Field(const json& obj, const char* key, int64_t fallback) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number_integer()) return fallback;
+  return it->get<int64_t>();
+}
+
+ClusterEvent Event(const std::string& name, ClusterEvent::Kind kind, const Cluster* c) {
+  ClusterEvent e;
+  e.cluster = name;
+  e.kind = kind;
+  if (c) {
+    e.version = c->version;
+    e.status_version = c->status_version;
+  }
+  return e;
+}
+
+}  // namespace
+
+Poller::Poller(const SubscriberOptions& options, ClusterRegistry* registry, Transport* transport,
+               const Clock* clock)
+    : options_(options), registry_(registry), transport_(transport), clock_(clock) {
+  for (const std::string& s : options_.servers) servers_.push_back({s, 0, 0});
+}
+
+std::string Poller::BuildRequest() const {
+  json req;
+  req["tag"] = options_.tag;
+  req["ext"] = 1;
+  if (options_.long_poll_wait.count() > 0) req["waitMs"] = options_.long_poll_wait.count();
+  json units = json::array();
+  for (const auto& slot : registry_->All()) {
+    auto snap = slot->Load();
+    const Cluster* c = snap->cluster();
+    // Data from the disk cache is announced as "nothing held", so the first
+    // live answer is a full RESP_UPDATE that replaces it.
+    bool live = c && snap->source() == ClusterInfo::Source::kServer;
+    units.push_back({{"name", slot->name()},
+                     {"version", live ? c->version : 0},
+                     {"statusVersion", live ? c->status_version : 0}});
+  }
+  req["units"] = std::move(units);
+  return req.dump();
+}
+
+void Poller::MarkFailed(ServerState* server, int64_t now_ms) {
+  ++server->failures;
+  int shift = std::min(server->failures - 1, 20);
+  int64_t backoff =
+      std::min<int64_t>(options_.backoff_initial.count() << shift, options_.backoff_max.count());
+  server->retry_at_ms = now_ms + backoff;
+}
+
+Poller::Outcome Poller::PollOnce() {
+  Outcome out;
+  const std::string body = BuildRequest();
+  const auto reply_timeout = options_.request_timeout + options_.long_poll_wait;
+  bool failed_before = false;
+  for (size_t k = 0; k < servers_.size() && !out.answered; ++k) {
+    size_t i = (next_server_ + k) % servers_.size();
+    ServerState& server = servers_[i];
+    int64_t start_ms = clock_->NowMs();
+    if (server.retry_at_ms > start_ms) continue;  // backing off
+    counters_.polls.fetch_add(1, std::memory_order_relaxed);
+    Result<std::string> reply = transport_->Post(server.address, "/sub", body, reply_timeout);
+    Status s = reply.ok() ? ApplyReply(reply.value(), &out) : reply.status();
+    int64_t end_ms = clock_->NowMs();
+    if (!s.ok()) {
+      counters_.poll_failures.fetch_add(1, std::memory_order_relaxed);
+      MarkFailed(&server, end_ms);
+      failed_before = true;
+      continue;
+    }
+    out.answered = true;
+    server.failures = 0;
+    server.retry_at_ms = 0;
+    next_server_ = i + 1;
+    if (failed_before) counters_.failovers.fetch_add(1, std::memory_order_relaxed);
+    // Long poll: poll again at once after a change, or after the server held
+    // the request about as long as asked. An unchanged answer that came back
+    // early means the server would not park it: fall back to the interval.
+    const int64_t wait_ms = options_.long_poll_wait.count();
+    if (wait_ms > 0 && (out.changed || (end_ms - start_ms) * 10 >= wait_ms * 9)) {
+      out.delay = std::chrono::milliseconds(0);
+    } else {
+      out.delay = options_.poll_interval;
+    }
+  }
+  if (!out.answered) {
+    counters_.all_servers_down.fetch_add(1, std::memory_order_relaxed);
+    out.delay = options_.poll_interval;
+  }
+  if (out.changed && !options_.cache_file.empty()) WriteCache();
+  return out;
+}
+
+Status Poller::ApplyReply(const std::string& body, Outcome* outcome) {
+  json doc;
+  Status s = ParseJsonText(body, &doc);
+  if (!s.ok()) return s;
+  if (!doc.is_object() || !doc.contains("units") || !doc["units"].is_array()) {
+    return Status::InvalidArgument("reply: no \"units\" array");
+  }
+  for (const json& unit : doc["units"]) {
+    if (!unit.is_object() || !unit.contains("name") || !unit["name"].is_string() ||
+        !unit.contains("kind") || !unit["kind"].is_string()) {
+      counters_.bad_units.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    const std::string name = unit["name"].get<std::string>();
+    const std::string kind = unit["kind"].get<std::string>();
+    std::shared_ptr<ClusterSlot> slot = registry_->Find(name);
+    if (!slot) continue;  // not ours (e.g. a reply to an older request)
+    std::shared_ptr<const ClusterSnapshot> held = slot->Load();
+    const Cluster* held_cluster = held->cluster();
+    const bool held_live = held_cluster && held->source() == ClusterInfo::Source::kServer;
+
+    if (kind == "RESP_NOCHANGE") continue;
+    if (kind == "RESP_REMOVE") {
+      if (!held_cluster) continue;
+      slot->Publish(ClusterSnapshot::Empty());
+      counters_.removes.fetch_add(1, std::memory_order_relaxed);
+      outcome->changed = true;
+      outcome->events.push_back(Event(name, ClusterEvent::Kind::kRemoved, nullptr));
+      continue;
+    }
+    if (kind == "RESP_UPDATE") {
+      auto cluster = std::make_shared<Cluster>();
+      if (!unit.contains("cluster") || !DecodeCluster(unit["cluster"], cluster.get()).ok() ||
+          cluster->name != name) {
+        // Refused where it enters: a bad weight or address never reaches an
+        // allocator; the last good data stays.
+        counters_.bad_units.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      // A lagging server must not roll a newer definition back.
+      if (held_live && cluster->version < held_cluster->version) continue;
+      if (!cluster->online) {
+        if (held_cluster) {
+          slot->Publish(ClusterSnapshot::Empty());
+          counters_.removes.fetch_add(1, std::memory_order_relaxed);
+          outcome->changed = true;
+          outcome->events.push_back(Event(name, ClusterEvent::Kind::kRemoved, nullptr));
+        }
+        continue;
+      }
+      const Cluster* c = cluster.get();
+      slot->Publish(ClusterSnapshot::Build(std::move(cluster), ClusterInfo::Source::kServer));
+      counters_.updates.fetch_add(1, std::memory_order_relaxed);
+      outcome->changed = true;
+      outcome->events.push_back(Event(name, ClusterEvent::Kind::kUpdated, c));
+      continue;
+    }
+    if (kind == "RESP_STATUS") {
+      if (!held_cluster) continue;  // nothing to apply it to; next poll asks for all
+      auto invalids_it = unit.find("invalids");
+      std::unordered_set<std::string> invalid;
+      bool bad = invalids_it != unit.end() && !invalids_it->is_null() && !invalids_it->is_array();
+      if (!bad && invalids_it != unit.end() && invalids_it->is_array()) {
+        for (const json& spec : *invalids_it) {
+          std::string canonical;
+          if (!spec.is_string() || !CanonicalSpec(spec.get<std::string>(), &canonical)) {
+            bad = true;
+            break;
+          }
+          invalid.insert(std::move(canonical));
+        }
+      }
+      if (bad) {
+        counters_.bad_units.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      // JCM's form has neither field: its answer carries the whole truth.
+      const int64_t status_version =
+          Int64Field(unit, "statusVersion", held_cluster->status_version);
+      if (held_cluster->status_version > 0 && status_version > 0 &&
+          status_version < held_cluster->status_version) {
+        continue;  // an older view from a lagging server
+      }
+      auto panic_it = unit.find("panic");
+      const bool panic = panic_it != unit.end() && panic_it->is_boolean() && panic_it->get<bool>();
+      auto next = std::make_shared<Cluster>(*held_cluster);
+      bool changed = next->status_version != status_version || next->panic != panic;
+      next->status_version = status_version;
+      next->panic = panic;
+      for (Node& n : next->nodes) {
+        // JCM's client never made a node usable again; here every node the
+        // server does not list is NORMAL as of this answer.
+        NodeStatus want = NodeStatus::kNormal;
+        if (invalid.count(n.Spec())) {
+          want = n.status == NodeStatus::kNormal ? NodeStatus::kInvalid : n.status;
+        }
+        if (n.status != want) {
+          n.status = want;
+          changed = true;
+        }
+      }
+      if (!changed) continue;
+      const Cluster* c = next.get();
+      slot->Publish(ClusterSnapshot::Build(std::move(next), held->source()));
+      counters_.status_changes.fetch_add(1, std::memory_order_relaxed);
+      outcome->changed = true;
+      outcome->events.push_back(Event(name, ClusterEvent::Kind::kStatusChanged, c));
+      continue;
+    }
+    counters_.bad_units.fetch_add(1, std::memory_order_relaxed);  // unknown kind
+  }
+  return Status::Ok();
+}
+
+void Poller::WriteCache() {
+  std::vector<std::shared_ptr<const Cluster>> clusters;
+  for (const auto& slot : registry_->All()) {
+    auto snap = slot->Load();
+    if (snap->cluster()) clusters.push_back(snap->shared_cluster());
+  }
+  if (WriteCacheFile(options_.cache_file, clusters).ok()) {
+    counters_.cache_writes.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    counters_.cache_write_failures.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+std::vector<ClusterEvent> Poller::LoadCache() {
+  std::vector<ClusterEvent> events;
+  if (options_.cache_file.empty()) return events;
+  std::vector<Cluster> clusters;
+  int skipped = 0;
+  if (!ReadCacheFile(options_.cache_file, &clusters, &skipped).ok()) return events;
+  for (Cluster& c : clusters) {
+    std::shared_ptr<ClusterSlot> slot = registry_->Find(c.name);
+    if (!slot || slot->Load()->cluster() || !c.online) continue;
+    auto cluster = std::make_shared<Cluster>(std::move(c));
+    const Cluster* raw = cluster.get();
+    slot->Publish(ClusterSnapshot::Build(std::move(cluster), ClusterInfo::Source::kCache));
+    counters_.cache_loads.fetch_add(1, std::memory_order_relaxed);
+    events.push_back(Event(slot->name(), ClusterEvent::Kind::kLoadedFromCache, raw));
+  }
+  return events;
+}
+
+SubscriberStats Poller::stats() const {
+  SubscriberStats s;
+  s.polls = counters_.polls.load();
+  s.poll_failures = counters_.poll_failures.load();
+  s.failovers = counters_.failovers.load();
+  s.all_servers_down = counters_.all_servers_down.load();
+  s.updates = counters_.updates.load();
+  s.status_changes = counters_.status_changes.load();
+  s.removes = counters_.removes.load();
+  s.bad_units = counters_.bad_units.load();
+  s.cache_writes = counters_.cache_writes.load();
+  s.cache_write_failures = counters_.cache_write_failures.load();
+  s.cache_loads = counters_.cache_loads.load();
+  return s;
+}
+
+}  // namespace jcm::internal

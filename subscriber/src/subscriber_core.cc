@@ -1,0 +1,112 @@
+#include "subscriber/src/subscriber_core.h"
+
+#include "model/validation.h"
+
+namespace jcm::internal {
+
+SubscriberCore::SubscriberCore(SubscriberOptions options, std::shared_ptr<Transport> transport,
+                               std::shared_ptr<Clock> clock)
+    : options_(std::move(options)),
+      transport_(std::move(transport)),
+      clock_(std::move(clock)),
+      poller_(options_, &registry_, transport_.get(), clock_.get()) {
+  for (const std::string& name : options_.clusters) registry_.GetOrAdd(name);
+}
+
+SubscriberCore::~SubscriberCore() { Stop(); }
+
+Status SubscriberCore::Start() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (started_) return Status::Conflict("Subscriber::Start: already started");
+    started_ = true;
+  }
+  // The first poll runs here so that data is there when Start() returns.
+  Poller::Outcome first = poller_.PollOnce();
+  std::vector<ClusterEvent> events = std::move(first.events);
+  bool have_data = first.answered;
+  if (!first.answered) {
+    std::vector<ClusterEvent> cached = poller_.LoadCache();
+    have_data = !cached.empty();
+    events.insert(events.end(), cached.begin(), cached.end());
+  }
+  Dispatch(events);
+  const auto delay = first.delay;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!stopping_) {
+      thread_ = std::thread([this, delay] {
+        {
+          std::unique_lock<std::mutex> lock(mu_);
+          wake_.wait_for(lock, delay, [this] { return stopping_; });
+        }
+        Run();
+      });
+    }
+  }
+  if (have_data) return Status::Ok();
+  return Status::Unavailable("no jcm server answered and no disk cache was loaded; polling on");
+}
+
+void SubscriberCore::Run() {
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_) return;
+    }
+    Poller::Outcome out = poller_.PollOnce();
+    Dispatch(out.events);
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_.wait_for(lock, out.delay, [this] { return stopping_; });
+  }
+}
+
+void SubscriberCore::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  poller_.Cancel();  // interrupts a long poll in flight
+  if (thread_.joinable()) thread_.join();
+}
+
+Status SubscriberCore::Subscribe(const std::string& name) {
+  Status s = ValidateClusterName(name);
+  if (!s.ok()) return s;
+  registry_.GetOrAdd(name);
+  return Status::Ok();
+}
+
+std::shared_ptr<ClusterSlot> SubscriberCore::SlotFor(const std::string& name) {
+  if (!ValidateClusterName(name).ok()) return nullptr;
+  return registry_.GetOrAdd(name);
+}
+
+Result<ClusterInfo> SubscriberCore::GetCluster(const std::string& name) const {
+  std::shared_ptr<ClusterSlot> slot = registry_.Find(name);
+  if (!slot) return Status::NotFound("cluster '" + name + "' is not subscribed");
+  return DescribeSnapshot(name, *slot->Load());
+}
+
+uint64_t SubscriberCore::AddListener(Subscriber::Listener listener) {
+  std::lock_guard<std::mutex> lock(listeners_mu_);
+  uint64_t id = next_listener_id_++;
+  listeners_.emplace(id, std::move(listener));
+  return id;
+}
+
+void SubscriberCore::RemoveListener(uint64_t id) {
+  std::lock_guard<std::mutex> lock(listeners_mu_);
+  listeners_.erase(id);
+}
+
+void SubscriberCore::Dispatch(const std::vector<ClusterEvent>& events) {
+  if (events.empty()) return;
+  std::lock_guard<std::mutex> lock(listeners_mu_);
+  for (const ClusterEvent& e : events) {
+    for (auto& [id, listener] : listeners_) listener(e);
+  }
+}
+
+}  // namespace jcm::internal

@@ -1,0 +1,32 @@
+// Transport: how the poller sends one /sub request to one server. The real
+// one is HttplibTransport; tests may substitute their own.
+//
+// Thread-safety: Post() is called by one thread at a time (the poller);
+// Cancel() may be called from any thread while a Post() runs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "model/status.h"
+
+namespace jcm::internal {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // POSTs a JSON `body` to http://<server><path>. Returns the reply body for
+  // HTTP 200; Unavailable (connect failure, timeout, other status) otherwise.
+  // `reply_timeout` bounds the wait for the reply once connected.
+  virtual Result<std::string> Post(const std::string& server, const std::string& path,
+                                   const std::string& body,
+                                   std::chrono::milliseconds reply_timeout) = 0;
+  // Interrupts a Post in progress; every later Post fails at once.
+  virtual void Cancel() = 0;
+};
+
+// Splits "host:port" or "[v6]:port". InvalidArgument names the bad part.
+Status ParseServerAddress(const std::string& server, std::string* host, uint16_t* port);
+
+}  // namespace jcm::internal
