@@ -1,0 +1,110 @@
+# Shell helpers shared by scripts/quickstart.sh and bench/zk/run.sh: start a
+# loopback ZooKeeper, start/stop background processes tracked by PID files,
+# wait for ports and URLs. Source it; it defines functions only.
+#
+# Every process started here is recorded in a PID file together with a word
+# of its command line, so a stale PID reused by an unrelated process is
+# never signalled.
+
+ZK_JAR=${ZK_JAR:-/usr/share/java/zookeeper.jar}
+
+jcm_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# jcm_port_free PORT [HOST]: true when nothing listens on HOST:PORT.
+jcm_port_free() {
+  local port=$1 host=${2:-127.0.0.1}
+  ! ss -Hltn "sport = :$port" 2>/dev/null | awk '{print $4}' | grep -Eq "^(\*|0\.0\.0\.0|\[::\]|$host):$port$"
+}
+
+# jcm_free_port: a loopback port nobody listens on, from 20000-59999.
+jcm_free_port() {
+  local p i
+  for i in $(seq 1 200); do
+    p=$((20000 + RANDOM % 40000))
+    if jcm_port_free "$p"; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+
+# jcm_pid_alive PIDFILE WORD: the PID in PIDFILE runs and its command line
+# contains WORD.
+jcm_pid_alive() {
+  local file=$1 word=$2 pid
+  [ -f "$file" ] || return 1
+  pid=$(cat "$file" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$word"
+}
+
+# jcm_stop_pidfile PIDFILE WORD [GRACE_S]: SIGTERM the recorded PID, SIGKILL
+# after GRACE_S seconds, remove the file.
+jcm_stop_pidfile() {
+  local file=$1 word=$2 grace=${3:-10} pid i
+  if jcm_pid_alive "$file" "$word"; then
+    pid=$(cat "$file")
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 1 $((grace * 10))); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      jcm_log "pid $pid ($word) ignored SIGTERM for ${grace}s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$file"
+}
+
+# jcm_spawn PIDFILE LOGFILE CMD...: starts CMD in the background in its own
+# session (it outlives this shell), stdin from /dev/null, output to LOGFILE.
+jcm_spawn() {
+  local file=$1 log=$2
+  shift 2
+  setsid "$@" </dev/null >>"$log" 2>&1 &
+  echo $! >"$file"
+}
+
+# jcm_zk_mode PORT: "standalone"/"leader"/... once ZooKeeper serves, else "".
+jcm_zk_mode() {
+  local port=$1
+  timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && printf srvr >&3 && cat <&3" 2>/dev/null |
+    sed -n 's/^Mode: //p'
+}
+
+# jcm_zk_start DIR PORT PIDFILE: a single-node ZooKeeper on 127.0.0.1:PORT
+# with its data in DIR/data; waits until it serves (at most 60 s).
+jcm_zk_start() {
+  local dir=$1 port=$2 pidfile=$3 i
+  mkdir -p "$dir/data"
+  cat >"$dir/zoo.cfg" <<CFG
+tickTime=500
+dataDir=$dir/data
+clientPort=$port
+clientPortAddress=127.0.0.1
+admin.enableServer=false
+4lw.commands.whitelist=srvr,ruok,mntr,stat,cons
+minSessionTimeout=1000
+maxSessionTimeout=60000
+autopurge.snapRetainCount=3
+autopurge.purgeInterval=1
+CFG
+  jcm_spawn "$pidfile" "$dir/zookeeper.log" java -Xmx512m -cp "$ZK_JAR" \
+    org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg"
+  for i in $(seq 1 600); do
+    [ -n "$(jcm_zk_mode "$port")" ] && return 0
+    jcm_pid_alive "$pidfile" QuorumPeerMain || break
+    sleep 0.1
+  done
+  jcm_log "ZooKeeper did not start on 127.0.0.1:$port; see $dir/zookeeper.log"
+  return 1
+}
+
+# jcm_wait_http URL [TIMEOUT_S]: until URL answers 200.
+jcm_wait_http() {
+  local url=$1 t=${2:-30} i
+  for i in $(seq 1 $((t * 10))); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url")" = 200 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
