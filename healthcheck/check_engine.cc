@@ -1,0 +1,457 @@
+#include "healthcheck/check_engine.h"
+
+#include <algorithm>
+#include <limits>
+#include <unordered_map>
+
+#include "healthcheck/xxhash64.h"
+
+namespace jcm {
+namespace {
+
+constexpr uint32_t kNoTarget = std::numeric_limits<uint32_t>::max();
+
+int OrDefault(int value, int fallback) { return value > 0 ? value : fallback; }
+
+}  // namespace
+
+struct CheckEngine::NodeSlot {
+  std::string spec;
+  NodeHealth health;
+  int64_t offset_ms = 0;
+  bool online = true;
+  uint32_t target = kNoTarget;
+  ProbeTarget probe;  // valid iff target != kNoTarget
+  bool in_flight = false;
+  uint8_t flight_parity = 0;
+  // Status as of this instance's last successful write of the cluster.
+  NodeStatus written = NodeStatus::kInvalid;
+};
+
+struct CheckEngine::RoundTrack {
+  uint64_t round = 0;
+  bool active = false;
+  bool all_started = false;
+  bool late = false;
+  int in_flight = 0;
+  int64_t start_ms = 0;
+};
+
+struct CheckEngine::ClusterSlot {
+  uint32_t slot = 0;
+  std::shared_ptr<const Cluster> def;
+  std::vector<NodeSlot> nodes;  // sorted by (offset_ms, spec)
+  int interval_ms = 1000;
+  int timeout_ms = 800;
+  int rise = 1;
+  int fall = 2;
+  uint64_t seed = 0;  // XXH64(name), seeds the node offsets
+  uint64_t gen = 0;   // of the one valid entry in due_
+  uint64_t round = 1;
+  int64_t round_start = 0;
+  size_t next_index = 0;
+  RoundTrack track[2];
+  uint64_t last_finished_round = 0;
+  bool ever_written = false;
+  bool specs_changed = false;  // the set of specs differs from the last write
+  bool force_write = false;    // the last write failed
+
+  RoundTrack& Track(uint64_t r) { return track[r & 1]; }
+};
+
+CheckEngine::CheckEngine(HealthOptions options, int keepalive_budget, Prober* http, Prober* tcp,
+                         StatusSink* sink, HealthCounters* counters, const Clock* clock)
+    : options_(std::move(options)),
+      keepalive_budget_(keepalive_budget),
+      http_(http),
+      tcp_(tcp),
+      sink_(sink),
+      counters_(counters),
+      clock_(clock),
+      write_cache_(options_.write_cache),
+      late_tolerance_ms_(options_.late_tolerance_ms) {}
+
+CheckEngine::~CheckEngine() {
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i]) RemoveCluster(i);
+  }
+}
+
+Prober* CheckEngine::ProberFor(CheckType type) const {
+  return type == CheckType::kTcp ? tcp_ : http_;
+}
+
+void CheckEngine::SetClusters(const std::vector<std::shared_ptr<const Cluster>>& owned) {
+  const int64_t now = clock_->MonoMs();
+  std::unordered_map<std::string, const std::shared_ptr<const Cluster>*> wanted;
+  for (const auto& c : owned) {
+    if (c) wanted[c->name] = &c;
+  }
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i] && !wanted.count(slots_[i]->def->name)) RemoveCluster(i);
+  }
+  for (const auto& [name, def] : wanted) {
+    auto it = by_name_.find(name);
+    if (it == by_name_.end()) {
+      AddCluster(*def, now);
+    } else if (slots_[it->second]->def != *def) {
+      UpdateCluster(slots_[it->second].get(), *def, now);
+    }
+  }
+  UpdateGauges();
+}
+
+void CheckEngine::ApplySettings(ClusterSlot* c) {
+  const Cluster& d = *c->def;
+  c->interval_ms = OrDefault(d.check.interval_ms, OrDefault(options_.interval_ms, 1000));
+  int timeout =
+      OrDefault(d.check.timeout_ms, OrDefault(options_.timeout_ms, c->interval_ms * 8 / 10));
+  c->timeout_ms = std::max(1, std::min(timeout, c->interval_ms * 9 / 10));
+  c->rise = OrDefault(d.check.rise, OrDefault(options_.rise, 1));
+  c->fall = OrDefault(d.check.fall, OrDefault(options_.fall, 2));
+  c->seed = XxHash64(d.name);
+  if (options_.late_tolerance_ms <= 0) {
+    late_tolerance_ms_ = std::max(50, OrDefault(options_.interval_ms, 1000) / 10);
+  }
+}
+
+void CheckEngine::DropTarget(ClusterSlot* c, NodeSlot* n) {
+  if (n->target == kNoTarget) return;
+  ProberFor(n->probe.type)->RemoveTarget(n->target);
+  if (n->in_flight) {
+    n->in_flight = false;
+    RoundTrack& t = c->track[n->flight_parity];
+    if (t.in_flight > 0) --t.in_flight;
+  }
+  if (n->probe.keepalive) --keepalive_used_;
+  targets_[n->target] = TargetRef{};
+  free_targets_.push_back(n->target);
+  n->target = kNoTarget;
+}
+
+void CheckEngine::Retarget(ClusterSlot* c, NodeSlot* n, const Node* def) {
+  const Cluster& d = *c->def;
+  std::optional<ProbeTarget> want;
+  if (d.online && def->online && d.check_type != CheckType::kNone) {
+    std::optional<uint16_t> port =
+        def->PortFor(d.check_type == CheckType::kTcp ? Proto::kTcp : Proto::kHttp);
+    // A TCP check may connect to the HTTP port of a node that has no TCP one.
+    if (!port && d.check_type == CheckType::kTcp) port = def->PortFor(Proto::kHttp);
+    if (port) {
+      ProbeTarget p;
+      p.type = d.check_type;
+      p.ip = def->ip;
+      p.port = *port;
+      p.path = d.check_file.empty() ? "/" : d.check_file;
+      if (p.path[0] != '/') p.path.insert(0, 1, '/');
+      p.timeout_ms = c->timeout_ms;
+      p.ok_codes = d.check.ok_codes;
+      // Keep the keep-alive decision of an existing target, so a definition
+      // change does not shuffle connections between nodes.
+      p.keepalive =
+          n->target != kNoTarget ? n->probe.keepalive : keepalive_used_ < keepalive_budget_;
+      want = std::move(p);
+    }
+  }
+  if (n->target != kNoTarget && (!want || !(*want == n->probe))) DropTarget(c, n);
+  if (!want || n->target != kNoTarget) return;
+  if (want->keepalive && keepalive_used_ >= keepalive_budget_) want->keepalive = false;
+  uint32_t id;
+  if (!free_targets_.empty()) {
+    id = free_targets_.back();
+    free_targets_.pop_back();
+  } else {
+    id = static_cast<uint32_t>(targets_.size());
+    targets_.emplace_back();
+  }
+  if (want->keepalive) ++keepalive_used_;
+  n->target = id;
+  n->probe = std::move(*want);
+  ProberFor(n->probe.type)->AddTarget(id, n->probe);
+}
+
+void CheckEngine::AddCluster(std::shared_ptr<const Cluster> def, int64_t now) {
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  slots_[slot] = std::make_unique<ClusterSlot>();
+  ClusterSlot* c = slots_[slot].get();
+  c->slot = slot;
+  c->def = std::move(def);
+  by_name_[c->def->name] = slot;
+  // The first round starts now and covers every node: its report is written
+  // unconditionally, so it must not be a partial round.
+  c->round = 1;
+  c->round_start = now;
+  c->next_index = 0;
+  c->Track(1) = RoundTrack{1, true, false, false, 0, now};
+  UpdateCluster(c, c->def, now);
+}
+
+void CheckEngine::UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> def, int64_t now) {
+  c->def = std::move(def);
+  ApplySettings(c);
+  const Cluster& d = *c->def;
+  const int64_t wall = clock_->WallMs();
+
+  std::unordered_map<std::string, NodeSlot> old;
+  old.reserve(c->nodes.size());
+  for (NodeSlot& n : c->nodes) old.emplace(n.spec, std::move(n));
+  const bool had_nodes = !c->nodes.empty() || c->ever_written;
+  c->nodes.clear();
+  c->nodes.reserve(d.nodes.size());
+
+  bool specs_changed = false;
+  for (const Node& def_node : d.nodes) {
+    std::string spec = def_node.Spec();
+    auto it = old.find(spec);
+    NodeSlot n;
+    if (it != old.end()) {
+      n = std::move(it->second);
+      old.erase(it);
+    } else {
+      if (had_nodes) specs_changed = true;
+      n.spec = std::move(spec);
+      // Seed from the status the server knows (the previous owner's last
+      // write): see NodeHealth for why.
+      n.health = NodeHealth(def_node.online ? def_node.status : NodeStatus::kInvalid,
+                            def_node.last_check_ms);
+      n.written = n.health.status();
+    }
+    n.online = def_node.online;
+    n.offset_ms =
+        static_cast<int64_t>(XxHash64(n.spec, c->seed) % static_cast<uint64_t>(c->interval_ms));
+    Retarget(c, &n, &def_node);
+    if (!d.online || !def_node.online) {
+      n.health.SetOffline();
+    } else if (d.check_type == CheckType::kNone) {
+      n.health.SetUnchecked(wall);
+    }
+    c->nodes.push_back(std::move(n));
+  }
+  for (auto& [spec, n] : old) {
+    DropTarget(c, &n);
+    specs_changed = true;
+  }
+  c->specs_changed = c->specs_changed || specs_changed;
+  std::sort(c->nodes.begin(), c->nodes.end(), [](const NodeSlot& a, const NodeSlot& b) {
+    return a.offset_ms != b.offset_ms ? a.offset_ms < b.offset_ms : a.spec < b.spec;
+  });
+  for (uint32_t i = 0; i < c->nodes.size(); ++i) {
+    if (c->nodes[i].target != kNoTarget) targets_[c->nodes[i].target] = TargetRef{c, i};
+  }
+  // Nodes whose slot in the current round has passed wait for the next one.
+  const int64_t elapsed = now - c->round_start;
+  c->next_index = static_cast<size_t>(
+      std::partition_point(c->nodes.begin(), c->nodes.end(),
+                           [&](const NodeSlot& n) { return n.offset_ms <= elapsed - 1; }) -
+      c->nodes.begin());
+  if (elapsed <= 0) c->next_index = 0;
+  // Cancelled checks may have been the last a round waited for.
+  for (RoundTrack& t : c->track) MaybeFinishRound(c, &t, now);
+  if (c->ever_written) Flush(c, c->last_finished_round, /*unconditional=*/false);
+  Schedule(c);
+}
+
+void CheckEngine::RemoveCluster(uint32_t slot) {
+  ClusterSlot* c = slots_[slot].get();
+  for (NodeSlot& n : c->nodes) DropTarget(c, &n);
+  by_name_.erase(c->def->name);
+  slots_[slot].reset();
+  free_slots_.push_back(slot);
+}
+
+void CheckEngine::Schedule(ClusterSlot* c) {
+  c->gen = next_gen_++;
+  int64_t at = c->round_start;
+  if (c->next_index < c->nodes.size()) at += c->nodes[c->next_index].offset_ms;
+  due_.push(Due{at, c->slot, c->gen});
+}
+
+int64_t CheckEngine::NextDueMs() const {
+  // Stale entries (of removed or rescheduled clusters) can only make this
+  // early, which costs one empty Poll.
+  return due_.empty() ? std::numeric_limits<int64_t>::max() : due_.top().at;
+}
+
+void CheckEngine::Poll() {
+  const int64_t now = clock_->MonoMs();
+  while (!due_.empty() && due_.top().at <= now) {
+    Due d = due_.top();
+    due_.pop();
+    if (d.slot >= slots_.size() || !slots_[d.slot] || slots_[d.slot]->gen != d.gen) continue;
+    Advance(slots_[d.slot].get(), now);
+  }
+}
+
+void CheckEngine::Advance(ClusterSlot* c, int64_t now) {
+  for (;;) {
+    while (c->next_index < c->nodes.size()) {
+      NodeSlot& n = c->nodes[c->next_index];
+      const int64_t due = c->round_start + n.offset_ms;
+      if (due > now) break;
+      StartNode(c, &n, due, now);
+      ++c->next_index;
+    }
+    if (c->next_index < c->nodes.size()) break;
+    // Every node of this round has been started.
+    RoundTrack& t = c->Track(c->round);
+    t.all_started = true;
+    MaybeFinishRound(c, &t, now);
+
+    c->round_start += c->interval_ms;
+    c->round += 1;
+    c->next_index = 0;
+    if (now - c->round_start >= c->interval_ms) {
+      // The loop fell a whole interval or more behind: skip the rounds that
+      // could not happen rather than fire them in a burst; they count late.
+      const int64_t missed = (now - c->round_start) / c->interval_ms;
+      c->round_start += missed * c->interval_ms;
+      c->round += static_cast<uint64_t>(missed);
+      counters_->late_rounds.fetch_add(static_cast<uint64_t>(missed), std::memory_order_relaxed);
+    }
+    RoundTrack& next = c->Track(c->round);
+    if (next.active) {
+      // Two rounds back and still waiting: a prober lost a result. Close it
+      // rather than stall the cluster's writes forever.
+      next.late = true;
+      next.in_flight = 0;
+      next.all_started = true;
+      MaybeFinishRound(c, &next, now);
+    }
+    next = RoundTrack{c->round, true, false, false, 0, c->round_start};
+    if (c->round_start > now) break;
+  }
+  Schedule(c);
+}
+
+void CheckEngine::StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t now) {
+  const Cluster& d = *c->def;
+  RoundTrack& t = c->Track(c->round);
+  if (!d.online || !n->online) {
+    n->health.SetOffline();
+    return;
+  }
+  if (d.check_type == CheckType::kNone) {
+    n->health.SetUnchecked(clock_->WallMs());
+    return;
+  }
+  if (n->target == kNoTarget) {
+    // Online but without a port to check: it cannot be shown healthy.
+    n->health.Record(CheckOutcome::kBadAnswer, c->rise, c->fall, clock_->WallMs());
+    return;
+  }
+  if (n->in_flight) {
+    t.late = true;
+    counters_->skipped_busy.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (now - due > late_tolerance_ms_) t.late = true;
+  n->in_flight = true;
+  n->flight_parity = static_cast<uint8_t>(c->round & 1);
+  ++t.in_flight;
+  counters_->checks.fetch_add(1, std::memory_order_relaxed);
+  ProberFor(n->probe.type)->Start(n->target);
+}
+
+void CheckEngine::OnProbeResult(uint32_t target, CheckOutcome outcome) {
+  if (target >= targets_.size() || targets_[target].cluster == nullptr) return;
+  ClusterSlot* c = targets_[target].cluster;
+  NodeSlot& n = c->nodes[targets_[target].node];
+  if (!n.in_flight) return;
+  n.in_flight = false;
+  switch (outcome) {
+    case CheckOutcome::kSuccess:
+      counters_->successes.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case CheckOutcome::kBadAnswer:
+      counters_->failures.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case CheckOutcome::kNoAnswer:
+      counters_->timeouts.fetch_add(1, std::memory_order_relaxed);
+      break;
+  }
+  n.health.Record(outcome, c->rise, c->fall, clock_->WallMs());
+  RoundTrack& t = c->track[n.flight_parity];
+  if (t.in_flight > 0) --t.in_flight;
+  MaybeFinishRound(c, &t, clock_->MonoMs());
+}
+
+void CheckEngine::MaybeFinishRound(ClusterSlot* c, RoundTrack* t, int64_t now) {
+  if (!t->active || !t->all_started || t->in_flight > 0) return;
+  t->active = false;
+  counters_->rounds.fetch_add(1, std::memory_order_relaxed);
+  if (t->late) counters_->late_rounds.fetch_add(1, std::memory_order_relaxed);
+  counters_->last_round_ms.store(now - t->start_ms, std::memory_order_relaxed);
+  c->last_finished_round = std::max(c->last_finished_round, t->round);
+  Flush(c, t->round, /*unconditional=*/!c->ever_written);
+}
+
+void CheckEngine::Flush(ClusterSlot* c, uint64_t round, bool unconditional) {
+  bool changed = c->specs_changed || c->force_write;
+  for (size_t i = 0; i < c->nodes.size() && !changed; ++i) {
+    changed = c->nodes[i].health.status() != c->nodes[i].written;
+  }
+  if (!unconditional && write_cache_ && !changed) {
+    counters_->writes_skipped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  StatusReport report;
+  report.cluster = c->def->name;
+  report.owner = options_.owner_id;
+  report.round = round;
+  for (const NodeSlot& n : c->nodes) {
+    report.nodes.emplace(n.spec, NodeCheckState{n.health.status(), n.health.last_check_ms()});
+  }
+  Status s = sink_ ? sink_->WriteStatuses(report) : Status::Ok();
+  if (!s.ok()) {
+    counters_->write_errors.fetch_add(1, std::memory_order_relaxed);
+    c->force_write = true;
+    return;
+  }
+  counters_->status_writes.fetch_add(1, std::memory_order_relaxed);
+  c->ever_written = true;
+  c->specs_changed = false;
+  c->force_write = false;
+  for (NodeSlot& n : c->nodes) n.written = n.health.status();
+}
+
+void CheckEngine::UpdateGauges() {
+  uint64_t clusters = 0, nodes = 0, checked = 0, keepalive = 0, short_conn = 0;
+  for (const auto& c : slots_) {
+    if (!c) continue;
+    ++clusters;
+    nodes += c->nodes.size();
+    for (const NodeSlot& n : c->nodes) {
+      if (n.target == kNoTarget) continue;
+      ++checked;
+      ++(n.probe.keepalive ? keepalive : short_conn);
+    }
+  }
+  counters_->clusters.store(clusters, std::memory_order_relaxed);
+  counters_->nodes.store(nodes, std::memory_order_relaxed);
+  counters_->checked_nodes.store(checked, std::memory_order_relaxed);
+  counters_->keepalive_targets.store(keepalive, std::memory_order_relaxed);
+  counters_->short_targets.store(short_conn, std::memory_order_relaxed);
+}
+
+StatusReport CheckEngine::Snapshot(const std::string& cluster) const {
+  StatusReport report;
+  auto it = by_name_.find(cluster);
+  if (it == by_name_.end()) return report;
+  const ClusterSlot* c = slots_[it->second].get();
+  report.cluster = cluster;
+  report.owner = options_.owner_id;
+  report.round = c->last_finished_round;
+  for (const NodeSlot& n : c->nodes) {
+    report.nodes.emplace(n.spec, NodeCheckState{n.health.status(), n.health.last_check_ms()});
+  }
+  return report;
+}
+
+}  // namespace jcm

@@ -1,0 +1,119 @@
+// CheckEngine: the checker's logic without I/O -- which node is due when,
+// rounds, rise/fall, and the change-only status flush. The HealthChecker's
+// event loop drives it; unit tests drive it with a fake clock and a fake
+// Prober.
+//
+// Schedule. Each node has a fixed offset inside its cluster's interval,
+// XXH64(spec, seed = XXH64(cluster)) mod interval, so the checks of all
+// clusters are spread evenly over time instead of fired in one burst, and a
+// node keeps its slot when others come or go. Round k of a cluster starts at
+// start + k * interval; node i is checked at round start + offset_i.
+//
+// Rounds. A round is complete when all its nodes have been started and every
+// check has a result (success, bad answer or timeout). Since the timeout is
+// below the interval, a node's check has finished before the same node is due
+// again, so at most two rounds of a cluster are open at a time. On completion
+// the engine writes the cluster's statuses to the sink if they differ from
+// its own last successful write (or always, with the write cache off); the
+// first round after gaining a cluster is always written. A failed write is
+// retried after the next round.
+//
+// Definition changes (SetClusters) take effect at once: removed and offlined
+// nodes stop being checked, nodes whose check target changed are re-targeted,
+// health is kept by spec, and -- once the cluster has been written -- a
+// change of the status map is written immediately rather than after the next
+// round. A cluster missing from the set stops at once: checks in flight are
+// cancelled and nothing more is written for it.
+//
+// Thread-safety: owned by the checker thread; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "healthcheck/clock.h"
+#include "healthcheck/health_counters.h"
+#include "healthcheck/health_options.h"
+#include "healthcheck/node_health.h"
+#include "healthcheck/prober.h"
+#include "healthcheck/status_report.h"
+#include "model/cluster.h"
+
+namespace jcm {
+
+class CheckEngine : public ProbeListener {
+ public:
+  // `keepalive_budget`: targets that may keep a connection open.
+  CheckEngine(HealthOptions options, int keepalive_budget, Prober* http, Prober* tcp,
+              StatusSink* sink, HealthCounters* counters, const Clock* clock);
+  ~CheckEngine() override;
+
+  // The full set of clusters this instance owns now.
+  void SetClusters(const std::vector<std::shared_ptr<const Cluster>>& owned);
+  // Starts every check due at clock->MonoMs() and completes rounds of
+  // unchecked clusters.
+  void Poll();
+  // Monotonic ms at which Poll has work next; INT64_MAX if none.
+  int64_t NextDueMs() const;
+  void OnProbeResult(uint32_t target, CheckOutcome outcome) override;
+  void SetWriteCache(bool enabled) { write_cache_ = enabled; }
+
+  // For tests and /sys/status: the state the engine holds for a cluster.
+  // Empty report if the cluster is not owned.
+  StatusReport Snapshot(const std::string& cluster) const;
+
+ private:
+  struct NodeSlot;
+  struct ClusterSlot;
+  struct RoundTrack;
+  struct TargetRef {
+    ClusterSlot* cluster = nullptr;
+    uint32_t node = 0;
+  };
+  struct Due {
+    int64_t at;
+    uint32_t slot;
+    uint64_t gen;
+    bool operator>(const Due& o) const { return at > o.at; }
+  };
+
+  void AddCluster(std::shared_ptr<const Cluster> def, int64_t now);
+  void UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> def, int64_t now);
+  void RemoveCluster(uint32_t slot);
+  void ApplySettings(ClusterSlot* c);
+  // Gives the node the probe target its definition asks for (or none).
+  void Retarget(ClusterSlot* c, NodeSlot* n, const Node* def);
+  void DropTarget(ClusterSlot* c, NodeSlot* n);
+  void Advance(ClusterSlot* c, int64_t now);
+  void StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t now);
+  void MaybeFinishRound(ClusterSlot* c, RoundTrack* t, int64_t now);
+  void Flush(ClusterSlot* c, uint64_t round, bool unconditional);
+  void Schedule(ClusterSlot* c);
+  void UpdateGauges();
+  Prober* ProberFor(CheckType type) const;
+
+  HealthOptions options_;
+  int keepalive_budget_;
+  int keepalive_used_ = 0;
+  Prober* http_;
+  Prober* tcp_;
+  StatusSink* sink_;
+  HealthCounters* counters_;
+  const Clock* clock_;
+  bool write_cache_;
+  int late_tolerance_ms_;
+
+  std::vector<std::unique_ptr<ClusterSlot>> slots_;
+  std::vector<uint32_t> free_slots_;
+  std::unordered_map<std::string, uint32_t> by_name_;
+  std::vector<TargetRef> targets_;
+  std::vector<uint32_t> free_targets_;
+  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
+  uint64_t next_gen_ = 1;
+};
+
+}  // namespace jcm

@@ -1,0 +1,179 @@
+#include "healthcheck/health_checker.h"
+
+#include <curl/curl.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "healthcheck/check_engine.h"
+#include "healthcheck/http_prober.h"
+#include "healthcheck/poller.h"
+#include "healthcheck/tcp_prober.h"
+
+namespace jcm {
+
+int RaiseFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit want = rl;
+    want.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? std::numeric_limits<int>::max()
+                                      : static_cast<int>(std::min<rlim_t>(rl.rlim_cur, 1 << 30));
+}
+
+namespace {
+
+int SoftFileLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  return rl.rlim_cur == RLIM_INFINITY ? (1 << 30)
+                                      : static_cast<int>(std::min<rlim_t>(rl.rlim_cur, 1 << 30));
+}
+
+// The loop's ProbeListener: the probers are built before the engine, so
+// they talk to it through this forwarder.
+class ListenerProxy : public ProbeListener {
+ public:
+  void OnProbeResult(uint32_t target, CheckOutcome outcome) override {
+    if (engine) engine->OnProbeResult(target, outcome);
+  }
+  CheckEngine* engine = nullptr;
+};
+
+class WakeHandler : public FdHandler {
+ public:
+  void OnFdEvent(int fd, uint32_t) override {
+    uint64_t v;
+    while (read(fd, &v, sizeof(v)) > 0) {
+    }
+  }
+};
+
+}  // namespace
+
+struct HealthChecker::Loop {
+  // Declaration order is destruction order reversed: the engine goes first
+  // (it removes its targets from the probers), the poller last (the probers
+  // unwatch their sockets in it).
+  Poller poller;
+  WakeHandler wake;
+  ListenerProxy proxy;
+  std::unique_ptr<HttpProber> http;
+  std::unique_ptr<TcpProber> tcp;
+  std::unique_ptr<CheckEngine> engine;
+};
+
+HealthChecker::HealthChecker(HealthOptions options, StatusSink* sink, Clock* clock)
+    : options_(std::move(options)),
+      sink_(sink),
+      clock_(clock),
+      write_cache_(options_.write_cache) {}
+
+HealthChecker::~HealthChecker() { Stop(); }
+
+Status HealthChecker::Start() {
+  if (thread_.joinable()) return Status::Conflict("health checker already started");
+  static std::once_flag curl_once;
+  std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+
+  const int limit = SoftFileLimit();
+  const int reserve = options_.fd_reserve >= 0 ? options_.fd_reserve : std::max(512, limit / 10);
+  const int budget =
+      options_.max_keepalive >= 0 ? options_.max_keepalive : std::max(0, limit - reserve);
+  keepalive_budget_ = budget;
+
+  auto loop = std::make_unique<Loop>();
+  Status s = loop->poller.Init();
+  if (!s.ok()) return s;
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return Status::Internal(std::string("eventfd: ") + std::strerror(errno));
+  loop->poller.Watch(wake_fd_, EPOLLIN, &loop->wake);
+  loop->http = std::make_unique<HttpProber>(&loop->poller, &loop->proxy,
+                                            std::max(1, options_.multi_handles), clock_);
+  loop->tcp = std::make_unique<TcpProber>(&loop->poller, &loop->proxy, clock_);
+  loop->engine = std::make_unique<CheckEngine>(options_, budget, loop->http.get(), loop->tcp.get(),
+                                               sink_, &counters_, clock_);
+  loop->proxy.engine = loop->engine.get();
+  loop_ = std::move(loop);
+  stop_ = false;
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void HealthChecker::Stop() {
+  if (!thread_.joinable()) return;
+  stop_ = true;
+  Wake();
+  thread_.join();
+  // Engine first: it hands its targets back to the probers.
+  loop_->engine.reset();
+  loop_->tcp.reset();
+  loop_->http.reset();
+  loop_.reset();
+  close(wake_fd_);
+  wake_fd_ = -1;
+}
+
+void HealthChecker::SetClusters(std::vector<std::shared_ptr<const Cluster>> owned) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ = std::move(owned);
+  }
+  Wake();
+}
+
+void HealthChecker::SetWriteCache(bool enabled) {
+  write_cache_ = enabled;
+  Wake();
+}
+
+void HealthChecker::Wake() {
+  if (wake_fd_ < 0) return;
+  uint64_t one = 1;
+  // A full counter still wakes the loop; nothing to do on failure.
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof(one));
+}
+
+void HealthChecker::Run() {
+  Loop& l = *loop_;
+  int64_t rate_start = clock_->MonoMs();
+  uint64_t rate_checks = counters_.checks.load(std::memory_order_relaxed);
+  while (!stop_.load(std::memory_order_relaxed)) {
+    std::optional<std::vector<std::shared_ptr<const Cluster>>> pending;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending.swap(pending_);
+    }
+    l.engine->SetWriteCache(write_cache_.load(std::memory_order_relaxed));
+    if (pending) l.engine->SetClusters(*pending);
+
+    l.engine->Poll();
+    int64_t now = clock_->MonoMs();
+    l.tcp->RunTimers(now);
+    l.http->RunTimers(now);
+
+    now = clock_->MonoMs();
+    if (now - rate_start >= 1000) {
+      const uint64_t checks = counters_.checks.load(std::memory_order_relaxed);
+      counters_.checks_per_sec.store((checks - rate_checks) * 1000 / (now - rate_start),
+                                     std::memory_order_relaxed);
+      rate_start = now;
+      rate_checks = checks;
+    }
+    const int64_t next =
+        std::min({l.engine->NextDueMs(), l.http->NextTimerMs(), l.tcp->NextTimerMs()});
+    // Wake at least every second to refresh the rate gauge.
+    const int64_t wait = std::clamp<int64_t>(next - now, 0, 1000);
+    if (l.poller.Wait(static_cast<int>(wait)) < 0) break;
+  }
+}
+
+}  // namespace jcm

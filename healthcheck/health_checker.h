@@ -1,0 +1,84 @@
+// HealthChecker: the health checking of one jcm instance, as the server sees
+// it. It owns one thread that runs an epoll loop: a CheckEngine deciding what
+// is due, an HttpProber (curl multi) and a TcpProber sharing the loop.
+//
+// The server tells it which clusters this instance owns (SetClusters, on ring
+// or definition changes) and receives StatusReports through the StatusSink
+// after each round, subject to the change-only rule (see CheckEngine).
+//
+// Keep-alive budget: at Start the soft RLIMIT_NOFILE is read; the checker
+// keeps at most RLIMIT_NOFILE - fd_reserve connections open (both from
+// HealthOptions), and checks nodes beyond that with a new connection per
+// check. Raising the soft limit to the hard one is the caller's decision
+// (RaiseFileLimit below), since it is process-wide.
+//
+// Thread-safety: SetClusters, SetWriteCache, counters() and Stop may be called
+// from any thread. StatusSink::WriteStatuses is called from the checker's own
+// thread. Start and Stop must not race each other.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "healthcheck/clock.h"
+#include "healthcheck/health_counters.h"
+#include "healthcheck/health_options.h"
+#include "healthcheck/status_report.h"
+#include "model/cluster.h"
+#include "model/status.h"
+
+namespace jcm {
+
+class HealthChecker {
+ public:
+  // `sink` and `clock` must outlive the checker. Nothing runs before Start.
+  HealthChecker(HealthOptions options, StatusSink* sink, Clock* clock = SystemClock::Get());
+  ~HealthChecker();  // Stop()s
+  HealthChecker(const HealthChecker&) = delete;
+  HealthChecker& operator=(const HealthChecker&) = delete;
+
+  // Creates the event loop and starts the checker thread.
+  Status Start();
+  // Stops and joins the thread; no StatusSink call happens after it returns.
+  void Stop();
+
+  // The full set of clusters this instance owns now (definitions, with the
+  // statuses the server last applied, which seed nodes new to this checker).
+  // Takes effect on the checker thread within milliseconds.
+  void SetClusters(std::vector<std::shared_ptr<const Cluster>> owned);
+  // JCM's /sys/nscache: false = write every round.
+  void SetWriteCache(bool enabled);
+
+  const HealthCounters& counters() const { return counters_; }
+  // The keep-alive budget resolved at Start (0 before).
+  int keepalive_budget() const { return keepalive_budget_.load(); }
+
+ private:
+  struct Loop;
+  void Run();
+  void Wake();
+
+  HealthOptions options_;
+  StatusSink* sink_;
+  Clock* clock_;
+  HealthCounters counters_;
+  std::atomic<int> keepalive_budget_{0};
+  std::atomic<bool> write_cache_;
+  std::atomic<bool> stop_{false};
+  int wake_fd_ = -1;
+  std::unique_ptr<Loop> loop_;
+  std::thread thread_;
+
+  std::mutex mu_;
+  std::optional<std::vector<std::shared_ptr<const Cluster>>> pending_;  // GUARDED_BY(mu_)
+};
+
+// Raises the soft RLIMIT_NOFILE to the hard limit. Returns the soft limit in
+// force afterwards.
+int RaiseFileLimit();
+
+}  // namespace jcm

@@ -1,0 +1,30 @@
+#include "healthcheck/health_counters.h"
+
+#include <nlohmann/json.hpp>
+
+namespace jcm {
+
+nlohmann::json CountersToJson(const HealthCounters& c) {
+  auto get = [](const auto& a) { return a.load(std::memory_order_relaxed); };
+  return nlohmann::json{
+      {"clusters", get(c.clusters)},
+      {"nodes", get(c.nodes)},
+      {"checkedNodes", get(c.checked_nodes)},
+      {"keepaliveTargets", get(c.keepalive_targets)},
+      {"shortTargets", get(c.short_targets)},
+      {"checksPerSec", get(c.checks_per_sec)},
+      {"lastRoundMs", get(c.last_round_ms)},
+      {"checks", get(c.checks)},
+      {"successes", get(c.successes)},
+      {"failures", get(c.failures)},
+      {"timeouts", get(c.timeouts)},
+      {"skippedBusy", get(c.skipped_busy)},
+      {"rounds", get(c.rounds)},
+      {"lateRounds", get(c.late_rounds)},
+      {"statusWrites", get(c.status_writes)},
+      {"writesSkipped", get(c.writes_skipped)},
+      {"writeErrors", get(c.write_errors)},
+  };
+}
+
+}  // namespace jcm

@@ -1,0 +1,42 @@
+// HealthCounters: what the checker has done, for /sys/status and metrics.
+// Cumulative counters only grow; gauges (clusters, nodes, checks_per_sec,
+// last_round_ms, keepalive/short targets) reflect the latest state.
+//
+// Thread-safety: every field is an atomic written by the checker thread with
+// relaxed ordering and readable from any thread at any time; fields read
+// together may come from slightly different moments.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace jcm {
+
+struct HealthCounters {
+  // Gauges.
+  std::atomic<uint64_t> clusters{0};       // clusters this instance owns
+  std::atomic<uint64_t> nodes{0};          // nodes in them (all, incl. offline)
+  std::atomic<uint64_t> checked_nodes{0};  // online nodes with a check target
+  std::atomic<uint64_t> keepalive_targets{0};
+  std::atomic<uint64_t> short_targets{0};   // checked with a new connection each time
+  std::atomic<uint64_t> checks_per_sec{0};  // over the last ~1 s
+  std::atomic<int64_t> last_round_ms{0};    // round start to its last result
+  // Cumulative.
+  std::atomic<uint64_t> checks{0};  // started
+  std::atomic<uint64_t> successes{0};
+  std::atomic<uint64_t> failures{0};      // answered badly (code, refused, reset)
+  std::atomic<uint64_t> timeouts{0};      // no answer within the timeout
+  std::atomic<uint64_t> skipped_busy{0};  // due while the previous check still ran
+  std::atomic<uint64_t> rounds{0};        // cluster rounds completed
+  std::atomic<uint64_t> late_rounds{0};   // of which a check started late, or skipped
+  std::atomic<uint64_t> status_writes{0};
+  std::atomic<uint64_t> writes_skipped{0};  // unchanged since the last write
+  std::atomic<uint64_t> write_errors{0};    // sink refused; retried next round
+};
+
+// {"clusters": .., "nodes": .., "checksPerSec": .., ...} for /sys/status.
+nlohmann::json CountersToJson(const HealthCounters& counters);
+
+}  // namespace jcm

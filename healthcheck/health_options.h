@@ -1,0 +1,40 @@
+// HealthOptions: server-wide defaults of the health checker. A cluster's own
+// intervalMs/timeoutMs/rise/fall (CheckSettings, 0 = unset) override them.
+//
+// Thread-safety: a plain value, copied into the HealthChecker at construction.
+#pragma once
+
+#include <string>
+
+namespace jcm {
+
+struct HealthOptions {
+  // Member id of this instance; goes into every StatusReport as the owner.
+  std::string owner_id;
+  int interval_ms = 1000;  // --health-interval-ms
+  // Per-check timeout; 0 = 80% of the cluster's interval. Whatever is set, a
+  // check's timeout is clamped to 90% of its interval so that a node's check
+  // has always finished before its next one is due.
+  int timeout_ms = 0;
+  int rise = 1;
+  int fall = 2;
+  // libcurl walks its DNS and connection caches per multi handle after each
+  // transfer; spreading targets over many multi handles keeps those walks
+  // short (measured: one multi collapses at ~20,000 targets).
+  int multi_handles = 64;
+  // Keep-alive connections held at most. -1: RLIMIT_NOFILE (soft) minus
+  // fd_reserve. Nodes past the budget are checked with a new connection per
+  // check (CURLOPT_FRESH_CONNECT + CURLOPT_FORBID_REUSE).
+  int max_keepalive = -1;
+  // Descriptors left for everything else in the process (API, ZooKeeper,
+  // short checks in flight). -1: max(512, RLIMIT_NOFILE / 10).
+  int fd_reserve = -1;
+  // A check started later than this after its due time makes its round
+  // late. 0: max(50 ms, interval / 10).
+  int late_tolerance_ms = 0;
+  // JCM's /sys/nscache: true = write a cluster's statuses only when they
+  // changed since this instance's last write.
+  bool write_cache = true;
+};
+
+}  // namespace jcm
