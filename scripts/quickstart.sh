@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# Quick start: everything jcm needs, on this machine's loopback only.
+#
+#   scripts/quickstart.sh          install what is missing, build (Release,
+#                                  build/), start ZooKeeper, three jcm-server
+#                                  instances and nginx test targets in the
+#                                  background, register two sample clusters
+#   scripts/quickstart.sh stop     stop exactly what it started (by PID)
+#   scripts/quickstart.sh status   show what runs
+#
+# State lives under var/: var/zk (ZooKeeper data), var/log, var/run/*.pid,
+# var/nginx. Running it again while things run is harmless: running
+# processes are left alone, missing ones are started, samples re-registered.
+# Ports: ZooKeeper 127.0.0.1:${JCM_ZK_PORT:-2181}, jcm-server
+# 127.0.0.1:8601-8603, targets 127.0.0.11-14:9981 (HTTP) and :9982 (TCP).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+# shellcheck source=lib/procs.sh
+. "$ROOT/scripts/lib/procs.sh"
+
+VAR=$ROOT/var
+RUN=$VAR/run
+LOG=$VAR/log
+BUILD=${JCM_BUILD_DIR:-$ROOT/build}
+ZK_PORT=${JCM_ZK_PORT:-2181}
+SERVER_PORTS=(8601 8602 8603)
+SESSION_MS=${JCM_SESSION_TIMEOUT_MS:-6000}
+TARGET_IPS=(127.0.0.11 127.0.0.12 127.0.0.13 127.0.0.14)
+
+stop_all() {
+  local i
+  # Servers first (each deregisters at once on SIGTERM), then what they use.
+  for i in 1 2 3; do jcm_stop_pidfile "$RUN/jcm-server-$i.pid" jcm-server 10; done
+  jcm_stop_pidfile "$RUN/nginx.pid" nginx 5
+  jcm_stop_pidfile "$RUN/zookeeper.pid" QuorumPeerMain 10
+  echo "quickstart: stopped (data kept in var/zk; remove var/ to start afresh)"
+}
+
+show_status() {
+  local name word
+  for name in zookeeper:QuorumPeerMain nginx:nginx jcm-server-1:jcm-server \
+    jcm-server-2:jcm-server jcm-server-3:jcm-server; do
+    word=${name#*:}
+    name=${name%%:*}
+    if jcm_pid_alive "$RUN/$name.pid" "$word"; then
+      echo "$name: running, pid $(cat "$RUN/$name.pid")"
+    else
+      echo "$name: not running"
+    fi
+  done
+}
+
+case "${1:-start}" in
+  stop) stop_all; exit 0 ;;
+  status) show_status; exit 0 ;;
+  start) ;;
+  *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
+esac
+
+mkdir -p "$RUN" "$LOG" "$VAR/zk" "$VAR/nginx"
+
+echo "quickstart: checking packages (scripts/deps.sh)"
+"$ROOT/scripts/deps.sh"
+
+echo "quickstart: building jcm-server (Release, $BUILD)"
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$LOG/cmake-configure.log" 2>&1 ||
+    { cat "$LOG/cmake-configure.log"; exit 1; }
+fi
+cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)" --target jcm-server
+
+# --- ZooKeeper
+if jcm_pid_alive "$RUN/zookeeper.pid" QuorumPeerMain; then
+  echo "quickstart: ZooKeeper already running (pid $(cat "$RUN/zookeeper.pid"))"
+else
+  if ! jcm_port_free "$ZK_PORT"; then
+    echo "quickstart: 127.0.0.1:$ZK_PORT is taken by another process; set JCM_ZK_PORT" >&2
+    exit 1
+  fi
+  echo "quickstart: starting ZooKeeper on 127.0.0.1:$ZK_PORT (data in var/zk)"
+  jcm_zk_start "$VAR/zk" "$ZK_PORT" "$RUN/zookeeper.pid"
+fi
+
+# --- Test targets: one nginx answers for every sample node. 127.0.0.14
+# answers 503 on /health so a node shows up ABNORMAL; 127.0.0.15 has no
+# listener at all.
+if jcm_pid_alive "$RUN/nginx.pid" nginx; then
+  echo "quickstart: nginx targets already running (pid $(cat "$RUN/nginx.pid"))"
+else
+  N=$VAR/nginx
+  mkdir -p "$N/tmp"
+  {
+    echo "worker_processes 1;"
+    echo "error_log $LOG/nginx-error.log warn;"
+    echo "pid $N/nginx.pid;"
+    echo "daemon off;"
+    echo "events { worker_connections 1024; }"
+    echo "http {"
+    echo "  access_log off;"
+    echo "  client_body_temp_path $N/tmp/body;"
+    echo "  proxy_temp_path $N/tmp/proxy;"
+    echo "  fastcgi_temp_path $N/tmp/fastcgi;"
+    echo "  uwsgi_temp_path $N/tmp/uwsgi;"
+    echo "  scgi_temp_path $N/tmp/scgi;"
+    echo "  keepalive_requests 100000;"
+    for ip in 127.0.0.11 127.0.0.12 127.0.0.13; do
+      echo "  server { listen $ip:9981; location /health { return 200 \"ok $ip\\n\"; } location / { return 200 \"node $ip\\n\"; } }"
+      echo "  server { listen $ip:9982; location / { return 200 \"tcp $ip\\n\"; } }"
+    done
+    echo "  server { listen 127.0.0.14:9981; location /health { return 503 \"unhealthy\\n\"; } }"
+    echo "}"
+  } >"$N/nginx.conf"
+  echo "quickstart: starting nginx targets on 127.0.0.11-14:9981, 127.0.0.11-13:9982"
+  jcm_spawn "$RUN/nginx.pid" "$LOG/nginx.log" /usr/sbin/nginx -p "$N" -c "$N/nginx.conf"
+  sleep 0.3
+  jcm_pid_alive "$RUN/nginx.pid" nginx || { echo "nginx did not start:" >&2; cat "$LOG/nginx.log" "$LOG/nginx-error.log" >&2 2>/dev/null; exit 1; }
+fi
+
+# --- jcm-server instances
+for i in 1 2 3; do
+  port=${SERVER_PORTS[$((i - 1))]}
+  if jcm_pid_alive "$RUN/jcm-server-$i.pid" jcm-server; then
+    echo "quickstart: jcm-server $i already running on 127.0.0.1:$port"
+    continue
+  fi
+  if ! jcm_port_free "$port"; then
+    echo "quickstart: 127.0.0.1:$port is taken by another process" >&2
+    exit 1
+  fi
+  echo "quickstart: starting jcm-server $i on 127.0.0.1:$port"
+  jcm_spawn "$RUN/jcm-server-$i.pid" "$LOG/jcm-server-$i.log" "$BUILD/bin/jcm-server" \
+    --zk "127.0.0.1:$ZK_PORT" --zk-root /jcm --listen "127.0.0.1:$port" \
+    --advertise "127.0.0.1:$port" --session-timeout-ms "$SESSION_MS"
+done
+for i in 1 2 3; do
+  port=${SERVER_PORTS[$((i - 1))]}
+  jcm_wait_http "http://127.0.0.1:$port/healthz" 30 ||
+    { echo "jcm-server $i did not answer /healthz; its log:" >&2; tail -30 "$LOG/jcm-server-$i.log" >&2; exit 1; }
+done
+
+# A write needs a leader; the first seconds after a start may have none.
+register() {
+  local file=$1 code t
+  for t in $(seq 1 50); do
+    code=$(curl -s -o "$LOG/register.out" -w '%{http_code}' --max-time 5 \
+      -H 'Content-Type: application/json' --data-binary "@$file" http://127.0.0.1:8602/c || true)
+    [ "$code" = 200 ] && return 0
+    sleep 0.2
+  done
+  echo "quickstart: registering $file failed ($code): $(cat "$LOG/register.out")" >&2
+  return 1
+}
+echo "quickstart: registering sample clusters through 127.0.0.1:8602"
+register "$ROOT/scripts/sample-cluster.json"
+register "$ROOT/scripts/sample-cluster-tcp.json"
+
+cat <<MSG
+
+jcm is running (stop it with: scripts/quickstart.sh stop)
+  ZooKeeper    127.0.0.1:$ZK_PORT        data and log in var/zk
+  jcm-server   127.0.0.1:8601 127.0.0.1:8602 127.0.0.1:8603   logs var/log/
+  targets      nginx on 127.0.0.11-14:9981 (HTTP /health), 127.0.0.11-13:9982 (TCP)
+  PIDs         var/run/*.pid
+
+Try:
+  curl -s 127.0.0.1:8601/sys/status
+  curl -s 127.0.0.1:8601/c/list
+  curl -s 127.0.0.1:8603/c/sudoku_solver
+  curl -s -X POST 127.0.0.1:8602/c/node/sudoku_solver -d '[{"ip":"127.0.0.13","protos":[{"port":9982,"proto":"HTTP"}],"online":"ONLINE"}]'
+  curl -s -X POST 127.0.0.1:8601/c/node/online/sudoku_solver -d '{"spec":"127.0.0.13|HTTP:9981","online":true}'
+  curl -s -X DELETE 127.0.0.1:8603/c/node/sudoku_solver -d '["127.0.0.13|HTTP:9982"]'
+  curl -s -X POST 127.0.0.1:8601/sub -d '{"tag":"curl","units":[{"name":"sudoku_solver","version":0}]}'
+MSG
