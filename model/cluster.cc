@@ -9,19 +9,26 @@ const char* ToString(Proto proto) { return proto == Proto::kHttp ? "HTTP" : "TCP
 
 const char* ToString(CheckType type) {
   switch (type) {
-    case CheckType::kHttp: return "HTTP";
-    case CheckType::kTcp: return "TCP";
-    case CheckType::kNone: return "NONE";
+    case CheckType::kHttp:
+      return "HTTP";
+    case CheckType::kTcp:
+      return "TCP";
+    case CheckType::kNone:
+      return "NONE";
   }
   return "NONE";
 }
 
 const char* ToString(NodeStatus status) {
   switch (status) {
-    case NodeStatus::kInvalid: return "INVALID";
-    case NodeStatus::kNormal: return "NORMAL";
-    case NodeStatus::kAbnormal: return "ABNORMAL";
-    case NodeStatus::kTimeout: return "TIMEOUT";
+    case NodeStatus::kInvalid:
+      return "INVALID";
+    case NodeStatus::kNormal:
+      return "NORMAL";
+    case NodeStatus::kAbnormal:
+      return "ABNORMAL";
+    case NodeStatus::kTimeout:
+      return "TIMEOUT";
   }
   return "INVALID";
 }

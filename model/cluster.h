@@ -40,13 +40,13 @@ struct ProtoPort {
 inline constexpr int kDefaultWeight = 100;
 
 struct Node {
-  std::string ip;                // IPv4 or IPv6 literal, as given
-  std::vector<ProtoPort> protos;  // at most one per proto, HTTP before TCP
-  std::string udata;             // opaque to jcm
-  bool online = true;            // admin switch
-  int weight = kDefaultWeight;   // 1..10000, for weighted allocators
+  std::string ip;                            // IPv4 or IPv6 literal, as given
+  std::vector<ProtoPort> protos;             // at most one per proto, HTTP before TCP
+  std::string udata;                         // opaque to jcm
+  bool online = true;                        // admin switch
+  int weight = kDefaultWeight;               // 1..10000, for weighted allocators
   NodeStatus status = NodeStatus::kInvalid;  // written by the checkers
-  int64_t last_check_ms = 0;     // wall-clock ms of the last check, 0 = never
+  int64_t last_check_ms = 0;                 // wall-clock ms of the last check, 0 = never
 
   // The node's key, e.g. "10.0.0.7|HTTP:8080|TCP:8081".
   std::string Spec() const;

@@ -59,8 +59,7 @@ Status GetOnline(const json& obj, const std::string& field, bool* out) {
     const std::string& s = it->get_ref<const std::string&>();
     if (s == "ONLINE") return *out = true, Status::Ok();
     if (s == "OFFLINE") return *out = false, Status::Ok();
-    return Status::InvalidArgument(field + ": " + QuoteForError(s) +
-                                   " is not ONLINE or OFFLINE");
+    return Status::InvalidArgument(field + ": " + QuoteForError(s) + " is not ONLINE or OFFLINE");
   }
   return WrongType(field, *it, "\"ONLINE\" or \"OFFLINE\"");
 }
@@ -71,8 +70,8 @@ Status ParseJsonText(std::string_view text, json* out) {
   try {
     *out = json::parse(text.begin(), text.end());
   } catch (const json::parse_error& e) {
-    return Status::InvalidArgument("body: malformed JSON at byte " + std::to_string(e.byte) +
-                                   ": " + e.what());
+    return Status::InvalidArgument("body: malformed JSON at byte " + std::to_string(e.byte) + ": " +
+                                   e.what());
   }
   return Status::Ok();
 }

@@ -25,8 +25,7 @@ Status ValidateClusterName(std::string_view name) {
   if (name.empty()) return Status::InvalidArgument("name: must not be empty");
   if (name.size() > limits::kMaxClusterNameLength) {
     return Status::InvalidArgument("name: " + QuoteForError(name) + " is longer than " +
-                                   std::to_string(limits::kMaxClusterNameLength) +
-                                   " characters");
+                                   std::to_string(limits::kMaxClusterNameLength) + " characters");
   }
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -71,8 +70,8 @@ Status ValidateNode(const Node& node, const std::string& field) {
   }
   if (node.weight < limits::kMinWeight || node.weight > limits::kMaxWeight) {
     return Status::InvalidArgument(field + ".weight: " + std::to_string(node.weight) +
-                                   " is out of range " + std::to_string(limits::kMinWeight) +
-                                   "-" + std::to_string(limits::kMaxWeight));
+                                   " is out of range " + std::to_string(limits::kMinWeight) + "-" +
+                                   std::to_string(limits::kMaxWeight));
   }
   if (node.udata.size() > limits::kMaxUdataLength) {
     return Status::InvalidArgument(field + ".udata: " + std::to_string(node.udata.size()) +
@@ -128,8 +127,8 @@ Status ValidateCluster(const Cluster& cluster) {
                                    " is out of range " + std::to_string(limits::kMinIntervalMs) +
                                    "-" + std::to_string(limits::kMaxIntervalMs));
   }
-  if (cs.timeout_ms < 0 || (cs.timeout_ms != 0 && cs.interval_ms != 0 &&
-                            cs.timeout_ms >= cs.interval_ms)) {
+  if (cs.timeout_ms < 0 ||
+      (cs.timeout_ms != 0 && cs.interval_ms != 0 && cs.timeout_ms >= cs.interval_ms)) {
     return Status::InvalidArgument("timeoutMs: " + std::to_string(cs.timeout_ms) +
                                    " must be positive and below intervalMs");
   }

@@ -112,8 +112,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{R"({"name":"a",)", "malformed JSON"},
         BadCase{R"([1,2])", "body: expected a cluster object"},
-        BadCase{R"({"name":5})", "name: expected a string"},
-        BadCase{R"({"name":"a/b"})", "'a/b'"},
+        BadCase{R"({"name":5})", "name: expected a string"}, BadCase{R"({"name":"a/b"})", "'a/b'"},
         BadCase{R"({"name":"a","nodes":[{"ip":"300.1.1.1",)" + std::string(kNode) + "}]}",
                 "nodes[0].ip: '300.1.1.1'"},
         BadCase{R"({"name":"a","nodes":[{"ip":"1.2.3",)" + std::string(kNode) + "}]}",
@@ -135,8 +134,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"name":"a","nodes":[{"ip":"1.1.1.1",)" + std::string(kNode) +
                     R"(},{"ip":"1.1.1.1",)" + std::string(kNode) + "}]}",
                 "duplicate spec '1.1.1.1|HTTP:80'"},
-        BadCase{R"({"name":"a","nodes":[{"ip":"1.1.1.1","weight":0,)" + std::string(kNode) +
-                    "}]}",
+        BadCase{R"({"name":"a","nodes":[{"ip":"1.1.1.1","weight":0,)" + std::string(kNode) + "}]}",
                 "nodes[0].weight: 0"}));
 
 TEST(DecodeNodeList, RefusesEmptyList) {
@@ -148,8 +146,8 @@ TEST(DecodeNodeList, RefusesEmptyList) {
 
 TEST(DecodeNode, OrdersProtosCanonically) {
   Node n;
-  json doc = json::parse(
-      R"({"ip":"::1","protos":[{"port":2,"proto":"TCP"},{"port":1,"proto":"HTTP"}]})");
+  json doc =
+      json::parse(R"({"ip":"::1","protos":[{"port":2,"proto":"TCP"},{"port":1,"proto":"HTTP"}]})");
   ASSERT_TRUE(DecodeNode(doc, "n", &n).ok());
   EXPECT_EQ(n.Spec(), "::1|HTTP:1|TCP:2");
 }

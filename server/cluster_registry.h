@@ -1,0 +1,89 @@
+// ClusterRegistry: this instance's in-memory view of every cluster, the
+// definitions read from (or written to) ZooKeeper merged with the statuses the
+// checkers wrote. Reads never touch ZooKeeper.
+//
+// What is published per cluster is an immutable snapshot
+// (std::shared_ptr<const Cluster>); a change builds a new one and swaps it.
+//
+// Merge rules for a node's published status:
+//   cluster OFFLINE or node offline  -> INVALID (JCM: going offline sets INVALID)
+//   checkType NONE                   -> NORMAL
+//   otherwise                        -> the last status a checker wrote, or
+//                                       INVALID for a node never checked.
+// Statuses are kept when a status znode vanishes (its checker died): nothing
+// may look down because a checker did.
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "model/cluster.h"
+
+namespace jcm {
+
+struct NodeState {
+  NodeStatus status = NodeStatus::kInvalid;
+  int64_t last_check_ms = 0;
+};
+using StatusMap = std::unordered_map<std::string, NodeState>;  // spec -> state
+
+class ClusterRegistry {
+ public:
+  explicit ClusterRegistry(double panic_share = 0.5) : panic_share_(panic_share) {}
+
+  std::shared_ptr<const Cluster> Get(const std::string& name) const;
+  std::vector<std::shared_ptr<const Cluster>> List() const;  // sorted by name
+  std::vector<std::string> Names() const;
+  // The znode version to write against, if the cluster is known.
+  std::optional<int32_t> ZnodeVersion(const std::string& name) const;
+
+  // Applies a definition at `def.version` (an mzxid). Returns false (and
+  // changes nothing) if an equal or newer version is held already.
+  bool ApplyDefinition(Cluster def, int32_t znode_version);
+  // Forgets a cluster (its znode is gone). Returns true if it was known.
+  bool ApplyRemoval(const std::string& name);
+  // Replaces a cluster's statuses with those written at `status_version` (the
+  // status znode's mzxid); older writes are ignored. Statuses of clusters not
+  // (yet) known are held and merged when the definition arrives.
+  bool ApplyStatuses(const std::string& name, StatusMap statuses, int64_t status_version);
+
+  // Bumped on every published change.
+  uint64_t change_counter() const;
+  // Blocks until change_counter() != seen or timeout. Returns the counter.
+  uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const;
+  // Blocks until pred(Get(name)) holds or timeout. Returns whether it held.
+  bool WaitFor(const std::string& name,
+               const std::function<bool(const std::shared_ptr<const Cluster>&)>& pred,
+               std::chrono::milliseconds timeout) const;
+
+ private:
+  struct Entry {
+    std::shared_ptr<const Cluster> definition;  // nullptr: statuses only
+    int32_t znode_version = 0;
+    StatusMap statuses;
+    int64_t status_version = 0;
+    std::shared_ptr<const Cluster> published;
+  };
+
+  // REQUIRES: mu_ held.
+  void Publish(Entry& entry);
+
+  const double panic_share_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  std::map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
+  uint64_t change_counter_ = 0;           // GUARDED_BY(mu_)
+};
+
+}  // namespace jcm

@@ -1,0 +1,107 @@
+#include "server/server_config.h"
+
+#include <CLI/CLI.hpp>
+
+namespace jcm {
+
+bool SplitHostPort(const std::string& text, std::string* host, int* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 >= text.size()) return false;
+  std::string h = text.substr(0, colon);
+  if (h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  int p = 0;
+  for (size_t i = colon + 1; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    p = p * 10 + (text[i] - '0');
+    if (p > 65535) return false;
+  }
+  if (h.empty()) return false;
+  *host = h;
+  *port = p;
+  return true;
+}
+
+std::string ServerConfig::listen_host() const {
+  std::string h;
+  int p = 0;
+  return SplitHostPort(listen, &h, &p) ? h : "";
+}
+
+int ServerConfig::listen_port() const {
+  std::string h;
+  int p = 0;
+  return SplitHostPort(listen, &h, &p) ? p : -1;
+}
+
+Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now, int* exit_code) {
+  *exit_now = false;
+  *exit_code = 0;
+  CLI::App app{
+      "jcm-server: a name service instance. Several instances share one ZooKeeper; they elect\n"
+      "a leader that writes cluster data, split health checking among themselves, and\n"
+      "serve the JSON API and subscribers."};
+  app.set_config("--config", "", "Read options from this file (INI/TOML; same keys as flags)");
+  app.add_option("--zk", c->zk, "ZooKeeper connect string HOST:PORT[,HOST:PORT...]")
+      ->capture_default_str();
+  app.add_option("--zk-root", c->zk_root, "Root znode of this jcm deployment")
+      ->capture_default_str();
+  app.add_option("--listen", c->listen, "HTTP API listen address HOST:PORT")->capture_default_str();
+  app.add_option("--advertise", c->advertise,
+                 "Address other instances use to reach this one (default: --listen)");
+  app.add_option("--session-timeout-ms", c->session_timeout_ms,
+                 "ZooKeeper session timeout; a dead instance is noticed after it")
+      ->capture_default_str()
+      ->check(CLI::Range(1000, 120000));
+  app.add_option("--health-interval-ms", c->health_interval_ms,
+                 "Default health check interval per node")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 3600000));
+  app.add_option("--health-rise", c->health_rise,
+                 "Default consecutive successes for a node to become NORMAL")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  app.add_option("--health-fall", c->health_fall,
+                 "Default consecutive failures for a node to become ABNORMAL/TIMEOUT")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
+  app.add_option("--panic-share", c->panic_share,
+                 "A cluster is in panic when fewer than this share of its online nodes are "
+                 "NORMAL")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--http-threads", c->http_threads, "HTTP worker threads")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 1024));
+  app.add_option("--log-level", c->log_level, "trace, debug, info, warn, error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    *exit_now = true;
+    *exit_code = app.exit(e);
+    return e.get_exit_code() == 0 ? Status::Ok() : Status::InvalidArgument(e.what());
+  }
+  std::string host;
+  int port = 0;
+  if (!SplitHostPort(c->listen, &host, &port)) {
+    *exit_now = true;
+    *exit_code = 2;
+    return Status::InvalidArgument("--listen: '" + c->listen + "' is not HOST:PORT");
+  }
+  if (c->advertise.empty()) {
+    if (host == "0.0.0.0" || host == "::") {
+      *exit_now = true;
+      *exit_code = 2;
+      return Status::InvalidArgument("--advertise is required when --listen is a wildcard");
+    }
+    c->advertise = c->listen;
+  } else if (!SplitHostPort(c->advertise, &host, &port)) {
+    *exit_now = true;
+    *exit_code = 2;
+    return Status::InvalidArgument("--advertise: '" + c->advertise + "' is not HOST:PORT");
+  }
+  return Status::Ok();
+}
+
+}  // namespace jcm

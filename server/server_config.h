@@ -1,0 +1,38 @@
+// ServerConfig: jcm-server's options, from flags and an optional config file
+// with the same keys (INI/TOML, e.g. `zk = "127.0.0.1:2181"`). Flags win.
+//
+// Thread-safety: a plain value, filled once at start.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "model/status.h"
+
+namespace jcm {
+
+struct ServerConfig {
+  std::string zk = "127.0.0.1:2181";
+  std::string zk_root = "/jcm";
+  std::string listen = "127.0.0.1:8600";
+  std::string advertise;  // default: listen
+  int session_timeout_ms = 6000;
+  int health_interval_ms = 1000;
+  int health_rise = 1;
+  int health_fall = 2;
+  double panic_share = 0.5;
+  int http_threads = 32;
+  std::string log_level = "info";
+
+  std::string listen_host() const;
+  int listen_port() const;
+};
+
+// Parses argv. Returns a Status with the usage error; `exit_now` is set when
+// the caller should exit with `exit_code` (after --help, or on error).
+Status ParseServerConfig(int argc, char** argv, ServerConfig* out, bool* exit_now, int* exit_code);
+
+// Splits "host:port" / "[v6]:port". False if malformed.
+bool SplitHostPort(const std::string& text, std::string* host, int* port);
+
+}  // namespace jcm

@@ -1,0 +1,67 @@
+// ClusterStore: cluster definitions in ZooKeeper under <root>/clusters/<name>.
+//
+// A stored cluster is its definition only (ClusterJsonForm::kStored): plain
+// JSON while small, a zlib stream once large. Its version is the znode's
+// mzxid, so every instance sees the same version for the same write and the
+// version only grows.
+//
+// Writes are fenced: each one is a multi() that also checks the writer's own
+// election znode, so a leader whose session ended can never write, and it is
+// conditional on the znode version the writer read, so nobody overwrites a
+// write they have not seen (Conflict: re-read and retry).
+//
+// Thread-safety: thread-safe; holds no state besides its collaborators.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/cluster.h"
+#include "model/status.h"
+#include "storage/zk_client.h"
+
+namespace jcm {
+
+struct StoredCluster {
+  Cluster cluster;            // cluster.version = znode mzxid
+  int32_t znode_version = 0;  // for the next conditional write
+};
+
+class ClusterStore {
+ public:
+  // Stored payloads above this are compressed.
+  static constexpr size_t kCompressAbove = 16 * 1024;
+
+  ClusterStore(ZkClient* zk, std::string root);
+
+  const std::string& root() const { return root_; }
+  std::string ClustersDir() const { return root_ + "/clusters"; }
+  std::string ClusterPath(std::string_view name) const;
+  // The cluster name if `path` is <root>/clusters/<name>, else empty.
+  std::string NameFromPath(std::string_view path) const;
+
+  // Creates <root>, <root>/clusters, <root>/servers, <root>/status.
+  Status EnsureLayout();
+
+  // TooLarge when the encoded cluster would not fit in a znode.
+  static Result<std::string> Encode(const Cluster& cluster);
+  static Status Decode(std::string_view bytes, Cluster* out);
+
+  Result<std::vector<std::string>> ListNames(bool watch);
+  Result<StoredCluster> Load(const std::string& name, bool watch);
+
+  // Creates the cluster (expected_znode_version < 0) or replaces it at
+  // exactly that znode version, in one multi() with a check of `fence`.
+  // Errors: Conflict (it changed, or exists/is gone), NotLeader (`fence` is
+  // gone: this session no longer leads), TooLarge, Unavailable.
+  Result<StoredCluster> Save(const Cluster& cluster, int32_t expected_znode_version,
+                             const std::string& fence);
+  Status Remove(const std::string& name, int32_t expected_znode_version, const std::string& fence);
+
+ private:
+  ZkClient* const zk_;
+  const std::string root_;
+};
+
+}  // namespace jcm

@@ -1,0 +1,377 @@
+#include "storage/zk_client.h"
+
+#include <zookeeper/zookeeper.h>
+
+#include <chrono>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+namespace jcm {
+namespace {
+
+// Big enough for any znode ZooKeeper accepts (jute.maxbuffer, 1 MiB).
+constexpr int kMaxZnodeRead = (1 << 20) + 4096;
+
+// The C client logs every failed connect attempt at ERROR, twenty times a
+// second while ZooKeeper is down. Route it into our log at debug level; our
+// own state events say what matters.
+void ZkLogToSpdlog(const char* message) { spdlog::debug("zk_client: {}", message); }
+
+ZkStat ToZkStat(const struct Stat& s) {
+  ZkStat out;
+  out.czxid = s.czxid;
+  out.mzxid = s.mzxid;
+  out.version = s.version;
+  out.ephemeral_owner = s.ephemeralOwner;
+  out.num_children = s.numChildren;
+  return out;
+}
+
+}  // namespace
+
+const int ZkClient::kEphemeral = 1;
+const int ZkClient::kSequential = 2;
+
+const char* ToString(ZkState state) {
+  switch (state) {
+    case ZkState::kConnecting:
+      return "CONNECTING";
+    case ZkState::kConnected:
+      return "CONNECTED";
+    case ZkState::kExpired:
+      return "EXPIRED";
+    case ZkState::kClosed:
+      return "CLOSED";
+  }
+  return "UNKNOWN";
+}
+
+ZkOp ZkOp::Create(std::string path, std::string data, int flags) {
+  return ZkOp{Kind::kCreate, std::move(path), std::move(data), -1, flags};
+}
+ZkOp ZkOp::Set(std::string path, std::string data, int version) {
+  return ZkOp{Kind::kSet, std::move(path), std::move(data), version, 0};
+}
+ZkOp ZkOp::Delete(std::string path, int version) {
+  return ZkOp{Kind::kDelete, std::move(path), {}, version, 0};
+}
+ZkOp ZkOp::Check(std::string path, int version) {
+  return ZkOp{Kind::kCheck, std::move(path), {}, version, 0};
+}
+
+Status ZkClient::FromZkCode(int rc, const std::string& what) {
+  if (rc == ZOK) return Status::Ok();
+  std::string msg = what + ": " + zerror(rc);
+  switch (rc) {
+    case ZNONODE:
+      return Status::NotFound(msg);
+    case ZNODEEXISTS:
+    case ZBADVERSION:
+    case ZNOTEMPTY:
+      return Status::Conflict(msg);
+    case ZCONNECTIONLOSS:
+    case ZOPERATIONTIMEOUT:
+    case ZSESSIONEXPIRED:
+    case ZINVALIDSTATE:
+    case ZCLOSING:
+    case ZSESSIONMOVED:
+      return Status::Unavailable("ZooKeeper unavailable: " + msg);
+    case ZBADARGUMENTS:
+      return Status::InvalidArgument(msg);
+    default:
+      return Status::Internal(msg);
+  }
+}
+
+static int CreateFlags(int flags) {
+  bool eph = flags & ZkClient::kEphemeral;
+  bool seq = flags & ZkClient::kSequential;
+  if (eph && seq) return ZOO_EPHEMERAL_SEQUENTIAL;
+  if (eph) return ZOO_EPHEMERAL;
+  if (seq) return ZOO_PERSISTENT_SEQUENTIAL;
+  return ZOO_PERSISTENT;
+}
+
+ZkClient::ZkClient(Options options, EventHandler handler)
+    : options_(std::move(options)), handler_(std::move(handler)) {}
+
+ZkClient::~ZkClient() { Close(); }
+
+Status ZkClient::Start() {
+  zoo_set_debug_level(ZOO_LOG_LEVEL_WARN);
+  {
+    std::unique_lock lock(handle_mu_);
+    Status s = OpenSession();
+    if (!s.ok()) return s;
+  }
+  dispatcher_ = std::thread([this] { DispatchLoop(); });
+  return Status::Ok();
+}
+
+Status ZkClient::OpenSession() {
+  state_ = ZkState::kConnecting;
+  session_id_ = 0;
+  zh_ = zookeeper_init2(options_.hosts.c_str(), &ZkClient::WatcherThunk,
+                        options_.session_timeout_ms, nullptr, this, 0, &ZkLogToSpdlog);
+  if (zh_ == nullptr) {
+    return Status::Unavailable("zookeeper_init failed for '" + options_.hosts + "'");
+  }
+  return Status::Ok();
+}
+
+void ZkClient::Close() {
+  {
+    std::unique_lock lock(handle_mu_);
+    if (zh_ != nullptr) {
+      zhandle_t* zh = zh_;
+      zh_ = nullptr;
+      zookeeper_close(zh);
+    }
+    state_ = ZkState::kClosed;
+  }
+  {
+    std::lock_guard lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  state_cv_.notify_all();
+  if (dispatcher_.joinable()) dispatcher_.join();
+}
+
+bool ZkClient::WaitConnected(int timeout_ms) const {
+  std::unique_lock lock(state_mu_);
+  return state_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                            [this] { return state_.load() == ZkState::kConnected; });
+}
+
+void ZkClient::WatcherThunk(zhandle_t* zh, int type, int state, const char* path, void* ctx) {
+  static_cast<ZkClient*>(ctx)->OnWatcher(zh, type, state, path);
+}
+
+void ZkClient::OnWatcher(zhandle_t* zh, int type, int state, const char* path) {
+  if (type == ZOO_SESSION_EVENT) {
+    if (state == ZOO_CONNECTED_STATE) {
+      const clientid_t* id = zoo_client_id(zh);
+      {
+        std::lock_guard lock(state_mu_);
+        if (state_.load() == ZkState::kClosed) return;
+        session_id_ = id ? id->client_id : 0;
+        state_ = ZkState::kConnected;
+      }
+      state_cv_.notify_all();
+      Enqueue({ZkEvent::Type::kConnected, "", false});
+    } else if (state == ZOO_EXPIRED_SESSION_STATE) {
+      {
+        std::lock_guard lock(state_mu_);
+        if (state_.load() == ZkState::kClosed) return;
+        state_ = ZkState::kExpired;
+      }
+      {
+        std::lock_guard lock(queue_mu_);
+        if (expired_pending_) return;
+        expired_pending_ = true;
+      }
+      Enqueue({ZkEvent::Type::kExpired, "", false});
+    } else if (state == ZOO_CONNECTING_STATE || state == ZOO_ASSOCIATING_STATE ||
+               state == ZOO_NOTCONNECTED_STATE) {
+      {
+        std::lock_guard lock(state_mu_);
+        if (state_.load() != ZkState::kConnected) return;
+        state_ = ZkState::kConnecting;
+      }
+      Enqueue({ZkEvent::Type::kDisconnected, "", false});
+    }
+    return;
+  }
+  ZkEvent ev{ZkEvent::Type::kDataChanged, path ? path : "", false};
+  if (type == ZOO_CHILD_EVENT) {
+    ev.type = ZkEvent::Type::kChildrenChanged;
+  } else if (type == ZOO_CHANGED_EVENT) {
+    ev.type = ZkEvent::Type::kDataChanged;
+  } else if (type == ZOO_CREATED_EVENT) {
+    ev.type = ZkEvent::Type::kCreated;
+  } else if (type == ZOO_DELETED_EVENT) {
+    ev.type = ZkEvent::Type::kDeleted;
+  } else {
+    return;  // ZOO_NOTWATCHING_EVENT and anything newer
+  }
+  Enqueue(std::move(ev));
+}
+
+void ZkClient::Enqueue(ZkEvent event) {
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_) return;
+    queue_.push_back(std::move(event));
+  }
+  queue_cv_.notify_one();
+}
+
+void ZkClient::DispatchLoop() {
+  for (;;) {
+    ZkEvent ev;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      ev = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    if (ev.type == ZkEvent::Type::kExpired) {
+      spdlog::warn("event=zk_session_expired session=0x{:x}", last_announced_session_);
+      handler_(ev);
+      std::unique_lock lock(handle_mu_);
+      if (zh_ == nullptr) return;  // closing
+      zookeeper_close(zh_);
+      zh_ = nullptr;
+      {
+        std::lock_guard qlock(queue_mu_);
+        expired_pending_ = false;
+        // Events queued by the dead handle describe a world we re-read anyway.
+        std::erase_if(queue_, [](const ZkEvent& e) { return e.type != ZkEvent::Type::kExpired; });
+      }
+      Status s = OpenSession();
+      if (!s.ok()) spdlog::error("event=zk_reopen_failed error=\"{}\"", s.ToString());
+      continue;
+    }
+    if (ev.type == ZkEvent::Type::kConnected) {
+      int64_t id = session_id_.load();
+      ev.new_session = id != last_announced_session_;
+      last_announced_session_ = id;
+      spdlog::info("event=zk_connected session=0x{:x} new_session={}", id, ev.new_session);
+    } else if (ev.type == ZkEvent::Type::kDisconnected) {
+      spdlog::warn("event=zk_disconnected session=0x{:x}", last_announced_session_);
+    }
+    handler_(ev);
+  }
+}
+
+#define JCM_ZK_HANDLE_OR_RETURN(lock)                                           \
+  std::shared_lock lock(handle_mu_);                                            \
+  if (zh_ == nullptr) return Status::Unavailable("ZooKeeper client is closed"); \
+  if (state_.load() != ZkState::kConnected) {                                   \
+    return Status::Unavailable(std::string("not connected to ZooKeeper (") +    \
+                               ToString(state_.load()) + ")");                  \
+  }
+
+Result<std::string> ZkClient::Get(const std::string& path, ZkStat* stat, bool watch) {
+  JCM_ZK_HANDLE_OR_RETURN(lock);
+  thread_local std::unique_ptr<char[]> buf(new char[kMaxZnodeRead]);
+  int len = kMaxZnodeRead;
+  struct Stat st {};
+  int rc = zoo_get(zh_, path.c_str(), watch ? 1 : 0, buf.get(), &len, &st);
+  if (rc != ZOK) return FromZkCode(rc, "get " + path);
+  if (stat) *stat = ToZkStat(st);
+  return std::string(buf.get(), len > 0 ? len : 0);
+}
+
+Result<std::vector<std::string>> ZkClient::GetChildren(const std::string& path, bool watch) {
+  JCM_ZK_HANDLE_OR_RETURN(lock);
+  struct String_vector children {};
+  int rc = zoo_get_children(zh_, path.c_str(), watch ? 1 : 0, &children);
+  if (rc != ZOK) return FromZkCode(rc, "get children of " + path);
+  std::vector<std::string> out;
+  out.reserve(children.count);
+  for (int i = 0; i < children.count; ++i) out.emplace_back(children.data[i]);
+  deallocate_String_vector(&children);
+  return out;
+}
+
+Status ZkClient::Exists(const std::string& path, ZkStat* stat, bool watch) {
+  JCM_ZK_HANDLE_OR_RETURN(lock);
+  struct Stat st {};
+  int rc = zoo_exists(zh_, path.c_str(), watch ? 1 : 0, &st);
+  if (rc != ZOK) return FromZkCode(rc, "exists " + path);
+  if (stat) *stat = ToZkStat(st);
+  return Status::Ok();
+}
+
+Result<std::string> ZkClient::Create(const std::string& path, const std::string& data, int flags) {
+  JCM_ZK_HANDLE_OR_RETURN(lock);
+  std::string created(path.size() + 32, '\0');
+  int rc = zoo_create(zh_, path.c_str(), data.data(), static_cast<int>(data.size()),
+                      &ZOO_OPEN_ACL_UNSAFE, CreateFlags(flags), created.data(),
+                      static_cast<int>(created.size()));
+  if (rc != ZOK) return FromZkCode(rc, "create " + path);
+  created.resize(strlen(created.c_str()));
+  return created;
+}
+
+Status ZkClient::Set(const std::string& path, const std::string& data, int version, ZkStat* stat) {
+  JCM_ZK_HANDLE_OR_RETURN(lock);
+  struct Stat st {};
+  int rc = zoo_set2(zh_, path.c_str(), data.data(), static_cast<int>(data.size()), version, &st);
+  if (rc != ZOK) return FromZkCode(rc, "set " + path);
+  if (stat) *stat = ToZkStat(st);
+  return Status::Ok();
+}
+
+Status ZkClient::Delete(const std::string& path, int version) {
+  JCM_ZK_HANDLE_OR_RETURN(lock);
+  int rc = zoo_delete(zh_, path.c_str(), version);
+  return FromZkCode(rc, "delete " + path);
+}
+
+Status ZkClient::EnsurePath(const std::string& path) {
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos != path.size() && path[pos] != '/') continue;
+    std::string prefix = path.substr(0, pos);
+    Result<std::string> r = Create(prefix, "", 0);
+    if (!r.ok() && !r.status().IsConflict()) return r.status();
+  }
+  return Status::Ok();
+}
+
+Status ZkClient::Multi(const std::vector<ZkOp>& ops, std::vector<ZkOpResult>* results) {
+  JCM_ZK_HANDLE_OR_RETURN(lock);
+  const int n = static_cast<int>(ops.size());
+  std::vector<zoo_op_t> zops(n);
+  std::vector<zoo_op_result_t> zres(n);
+  std::vector<struct Stat> stats(n);
+  std::vector<std::string> paths(n);
+  for (int i = 0; i < n; ++i) {
+    const ZkOp& op = ops[i];
+    switch (op.kind) {
+      case ZkOp::Kind::kCreate:
+        paths[i].assign(op.path.size() + 32, '\0');
+        zoo_create_op_init(&zops[i], op.path.c_str(), op.data.data(),
+                           static_cast<int>(op.data.size()), &ZOO_OPEN_ACL_UNSAFE,
+                           CreateFlags(op.create_flags), paths[i].data(),
+                           static_cast<int>(paths[i].size()));
+        break;
+      case ZkOp::Kind::kSet:
+        zoo_set_op_init(&zops[i], op.path.c_str(), op.data.data(), static_cast<int>(op.data.size()),
+                        op.version, &stats[i]);
+        break;
+      case ZkOp::Kind::kDelete:
+        zoo_delete_op_init(&zops[i], op.path.c_str(), op.version);
+        break;
+      case ZkOp::Kind::kCheck:
+        zoo_check_op_init(&zops[i], op.path.c_str(), op.version);
+        break;
+    }
+  }
+  int rc = zoo_multi(zh_, n, zops.data(), zres.data());
+  Status first_failure;
+  if (results) results->assign(n, ZkOpResult{});
+  for (int i = 0; i < n; ++i) {
+    Status s = FromZkCode(zres[i].err, "multi op " + std::to_string(i) + " on " + ops[i].path);
+    // ZRUNTIMEINCONSISTENCY marks the ops rolled back because another failed.
+    if (!s.ok() && zres[i].err != ZRUNTIMEINCONSISTENCY && first_failure.ok()) first_failure = s;
+    if (results) {
+      (*results)[i].status = s;
+      if (ops[i].kind == ZkOp::Kind::kSet && zres[i].err == ZOK) {
+        (*results)[i].stat = ToZkStat(stats[i]);
+      }
+      if (ops[i].kind == ZkOp::Kind::kCreate && zres[i].err == ZOK) {
+        (*results)[i].created_path = std::string(paths[i].c_str());
+      }
+    }
+  }
+  if (rc == ZOK) return Status::Ok();
+  if (!first_failure.ok()) return first_failure;
+  return FromZkCode(rc, "multi");
+}
+
+}  // namespace jcm
