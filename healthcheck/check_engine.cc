@@ -289,8 +289,37 @@ void CheckEngine::Poll() {
   }
 }
 
+void CheckEngine::NextRound(ClusterSlot* c, uint64_t rounds, int64_t now) {
+  c->round_start += static_cast<int64_t>(rounds) * c->interval_ms;
+  c->round += rounds;
+  c->next_index = 0;
+  RoundTrack& next = c->Track(c->round);
+  if (next.active) {
+    // Two rounds back and still waiting: a prober lost a result. Close it
+    // rather than stall the cluster's writes forever.
+    next.late = true;
+    next.in_flight = 0;
+    next.all_started = true;
+    MaybeFinishRound(c, &next, now);
+  }
+  next = RoundTrack{c->round, true, false, false, 0, c->round_start};
+}
+
 void CheckEngine::Advance(ClusterSlot* c, int64_t now) {
   for (;;) {
+    if (now - c->round_start >= c->interval_ms) {
+      // The loop fell a whole interval behind (stalled process, overloaded
+      // machine). Firing the overdue checks would be a burst that checks
+      // nodes twice in a row: abandon the round, skip the rounds that could
+      // not happen (all late), and resume at the current position.
+      RoundTrack& t = c->Track(c->round);
+      t.all_started = true;
+      t.late = true;
+      MaybeFinishRound(c, &t, now);
+      const uint64_t missed = static_cast<uint64_t>((now - c->round_start) / c->interval_ms);
+      counters_->late_rounds.fetch_add(missed - 1, std::memory_order_relaxed);
+      NextRound(c, missed, now);
+    }
     while (c->next_index < c->nodes.size()) {
       NodeSlot& n = c->nodes[c->next_index];
       const int64_t due = c->round_start + n.offset_ms;
@@ -303,28 +332,7 @@ void CheckEngine::Advance(ClusterSlot* c, int64_t now) {
     RoundTrack& t = c->Track(c->round);
     t.all_started = true;
     MaybeFinishRound(c, &t, now);
-
-    c->round_start += c->interval_ms;
-    c->round += 1;
-    c->next_index = 0;
-    if (now - c->round_start >= c->interval_ms) {
-      // The loop fell a whole interval or more behind: skip the rounds that
-      // could not happen rather than fire them in a burst; they count late.
-      const int64_t missed = (now - c->round_start) / c->interval_ms;
-      c->round_start += missed * c->interval_ms;
-      c->round += static_cast<uint64_t>(missed);
-      counters_->late_rounds.fetch_add(static_cast<uint64_t>(missed), std::memory_order_relaxed);
-    }
-    RoundTrack& next = c->Track(c->round);
-    if (next.active) {
-      // Two rounds back and still waiting: a prober lost a result. Close it
-      // rather than stall the cluster's writes forever.
-      next.late = true;
-      next.in_flight = 0;
-      next.all_started = true;
-      MaybeFinishRound(c, &next, now);
-    }
-    next = RoundTrack{c->round, true, false, false, 0, c->round_start};
+    NextRound(c, 1, now);
     if (c->round_start > now) break;
   }
   Schedule(c);

@@ -89,6 +89,7 @@ class CheckEngine : public ProbeListener {
   void Retarget(ClusterSlot* c, NodeSlot* n, const Node* def);
   void DropTarget(ClusterSlot* c, NodeSlot* n);
   void Advance(ClusterSlot* c, int64_t now);
+  void NextRound(ClusterSlot* c, uint64_t rounds, int64_t now);
   void StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t now);
   void MaybeFinishRound(ClusterSlot* c, RoundTrack* t, int64_t now);
   void Flush(ClusterSlot* c, uint64_t round, bool unconditional);

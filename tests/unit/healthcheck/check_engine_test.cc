@@ -1,0 +1,312 @@
+#include "healthcheck/check_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "fakes.h"
+
+namespace jcm {
+namespace {
+
+using testing::FakeClock;
+using testing::FakeProber;
+using testing::RecordingSink;
+
+std::shared_ptr<const Cluster> MakeCluster(const std::string& name, int nodes,
+                                           CheckType type = CheckType::kHttp) {
+  auto c = std::make_shared<Cluster>();
+  c->name = name;
+  c->check_type = type;
+  c->check_file = "/health";
+  for (int i = 0; i < nodes; ++i) {
+    Node n;
+    n.ip = "10.1." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1);
+    n.protos = {{8080, Proto::kHttp}, {8081, Proto::kTcp}};
+    c->nodes.push_back(n);
+  }
+  return c;
+}
+
+class CheckEngineTest : public ::testing::Test {
+ protected:
+  void Build(HealthOptions o = {}, int keepalive_budget = 1000) {
+    o.owner_id = "me";
+    engine_ = std::make_unique<CheckEngine>(o, keepalive_budget, &http_, &tcp_, &sink_, &counters_,
+                                            &clock_);
+  }
+  // Moves time forward `ms` in 1 ms steps, answering every check as
+  // `outcome` says right after it starts.
+  void Run(
+      int64_t ms, std::function<CheckOutcome(const ProbeTarget&)> outcome = [](const ProbeTarget&) {
+        return CheckOutcome::kSuccess;
+      }) {
+    for (int64_t i = 0; i < ms; ++i) {
+      engine_->Poll();
+      http_.AnswerAll(engine_.get(), outcome);
+      tcp_.AnswerAll(engine_.get(), outcome);
+      clock_.Advance(1);
+    }
+  }
+  NodeStatus StatusIn(const StatusReport& r, const std::string& ip) {
+    for (const auto& [spec, s] : r.nodes) {
+      if (spec.rfind(ip + "|", 0) == 0) return s.status;
+    }
+    ADD_FAILURE() << ip << " not in report";
+    return NodeStatus::kInvalid;
+  }
+
+  FakeClock clock_;
+  FakeProber http_, tcp_;
+  RecordingSink sink_;
+  HealthCounters counters_;
+  std::unique_ptr<CheckEngine> engine_;
+};
+
+TEST_F(CheckEngineTest, FirstRoundWrittenThenOnlyChanges) {
+  Build();
+  engine_->SetClusters({MakeCluster("a", 20)});
+  Run(1000);
+  ASSERT_EQ(sink_.reports.size(), 1u);
+  EXPECT_EQ(sink_.reports[0].cluster, "a");
+  EXPECT_EQ(sink_.reports[0].owner, "me");
+  EXPECT_EQ(sink_.reports[0].round, 1u);
+  EXPECT_EQ(sink_.reports[0].nodes.size(), 20u);
+  for (const auto& [spec, s] : sink_.reports[0].nodes) EXPECT_EQ(s.status, NodeStatus::kNormal);
+
+  Run(5000);  // five more rounds, nothing changes
+  EXPECT_EQ(sink_.reports.size(), 1u);
+  EXPECT_EQ(counters_.writes_skipped.load(), 5u);
+  EXPECT_EQ(counters_.rounds.load(), 6u);
+
+  // One node starts failing: written once, after `fall` (2) rounds.
+  auto fail_one = [](const ProbeTarget& t) {
+    return t.ip == "10.1.0.5" ? CheckOutcome::kBadAnswer : CheckOutcome::kSuccess;
+  };
+  Run(3000, fail_one);
+  ASSERT_EQ(sink_.reports.size(), 2u);
+  EXPECT_EQ(StatusIn(sink_.reports[1], "10.1.0.5"), NodeStatus::kAbnormal);
+  EXPECT_EQ(StatusIn(sink_.reports[1], "10.1.0.6"), NodeStatus::kNormal);
+  EXPECT_EQ(counters_.status_writes.load(), 2u);
+}
+
+TEST_F(CheckEngineTest, ChecksAreSpreadOverTheInterval) {
+  Build();
+  engine_->SetClusters({MakeCluster("a", 500), MakeCluster("b", 500)});
+  std::vector<int> per_100ms(10, 0);
+  for (int i = 0; i < 1000; ++i) {
+    int before = http_.starts;
+    Run(1);
+    per_100ms[i / 100] += http_.starts - before;
+  }
+  EXPECT_EQ(http_.starts, 1000);  // every node exactly once in the first round
+  for (int b : per_100ms) {
+    EXPECT_GT(b, 60);
+    EXPECT_LT(b, 140);
+  }
+  for (const auto& [ip, n] : http_.starts_by_ip) EXPECT_LE(n, 2) << ip;  // same ip in a and b
+}
+
+TEST_F(CheckEngineTest, TimeoutAndBadAnswerAreTold) {
+  Build();
+  engine_->SetClusters({MakeCluster("a", 3)});
+  Run(3000, [](const ProbeTarget& t) {
+    if (t.ip == "10.1.0.1") return CheckOutcome::kNoAnswer;
+    if (t.ip == "10.1.0.2") return CheckOutcome::kBadAnswer;
+    return CheckOutcome::kSuccess;
+  });
+  const StatusReport& last = sink_.reports.back();
+  EXPECT_EQ(StatusIn(last, "10.1.0.1"), NodeStatus::kTimeout);
+  EXPECT_EQ(StatusIn(last, "10.1.0.2"), NodeStatus::kAbnormal);
+  EXPECT_EQ(StatusIn(last, "10.1.0.3"), NodeStatus::kNormal);
+  EXPECT_EQ(counters_.timeouts.load(), 3u);
+  EXPECT_EQ(counters_.failures.load(), 3u);
+  EXPECT_EQ(counters_.successes.load(), 3u);
+}
+
+TEST_F(CheckEngineTest, NewNodeIsInvalidInFirstWriteWhenRiseIsTwo) {
+  HealthOptions o;
+  o.rise = 2;
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 2)});
+  Run(1000);
+  ASSERT_EQ(sink_.reports.size(), 1u);
+  EXPECT_EQ(StatusIn(sink_.reports[0], "10.1.0.1"), NodeStatus::kInvalid);
+  Run(1000);
+  ASSERT_EQ(sink_.reports.size(), 2u);
+  EXPECT_EQ(StatusIn(sink_.reports[1], "10.1.0.1"), NodeStatus::kNormal);
+}
+
+TEST_F(CheckEngineTest, TakeoverKeepsTheLastKnownStatus) {
+  Build();
+  auto c = std::make_shared<Cluster>(*MakeCluster("a", 2));
+  for (Node& n : c->nodes) n.status = NodeStatus::kNormal;  // the old owner's view
+  engine_->SetClusters({c});
+  // One failing check is below fall (2): the new owner must not report down.
+  Run(1000, [](const ProbeTarget&) { return CheckOutcome::kNoAnswer; });
+  ASSERT_EQ(sink_.reports.size(), 1u);
+  EXPECT_EQ(StatusIn(sink_.reports[0], "10.1.0.1"), NodeStatus::kNormal);
+}
+
+TEST_F(CheckEngineTest, RemovedClusterStopsAtOnce) {
+  Build();
+  engine_->SetClusters({MakeCluster("a", 50), MakeCluster("b", 5)});
+  Run(1500);
+  const size_t writes = sink_.reports.size();
+  // Leave checks in flight, then drop "a".
+  for (int i = 0; i < 300; ++i) {
+    engine_->Poll();
+    clock_.Advance(1);
+  }
+  ASSERT_FALSE(http_.in_flight.empty());
+  engine_->SetClusters({MakeCluster("b", 5)});
+  EXPECT_EQ(http_.targets.size(), 5u);
+  EXPECT_TRUE(http_.in_flight.size() <= 5u);
+  Run(3000, [](const ProbeTarget&) { return CheckOutcome::kBadAnswer; });
+  for (size_t i = writes; i < sink_.reports.size(); ++i) EXPECT_EQ(sink_.reports[i].cluster, "b");
+  EXPECT_EQ(counters_.clusters.load(), 1u);
+  EXPECT_EQ(counters_.nodes.load(), 5u);
+}
+
+TEST_F(CheckEngineTest, OfflineNodeInvalidAtOnceAndNotChecked) {
+  Build();
+  auto c = std::make_shared<Cluster>(*MakeCluster("a", 3));
+  engine_->SetClusters({c});
+  Run(1000);
+  ASSERT_EQ(sink_.reports.size(), 1u);
+  auto c2 = std::make_shared<Cluster>(*c);
+  c2->nodes[0].online = false;
+  engine_->SetClusters({c2});
+  // Written at once, not after the next round.
+  ASSERT_EQ(sink_.reports.size(), 2u);
+  EXPECT_EQ(StatusIn(sink_.reports[1], c->nodes[0].ip), NodeStatus::kInvalid);
+  EXPECT_EQ(http_.TargetOf(c->nodes[0].ip), UINT32_MAX);
+  http_.starts_by_ip.clear();
+  Run(3000);
+  EXPECT_EQ(http_.starts_by_ip.count(c->nodes[0].ip), 0u);
+  EXPECT_EQ(http_.starts_by_ip[c->nodes[1].ip], 3);
+  EXPECT_EQ(sink_.reports.size(), 2u);
+}
+
+TEST_F(CheckEngineTest, AddedAndRemovedNodesAreWritten) {
+  Build();
+  engine_->SetClusters({MakeCluster("a", 3)});
+  Run(1000);
+  engine_->SetClusters({MakeCluster("a", 4)});
+  Run(1000);
+  ASSERT_GE(sink_.reports.size(), 2u);
+  EXPECT_EQ(sink_.reports.back().nodes.size(), 4u);
+  engine_->SetClusters({MakeCluster("a", 2)});
+  EXPECT_EQ(sink_.reports.back().nodes.size(), 2u);  // at once
+  EXPECT_EQ(http_.targets.size(), 2u);
+}
+
+TEST_F(CheckEngineTest, CheckTypeNoneIsNormalWithoutChecks) {
+  Build();
+  auto c = std::make_shared<Cluster>(*MakeCluster("a", 3, CheckType::kNone));
+  c->nodes[2].online = false;
+  engine_->SetClusters({c});
+  Run(2000);
+  EXPECT_EQ(http_.starts + tcp_.starts, 0);
+  ASSERT_EQ(sink_.reports.size(), 1u);
+  EXPECT_EQ(StatusIn(sink_.reports[0], c->nodes[0].ip), NodeStatus::kNormal);
+  EXPECT_EQ(StatusIn(sink_.reports[0], c->nodes[2].ip), NodeStatus::kInvalid);
+}
+
+TEST_F(CheckEngineTest, TcpClusterUsesTcpProberAndPort) {
+  Build();
+  engine_->SetClusters({MakeCluster("a", 2, CheckType::kTcp)});
+  Run(1000);
+  EXPECT_EQ(http_.starts, 0);
+  EXPECT_EQ(tcp_.starts, 2);
+  for (const auto& [id, t] : tcp_.targets) EXPECT_EQ(t.port, 8081);
+}
+
+TEST_F(CheckEngineTest, WriteCacheOffWritesEveryRound) {
+  Build();
+  engine_->SetClusters({MakeCluster("a", 3)});
+  engine_->SetWriteCache(false);
+  Run(4000);
+  EXPECT_EQ(sink_.reports.size(), 4u);
+  EXPECT_EQ(sink_.reports[3].round, 4u);
+}
+
+TEST_F(CheckEngineTest, FailedWriteIsRetried) {
+  Build();
+  sink_.fail_next = 1;
+  engine_->SetClusters({MakeCluster("a", 3)});
+  Run(2000);
+  ASSERT_EQ(sink_.reports.size(), 2u);  // failed, then retried though unchanged
+  Run(2000);
+  EXPECT_EQ(sink_.reports.size(), 2u);
+  EXPECT_EQ(counters_.write_errors.load(), 1u);
+}
+
+TEST_F(CheckEngineTest, ClusterSettingsOverrideDefaults) {
+  Build();
+  auto c = std::make_shared<Cluster>(*MakeCluster("a", 1));
+  c->check.interval_ms = 500;
+  c->check.fall = 1;
+  c->check.ok_codes = {200, 204};
+  engine_->SetClusters({c});
+  Run(2000, [](const ProbeTarget&) { return CheckOutcome::kBadAnswer; });
+  EXPECT_EQ(http_.starts, 4);
+  const ProbeTarget& t = http_.targets.begin()->second;
+  EXPECT_EQ(t.timeout_ms, 400);
+  EXPECT_EQ(t.path, "/health");
+  EXPECT_EQ(t.ok_codes, (std::vector<int>{200, 204}));
+  // fall 1: the first round already reports it down.
+  EXPECT_EQ(StatusIn(sink_.reports[0], c->nodes[0].ip), NodeStatus::kAbnormal);
+}
+
+TEST_F(CheckEngineTest, TimeoutIsClampedBelowTheInterval) {
+  Build();
+  auto c = std::make_shared<Cluster>(*MakeCluster("a", 1));
+  c->check.interval_ms = 1000;
+  c->check.timeout_ms = 5000;
+  engine_->SetClusters({c});
+  EXPECT_EQ(http_.targets.begin()->second.timeout_ms, 900);
+}
+
+TEST_F(CheckEngineTest, KeepaliveBudgetLeavesTheRestShort) {
+  Build({}, /*keepalive_budget=*/2);
+  engine_->SetClusters({MakeCluster("a", 5)});
+  int keep = 0;
+  for (const auto& [id, t] : http_.targets) keep += t.keepalive;
+  EXPECT_EQ(keep, 2);
+  EXPECT_EQ(counters_.keepalive_targets.load(), 2u);
+  EXPECT_EQ(counters_.short_targets.load(), 3u);
+  // Freed budget goes to nodes added later.
+  engine_->SetClusters({MakeCluster("b", 1)});
+  EXPECT_TRUE(http_.targets.begin()->second.keepalive);
+}
+
+TEST_F(CheckEngineTest, StalledLoopSkipsRoundsInsteadOfBursting) {
+  Build();
+  engine_->SetClusters({MakeCluster("a", 10)});
+  Run(1000);
+  const uint64_t late_before = counters_.late_rounds.load();
+  clock_.Advance(3500);  // the loop was stuck for 3.5 intervals
+  http_.starts_by_ip.clear();
+  Run(400);
+  for (const auto& [ip, n] : http_.starts_by_ip) EXPECT_LE(n, 1) << ip;
+  Run(2000);
+  EXPECT_GE(counters_.late_rounds.load(), late_before + 3);
+}
+
+TEST_F(CheckEngineTest, LateStartMarksTheRoundLate) {
+  Build();
+  engine_->SetClusters({MakeCluster("a", 10)});
+  Run(3000);
+  EXPECT_EQ(counters_.late_rounds.load(), 0u);
+  // Poll only every 200 ms: checks start up to 200 ms after their time.
+  for (int i = 0; i < 15; ++i) {
+    clock_.Advance(200);
+    engine_->Poll();
+    http_.AnswerAll(engine_.get(), [](const ProbeTarget&) { return CheckOutcome::kSuccess; });
+  }
+  EXPECT_GT(counters_.late_rounds.load(), 0u);
+}
+
+}  // namespace
+}  // namespace jcm

@@ -1,0 +1,97 @@
+#include "healthcheck/hash_ring.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "healthcheck/xxhash64.h"
+
+namespace jcm {
+namespace {
+
+std::vector<std::string> Names(int n) {
+  std::vector<std::string> names;
+  for (int i = 0; i < n; ++i) names.push_back("cluster-" + std::to_string(i));
+  return names;
+}
+
+// Reference values computed with the xxHash project's own libxxhash 0.8.1
+// (XXH64 via ctypes), an implementation independent of ours.
+TEST(XxHash64, KnownAnswers) {
+  EXPECT_EQ(XxHash64(""), 0xef46db3751d8e999ULL);
+  EXPECT_EQ(XxHash64("a"), 0xd24ec4f1a98c6e5bULL);
+  EXPECT_EQ(XxHash64("abc"), 0x44bc2cf5ad770999ULL);
+  EXPECT_EQ(XxHash64("cluster-42#7"), 0x8ddfff933db82687ULL);
+  // 39 bytes: the 32-byte stripe loop plus every tail step.
+  EXPECT_EQ(XxHash64("Nobody inspects the spammish repetition"), 0xfbcea83c8a378bf1ULL);
+  EXPECT_EQ(XxHash64("0123456789abcdef0123456789abcdef0123456789abcdefXYZ", 12345),
+            0x966e3c466ec3c793ULL);
+}
+
+TEST(HashRing, EmptyRingOwnsNothing) {
+  HashRing ring;
+  EXPECT_EQ(ring.OwnerOf("x"), "");
+  EXPECT_FALSE(ring.Owns("a", "x"));
+}
+
+TEST(HashRing, SameRingWhateverTheMemberOrder) {
+  HashRing a({"jcm-0000000002", "jcm-0000000001", "jcm-0000000003"});
+  HashRing b({"jcm-0000000003", "jcm-0000000001", "jcm-0000000002", "jcm-0000000001"});
+  EXPECT_EQ(b.members().size(), 3u);
+  for (const std::string& n : Names(1000)) EXPECT_EQ(a.OwnerOf(n), b.OwnerOf(n)) << n;
+}
+
+TEST(HashRing, BalancesThousandNamesOverThreeMembers) {
+  HashRing ring({"jcm-0000000001", "jcm-0000000002", "jcm-0000000003"});
+  std::map<std::string, int> count;
+  for (const std::string& n : Names(1000)) count[ring.OwnerOf(n)]++;
+  ASSERT_EQ(count.size(), 3u);
+  const double mean = 1000.0 / 3;
+  for (const auto& [member, c] : count) {
+    EXPECT_GE(c, mean * 0.85) << member;
+    EXPECT_LE(c, mean * 1.15) << member;
+  }
+}
+
+TEST(HashRing, FourthMemberTakesAboutAQuarterAndOnlyForItself) {
+  std::vector<std::string> three = {"jcm-0000000001", "jcm-0000000002", "jcm-0000000003"};
+  HashRing before(three);
+  three.push_back("jcm-0000000004");
+  HashRing after(three);
+  int moved = 0;
+  for (const std::string& n : Names(1000)) {
+    const std::string& was = before.OwnerOf(n);
+    const std::string& now = after.OwnerOf(n);
+    if (was != now) {
+      ++moved;
+      EXPECT_EQ(now, "jcm-0000000004") << n << " moved between old members";
+    }
+  }
+  EXPECT_GE(moved, 250 * 0.8);
+  EXPECT_LE(moved, 250 * 1.2);
+}
+
+TEST(HashRing, RemovingAMemberMovesOnlyItsClusters) {
+  HashRing before({"a", "b", "c", "d"});
+  HashRing after({"a", "b", "d"});
+  int moved = 0;
+  for (const std::string& n : Names(1000)) {
+    if (before.OwnerOf(n) == "c") {
+      ++moved;
+      EXPECT_NE(after.OwnerOf(n), "c");
+    } else {
+      EXPECT_EQ(after.OwnerOf(n), before.OwnerOf(n)) << n;
+    }
+  }
+  EXPECT_GT(moved, 150);
+}
+
+TEST(HashRing, SingleMemberOwnsEverything) {
+  HashRing ring({"only"});
+  for (const std::string& n : Names(50)) EXPECT_TRUE(ring.Owns("only", n));
+}
+
+}  // namespace
+}  // namespace jcm
