@@ -1,5 +1,7 @@
 #include "api/api_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <httplib.h>
@@ -67,6 +69,15 @@ Status ApiServer::Start() {
   }
   if (options_.listen_backlog > 0 && ::listen(server->listen_fd(), options_.listen_backlog) != 0) {
     spdlog::warn("api: could not raise the listen backlog to {}", options_.listen_backlog);
+  }
+  // cpp-httplib gives a connection keep_alive_timeout to send its *first*
+  // request too; with a timeout of 0 (~10 ms) a client slow to write after
+  // connecting would be dropped unanswered. With TCP_DEFER_ACCEPT the kernel
+  // hands over a connection only once its first bytes arrived.
+  int defer_sec = 10;
+  if (::setsockopt(server->listen_fd(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_sec,
+                   sizeof(defer_sec)) != 0) {
+    spdlog::warn("api: could not set TCP_DEFER_ACCEPT");
   }
   port_ = port;
   self_address_ =
