@@ -19,8 +19,10 @@ struct ReaderEntry {
   uint64_t slot_id = 0;
   uint64_t generation = 0;
   std::shared_ptr<const ClusterSnapshot> snapshot;
-  uint32_t rr_cursor = 0;
-  uint32_t wrr_cursor = 0;
+  // Per protocol, so callers alternating protocols still rotate through
+  // each view's nodes.
+  uint32_t rr_cursor[3] = {};
+  uint32_t wrr_cursor[3] = {};
 };
 
 constexpr size_t kReaderCacheSize = 128;
@@ -42,7 +44,7 @@ ReaderEntry& Acquire(const ClusterSlot& slot) {
   uint64_t gen = slot.generation();
   if (e.slot_id != slot.id()) {
     e.slot_id = slot.id();
-    e.rr_cursor = e.wrr_cursor = ThreadSeed();
+    for (int k = 0; k < 3; ++k) e.rr_cursor[k] = e.wrr_cursor[k] = ThreadSeed();
     e.generation = 0;
   }
   if (e.generation != gen) {
@@ -88,9 +90,11 @@ Pick Allocator::Pick(Protocol protocol, std::string_view key) const {
   const size_t n = v.endpoints.size();
   if (n == 0) return {};
   if (policy_ == Policy::kRoundRobin) {
-    return jcm::Pick(v.endpoints[Advance(&e.rr_cursor, n)], v.panic);
+    return jcm::Pick(v.endpoints[Advance(&e.rr_cursor[static_cast<size_t>(protocol)], n)], v.panic);
   }
-  return jcm::Pick(v.endpoints[v.wrr[Advance(&e.wrr_cursor, v.wrr.size())]], v.panic);
+  return jcm::Pick(
+      v.endpoints[v.wrr[Advance(&e.wrr_cursor[static_cast<size_t>(protocol)], v.wrr.size())]],
+      v.panic);
 }
 
 Pick Allocator::PickByHash(Protocol protocol, uint64_t key_hash) const {

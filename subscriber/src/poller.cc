@@ -148,6 +148,11 @@ Status Poller::ApplyReply(const std::string& body, Outcome* outcome) {
       }
       // A lagging server must not roll a newer definition back.
       if (held_live && cluster->version < held_cluster->version) continue;
+      // The same state again (a server that repeats itself) is no change.
+      if (held_live && cluster->version == held_cluster->version &&
+          cluster->status_version == held_cluster->status_version) {
+        continue;
+      }
       if (!cluster->online) {
         if (held_cluster) {
           slot->Publish(ClusterSnapshot::Empty());

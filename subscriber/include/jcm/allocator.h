@@ -30,6 +30,7 @@ namespace jcm {
 
 namespace internal {
 class ClusterSlot;
+struct AllocatorAccess;
 }  // namespace internal
 
 enum class Policy : uint8_t {
@@ -64,6 +65,7 @@ class Allocator {
 
  private:
   friend class Subscriber;
+  friend struct internal::AllocatorAccess;  // tests and benchmarks
   Allocator(std::shared_ptr<const internal::ClusterSlot> slot, Policy policy)
       : slot_(std::move(slot)), policy_(policy) {}
 
