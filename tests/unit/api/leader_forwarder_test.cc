@@ -1,0 +1,173 @@
+// Leader forwarding with real servers: a follower whose NameService answers
+// NotLeader forwards writes to the leader's ApiServer, returns its reply
+// unchanged, and waits for read-your-writes; loops and dead ends answer 503.
+#include <gtest/gtest.h>
+
+#include <mutex>
+
+#include "api/leader_forwarder.h"
+#include "model/cluster_codec.h"
+#include "tests/unit/api/api_test_util.h"
+
+namespace jcm {
+namespace {
+
+using nlohmann::json;
+
+LeaderInfo Points(int port) { return LeaderInfo{true, false, "127.0.0.1:" + std::to_string(port)}; }
+
+class Forwarding : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    follower_.fake().FailWritesWith(Status::NotLeader("follower"));
+    follower_.fake().SetLeader(Points(leader_.port()));
+    Cluster c;
+    ASSERT_TRUE(DecodeCluster(json::parse(ClusterDoc("web")), &c).ok());
+    leader_.fake().SetCluster(c);
+  }
+  TestApi leader_;
+  TestApi follower_;
+};
+
+TEST_F(Forwarding, CreateIsForwardedAndAwaitedLocally) {
+  Reply r = follower_.Call("POST", "/c", ClusterDoc("api"));
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["data"], (json{{"name", "api"}, {"version", 1}}));
+  EXPECT_EQ(leader_.fake().calls(), std::vector<std::string>{"PutCluster api"});
+  EXPECT_EQ(follower_.fake().calls(), std::vector<std::string>{"PutCluster api"});
+  ASSERT_EQ(follower_.fake().applied_waits().size(), 1u);
+  WriteAck ack = follower_.fake().applied_waits()[0];
+  EXPECT_EQ(ack.name, "api");
+  EXPECT_EQ(ack.version, 1);
+  EXPECT_FALSE(ack.deleted);
+  EXPECT_TRUE(leader_.fake().applied_waits().empty());
+  EXPECT_EQ(follower_.server().CountersJson()["forwarded"], 1);
+  EXPECT_EQ(leader_.server().CountersJson()["forwarded"], 0);
+}
+
+TEST_F(Forwarding, DeleteClusterIsForwarded) {
+  Reply r = follower_.Call("DELETE", "/c/web");
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["data"], (json{{"name", "web"}, {"deleted", true}}));
+  EXPECT_FALSE(leader_.fake().GetCluster("web"));
+  ASSERT_EQ(follower_.fake().applied_waits().size(), 1u);
+  EXPECT_TRUE(follower_.fake().applied_waits()[0].deleted);
+  EXPECT_EQ(follower_.fake().applied_waits()[0].name, "web");
+}
+
+TEST_F(Forwarding, EveryMutatingRouteIsForwarded) {
+  EXPECT_EQ(follower_.Call("POST", "/c/online/web", "false").status, 200);
+  EXPECT_EQ(follower_
+                .Call("POST", "/c/node/web",
+                      R"([{"ip":"10.0.0.9","protos":[{"port":80,"proto":"HTTP"}]}])")
+                .status,
+            200);
+  EXPECT_EQ(
+      follower_.Call("POST", "/c/node/online/web", R"({"spec":"10.0.0.9|HTTP:80","online":false})")
+          .status,
+      200);
+  EXPECT_EQ(follower_.Call("DELETE", "/c/node/web", R"(["10.0.0.9|HTTP:80"])").status, 200);
+  EXPECT_EQ(
+      leader_.fake().calls(),
+      (std::vector<std::string>{"SetClusterOnline web false", "AddNodes web",
+                                "SetNodeOnline web 10.0.0.9|HTTP:80 false", "RemoveNodes web"}));
+  EXPECT_EQ(follower_.fake().applied_waits().size(), 4u);
+  EXPECT_EQ(follower_.fake().applied_waits().back().version, 4);
+}
+
+TEST_F(Forwarding, LeaderErrorComesBackUnchanged) {
+  Reply direct = leader_.Call("DELETE", "/c/node/web", R"(["10.0.0.77|HTTP:80"])");
+  Reply r = follower_.Call("DELETE", "/c/node/web", R"(["10.0.0.77|HTTP:80"])");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.raw, direct.raw);
+  EXPECT_TRUE(follower_.fake().applied_waits().empty());
+}
+
+TEST_F(Forwarding, ForwardedRequestOnNonLeaderIs503AndNotForwardedAgain) {
+  Reply r = follower_.Call("POST", "/c", ClusterDoc("api"), {{"X-Jcm-Forwarded", "10.1.1.1:80"}});
+  ExpectError(r, 503, {"not the leader; leadership moved, retry"});
+  EXPECT_TRUE(leader_.fake().calls().empty());
+  EXPECT_EQ(follower_.server().CountersJson()["forwarded"], 0);
+}
+
+TEST_F(Forwarding, TwoInstancesBlamingEachOtherDoNotLoop) {
+  TestApi other;
+  other.fake().FailWritesWith(Status::NotLeader("other"));
+  other.fake().SetLeader(Points(follower_.port()));
+  follower_.fake().SetLeader(Points(other.port()));
+  Reply r = follower_.Call("POST", "/c", ClusterDoc("api"));
+  ExpectError(r, 503, {"leadership moved"});
+  EXPECT_EQ(follower_.fake().calls().size(), 1u);
+  EXPECT_EQ(other.fake().calls().size(), 1u);
+  EXPECT_TRUE(follower_.fake().applied_waits().empty());
+}
+
+TEST_F(Forwarding, NoLeaderIs503) {
+  follower_.fake().SetLeader(LeaderInfo{});
+  ExpectError(follower_.Call("POST", "/c", ClusterDoc("api")), 503, {"no leader elected"});
+  EXPECT_TRUE(leader_.fake().calls().empty());
+}
+
+TEST_F(Forwarding, UnreachableLeaderIs503NamingIt) {
+  int dead_port = 0;
+  {
+    TestApi gone;
+    dead_port = gone.port();
+  }
+  follower_.fake().SetLeader(Points(dead_port));
+  std::string address = "127.0.0.1:" + std::to_string(dead_port);
+  ExpectError(follower_.Call("POST", "/c", ClusterDoc("api")), 503, {address, "unreachable"});
+  EXPECT_EQ(follower_.server().CountersJson()["forwardFailures"], 1);
+}
+
+TEST_F(Forwarding, ReadYourWritesTimeoutStillReturnsLeadersReply) {
+  follower_.fake().SetApplied(false);
+  Reply r = follower_.Call("POST", "/c", ClusterDoc("api"));
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(follower_.server().CountersJson()["readYourWritesTimeouts"], 1);
+}
+
+TEST_F(Forwarding, BadInputIsRefusedLocally) {
+  ExpectError(follower_.Call("POST", "/c/node/web", "[]"), 400, {"nodes", "empty"});
+  EXPECT_TRUE(follower_.fake().calls().empty());
+  EXPECT_TRUE(leader_.fake().calls().empty());
+}
+
+// A stand-in leader that records exactly what arrives.
+TEST(ForwardingWire, SendsSameMethodTargetBodyAndForwardedHeader) {
+  httplib::Server recorder;
+  std::mutex mu;
+  std::string method, target, body, header;
+  recorder.Delete("/c/node/web", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    method = req.method;
+    target = req.target;
+    body = req.body;
+    header = req.get_header_value("X-Jcm-Forwarded");
+    res.set_content(R"({"code":0,"msg":"ok","data":{"name":"web","version":77}})",
+                    "application/json");
+  });
+  int port = recorder.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { recorder.listen_after_bind(); });
+  while (!recorder.is_running()) std::this_thread::yield();
+
+  TestApi follower;
+  follower.fake().FailWritesWith(Status::NotLeader("follower"));
+  follower.fake().SetLeader(Points(port));
+  Reply r = follower.Call("DELETE", "/c/node/web?trace=1", R"(["10.0.0.1|TCP:81|HTTP:80"])");
+  recorder.stop();
+  serving.join();
+
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["data"]["version"], 77);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(method, "DELETE");
+  EXPECT_EQ(target, "/c/node/web?trace=1");
+  EXPECT_EQ(body, R"(["10.0.0.1|TCP:81|HTTP:80"])");
+  EXPECT_EQ(header, follower.server().self_address());
+  ASSERT_EQ(follower.fake().applied_waits().size(), 1u);
+  EXPECT_EQ(follower.fake().applied_waits()[0].version, 77);
+}
+
+}  // namespace
+}  // namespace jcm

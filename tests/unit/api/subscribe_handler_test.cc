@@ -1,0 +1,269 @@
+// POST /sub through a real ApiServer: JCM's form field by field (JCM's
+// mapper rejects unknown fields), the extended form's every unit kind, long
+// polls driven by the fake's change counter, and the parking bound.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <set>
+
+#include "api/subscribe_handler.h"
+#include "model/cluster_codec.h"
+#include "tests/unit/api/api_test_util.h"
+
+namespace jcm {
+namespace {
+
+using nlohmann::json;
+using Keys = std::set<std::string>;
+
+Keys KeysOf(const json& obj) {
+  Keys keys;
+  for (auto& [key, value] : obj.items()) keys.insert(key);
+  return keys;
+}
+
+// "web": version 5, status version 9, panic; node 1 usable, node 2 ABNORMAL,
+// node 3 NORMAL but offline. "dark": OFFLINE.
+Cluster Web() {
+  Cluster c;
+  c.name = "web";
+  c.version = 5;
+  c.status_version = 9;
+  c.panic = true;
+  c.check.rise = 3;
+  Node a;
+  a.ip = "10.0.0.1";
+  a.protos = {{80, Proto::kHttp}};
+  a.udata = "rack=a";
+  a.status = NodeStatus::kNormal;
+  a.weight = 7;
+  Node b;
+  b.ip = "10.0.0.2";
+  b.protos = {{80, Proto::kHttp}, {81, Proto::kTcp}};
+  b.status = NodeStatus::kAbnormal;
+  Node d;
+  d.ip = "10.0.0.3";
+  d.protos = {{80, Proto::kHttp}};
+  d.status = NodeStatus::kNormal;
+  d.online = false;
+  c.nodes = {a, b, d};
+  return c;
+}
+
+class Subscribe : public ::testing::Test {
+ protected:
+  explicit Subscribe(ApiOptions options = {}) : api_(Tweak(options)) {
+    api_.fake().SetCluster(Web());
+    Cluster dark = Web();
+    dark.name = "dark";
+    dark.online = false;
+    api_.fake().SetCluster(dark);
+  }
+  static ApiOptions Tweak(ApiOptions o) {
+    o.long_poll_wake_slice = std::chrono::milliseconds(20);
+    return o;
+  }
+  Reply Sub(const json& body) { return api_.Call("POST", "/sub", body.dump()); }
+  TestApi api_;
+};
+
+const json kInvalids = {"10.0.0.2|HTTP:80|TCP:81", "10.0.0.3|HTTP:80"};
+
+TEST_F(Subscribe, JcmFormHasOnlyJcmFields) {
+  Reply r = Sub({{"tag", "java v1"},
+                 {"units",
+                  {{{"name", "web"}, {"version", 0}},
+                   {{"name", "web"}, {"version", 5}},
+                   {{"name", "nosuch"}, {"version", 0}},
+                   {{"name", "dark"}, {"version", 0}}}}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(KeysOf(r.body), Keys{"units"});
+  const json& units = r.body["units"];
+  ASSERT_EQ(units.size(), 4u);
+
+  EXPECT_EQ(KeysOf(units[0]), (Keys{"name", "kind", "cluster"}));
+  EXPECT_EQ(units[0]["kind"], "RESP_UPDATE");
+  const json& cluster = units[0]["cluster"];
+  EXPECT_EQ(KeysOf(cluster),
+            (Keys{"name", "online", "nodes", "checkFile", "checkType", "version"}));
+  EXPECT_EQ(cluster["version"], 5);
+  ASSERT_EQ(cluster["nodes"].size(), 3u);
+  const Keys node_fields = {"ip", "protos", "udata", "status", "online", "lastCheck"};
+  for (const json& node : cluster["nodes"]) {
+    for (const std::string& key : KeysOf(node)) EXPECT_TRUE(node_fields.count(key)) << key;
+    for (const json& proto : node["protos"]) EXPECT_EQ(KeysOf(proto), (Keys{"port", "proto"}));
+  }
+  EXPECT_EQ(cluster["nodes"][0]["udata"], "rack=a");
+
+  EXPECT_EQ(KeysOf(units[1]), (Keys{"name", "kind", "invalids"}));
+  EXPECT_EQ(units[1]["kind"], "RESP_STATUS");
+  EXPECT_EQ(units[1]["invalids"], kInvalids);
+
+  EXPECT_EQ(units[2], (json{{"name", "nosuch"}, {"kind", "RESP_REMOVE"}}));
+  EXPECT_EQ(units[3], (json{{"name", "dark"}, {"kind", "RESP_REMOVE"}}));
+}
+
+TEST_F(Subscribe, JcmFormCallerAheadStillGetsStatus) {
+  Reply r = Sub({{"units", {{{"name", "web"}, {"version", 99}}}}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["units"][0]["kind"], "RESP_STATUS");
+}
+
+TEST_F(Subscribe, ExtendedFormEveryKind) {
+  Reply r = Sub({{"tag", "app v2"},
+                 {"ext", 1},
+                 {"units",
+                  {{{"name", "web"}, {"version", 0}, {"statusVersion", 0}},
+                   {{"name", "web"}, {"version", 5}, {"statusVersion", 0}},
+                   {{"name", "web"}, {"version", 5}, {"statusVersion", 9}},
+                   {{"name", "dark"}, {"version", 5}, {"statusVersion", 9}}}}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  const json& units = r.body["units"];
+  ASSERT_EQ(units.size(), 4u);
+
+  EXPECT_EQ(units[0]["kind"], "RESP_UPDATE");
+  const json& cluster = units[0]["cluster"];
+  EXPECT_EQ(cluster["statusVersion"], 9);
+  EXPECT_EQ(cluster["panic"], true);
+  EXPECT_EQ(cluster["rise"], 3);
+  EXPECT_EQ(cluster["nodes"][0]["weight"], 7);
+  EXPECT_EQ(cluster["nodes"][1]["status"], "ABNORMAL");
+
+  EXPECT_EQ(units[1], (json{{"name", "web"},
+                            {"kind", "RESP_STATUS"},
+                            {"statusVersion", 9},
+                            {"panic", true},
+                            {"invalids", kInvalids}}));
+  EXPECT_EQ(units[2], (json{{"name", "web"}, {"kind", "RESP_NOCHANGE"}}));
+  EXPECT_EQ(units[3], (json{{"name", "dark"}, {"kind", "RESP_REMOVE"}}));
+}
+
+TEST_F(Subscribe, BadRequestsAre400NamingField) {
+  const std::pair<std::string, std::vector<std::string>> cases[] = {
+      {R"({"tag":"x"})", {"units", "missing"}},
+      {R"({"units":{}})", {"units", "expected an array"}},
+      {R"({"units":[{"version":0}]})", {"units[0].name", "missing"}},
+      {R"({"units":[{"name":"a/b","version":0}]})", {"units[0].name", "'a/b'"}},
+      {R"({"units":[{"name":"web","version":"5"}]})", {"units[0].version", "expected an integer"}},
+      {R"({"units":[{"name":"web","version":1.5}]})", {"units[0].version", "1.5"}},
+      {R"({"ext":1,"units":[{"name":"web","statusVersion":true}]})",
+       {"units[0].statusVersion", "true"}},
+      {R"({"ext":1,"waitMs":-1,"units":[]})", {"waitMs", "-1"}},
+      {R"({"ext":2,"units":[]})", {"ext", "2"}},
+      {R"({"tag":7,"units":[]})", {"tag", "expected a string"}},
+      {R"([1,2])", {"body", "expected an object"}},
+      {R"({"units":[)", {"malformed JSON"}},
+  };
+  for (const auto& [body, needles] : cases) {
+    SCOPED_TRACE(body);
+    Reply r = api_.Call("POST", "/sub", body);
+    EXPECT_EQ(r.status, 400) << r.raw;
+    std::string msg = r.body.is_object() ? r.body.value("msg", "") : "";
+    for (const std::string& needle : needles) {
+      EXPECT_NE(msg.find(needle), std::string::npos) << "'" << needle << "' not in: " << msg;
+    }
+  }
+}
+
+TEST_F(Subscribe, TooManyUnitsIs400) {
+  json units = json::array();
+  for (int i = 0; i < 10001; ++i) units.push_back({{"name", "web"}, {"version", 0}});
+  Reply r = Sub({{"units", units}});
+  ExpectError(r, 400, {"units", "10001", "10000"});
+}
+
+json CurrentPoll(int wait_ms) {
+  return {{"ext", 1},
+          {"waitMs", wait_ms},
+          {"units", {{{"name", "web"}, {"version", 5}, {"statusVersion", 9}}}}};
+}
+
+TEST_F(Subscribe, LongPollReturnsWhenSomethingItHoldsChanges) {
+  auto start = std::chrono::steady_clock::now();
+  auto poll = std::async(std::launch::async, [&] { return Sub(CurrentPoll(20000)); });
+  ASSERT_TRUE(api_.fake().AwaitWaitCalls(1));
+  // A change to something else: re-evaluated, still nothing new, parks again.
+  {
+    Cluster other = Web();
+    other.name = "other";
+    api_.fake().SetCluster(other);
+  }
+  ASSERT_TRUE(api_.fake().AwaitWaitCalls(2));
+  EXPECT_EQ(poll.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  Cluster web = Web();
+  web.status_version = 10;
+  web.nodes[1].status = NodeStatus::kNormal;
+  api_.fake().SetCluster(web);
+  Reply r = poll.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["units"][0], (json{{"name", "web"},
+                                      {"kind", "RESP_STATUS"},
+                                      {"statusVersion", 10},
+                                      {"panic", true},
+                                      {"invalids", {"10.0.0.3|HTTP:80"}}}));
+  EXPECT_EQ(api_.server().CountersJson()["longPolls"], 1);
+  EXPECT_EQ(api_.server().CountersJson()["longPollsParked"], 0);
+}
+
+TEST_F(Subscribe, LongPollTimesOutWithNoChange) {
+  auto start = std::chrono::steady_clock::now();
+  Reply r = Sub(CurrentPoll(60));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(60));
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["units"][0]["kind"], "RESP_NOCHANGE");
+}
+
+TEST_F(Subscribe, NoParkingWhenSomethingIsNewAlready) {
+  Reply r = Sub({{"ext", 1},
+                 {"waitMs", 20000},
+                 {"units",
+                  {{{"name", "web"}, {"version", 5}, {"statusVersion", 9}},
+                   {{"name", "web"}, {"version", 4}, {"statusVersion", 9}}}}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["units"][0]["kind"], "RESP_NOCHANGE");
+  EXPECT_EQ(r.body["units"][1]["kind"], "RESP_UPDATE");
+  EXPECT_EQ(api_.server().CountersJson()["longPolls"], 0);
+}
+
+TEST_F(Subscribe, JcmFormNeverParks) {
+  json body = CurrentPoll(20000);
+  body.erase("ext");
+  Reply r = Sub(body);
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["units"][0]["kind"], "RESP_STATUS");
+  EXPECT_EQ(api_.server().CountersJson()["longPolls"], 0);
+}
+
+class SubscribeBounded : public Subscribe {
+ protected:
+  SubscribeBounded() : Subscribe(Options()) {}
+  static ApiOptions Options() {
+    ApiOptions o;
+    o.worker_threads = 4;
+    o.max_parked_long_polls = 1;
+    return o;
+  }
+};
+
+TEST_F(SubscribeBounded, ExcessLongPollsAnswerAtOnce) {
+  auto parked = std::async(std::launch::async, [&] { return Sub(CurrentPoll(20000)); });
+  ASSERT_TRUE(api_.fake().AwaitWaitCalls(1));
+  // The bound is reached: this one is answered without waiting.
+  Reply excess = Sub(CurrentPoll(20000));
+  ASSERT_EQ(excess.status, 200) << excess.raw;
+  EXPECT_EQ(excess.body["units"][0]["kind"], "RESP_NOCHANGE");
+  EXPECT_EQ(parked.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  json counters = api_.server().CountersJson();
+  EXPECT_EQ(counters["longPollsRefused"], 1);
+  EXPECT_EQ(counters["longPollsParked"], 1);
+  EXPECT_EQ(counters["maxParkedLongPolls"], 1);
+  // Stop() wakes the parked poll, which answers rather than hanging.
+  api_.server().Stop();
+  Reply r = parked.get();
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["units"][0]["kind"], "RESP_NOCHANGE");
+}
+
+}  // namespace
+}  // namespace jcm
