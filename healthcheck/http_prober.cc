@@ -156,9 +156,15 @@ void HttpProber::OnFdEvent(int fd, uint32_t events) {
 void HttpProber::RunTimers(int64_t now_ms) {
   for (auto& m : multis_) {
     if (m->timer_at < 0 || m->timer_at > now_ms) continue;
-    m->timer_at = -1;
     int running = 0;
     curl_multi_socket_action(m->handle, CURL_SOCKET_TIMEOUT, 0, &running);
+    // Ask for the next expiry rather than rely on the timer callback: libcurl
+    // calls it only when the earliest expiry changes, so a timer we ran a
+    // fraction of a millisecond early (ms rounding) would never be re-armed
+    // and its transfer would stall until the check timed out.
+    long next_ms = -1;
+    curl_multi_timeout(m->handle, &next_ms);
+    m->timer_at = next_ms < 0 ? -1 : now_ms + next_ms;
     Drain(m.get());
   }
 }
