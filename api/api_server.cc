@@ -57,6 +57,13 @@ Status ApiServer::Start() {
   server->set_read_timeout(options_.read_timeout);
   server->set_write_timeout(std::chrono::seconds(10));
 
+  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second
+  // instance bind the same port and silently take half the connections.
+  server->set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+
   int port = options_.port;
   if (port == 0) {
     port = server->bind_to_any_port(options_.host);
