@@ -68,6 +68,7 @@ Reply ThirdClientWhileTwoIdle(TestApi& api, std::chrono::milliseconds third_time
 TEST(ApiServer, IdleKeepAliveConnectionsDoNotStarveThePool) {
   ApiOptions o;
   o.worker_threads = 2;
+  o.keep_alive_max_count = 100;  // even with reuse, the ~10 ms idle window frees workers
   TestApi api(o);
   auto start = std::chrono::steady_clock::now();
   Reply r = ThirdClientWhileTwoIdle(api, std::chrono::seconds(5));
@@ -75,15 +76,34 @@ TEST(ApiServer, IdleKeepAliveConnectionsDoNotStarveThePool) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
 }
 
-// Control: cpp-httplib's usual keep-alive timeout lets two idle clients hold
+// Control: cpp-httplib's usual keep-alive settings let two idle clients hold
 // both workers, and the third is not answered in time.
 TEST(ApiServer, LongKeepAliveTimeoutWouldStarve) {
   ApiOptions o;
   o.worker_threads = 2;
   o.keep_alive_timeout_sec = 2;
+  o.keep_alive_max_count = 100;
   TestApi api(o);
   Reply r = ThirdClientWhileTwoIdle(api, std::chrono::milliseconds(300));
   EXPECT_EQ(r.status, 0);
+}
+
+}  // namespace
+}  // namespace jcm
+
+namespace jcm {
+namespace {
+
+TEST(ApiServer, DefaultClosesAfterEachRequest) {
+  TestApi api;
+  httplib::Client c("127.0.0.1", api.port());
+  c.set_keep_alive(true);
+  auto r = c.Get("/healthz");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("Connection"), "close");
+  auto again = c.Get("/healthz");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200);
 }
 
 }  // namespace
