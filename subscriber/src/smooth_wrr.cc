@@ -10,7 +10,7 @@ namespace {
 
 // Simulating nginx costs total x nodes steps; beyond this the build would
 // stall the poller thread for too long.
-constexpr uint64_t kExactWorkBudget = 1 << 25;
+constexpr uint64_t kExactWorkBudget = 1 << 22;
 
 std::vector<uint32_t> NginxCycle(const std::vector<uint64_t>& w, uint64_t total) {
   std::vector<int64_t> current(w.size(), 0);

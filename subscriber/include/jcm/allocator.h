@@ -17,6 +17,10 @@
 // its own round-robin cursor, and only re-reads the shared snapshot pointer
 // after the poller published a new one. The handle stays valid after its
 // Subscriber is destroyed (it then serves the last data it had).
+//
+// Memory: a thread that stops picking keeps a reference to the last
+// snapshot it saw (one per cluster it picked from, in a small per-thread
+// table) until it picks again, exits, or reuses that table entry.
 #pragma once
 
 #include <cstdint>

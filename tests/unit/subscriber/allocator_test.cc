@@ -44,8 +44,9 @@ TEST(SmoothWrr, NginxSequenceOverOneCycle) {
 }
 
 TEST(SmoothWrr, LargeClustersKeepExactShares) {
-  // 3,000 nodes x total 6,000: beyond the exact-simulation budget, so the
-  // deadline interleaving is used; shares must still be exact per cycle.
+  // 3,000 nodes x total 6,000 steps: beyond the exact-simulation budget
+  // (2^22), so the deadline interleaving is used; shares must still be
+  // exact per cycle.
   std::vector<int> w;
   for (int i = 0; i < 3000; ++i) w.push_back(i % 3 == 0 ? 4 : 1);
   auto seq = internal::BuildSmoothWrrSequence(w);
@@ -213,7 +214,7 @@ TEST(Allocator, NoneForEmptyUnknownOrProtocolLessCluster) {
 
 TEST(Allocator, ConsistentHashRemapsAboutOneNthWhenANodeGoes) {
   constexpr int kKeys = 10000;
-  for (int n : {5, 10, 20}) {
+  for (int n : {5, 10}) {
     auto slot = std::make_shared<ClusterSlot>("c");
     PublishCluster(*slot, MakeCluster("c", n));
     Allocator ch = AllocatorAccess::Make(slot, Policy::kConsistentHash);
@@ -254,10 +255,10 @@ TEST(Allocator, ConsistentHashHonoursWeights) {
   PublishCluster(*slot, c);
   Allocator ch = AllocatorAccess::Make(slot, Policy::kConsistentHash);
   std::map<std::string, int> counts;
-  for (const std::string& ip : MapKeys(ch, 50000)) counts[ip]++;
-  double heavy = counts["10.0.0.1"] / 50000.0;
-  EXPECT_NEAR(heavy, 0.6, 0.03);
-  EXPECT_NEAR(counts["10.0.0.2"] / 50000.0, 0.2, 0.03);
+  for (const std::string& ip : MapKeys(ch, 20000)) counts[ip]++;
+  EXPECT_NEAR(counts["10.0.0.1"] / 20000.0, 0.6, 0.03);
+  EXPECT_NEAR(counts["10.0.0.2"] / 20000.0, 0.2, 0.03);
+  EXPECT_NEAR(counts["10.0.0.3"] / 20000.0, 0.2, 0.03);
 }
 
 TEST(Allocator, ConsistentHashSameKeySameNode) {
