@@ -15,41 +15,52 @@ using internal::ProtocolView;
 // Per thread, per slot: the snapshot this thread last saw and its cursors.
 // Direct-mapped on the slot id: two slots that collide in one thread just
 // reload the shared pointer more often; correctness does not depend on it.
+// Trivially destructible, so the per-pick access to it is a plain
+// thread-local load with no lazy-initialisation check; the owning
+// shared_ptr lives in a separate array touched only on a reload.
 struct ReaderEntry {
-  uint64_t slot_id = 0;
-  uint64_t generation = 0;
-  std::shared_ptr<const ClusterSnapshot> snapshot;
+  uint64_t slot_id;
+  uint64_t generation;
+  const ClusterSnapshot* snapshot;  // owned by the matching ReaderOwners entry
   // Per protocol, so callers alternating protocols still rotate through
   // each view's nodes.
-  uint32_t rr_cursor[3] = {};
-  uint32_t wrr_cursor[3] = {};
+  uint32_t rr_cursor[3];
+  uint32_t wrr_cursor[3];
 };
 
 constexpr size_t kReaderCacheSize = 128;
+thread_local ReaderEntry reader_entries[kReaderCacheSize];
+thread_local std::shared_ptr<const ClusterSnapshot> reader_owners[kReaderCacheSize];
 
 // Threads start their cursors at different places, so many threads that
 // begin at once do not all hit the first node together.
 uint32_t ThreadSeed() {
-  thread_local const uint32_t seed = static_cast<uint32_t>(
+  return static_cast<uint32_t>(
       internal::Mix64(std::hash<std::thread::id>{}(std::this_thread::get_id()) + 1));
-  return seed;
+}
+
+// Slow path: first pick of this slot by this thread, or a new snapshot.
+[[gnu::noinline]] void Reload(const ClusterSlot& slot, size_t index, uint64_t gen) {
+  ReaderEntry& e = reader_entries[index];
+  if (e.slot_id != slot.id()) {
+    e.slot_id = slot.id();
+    const uint32_t seed = ThreadSeed();
+    for (int k = 0; k < 3; ++k) e.rr_cursor[k] = e.wrr_cursor[k] = seed;
+  }
+  reader_owners[index] = slot.Load();
+  e.snapshot = reader_owners[index].get();
+  e.generation = gen;
 }
 
 // Returns this thread's entry for `slot`, holding the current snapshot.
-// Lock-free: on the fast path two loads of thread-local data and one
-// acquire load of the slot's generation.
-ReaderEntry& Acquire(const ClusterSlot& slot) {
-  thread_local ReaderEntry cache[kReaderCacheSize];
-  ReaderEntry& e = cache[slot.id() % kReaderCacheSize];
-  uint64_t gen = slot.generation();
-  if (e.slot_id != slot.id()) {
-    e.slot_id = slot.id();
-    for (int k = 0; k < 3; ++k) e.rr_cursor[k] = e.wrr_cursor[k] = ThreadSeed();
-    e.generation = 0;
-  }
-  if (e.generation != gen) {
-    e.snapshot = slot.Load();
-    e.generation = gen;
+// Lock-free: on the fast path a load of thread-local data and one acquire
+// load of the slot's generation, a line that only the poller writes.
+inline ReaderEntry& Acquire(const ClusterSlot& slot) {
+  const size_t index = slot.id() % kReaderCacheSize;
+  ReaderEntry& e = reader_entries[index];
+  const uint64_t gen = slot.generation();
+  if (e.slot_id != slot.id() || e.generation != gen) [[unlikely]] {
+    Reload(slot, index, gen);
   }
   return e;
 }
