@@ -20,7 +20,8 @@
 // every change is written to disk atomically and, when no server answers at
 // Start(), the cache is loaded; the first live answer replaces it.
 //
-// Thread-safety: all methods are thread-safe. Listeners run on the polling
+// Thread-safety: all Subscriber methods are thread-safe; the structs here
+// (options, info, events, stats) are plain values. Listeners run on the polling
 // thread (or on the thread calling Start()), one at a time; they must not
 // block for long and must not call Stop() or destroy the Subscriber.
 #pragma once
