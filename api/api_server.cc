@@ -99,7 +99,7 @@ Status ApiServer::Start() {
   SubscribeOptions sopts;
   sopts.max_parked = max_parked_;
   sopts.wake_slice = options_.long_poll_wake_slice;
-  sub_ = std::make_unique<SubscribeHandler>(sopts, names_, &counters_);
+  sub_ = std::make_unique<SubscribeHandler>(sopts, names_, &cache_, &counters_);
 
   server_ = std::move(server);
   RegisterRoutes();
@@ -243,8 +243,14 @@ void ApiServer::GetClusters(const Request& req, Response& res) {
   ClusterJsonForm form;
   Status s = DecodeClusterForm(req.get_param_value("form"), &form);
   if (!s.ok()) return SendError(res, s);
-  for (const ClusterPtr& c : clusters) data.push_back(EncodeCluster(*c, form));
-  Send(res, OkReply(data));
+  std::string text = "[";
+  for (const ClusterPtr& c : clusters) {
+    if (text.size() > 1) text += ',';
+    auto encoded = cache_.Get(c);
+    text += form == ClusterJsonForm::kJcm ? encoded->Jcm() : encoded->Full();
+  }
+  text += ']';
+  Send(res, OkReplyRaw(text));
 }
 
 void ApiServer::GetCluster(const Request& req, Response& res) {
@@ -256,7 +262,8 @@ void ApiServer::GetCluster(const Request& req, Response& res) {
   ClusterPtr cluster = names_->GetCluster(name);
   if (!cluster)
     return SendError(res, Status::NotFound("cluster " + QuoteForError(name) + " not found"));
-  Send(res, OkReply(EncodeCluster(*cluster, form)));
+  auto encoded = cache_.Get(cluster);
+  Send(res, OkReplyRaw(form == ClusterJsonForm::kJcm ? encoded->Jcm() : encoded->Full()));
 }
 
 void ApiServer::PostCluster(const Request& req, Response& res) {

@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api_counters.h"
+#include "api/encoded_cluster_cache.h"
 #include "api/http_reply.h"
 #include "api/name_service.h"
 #include "model/status.h"
@@ -119,6 +120,7 @@ class ApiServer {
   const ApiOptions options_;
   NameService* const names_;
   ApiCounters counters_;
+  EncodedClusterCache cache_;
   int max_parked_ = 0;
   int port_ = 0;
   std::string self_address_;

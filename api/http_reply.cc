@@ -39,6 +39,11 @@ HttpReply OkReply(const json& data) {
   return HttpReply{200, DumpJson(envelope)};
 }
 
+HttpReply OkReplyRaw(const std::string& data_json) {
+  // Keys in nlohmann's (sorted) order, as OkReply writes them.
+  return HttpReply{200, R"({"code":0,"data":)" + data_json + R"(,"msg":"ok"})"};
+}
+
 HttpReply ErrorReply(int http_status, const std::string& message) {
   json envelope = {{"code", -1}, {"msg", message}, {"data", nullptr}};
   return HttpReply{http_status, DumpJson(envelope)};

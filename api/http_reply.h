@@ -32,6 +32,8 @@ int HttpStatusFor(Status::Code code);
 std::string DumpJson(const nlohmann::json& doc);
 
 HttpReply OkReply(const nlohmann::json& data);
+// The same, with `data_json` already serialised (cached cluster texts).
+HttpReply OkReplyRaw(const std::string& data_json);
 HttpReply ErrorReply(const Status& status);
 // An error envelope with an explicit HTTP status, for refusals that
 // cpp-httplib makes itself (404 no route, 413 payload too large).

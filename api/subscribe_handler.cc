@@ -36,19 +36,11 @@ Status GetInt64(const json& obj, const char* key, const std::string& field, int6
   return Status::Ok();
 }
 
-json Invalids(const Cluster& cluster) {
-  json invalids = json::array();
-  for (const Node& node : cluster.nodes) {
-    if (!node.Usable()) invalids.push_back(node.Spec());
-  }
-  return invalids;
-}
-
 }  // namespace
 
 SubscribeHandler::SubscribeHandler(SubscribeOptions options, const NameService* names,
-                                   ApiCounters* counters)
-    : options_(options), names_(names), counters_(counters) {}
+                                   EncodedClusterCache* cache, ApiCounters* counters)
+    : options_(options), names_(names), cache_(cache), counters_(counters) {}
 
 Status SubscribeHandler::Decode(const json& doc, Request* out) const {
   if (!doc.is_object()) return WrongType("body", doc, "an object {\"tag\", \"units\"}");
@@ -96,40 +88,46 @@ Status SubscribeHandler::Decode(const json& doc, Request* out) const {
   return Status::Ok();
 }
 
-json SubscribeHandler::EvaluateUnit(const Request& request, const Unit& unit,
-                                    bool* nochange) const {
+void SubscribeHandler::AppendUnit(const Request& request, const Unit& unit, std::string* out,
+                                  bool* nochange) const {
   *nochange = false;
-  json out = {{"name", unit.name}};
+  *out += R"({"name":)";
+  *out += DumpJson(unit.name);
   ClusterPtr cluster = names_->GetCluster(unit.name);
   if (!cluster || !cluster->online) {
-    out["kind"] = "RESP_REMOVE";
+    *out += R"(,"kind":"RESP_REMOVE"})";
   } else if (cluster->version > unit.version) {
-    out["kind"] = "RESP_UPDATE";
-    out["cluster"] =
-        EncodeCluster(*cluster, request.ext ? ClusterJsonForm::kFull : ClusterJsonForm::kJcm);
+    auto encoded = cache_->Get(cluster);
+    *out += R"(,"kind":"RESP_UPDATE","cluster":)";
+    *out += request.ext ? encoded->Full() : encoded->Jcm();
+    *out += '}';
   } else if (!request.ext) {
-    out["kind"] = "RESP_STATUS";
-    out["invalids"] = Invalids(*cluster);
+    *out += R"(,"kind":"RESP_STATUS","invalids":)";
+    *out += cache_->Get(cluster)->Invalids();
+    *out += '}';
   } else if (cluster->status_version > unit.status_version) {
-    out["kind"] = "RESP_STATUS";
-    out["statusVersion"] = cluster->status_version;
-    out["panic"] = cluster->panic;
-    out["invalids"] = Invalids(*cluster);
+    *out += R"(,"kind":"RESP_STATUS","statusVersion":)";
+    *out += std::to_string(cluster->status_version);
+    *out += cluster->panic ? R"(,"panic":true,"invalids":)" : R"(,"panic":false,"invalids":)";
+    *out += cache_->Get(cluster)->Invalids();
+    *out += '}';
   } else {
-    out["kind"] = "RESP_NOCHANGE";
+    *out += R"(,"kind":"RESP_NOCHANGE"})";
     *nochange = true;
   }
-  return out;
 }
 
-bool SubscribeHandler::Evaluate(const Request& request, json* units) const {
-  *units = json::array();
+bool SubscribeHandler::Evaluate(const Request& request, std::string* units) const {
+  units->clear();
+  units->push_back('[');
   bool all_nochange = true;
-  for (const Unit& unit : request.units) {
+  for (size_t i = 0; i < request.units.size(); ++i) {
+    if (i > 0) *units += ',';
     bool nochange = false;
-    units->push_back(EvaluateUnit(request, unit, &nochange));
+    AppendUnit(request, request.units[i], units, &nochange);
     all_nochange = all_nochange && nochange;
   }
+  *units += ']';
   return all_nochange;
 }
 
@@ -158,7 +156,7 @@ Result<HttpReply> SubscribeHandler::Handle(std::string_view body) {
   // Read the counter before evaluating: a change that lands during the
   // evaluation then moves it past `seen` and is not missed.
   uint64_t seen = names_->ChangeCounter();
-  json units;
+  std::string units;
   bool quiet = Evaluate(request, &units);
   bool wants_wait = request.ext && request.wait.count() > 0 && !request.units.empty();
   if (quiet && wants_wait && !stopping_.load(std::memory_order_acquire)) {
@@ -180,7 +178,7 @@ Result<HttpReply> SubscribeHandler::Handle(std::string_view body) {
       Unpark();
     }
   }
-  return HttpReply{200, DumpJson(json{{"units", std::move(units)}})};
+  return HttpReply{200, R"({"units":)" + units + "}"};
 }
 
 }  // namespace jcm

@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api_counters.h"
+#include "api/encoded_cluster_cache.h"
 #include "api/http_reply.h"
 #include "api/name_service.h"
 #include "model/status.h"
@@ -49,8 +50,9 @@ struct SubscribeOptions {
 
 class SubscribeHandler {
  public:
-  // `names` and `counters` must outlive the handler.
-  SubscribeHandler(SubscribeOptions options, const NameService* names, ApiCounters* counters);
+  // `names`, `cache` and `counters` must outlive the handler.
+  SubscribeHandler(SubscribeOptions options, const NameService* names, EncodedClusterCache* cache,
+                   ApiCounters* counters);
 
   // Answers one /sub body: the bare {"units": [...]} reply, or an
   // InvalidArgument naming the field and value. May block up to waitMs.
@@ -72,15 +74,17 @@ class SubscribeHandler {
   };
 
   Status Decode(const nlohmann::json& doc, Request* out) const;
-  // Fills `units` with one reply unit per request unit. Returns true iff
-  // every one is RESP_NOCHANGE.
-  bool Evaluate(const Request& request, nlohmann::json* units) const;
-  nlohmann::json EvaluateUnit(const Request& request, const Unit& unit, bool* nochange) const;
+  // Sets `units` to the serialised array of reply units, one per request
+  // unit. Returns true iff every one is RESP_NOCHANGE. Built as text so the
+  // cached cluster encodings are spliced in, not re-encoded.
+  bool Evaluate(const Request& request, std::string* units) const;
+  void AppendUnit(const Request& request, const Unit& unit, std::string* out, bool* nochange) const;
   bool TryPark();
   void Unpark();
 
   const SubscribeOptions options_;
   const NameService* const names_;
+  EncodedClusterCache* const cache_;
   ApiCounters* const counters_;
   std::atomic<bool> stopping_{false};
 };
