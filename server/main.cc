@@ -9,7 +9,9 @@
 #include <spdlog/spdlog.h>
 
 #include "api/api_server.h"
+#include "healthcheck/health_checker.h"
 #include "server/cluster_service.h"
+#include "server/health_coordinator.h"
 #include "server/server_config.h"
 
 namespace {
@@ -53,6 +55,17 @@ int main(int argc, char** argv) {
   service_options.panic_share = config.panic_share;
   auto service = std::make_unique<jcm::ClusterService>(service_options);
 
+  // Each keep-alive check connection is a descriptor; take all the system
+  // allows (the checker budgets against the soft limit).
+  int nofile = jcm::RaiseFileLimit();
+  jcm::HealthOptions health_options;
+  health_options.owner_id = config.advertise;
+  health_options.interval_ms = config.health_interval_ms;
+  health_options.rise = config.health_rise;
+  health_options.fall = config.health_fall;
+  auto health = std::make_unique<jcm::HealthCoordinator>(service.get(), health_options);
+  health->Attach();
+
   jcm::ApiOptions api_options;
   api_options.host = config.listen_host();
   api_options.port = config.listen_port();
@@ -71,9 +84,18 @@ int main(int argc, char** argv) {
     api->Stop();
     return 1;
   }
-  spdlog::info("event=started listen={} advertise={} zk={} root={} session_timeout_ms={}",
-               config.listen, config.advertise, config.zk, config.zk_root,
-               config.session_timeout_ms);
+  s = health->Start();
+  if (!s.ok()) {
+    spdlog::critical("event=health_checker_failed error=\"{}\"", s.ToString());
+    service->Shutdown();
+    api->Stop();
+    return 1;
+  }
+  spdlog::info(
+      "event=started listen={} advertise={} zk={} root={} session_timeout_ms={} "
+      "health_interval_ms={} nofile={}",
+      config.listen, config.advertise, config.zk, config.zk_root, config.session_timeout_ms,
+      config.health_interval_ms, nofile);
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -81,7 +103,9 @@ int main(int argc, char** argv) {
   // Leave the election first so a successor takes over at once, then stop
   // serving, then close the session.
   service->Shutdown();
+  health->Stop();
   api->Stop();
+  health.reset();
   service.reset();
   spdlog::info("event=stopped");
   return 0;

@@ -1,0 +1,258 @@
+#include "server/health_coordinator.h"
+
+#include <spdlog/spdlog.h>
+
+#include "healthcheck/status_codec.h"
+#include "model/limits.h"
+
+namespace jcm {
+
+HealthCoordinator::HealthCoordinator(ClusterService* service, HealthOptions options)
+    : service_(service), self_(options.owner_id), options_(std::move(options)) {
+  checker_ = std::make_unique<HealthChecker>(options_, this);
+}
+
+HealthCoordinator::~HealthCoordinator() { Stop(); }
+
+void HealthCoordinator::Attach() {
+  service_->SetMembershipListener([this](const MemberView& v) { OnMembership(v); });
+  service_->SetStatusEventHandler([this](const ZkEvent& ev) { OnStatusEvent(ev); });
+  service_->SetStatusCacheHandler([this](bool on) { checker_->SetWriteCache(on); });
+  service_->AddStatusSection("health", [this] { return StatusJson(); });
+}
+
+Status HealthCoordinator::Start() {
+  Status s = checker_->Start();
+  if (!s.ok()) return s;
+  thread_ = std::thread([this] { OwnershipLoop(); });
+  return Status::Ok();
+}
+
+void HealthCoordinator::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  checker_->Stop();
+}
+
+// ------------------------------------------------------------ ownership
+
+void HealthCoordinator::OnMembership(const MemberView& view) {
+  std::vector<std::string> addresses;
+  for (const MemberInfo& m : view.members) {
+    if (!m.address.empty()) addresses.push_back(m.address);
+  }
+  HashRing ring(std::move(addresses));
+  {
+    std::lock_guard lock(mu_);
+    if (ring.members() == ring_.members()) return;
+    ring_ = std::move(ring);
+    ring_changed_ = true;
+  }
+  cv_.notify_all();
+}
+
+void HealthCoordinator::OwnershipLoop() {
+  ClusterRegistry* registry = service_->registry();
+  uint64_t seen = ~uint64_t{0};
+  std::vector<std::pair<std::string, int64_t>> last_key;
+  for (;;) {
+    std::vector<std::string> rewrite;
+    HashRing ring;
+    bool ring_changed = false;
+    {
+      std::unique_lock lock(mu_);
+      if (stop_) return;
+      ring = ring_;
+      ring_changed = ring_changed_;
+      ring_changed_ = false;
+      rewrite.assign(rewrite_.begin(), rewrite_.end());
+      rewrite_.clear();
+    }
+    uint64_t counter = registry->change_counter();
+    if (counter != seen || ring_changed || !rewrite.empty()) {
+      seen = counter;
+      std::vector<std::shared_ptr<const Cluster>> owned;
+      std::vector<std::pair<std::string, int64_t>> key;
+      for (const auto& c : registry->List()) {
+        if (ring.Owns(self_, c->name)) {
+          owned.push_back(c);
+          key.emplace_back(c->name, c->version);
+        }
+      }
+      // Status writes bump the counter too; only definition or ownership
+      // changes matter to the checker.
+      if (key != last_key) {
+        std::vector<std::string> names;
+        for (const auto& [name, version] : key) names.push_back(name);
+        spdlog::info("event=ownership_changed owned={} members={}", names.size(),
+                     ring.members().size());
+        {
+          std::lock_guard lock(mu_);
+          owned_ = names;
+        }
+        checker_->SetClusters(std::move(owned));
+        last_key = std::move(key);
+      }
+      RewriteOwned(rewrite);
+    }
+    std::unique_lock lock(mu_);
+    if (stop_) return;
+    if (ring_changed_ || !rewrite_.empty()) continue;
+    lock.unlock();
+    registry->WaitForChange(seen, std::chrono::milliseconds(100));
+  }
+}
+
+void HealthCoordinator::RewriteOwned(const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    {
+      std::lock_guard lock(mu_);
+      if (ring_.empty() || !ring_.Owns(self_, name)) continue;
+    }
+    std::lock_guard wlock(write_mu_);
+    auto it = last_written_.find(name);
+    if (it == last_written_.end()) continue;
+    Status s = WriteBytes(name, it->second);
+    spdlog::info("event=status_rewritten cluster={} ok={}", name, s.ok());
+  }
+}
+
+// ------------------------------------------------------------ writing
+
+Status HealthCoordinator::WriteStatuses(const StatusReport& report) {
+  Result<std::string> bytes = EncodeStatusReport(report);
+  if (!bytes.ok()) return bytes.status();
+  if (bytes->size() > limits::kMaxZnodeBytes) {
+    return Status::TooLarge("status report of '" + report.cluster + "' is " +
+                            std::to_string(bytes->size()) + " bytes");
+  }
+  std::lock_guard lock(write_mu_);
+  Status s = WriteBytes(report.cluster, bytes.value());
+  if (s.ok()) last_written_[report.cluster] = std::move(bytes).value();
+  return s;
+}
+
+Status HealthCoordinator::WriteBytes(const std::string& name, const std::string& bytes) {
+  ZkClient* zk = service_->zk();
+  const std::string path = StatusDir() + "/" + name;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    ZkStat stat;
+    Status s = zk->Exists(path, &stat, false);
+    if (s.ok()) {
+      if (stat.ephemeral_owner == zk->session_id()) {
+        s = zk->Set(path, bytes, stat.version, nullptr);
+        if (s.ok() || !s.IsConflict()) return s;
+        continue;
+      }
+      // Left by the previous owner (still alive, or its session not yet
+      // expired): the ring says it is ours now.
+      s = zk->Delete(path, stat.version);
+      if (!s.ok() && !s.IsNotFound() && !s.IsConflict()) return s;
+      ++takeovers_;
+      continue;
+    }
+    if (!s.IsNotFound()) return s;
+    Result<std::string> created = zk->Create(path, bytes, ZkClient::kEphemeral);
+    if (created.ok()) return Status::Ok();
+    if (!created.status().IsConflict()) return created.status();
+  }
+  return Status::Conflict("status znode " + path + " kept changing");
+}
+
+// ------------------------------------------------------------ reading
+
+std::string HealthCoordinator::NameFromStatusPath(const std::string& path) const {
+  std::string prefix = StatusDir() + "/";
+  if (path.size() <= prefix.size() || path.compare(0, prefix.size(), prefix) != 0) return {};
+  return path.substr(prefix.size());
+}
+
+void HealthCoordinator::LoadStatus(const std::string& name) {
+  ZkStat stat;
+  Result<std::string> data = service_->zk()->Get(StatusDir() + "/" + name, &stat, true);
+  if (!data.ok()) {
+    if (!data.status().IsNotFound()) {
+      spdlog::warn("event=status_load_failed cluster={} error=\"{}\"", name,
+                   data.status().ToString());
+    }
+    return;
+  }
+  Result<StatusReport> report = DecodeStatusReport(data.value());
+  if (!report.ok()) {
+    ++status_decode_errors_;
+    spdlog::warn("event=status_decode_failed cluster={} error=\"{}\"", name,
+                 report.status().ToString());
+    return;
+  }
+  StatusMap statuses;
+  statuses.reserve(report->nodes.size());
+  for (const auto& [spec, st] : report->nodes) {
+    statuses.emplace(spec, NodeState{st.status, st.last_check_ms});
+  }
+  if (service_->registry()->ApplyStatuses(name, std::move(statuses), stat.mzxid)) {
+    ++status_applied_;
+  }
+}
+
+void HealthCoordinator::SyncStatusNames() {
+  Result<std::vector<std::string>> names = service_->zk()->GetChildren(StatusDir(), true);
+  if (!names.ok()) return;
+  for (const std::string& name : names.value()) LoadStatus(name);
+}
+
+void HealthCoordinator::OnStatusEvent(const ZkEvent& ev) {
+  switch (ev.type) {
+    case ZkEvent::Type::kConnected: {
+      SyncStatusNames();
+      if (ev.new_session) {
+        // Our ephemerals died with the old session: write them again.
+        std::lock_guard wlock(write_mu_);
+        std::lock_guard lock(mu_);
+        for (const auto& [name, bytes] : last_written_) rewrite_.insert(name);
+      }
+      cv_.notify_all();
+      break;
+    }
+    case ZkEvent::Type::kChildrenChanged:
+      if (ev.path == StatusDir()) SyncStatusNames();
+      break;
+    case ZkEvent::Type::kDataChanged:
+    case ZkEvent::Type::kCreated: {
+      std::string name = NameFromStatusPath(ev.path);
+      if (!name.empty()) LoadStatus(name);
+      break;
+    }
+    case ZkEvent::Type::kDeleted: {
+      // Keep the statuses (see the header). If it was ours, write it back.
+      std::string name = NameFromStatusPath(ev.path);
+      if (name.empty()) break;
+      {
+        std::lock_guard lock(mu_);
+        if (!ring_.empty() && ring_.Owns(self_, name)) rewrite_.insert(name);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+nlohmann::json HealthCoordinator::StatusJson() const {
+  nlohmann::json j = CountersToJson(checker_->counters());
+  std::lock_guard lock(mu_);
+  j["ownerId"] = self_;
+  j["checking"] = owned_;
+  j["ringMembers"] = ring_.members();
+  j["statusApplied"] = status_applied_.load();
+  j["statusDecodeErrors"] = status_decode_errors_.load();
+  j["takeovers"] = takeovers_.load();
+  j["keepaliveBudget"] = checker_->keepalive_budget();
+  return j;
+}
+
+}  // namespace jcm

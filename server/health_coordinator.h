@@ -1,0 +1,91 @@
+// HealthCoordinator: ties health checking to ZooKeeper and the registry.
+//
+// - Ownership: every instance builds the same HashRing from the members'
+//   advertised addresses (stable across restarts, so a restarted instance
+//   takes back the clusters it had) and hands the clusters it owns to its
+//   HealthChecker; the set is recomputed when members or definitions change.
+// - Writing (StatusSink): the owner writes a cluster's StatusReport to the
+//   ephemeral znode <root>/status/<name>. A znode left by a previous owner
+//   that is still alive is replaced (deleted, re-created as ours).
+// - Reading: every instance watches <root>/status and applies each report to
+//   its registry, so every instance serves the statuses. A vanished status
+//   znode changes nothing: the last known statuses stay until the new owner
+//   writes, so a dead checker never makes nodes look down.
+// - The owner keeps its last written report per cluster and writes it again
+//   when its znode vanished under it (new session), since the checker itself
+//   only writes on change.
+//
+// Thread-safety: WriteStatuses runs on the checker thread, OnMembership and
+// OnStatusEvent on the ZooKeeper dispatch thread, the ownership loop on a
+// thread of its own; shared state is under mu_.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "healthcheck/hash_ring.h"
+#include "healthcheck/health_checker.h"
+#include "healthcheck/status_report.h"
+#include "server/cluster_service.h"
+
+namespace jcm {
+
+class HealthCoordinator : public StatusSink {
+ public:
+  HealthCoordinator(ClusterService* service, HealthOptions options);
+  ~HealthCoordinator() override;
+
+  // Wires itself into the service (call before service->Start()).
+  void Attach();
+  Status Start();
+  void Stop();
+
+  // StatusSink.
+  Status WriteStatuses(const StatusReport& report) override;
+
+  void OnMembership(const MemberView& view);
+  void OnStatusEvent(const ZkEvent& ev);
+  nlohmann::json StatusJson() const;
+
+ private:
+  std::string StatusDir() const { return service_->root() + "/status"; }
+  std::string NameFromStatusPath(const std::string& path) const;
+  void LoadStatus(const std::string& name);
+  void SyncStatusNames();
+  // REQUIRES: write_mu_ held.
+  Status WriteBytes(const std::string& name, const std::string& bytes);
+  void OwnershipLoop();
+  void RewriteOwned(const std::vector<std::string>& names);
+
+  ClusterService* const service_;
+  const std::string self_;
+  HealthOptions options_;
+  std::unique_ptr<HealthChecker> checker_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  HashRing ring_;                   // GUARDED_BY(mu_)
+  bool ring_changed_ = true;        // GUARDED_BY(mu_)
+  std::vector<std::string> owned_;  // GUARDED_BY(mu_)
+  std::set<std::string> rewrite_;   // GUARDED_BY(mu_)
+  bool stop_ = false;               // GUARDED_BY(mu_)
+
+  std::mutex write_mu_;                              // serialises status znode writes
+  std::map<std::string, std::string> last_written_;  // GUARDED_BY(write_mu_)
+
+  std::atomic<uint64_t> status_applied_{0};
+  std::atomic<uint64_t> status_decode_errors_{0};
+  std::atomic<uint64_t> takeovers_{0};
+  std::thread thread_;
+};
+
+}  // namespace jcm
