@@ -2,10 +2,12 @@
 
 namespace jcm::internal {
 
-std::shared_ptr<ClusterSlot> ClusterRegistry::GetOrAdd(const std::string& name) {
+std::shared_ptr<ClusterSlot> ClusterRegistry::GetOrAdd(const std::string& name, bool* added) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (added) *added = false;
   auto it = by_name_.find(name);
   if (it != by_name_.end()) return it->second;
+  if (added) *added = true;
   auto slot = std::make_shared<ClusterSlot>(name);
   slots_.push_back(slot);
   by_name_.emplace(name, slot);

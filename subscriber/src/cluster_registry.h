@@ -17,8 +17,9 @@ namespace jcm::internal {
 
 class ClusterRegistry {
  public:
-  // The slot for `name`, created if absent. REQUIRES: `name` is valid.
-  std::shared_ptr<ClusterSlot> GetOrAdd(const std::string& name);
+  // The slot for `name`, created if absent (then *added = true).
+  // REQUIRES: `name` is valid.
+  std::shared_ptr<ClusterSlot> GetOrAdd(const std::string& name, bool* added = nullptr);
   // Null if `name` is not subscribed.
   std::shared_ptr<ClusterSlot> Find(const std::string& name) const;
   // Every slot, in the order of subscription.

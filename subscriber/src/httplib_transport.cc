@@ -32,6 +32,13 @@ Status ParseServerAddress(const std::string& server, std::string* host, uint16_t
   return Status::Ok();
 }
 
+Status Interrupted() { return Status::Conflict("interrupted: request to be resent"); }
+
+bool IsInterrupted(const Status& status) {
+  return status.code() == Status::Code::kConflict &&
+         status.message() == "interrupted: request to be resent";
+}
+
 HttplibTransport::HttplibTransport(std::chrono::milliseconds connect_timeout)
     : connect_timeout_(connect_timeout) {}
 
@@ -59,12 +66,20 @@ Result<std::string> HttplibTransport::Post(const std::string& server, const std:
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (cancelled_.load()) return Status::Unavailable("subscriber stopped");
+    if (interrupt_pending_) {
+      interrupt_pending_ = false;
+      return Interrupted();
+    }
     active_ = &client;
   }
   httplib::Result res = client.Post(path, body, "application/json");
   {
     std::lock_guard<std::mutex> lock(mu_);
     active_ = nullptr;
+    if (interrupt_pending_) {
+      interrupt_pending_ = false;
+      return Interrupted();
+    }
   }
   if (!res) {
     return Status::Unavailable(server + path + ": " + httplib::to_string(res.error()));
@@ -73,6 +88,12 @@ Result<std::string> HttplibTransport::Post(const std::string& server, const std:
     return Status::Unavailable(server + path + ": HTTP " + std::to_string(res->status));
   }
   return std::move(res->body);
+}
+
+void HttplibTransport::Interrupt() {
+  std::lock_guard<std::mutex> lock(mu_);
+  interrupt_pending_ = true;
+  if (active_) active_->stop();
 }
 
 void HttplibTransport::Cancel() {

@@ -27,12 +27,14 @@ class HttplibTransport : public Transport {
                            const std::string& body,
                            std::chrono::milliseconds reply_timeout) override;
   void Cancel() override;
+  void Interrupt() override;
 
  private:
   const std::chrono::milliseconds connect_timeout_;
   std::map<std::string, std::unique_ptr<httplib::Client>> clients_;  // poller thread only
-  std::mutex mu_;                      // guards active_ against Cancel()
-  httplib::Client* active_ = nullptr;  // GUARDED_BY(mu_)
+  std::mutex mu_;                                                    // guards the two fields below
+  httplib::Client* active_ = nullptr;                                // GUARDED_BY(mu_)
+  bool interrupt_pending_ = false;                                   // GUARDED_BY(mu_)
   std::atomic<bool> cancelled_{false};
 };
 

@@ -66,7 +66,6 @@ void Poller::MarkFailed(ServerState* server, int64_t now_ms) {
 
 Poller::Outcome Poller::PollOnce() {
   Outcome out;
-  const std::string body = BuildRequest();
   const auto reply_timeout = options_.request_timeout + options_.long_poll_wait;
   bool failed_before = false;
   for (size_t k = 0; k < servers_.size() && !out.answered; ++k) {
@@ -74,8 +73,19 @@ Poller::Outcome Poller::PollOnce() {
     ServerState& server = servers_[i];
     int64_t start_ms = clock_->NowMs();
     if (server.retry_at_ms > start_ms) continue;  // backing off
-    counters_.polls.fetch_add(1, std::memory_order_relaxed);
-    Result<std::string> reply = transport_->Post(server.address, "/sub", body, reply_timeout);
+    Result<std::string> reply = Status::Ok();
+    // An interrupted request is resent at once with the new subscription
+    // set; bounded, so a storm of Subscribe() calls cannot spin here.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      counters_.polls.fetch_add(1, std::memory_order_relaxed);
+      reply = transport_->Post(server.address, "/sub", BuildRequest(), reply_timeout);
+      if (reply.ok() || !IsInterrupted(reply.status())) break;
+      start_ms = clock_->NowMs();
+    }
+    if (!reply.ok() && IsInterrupted(reply.status())) {
+      out.delay = std::chrono::milliseconds(0);  // not the server's fault
+      return out;
+    }
     Status s = reply.ok() ? ApplyReply(reply.value(), &out) : reply.status();
     int64_t end_ms = clock_->NowMs();
     if (!s.ok()) {

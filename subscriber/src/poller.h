@@ -52,6 +52,9 @@ class Poller {
   std::string BuildRequest() const;
 
   void Cancel() { transport_->Cancel(); }
+  // A cluster was subscribed: end a long poll in flight so that the next
+  // request (sent at once, to the same server) carries it.
+  void Interrupt() { transport_->Interrupt(); }
   SubscriberStats stats() const;
 
  private:

@@ -38,7 +38,8 @@ Status SubscriberCore::Start() {
       thread_ = std::thread([this, delay] {
         {
           std::unique_lock<std::mutex> lock(mu_);
-          wake_.wait_for(lock, delay, [this] { return stopping_; });
+          wake_.wait_for(lock, delay, [this] { return stopping_ || poll_now_; });
+          poll_now_ = false;
         }
         Run();
       });
@@ -57,7 +58,8 @@ void SubscriberCore::Run() {
     Poller::Outcome out = poller_.PollOnce();
     Dispatch(out.events);
     std::unique_lock<std::mutex> lock(mu_);
-    wake_.wait_for(lock, out.delay, [this] { return stopping_; });
+    wake_.wait_for(lock, out.delay, [this] { return stopping_ || poll_now_; });
+    poll_now_ = false;
   }
 }
 
@@ -74,13 +76,30 @@ void SubscriberCore::Stop() {
 Status SubscriberCore::Subscribe(const std::string& name) {
   Status s = ValidateClusterName(name);
   if (!s.ok()) return s;
-  registry_.GetOrAdd(name);
+  Add(name);
   return Status::Ok();
 }
 
 std::shared_ptr<ClusterSlot> SubscriberCore::SlotFor(const std::string& name) {
   if (!ValidateClusterName(name).ok()) return nullptr;
-  return registry_.GetOrAdd(name);
+  return Add(name);
+}
+
+std::shared_ptr<ClusterSlot> SubscriberCore::Add(const std::string& name) {
+  bool added = false;
+  std::shared_ptr<ClusterSlot> slot = registry_.GetOrAdd(name, &added);
+  if (added) {
+    // Fetch it now rather than after the pause or the long poll in flight.
+    bool running;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      poll_now_ = true;
+      running = started_ && !stopping_;
+    }
+    wake_.notify_all();
+    if (running) poller_.Interrupt();
+  }
+  return slot;
 }
 
 Result<ClusterInfo> SubscriberCore::GetCluster(const std::string& name) const {

@@ -39,6 +39,8 @@ class SubscriberCore {
 
  private:
   void Run();
+  // Subscribes `name` (valid) and makes the polling thread fetch it now.
+  std::shared_ptr<ClusterSlot> Add(const std::string& name);
   void Dispatch(const std::vector<ClusterEvent>& events);
 
   const SubscriberOptions options_;
@@ -51,6 +53,7 @@ class SubscriberCore {
   std::condition_variable wake_;
   bool started_ = false;   // GUARDED_BY(mu_)
   bool stopping_ = false;  // GUARDED_BY(mu_)
+  bool poll_now_ = false;  // GUARDED_BY(mu_): a cluster was added
   std::thread thread_;
 
   // Held while listeners run, so RemoveListener() returning means the

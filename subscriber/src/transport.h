@@ -2,7 +2,8 @@
 // one is HttplibTransport; tests may substitute their own.
 //
 // Thread-safety: Post() is called by one thread at a time (the poller);
-// Cancel() may be called from any thread while a Post() runs.
+// Cancel() and Interrupt() may be called from any thread while a Post()
+// runs.
 #pragma once
 
 #include <chrono>
@@ -24,7 +25,16 @@ class Transport {
                                    std::chrono::milliseconds reply_timeout) = 0;
   // Interrupts a Post in progress; every later Post fails at once.
   virtual void Cancel() = 0;
+  // Ends the Post in progress, or else the next one before it sends, with
+  // an Interrupted() status, so that the caller can resend a changed
+  // request (a cluster was subscribed during a long poll). Not a failure of
+  // the server.
+  virtual void Interrupt() = 0;
 };
+
+// The status an interrupted Post returns, and its test.
+Status Interrupted();
+bool IsInterrupted(const Status& status);
 
 // Splits "host:port" or "[v6]:port". InvalidArgument names the bad part.
 Status ParseServerAddress(const std::string& server, std::string* host, uint16_t* port);

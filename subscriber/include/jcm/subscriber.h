@@ -155,8 +155,9 @@ class Subscriber {
   // Stops and joins the polling thread, interrupting a long poll. Idempotent.
   void Stop();
 
-  // Adds `name` to the polled set (no-op if present). Its data arrives with
-  // the next poll. InvalidArgument for a malformed name.
+  // Adds `name` to the polled set (no-op if present). A running Subscriber
+  // polls at once (ending a long poll in flight), so its data arrives within
+  // one round trip. InvalidArgument for a malformed name.
   Status Subscribe(const std::string& name);
 
   // An allocator for `name`, subscribing it if needed. A malformed name gives

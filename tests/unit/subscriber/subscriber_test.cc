@@ -171,6 +171,46 @@ TEST(Subscriber, StopInterruptsALongPoll) {
   cv.notify_all();
 }
 
+TEST(Subscriber, SubscribingDuringALongPollFetchesAtOnce) {
+  Cluster c = MakeCluster("c", 3, 10);
+  Cluster late = MakeCluster("late", 2, 7);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  FakeSubServer server([&](const json& req) {
+    std::vector<json> units;
+    for (const json& u : req["units"]) {
+      if (u["version"] == 0) units.push_back(UpdateUnit(u["name"] == "c" ? c : late));
+    }
+    if (!units.empty()) return Reply(units);
+    std::unique_lock<std::mutex> lock(mu);  // park, as a long poll
+    cv.wait_for(lock, std::chrono::seconds(10), [&] { return release; });
+    return Reply({testing::KindUnit("c", "RESP_NOCHANGE")});
+  });
+  SubscriberOptions o = Options({server.address()});
+  o.long_poll_wait = std::chrono::milliseconds(20000);
+  auto sub = std::move(Subscriber::Create(o)).value();
+  EventLog log;
+  sub->AddListener([&](const ClusterEvent& e) {
+    if (e.cluster == "late") log.Add(e);
+  });
+  ASSERT_TRUE(sub->Start().ok());
+  for (int i = 0; i < 200 && server.requests().size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GE(server.requests().size(), 2u);  // the thread is parked
+  Allocator a = sub->NewAllocator("late", Policy::kRoundRobin);
+  EXPECT_TRUE(log.Wait(ClusterEvent::Kind::kUpdated, std::chrono::milliseconds(1000)));
+  EXPECT_TRUE(a.Pick().ok());
+  EXPECT_EQ(sub->stats().poll_failures, 0u);  // an interruption is no failure
+  sub->Stop();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+}
+
 TEST(Subscriber, StartsFromDiskCacheWhenNoServerAnswers) {
   const std::string path = (std::filesystem::temp_directory_path() /
                             ("jcm-sub-start." + std::to_string(::getpid()) + ".json"))
