@@ -40,6 +40,9 @@ class JcmServerProcess {
   void Kill();  // SIGKILL, reaped
   // SIGTERM; returns true iff it exited within `grace` (else SIGKILLed).
   bool Term(std::chrono::milliseconds grace = std::chrono::milliseconds(10000));
+  bool Signal(int sig) { return process_.Signal(sig); }
+  // waitpid status of the last exit (after Term/Kill/Wait reaped it).
+  int exit_status() const { return process_.last_status(); }
   bool Pause();   // SIGSTOP
   bool Resume();  // SIGCONT
   // Term (or Kill when `hard`) then Start on the same port and arguments.

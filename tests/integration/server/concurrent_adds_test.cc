@@ -25,6 +25,8 @@ struct Results {
   std::vector<Outcome> outcome = std::vector<Outcome>(kAdds, Outcome::kPending);
   std::vector<std::string> detail = std::vector<std::string>(kAdds);
   std::atomic<int> acked{0};
+  std::atomic<bool> leader_killed{false};
+  std::atomic<int> acked_after_kill{0};  // sent after the kill, or forwarded
 };
 
 class ConcurrentAddsTest : public JcmClusterTest {
@@ -50,6 +52,7 @@ class ConcurrentAddsTest : public JcmClusterTest {
           if (r.status == 200 && r.code() == 0 && r.data().value("version", 0LL) > 0) {
             o = Outcome::kAcked;
             ++results->acked;
+            if (results->leader_killed) ++results->acked_after_kill;
           } else if (r.status == 0 || r.status >= 400) {
             o = Outcome::kFailed;  // an error the caller sees
           } else {
@@ -114,11 +117,13 @@ TEST_F(ConcurrentAddsTest, LeaderKilledMidwayAcknowledgedAdditionsAllPresentOthe
     // Midway: once a third of the additions were acknowledged.
     WaitUntil([&] { return results.acked >= kAdds / 3; }, milliseconds(30000), milliseconds(5));
     cluster_->server(leader).Kill();
+    results.leader_killed = true;
     killed = true;
   });
-  // Paced so the sending spans the failover (session timeout 2.5 s): some
-  // additions land on the old leader, some fail, some on the new leader.
-  SendAll("many", &results, milliseconds(60));
+  // Paced so the sending spans the failover (session timeout 2.5 s, ~5 s of
+  // sending after the kill): some additions land on the old leader, some
+  // fail, some on the new leader.
+  SendAll("many", &results, milliseconds(150));
   killer.join();
   ASSERT_TRUE(killed);
 
@@ -133,7 +138,10 @@ TEST_F(ConcurrentAddsTest, LeaderKilledMidwayAcknowledgedAdditionsAllPresentOthe
     if (o == Outcome::kFailed) ++failed;
   }
   EXPECT_GE(acked, kAdds / 3);
-  std::cerr << "acknowledged " << acked << ", failed with an error " << failed << "\n";
+  std::cerr << "acknowledged " << acked << " (" << results.acked_after_kill
+            << " after the kill), failed with an error " << failed << "\n";
+  // The sending outlasts the failover, so the new leader took some of them.
+  EXPECT_GT(results.acked_after_kill, 0);
 
   int new_leader = cluster_->WaitForLeader(milliseconds(10000), {leader});
   ASSERT_GE(new_leader, 0) << "no new leader among the survivors";

@@ -2,6 +2,8 @@
 // session timeout + 2 s; after SIGTERM (which deregisters at once) within
 // 2 s. The old instance, started again, rejoins as a follower.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "tests/support/jcm_cluster.h"
 
