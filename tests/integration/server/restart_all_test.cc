@@ -58,6 +58,28 @@ class RestartAllTest : public JcmClusterTest {
               200);
   }
 
+  // The state after CreateState(), once every instance shows the same one
+  // (the last write went through instance 0, so it has it first).
+  std::map<std::string, Seen> ConvergedSnapshot() {
+    std::map<std::string, Seen> before;
+    auto same = [](const std::map<std::string, Seen>& x, const std::map<std::string, Seen>& y) {
+      if (x.size() != y.size()) return false;
+      for (const auto& [name, seen] : x) {
+        auto it = y.find(name);
+        if (it == y.end() || it->second.version != seen.version) return false;
+      }
+      return true;
+    };
+    EXPECT_TRUE(WaitUntil(
+        [&] {
+          before = Snapshot(0);
+          return before.size() == 3 && same(before, Snapshot(1)) && same(before, Snapshot(2));
+        },
+        milliseconds(5000)))
+        << "instances did not converge before the restart";
+    return before;
+  }
+
   void ExpectReloaded(const std::map<std::string, Seen>& before) {
     for (int i = 0; i < 3; ++i) {
       std::map<std::string, Seen> after;
@@ -80,13 +102,7 @@ class RestartAllTest : public JcmClusterTest {
 
 TEST_F(RestartAllTest, CleanRestartOfAllReloadsStateWithVersionsUnchanged) {
   CreateState();
-  std::map<std::string, Seen> before;
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        before = Snapshot(0);
-        return before.size() == 3 && Snapshot(1).size() == 3 && Snapshot(2).size() == 3;
-      },
-      milliseconds(5000)));
+  std::map<std::string, Seen> before = ConvergedSnapshot();
   ASSERT_TRUE(before["r-two"].specs.empty());
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(cluster_->server(i).Term()) << cluster_->address(i);
   std::string error;
@@ -103,13 +119,8 @@ TEST_F(RestartAllTest, CleanRestartOfAllReloadsStateWithVersionsUnchanged) {
 
 TEST_F(RestartAllTest, CrashOfAllThenStartReloadsStateWithVersionsUnchanged) {
   CreateState();
-  std::map<std::string, Seen> before;
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        before = Snapshot(2);
-        return before.size() == 3;
-      },
-      milliseconds(5000)));
+  std::map<std::string, Seen> before = ConvergedSnapshot();
+  ASSERT_TRUE(before["r-two"].specs.empty());
   for (int i = 0; i < 3; ++i) cluster_->server(i).Kill();
   std::string error;
   // Started at once: the dead instances' ephemeral znodes still exist until
