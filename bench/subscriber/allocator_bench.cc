@@ -90,6 +90,21 @@ void BM_ConsistentHashPrehashed(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// Calibration: pure register arithmetic, no memory shared. Its 2-thread /
+// 1-thread ratio is what the machine offers at that moment (other load on
+// the 2 cores shows up here first).
+void BM_ScalingBaseline(benchmark::State& state) {
+  uint64_t x = 88172645463325252ULL + static_cast<uint64_t>(state.thread_index());
+  for (auto _ : state) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    benchmark::DoNotOptimize(x);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ScalingBaseline)->Threads(1)->Threads(2)->UseRealTime();
+
 #define JCM_PICK_BENCH(fn) \
   BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(10000)->Threads(1)->Threads(2)->UseRealTime()
 
