@@ -112,7 +112,7 @@ else
     echo "}"
   } >"$N/nginx.conf"
   echo "quickstart: starting nginx targets on 127.0.0.11-14:9981, 127.0.0.11-13:9982"
-  jcm_spawn "$RUN/nginx.pid" "$LOG/nginx.log" /usr/sbin/nginx -p "$N" -c "$N/nginx.conf"
+  jcm_spawn "$RUN/nginx.pid" "$LOG/nginx.log" /usr/sbin/nginx -p "$N" -e "$LOG/nginx-error.log" -c "$N/nginx.conf"
   sleep 0.3
   jcm_pid_alive "$RUN/nginx.pid" nginx || { echo "nginx did not start:" >&2; cat "$LOG/nginx.log" "$LOG/nginx-error.log" >&2 2>/dev/null; exit 1; }
 fi
@@ -135,7 +135,7 @@ for i in 1 2 3; do
 done
 for i in 1 2 3; do
   port=${SERVER_PORTS[$((i - 1))]}
-  jcm_wait_http "http://127.0.0.1:$port/healthz" 30 ||
+  jcm_wait_http "http://127.0.0.1:$port/healthz" 30 "$RUN/jcm-server-$i.pid" jcm-server ||
     { echo "jcm-server $i did not answer /healthz; its log:" >&2; tail -30 "$LOG/jcm-server-$i.log" >&2; exit 1; }
 done
 

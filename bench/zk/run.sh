@@ -27,6 +27,9 @@ REG_SECONDS=${REG_SECONDS:-20}
 REG_THREADS=${REG_THREADS:-8}
 REG_CLUSTERS=${REG_CLUSTERS:-1}
 SESSION_MS=${SESSION_MS:-6000}
+# follower (the figure that matters: forwarded, waited for) or leader (to
+# see what forwarding costs).
+REG_VIA=${REG_VIA:-follower}
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   [ -f "$BUILD_DIR/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -74,25 +77,27 @@ for run in $(seq 1 "$RUNS"); do
       jcm_spawn "$pf" "$dir/server$i.log" "$BIN/jcm-server" --zk "127.0.0.1:$zk_port" \
         --zk-root /jcm --listen "127.0.0.1:$port" --advertise "127.0.0.1:$port" \
         --session-timeout-ms "$SESSION_MS" --log-level warn
-      jcm_wait_http "http://127.0.0.1:$port/healthz" 30 || { jcm_log "server $i did not start"; cat "$dir/server$i.log" >&2; exit 1; }
+      jcm_wait_http "http://127.0.0.1:$port/healthz" 30 "$pf" jcm-server || { jcm_log "server $i did not start"; cat "$dir/server$i.log" >&2; exit 1; }
       addrs+=("127.0.0.1:$port")
     done
     follower=""
     for t in $(seq 1 100); do
       for a in "${addrs[@]}"; do
         s=$(curl -s --max-time 1 "http://$a/sys/status" || true)
-        if grep -Eq '"isLeader" *: *false' <<<"$s" && grep -Eq '"leader" *: *"[0-9]' <<<"$s"; then
+        want=false
+        [ "$REG_VIA" = leader ] && want=true
+        if grep -Eq "\"isLeader\" *: *$want" <<<"$s" && grep -Eq '"leader" *: *"[0-9]' <<<"$s"; then
           follower=$a
           break 2
         fi
       done
       sleep 0.1
     done
-    [ -n "$follower" ] || { jcm_log "no follower with a known leader"; exit 1; }
+    [ -n "$follower" ] || { jcm_log "no $REG_VIA with a known leader"; exit 1; }
     reg=$("$BIN/jcm-bench-register" --target "$follower" --threads "$REG_THREADS" \
       --count "$REG_COUNT" --seconds "$REG_SECONDS" --clusters "$REG_CLUSTERS" \
       --prefix "bench-run$run") || { echo "run $run: $reg"; jcm_log "registration run failed"; exit 1; }
-    echo "run $run: via follower $follower: $reg"
+    echo "run $run: via $REG_VIA $follower: $reg"
     reg_figures+=("$(sed -n 's/.*ops_per_s=\([0-9]*\).*/\1/p' <<<"$reg")")
     for i in 1 2 3; do jcm_stop_pidfile "$dir/server$i.pid.jcm-server" jcm-server 10; done
   fi
@@ -105,7 +110,7 @@ echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $RUNS runs"
 echo "raw ZooKeeper async setData (1 KB, $RAW_INFLIGHT in flight): median ${raw_med}/s  (runs: ${raw_figures[*]})"
 if [ "$HAVE_SERVER" = 1 ]; then
   reg_med=$(median "${reg_figures[@]}")
-  echo "jcm registrations via follower ($REG_THREADS threads, $REG_CLUSTERS cluster(s), 1 node/request): median ${reg_med}/s  (runs: ${reg_figures[*]})"
+  echo "jcm registrations via $REG_VIA ($REG_THREADS threads, $REG_CLUSTERS cluster(s), 1 node/request): median ${reg_med}/s  (runs: ${reg_figures[*]})"
   awk -v r="$reg_med" -v z="$raw_med" 'BEGIN { printf "ratio registrations / raw setData: %.3f (1 : %.1f)\n", r / z, z / (r > 0 ? r : 1) }'
 else
   echo "jcm-server not built: registration half skipped"

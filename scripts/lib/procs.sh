@@ -10,17 +10,19 @@ ZK_JAR=${ZK_JAR:-/usr/share/java/zookeeper.jar}
 
 jcm_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-# jcm_port_free PORT [HOST]: true when nothing listens on HOST:PORT.
+# jcm_port_free PORT: true when no TCP socket (listening, connected or in
+# TIME_WAIT) uses local port PORT.
 jcm_port_free() {
-  local port=$1 host=${2:-127.0.0.1}
-  ! ss -Hltn "sport = :$port" 2>/dev/null | awk '{print $4}' | grep -Eq "^(\*|0\.0\.0\.0|\[::\]|$host):$port$"
+  local port=$1
+  [ -z "$(ss -Htan "sport = :$port" 2>/dev/null)" ]
 }
 
-# jcm_free_port: a loopback port nobody listens on, from 20000-59999.
+# jcm_free_port: a free port from 20000-32767, below Linux's ephemeral range
+# (32768-60999) so outgoing connections never hold it.
 jcm_free_port() {
   local p i
   for i in $(seq 1 200); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12768))
     if jcm_port_free "$p"; then echo "$p"; return 0; fi
   done
   return 1
@@ -99,11 +101,13 @@ CFG
   return 1
 }
 
-# jcm_wait_http URL [TIMEOUT_S]: until URL answers 200.
+# jcm_wait_http URL [TIMEOUT_S [PIDFILE WORD]]: until URL answers 200; gives
+# up early when the process in PIDFILE is gone.
 jcm_wait_http() {
-  local url=$1 t=${2:-30} i
+  local url=$1 t=${2:-30} pidfile=${3:-} word=${4:-} i
   for i in $(seq 1 $((t * 10))); do
     [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url")" = 200 ] && return 0
+    if [ -n "$pidfile" ] && ! jcm_pid_alive "$pidfile" "$word"; then return 1; fi
     sleep 0.1
   done
   return 1

@@ -11,10 +11,10 @@
 
 namespace jcm::testing {
 
-// A TCP port that was free on `host` a moment ago: bind port 0, read it,
-// close. Another process may take it before the caller does; the callers
-// start their servers right away, which is good enough on a test machine.
-// Returns 0 on failure.
+// A TCP port that was free on `host` a moment ago (a random one from
+// 20000-32767 that binds, then closed). Another process may take it before the caller does; the
+// callers start their servers right away, which is good enough on a test machine. Returns 0 on
+// failure.
 int FreeLoopbackPort(const std::string& host = "127.0.0.1");
 
 // $JCM_BIN_DIR (set by ctest), else "build/bin" relative to the cwd.
