@@ -105,6 +105,27 @@ void BM_ScalingBaseline(benchmark::State& state) {
 }
 BENCHMARK(BM_ScalingBaseline)->Threads(1)->Threads(2)->UseRealTime();
 
+// Calibration, throughput-bound: four independent multiply chains keep the
+// execution units busy. If the two vCPUs share one physical core (SMT on
+// the host), this one scales far below 2x while the latency-bound one
+// above still doubles.
+void BM_ScalingBaselineIlp(benchmark::State& state) {
+  uint64_t a = 1 + static_cast<uint64_t>(state.thread_index()), b = 2, c = 3, d = 4;
+  constexpr uint64_t kMul = 6364136223846793005ULL;
+  for (auto _ : state) {
+    a = a * kMul + 1;
+    b = b * kMul + 3;
+    c = c * kMul + 5;
+    d = d * kMul + 7;
+    benchmark::DoNotOptimize(a);
+    benchmark::DoNotOptimize(b);
+    benchmark::DoNotOptimize(c);
+    benchmark::DoNotOptimize(d);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ScalingBaselineIlp)->Threads(1)->Threads(2)->UseRealTime();
+
 #define JCM_PICK_BENCH(fn) \
   BENCHMARK(fn)->Arg(10)->Arg(100)->Arg(10000)->Threads(1)->Threads(2)->UseRealTime()
 
