@@ -13,6 +13,8 @@
 # processes are left alone, missing ones are started, samples re-registered.
 # Ports: ZooKeeper 127.0.0.1:${JCM_ZK_PORT:-2181}, jcm-server
 # 127.0.0.1:8601-8603, targets 127.0.0.11-14:9981 (HTTP) and :9982 (TCP).
+# JCM_TARGET_PREFIX=127.0.1.1 moves the targets (and the sample nodes) to
+# 127.0.1.11-15 when something else holds 127.0.0.11-15.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -26,7 +28,9 @@ BUILD=${JCM_BUILD_DIR:-$ROOT/build}
 ZK_PORT=${JCM_ZK_PORT:-2181}
 SERVER_PORTS=(8601 8602 8603)
 SESSION_MS=${JCM_SESSION_TIMEOUT_MS:-6000}
-TARGET_IPS=(127.0.0.11 127.0.0.12 127.0.0.13 127.0.0.14)
+# Sample node i (1-5) lives on ${TARGET_PREFIX}i.
+TARGET_PREFIX=${JCM_TARGET_PREFIX:-127.0.0.1}
+T1=${TARGET_PREFIX}1 T2=${TARGET_PREFIX}2 T3=${TARGET_PREFIX}3 T4=${TARGET_PREFIX}4
 
 stop_all() {
   local i
@@ -104,17 +108,41 @@ else
     echo "  uwsgi_temp_path $N/tmp/uwsgi;"
     echo "  scgi_temp_path $N/tmp/scgi;"
     echo "  keepalive_requests 100000;"
-    for ip in 127.0.0.11 127.0.0.12 127.0.0.13; do
+    for ip in $T1 $T2 $T3; do
       echo "  server { listen $ip:9981; location /health { return 200 \"ok $ip\\n\"; } location / { return 200 \"node $ip\\n\"; } }"
       echo "  server { listen $ip:9982; location / { return 200 \"tcp $ip\\n\"; } }"
     done
-    echo "  server { listen 127.0.0.14:9981; location /health { return 503 \"unhealthy\\n\"; } }"
+    echo "  server { listen $T4:9981; location /health { return 503 \"unhealthy\\n\"; } }"
     echo "}"
   } >"$N/nginx.conf"
-  echo "quickstart: starting nginx targets on 127.0.0.11-14:9981, 127.0.0.11-13:9982"
+  for ip in $T1 $T2 $T3 $T4; do
+    if ss -Hltn "src $ip" 2>/dev/null | grep -Eq ":998[12] "; then
+      echo "quickstart: $ip:9981/9982 is held by another process:" >&2
+      ss -Hltnp "src $ip" >&2 || true
+      echo "quickstart: stop it, or run with JCM_TARGET_PREFIX=127.0.1.1" >&2
+      exit 1
+    fi
+  done
+  echo "quickstart: starting nginx targets on $T1-4:9981, $T1-3:9982"
+  : >"$LOG/nginx-error.log"
   jcm_spawn "$RUN/nginx.pid" "$LOG/nginx.log" /usr/sbin/nginx -p "$N" -e "$LOG/nginx-error.log" -c "$N/nginx.conf"
-  sleep 0.3
-  jcm_pid_alive "$RUN/nginx.pid" nginx || { echo "nginx did not start:" >&2; cat "$LOG/nginx.log" "$LOG/nginx-error.log" >&2 2>/dev/null; exit 1; }
+fi
+# nginx retries a failed bind for a few seconds before it gives up, so
+# "still running" proves nothing: wait until every target answers as ours.
+for t in $(seq 1 50); do
+  ok=1
+  for ip in $T1 $T2 $T3; do
+    [ "$(curl -s --max-time 1 "http://$ip:9981/health")" = "ok $ip" ] || ok=0
+  done
+  [ "$ok" = 1 ] && break
+  jcm_pid_alive "$RUN/nginx.pid" nginx || break
+  sleep 0.1
+done
+if [ "$ok" != 1 ]; then
+  echo "quickstart: nginx targets do not answer; nginx log:" >&2
+  tail -5 "$LOG/nginx-error.log" >&2 2>/dev/null || true
+  jcm_stop_pidfile "$RUN/nginx.pid" nginx 5
+  exit 1
 fi
 
 # --- jcm-server instances
@@ -141,10 +169,12 @@ done
 
 # A write needs a leader; the first seconds after a start may have none.
 register() {
-  local file=$1 code t
+  local file=$1 code t doc
+  # The sample files name 127.0.0.11-15; move them with the targets.
+  doc=$(sed "s/\"127\.0\.0\.1\([1-5]\)\"/\"${TARGET_PREFIX}\1\"/g" "$file")
   for t in $(seq 1 50); do
     code=$(curl -s -o "$LOG/register.out" -w '%{http_code}' --max-time 5 \
-      -H 'Content-Type: application/json' --data-binary "@$file" http://127.0.0.1:8602/c || true)
+      -H 'Content-Type: application/json' --data-binary "$doc" http://127.0.0.1:8602/c || true)
     [ "$code" = 200 ] && return 0
     sleep 0.2
   done
@@ -160,15 +190,15 @@ cat <<MSG
 jcm is running (stop it with: scripts/quickstart.sh stop)
   ZooKeeper    127.0.0.1:$ZK_PORT        data and log in var/zk
   jcm-server   127.0.0.1:8601 127.0.0.1:8602 127.0.0.1:8603   logs var/log/
-  targets      nginx on 127.0.0.11-14:9981 (HTTP /health), 127.0.0.11-13:9982 (TCP)
+  targets      nginx on ${T1}-4:9981 (HTTP /health; ${T4} answers 503), ${T1}-3:9982 (TCP)
   PIDs         var/run/*.pid
 
 Try:
   curl -s 127.0.0.1:8601/sys/status
   curl -s 127.0.0.1:8601/c/list
   curl -s 127.0.0.1:8603/c/sudoku_solver
-  curl -s -X POST 127.0.0.1:8602/c/node/sudoku_solver -d '[{"ip":"127.0.0.13","protos":[{"port":9982,"proto":"HTTP"}],"online":"ONLINE"}]'
-  curl -s -X POST 127.0.0.1:8601/c/node/online/sudoku_solver -d '{"spec":"127.0.0.13|HTTP:9981","online":true}'
-  curl -s -X DELETE 127.0.0.1:8603/c/node/sudoku_solver -d '["127.0.0.13|HTTP:9982"]'
+  curl -s -X POST 127.0.0.1:8602/c/node/sudoku_solver -d '[{"ip":"$T3","protos":[{"port":9982,"proto":"HTTP"}],"online":"ONLINE"}]'
+  curl -s -X POST 127.0.0.1:8601/c/node/online/sudoku_solver -d '{"spec":"$T3|HTTP:9981","online":true}'
+  curl -s -X DELETE 127.0.0.1:8603/c/node/sudoku_solver -d '["$T3|HTTP:9982"]'
   curl -s -X POST 127.0.0.1:8601/sub -d '{"tag":"curl","units":[{"name":"sudoku_solver","version":0}]}'
 MSG

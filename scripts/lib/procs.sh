@@ -10,11 +10,12 @@ ZK_JAR=${ZK_JAR:-/usr/share/java/zookeeper.jar}
 
 jcm_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-# jcm_port_free PORT: true when no TCP socket (listening, connected or in
-# TIME_WAIT) uses local port PORT.
+# jcm_port_free PORT: true when no TCP socket (listening or connected) uses
+# local port PORT. TIME_WAIT leftovers do not count: our servers bind with
+# SO_REUSEADDR.
 jcm_port_free() {
   local port=$1
-  [ -z "$(ss -Htan "sport = :$port" 2>/dev/null)" ]
+  [ -z "$(ss -Htan exclude time-wait "sport = :$port" 2>/dev/null)" ]
 }
 
 # jcm_free_port: a free port from 20000-32767, below Linux's ephemeral range
