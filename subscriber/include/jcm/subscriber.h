@@ -167,7 +167,10 @@ class Subscriber {
   // What is held for `name`. NotFound if it is not subscribed.
   Result<ClusterInfo> GetCluster(const std::string& name) const;
 
-  // Returns an id for RemoveListener.
+  // Called for every change, after the new snapshot is visible to picks.
+  // Returns an id for RemoveListener. Once RemoveListener returns, the
+  // listener is not running and never runs again; so a listener must not
+  // call AddListener or RemoveListener itself (it would deadlock).
   uint64_t AddListener(Listener listener);
   void RemoveListener(uint64_t id);
 
