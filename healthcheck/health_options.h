@@ -5,8 +5,30 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace jcm {
+
+// Which client makes the HTTP checks: NativeHttpProber (built in, one send
+// and one recv per check on a persistent connection) or HttpProber
+// (libcurl multi; kept for comparison and as a fallback).
+enum class HttpProberKind { kNative, kCurl };
+
+// "native" | "curl". Returns false (and leaves *out) on anything else.
+inline bool ParseHttpProberKind(std::string_view text, HttpProberKind* out) {
+  if (text == "native") {
+    *out = HttpProberKind::kNative;
+  } else if (text == "curl") {
+    *out = HttpProberKind::kCurl;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+inline const char* ToString(HttpProberKind kind) {
+  return kind == HttpProberKind::kNative ? "native" : "curl";
+}
 
 struct HealthOptions {
   // Member id of this instance; goes into every StatusReport as the owner.
@@ -18,7 +40,11 @@ struct HealthOptions {
   int timeout_ms = 0;
   int rise = 1;
   int fall = 2;
-  // libcurl walks its DNS and connection caches per multi handle after each
+  // --http-prober. Native is the default: it passes every test the curl
+  // prober passes, and costs a fraction of its CPU per check (see
+  // bench/healthcheck/RESULTS.md).
+  HttpProberKind http_prober = HttpProberKind::kNative;
+  // curl prober only. libcurl walks its DNS and connection caches per multi handle after each
   // transfer; spreading targets over many multi handles keeps those walks
   // short (measured: one multi collapses at ~20,000 targets).
   int multi_handles = 64;
