@@ -1,6 +1,7 @@
 // HealthChecker against real targets on loopback: cpp-httplib servers and TCP
 // listeners on 127.0.0.x that this test starts and stops. Real time, short
-// intervals (300 ms); each test takes a few seconds at most.
+// intervals (300 ms); each test takes a few seconds at most. Every test runs
+// with both HTTP probers (native and libcurl): they must be interchangeable.
 #include "healthcheck/health_checker.h"
 
 #include <arpa/inet.h>
@@ -172,8 +173,9 @@ NodeStatus StatusOf(const StatusReport& r, const std::string& ip) {
   return NodeStatus::kInvalid;
 }
 
-HealthOptions FastOptions() {
+HealthOptions FastOptions(HttpProberKind prober) {
   HealthOptions o;
+  o.http_prober = prober;
   o.owner_id = "test-instance";
   o.interval_ms = 300;
   o.timeout_ms = 150;
@@ -183,13 +185,19 @@ HealthOptions FastOptions() {
   return o;
 }
 
-TEST(HealthChecker, HealthyBadCodeRefusedAndSlowTargets) {
+class HealthCheckerTest : public ::testing::TestWithParam<HttpProberKind> {};
+
+INSTANTIATE_TEST_SUITE_P(Probers, HealthCheckerTest,
+                         ::testing::Values(HttpProberKind::kNative, HttpProberKind::kCurl),
+                         [](const auto& info) { return std::string(ToString(info.param)); });
+
+TEST_P(HealthCheckerTest, HealthyBadCodeRefusedAndSlowTargets) {
   HttpTarget healthy("127.0.0.21", 200);
   HttpTarget bad_code("127.0.0.22", 503);
   HttpTarget slow("127.0.0.23", 200, 400ms);
   const int refused_port = ClosedPort("127.0.0.24");
   WaitingSink sink;
-  HealthChecker checker(FastOptions(), &sink);
+  HealthChecker checker(FastOptions(GetParam()), &sink);
   ASSERT_TRUE(checker.Start().ok());
   checker.SetClusters({MakeCluster(
       "mixed", {HttpNode("127.0.0.21", healthy.port()), HttpNode("127.0.0.22", bad_code.port()),
@@ -214,11 +222,11 @@ TEST(HealthChecker, HealthyBadCodeRefusedAndSlowTargets) {
   checker.Stop();
 }
 
-TEST(HealthChecker, ChangeOnlyWritesAndRecovery) {
+TEST_P(HealthCheckerTest, ChangeOnlyWritesAndRecovery) {
   auto target = std::make_unique<HttpTarget>("127.0.0.31", 200);
   const int port = target->port();
   WaitingSink sink;
-  HealthChecker checker(FastOptions(), &sink);
+  HealthChecker checker(FastOptions(GetParam()), &sink);
   ASSERT_TRUE(checker.Start().ok());
   checker.SetClusters({MakeCluster("one", {HttpNode("127.0.0.31", port)})});
   ASSERT_TRUE(sink.WaitFor(
@@ -242,11 +250,11 @@ TEST(HealthChecker, ChangeOnlyWritesAndRecovery) {
       2s));
 }
 
-TEST(HealthChecker, KeepAliveReusesOneConnectionShortDoesNot) {
+TEST_P(HealthCheckerTest, KeepAliveReusesOneConnectionShortDoesNot) {
   HttpTarget keep("127.0.0.41", 200);
   HttpTarget fresh("127.0.0.42", 200);
   WaitingSink sink;
-  HealthOptions o = FastOptions();
+  HealthOptions o = FastOptions(GetParam());
   o.max_keepalive = 1;  // the first target added keeps its connection
   HealthChecker checker(o, &sink);
   ASSERT_TRUE(checker.Start().ok());
@@ -264,11 +272,11 @@ TEST(HealthChecker, KeepAliveReusesOneConnectionShortDoesNot) {
   EXPECT_EQ(checker.counters().short_targets.load(), 1u);
 }
 
-TEST(HealthChecker, TcpConnectChecks) {
+TEST_P(HealthCheckerTest, TcpConnectChecks) {
   TcpListener open("127.0.0.51");
   const int closed = ClosedPort("127.0.0.52");
   WaitingSink sink;
-  HealthChecker checker(FastOptions(), &sink);
+  HealthChecker checker(FastOptions(GetParam()), &sink);
   ASSERT_TRUE(checker.Start().ok());
   Node a, b;
   a.ip = "127.0.0.51";
@@ -285,10 +293,10 @@ TEST(HealthChecker, TcpConnectChecks) {
       2s));
 }
 
-TEST(HealthChecker, ClusterLeavingTheSetIsNoLongerWritten) {
+TEST_P(HealthCheckerTest, ClusterLeavingTheSetIsNoLongerWritten) {
   HttpTarget target("127.0.0.61", 200);
   WaitingSink sink;
-  HealthOptions o = FastOptions();
+  HealthOptions o = FastOptions(GetParam());
   HealthChecker checker(o, &sink);
   checker.SetWriteCache(false);  // every round written while owned
   ASSERT_TRUE(checker.Start().ok());
