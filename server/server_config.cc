@@ -79,8 +79,8 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     *exit_now = true;
-    *exit_code = app.exit(e);
-    return e.get_exit_code() == 0 ? Status::Ok() : Status::InvalidArgument(e.what());
+    *exit_code = app.exit(e);  // prints help or the error itself
+    return Status::Ok();
   }
   std::string host;
   int port = 0;

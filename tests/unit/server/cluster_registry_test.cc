@@ -1,0 +1,142 @@
+#include "server/cluster_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace jcm {
+namespace {
+
+Cluster MakeCluster(int64_t version, int nodes, CheckType type = CheckType::kHttp) {
+  Cluster c;
+  c.name = "web";
+  c.version = version;
+  c.check_type = type;
+  for (int i = 0; i < nodes; ++i) {
+    Node n;
+    n.ip = "127.0.0." + std::to_string(i + 1);
+    n.protos.push_back({80, Proto::kHttp});
+    c.nodes.push_back(n);
+  }
+  return c;
+}
+
+StatusMap AllStatus(const Cluster& c, NodeStatus st) {
+  StatusMap m;
+  for (const Node& n : c.nodes) m[n.Spec()] = NodeState{st, 1234};
+  return m;
+}
+
+TEST(ClusterRegistry, OlderDefinitionNeverReplacesNewer) {
+  ClusterRegistry r;
+  EXPECT_TRUE(r.ApplyDefinition(MakeCluster(10, 1), 3));
+  EXPECT_FALSE(r.ApplyDefinition(MakeCluster(9, 2), 2));
+  EXPECT_FALSE(r.ApplyDefinition(MakeCluster(10, 2), 3));
+  ASSERT_NE(r.Get("web"), nullptr);
+  EXPECT_EQ(r.Get("web")->nodes.size(), 1u);
+  EXPECT_EQ(r.ZnodeVersion("web"), 3);
+  EXPECT_TRUE(r.ApplyDefinition(MakeCluster(11, 2), 4));
+  EXPECT_EQ(r.Get("web")->nodes.size(), 2u);
+}
+
+TEST(ClusterRegistry, UncheckedNodesAreInvalidAndNoPanicYet) {
+  ClusterRegistry r;
+  r.ApplyDefinition(MakeCluster(1, 2), 0);
+  auto c = r.Get("web");
+  EXPECT_EQ(c->nodes[0].status, NodeStatus::kInvalid);
+  EXPECT_FALSE(c->panic) << "nobody has checked yet: unknown, not failing";
+}
+
+TEST(ClusterRegistry, StatusesMergeAndPanicFollowsShare) {
+  ClusterRegistry r(0.5);
+  Cluster def = MakeCluster(1, 4);
+  r.ApplyDefinition(def, 0);
+  StatusMap m = AllStatus(def, NodeStatus::kNormal);
+  m[def.nodes[0].Spec()].status = NodeStatus::kTimeout;
+  m[def.nodes[1].Spec()].status = NodeStatus::kAbnormal;
+  ASSERT_TRUE(r.ApplyStatuses("web", m, 100));
+  auto c = r.Get("web");
+  EXPECT_EQ(c->status_version, 100);
+  EXPECT_EQ(c->nodes[0].status, NodeStatus::kTimeout);
+  EXPECT_EQ(c->nodes[2].status, NodeStatus::kNormal);
+  EXPECT_EQ(c->nodes[2].last_check_ms, 1234);
+  EXPECT_FALSE(c->panic) << "2 of 4 NORMAL is not below half";
+  m[def.nodes[2].Spec()].status = NodeStatus::kAbnormal;
+  ASSERT_TRUE(r.ApplyStatuses("web", m, 101));
+  EXPECT_TRUE(r.Get("web")->panic);
+  EXPECT_FALSE(r.ApplyStatuses("web", AllStatus(def, NodeStatus::kNormal), 99))
+      << "an older status write is ignored";
+  EXPECT_TRUE(r.Get("web")->panic);
+}
+
+TEST(ClusterRegistry, OfflineNodeOrClusterIsInvalidWhateverTheChecker) {
+  ClusterRegistry r;
+  Cluster def = MakeCluster(1, 2);
+  def.nodes[1].online = false;
+  r.ApplyDefinition(def, 0);
+  r.ApplyStatuses("web", AllStatus(def, NodeStatus::kNormal), 5);
+  EXPECT_EQ(r.Get("web")->nodes[0].status, NodeStatus::kNormal);
+  EXPECT_EQ(r.Get("web")->nodes[1].status, NodeStatus::kInvalid);
+  def.online = false;
+  def.version = 2;
+  r.ApplyDefinition(def, 1);
+  EXPECT_EQ(r.Get("web")->nodes[0].status, NodeStatus::kInvalid);
+}
+
+TEST(ClusterRegistry, CheckTypeNoneIsNormalWithoutChecks) {
+  ClusterRegistry r;
+  r.ApplyDefinition(MakeCluster(1, 2, CheckType::kNone), 0);
+  EXPECT_EQ(r.Get("web")->nodes[0].status, NodeStatus::kNormal);
+  EXPECT_FALSE(r.Get("web")->panic);
+}
+
+TEST(ClusterRegistry, StatusesArrivingFirstAreHeldForTheDefinition) {
+  ClusterRegistry r;
+  Cluster def = MakeCluster(1, 1);
+  r.ApplyStatuses("web", AllStatus(def, NodeStatus::kNormal), 7);
+  EXPECT_EQ(r.Get("web"), nullptr);
+  EXPECT_TRUE(r.Names().empty());
+  r.ApplyDefinition(def, 0);
+  EXPECT_EQ(r.Get("web")->nodes[0].status, NodeStatus::kNormal);
+}
+
+TEST(ClusterRegistry, RemovalForgetsDefinitionButKeepsStatuses) {
+  ClusterRegistry r;
+  Cluster def = MakeCluster(1, 1);
+  r.ApplyDefinition(def, 0);
+  r.ApplyStatuses("web", AllStatus(def, NodeStatus::kNormal), 7);
+  EXPECT_TRUE(r.ApplyRemoval("web"));
+  EXPECT_EQ(r.Get("web"), nullptr);
+  EXPECT_FALSE(r.ApplyRemoval("web"));
+  def.version = 2;
+  r.ApplyDefinition(def, 0);
+  EXPECT_EQ(r.Get("web")->nodes[0].status, NodeStatus::kNormal);
+}
+
+TEST(ClusterRegistry, PublishedSnapshotsAreNeverMutated) {
+  ClusterRegistry r;
+  Cluster def = MakeCluster(1, 1);
+  r.ApplyDefinition(def, 0);
+  auto before = r.Get("web");
+  r.ApplyStatuses("web", AllStatus(def, NodeStatus::kNormal), 7);
+  EXPECT_EQ(before->nodes[0].status, NodeStatus::kInvalid);
+  EXPECT_NE(before, r.Get("web"));
+}
+
+TEST(ClusterRegistry, WaitersWakeOnChange) {
+  ClusterRegistry r;
+  uint64_t seen = r.change_counter();
+  std::thread writer([&] { r.ApplyDefinition(MakeCluster(5, 1), 0); });
+  bool got = r.WaitFor(
+      "web", [](const std::shared_ptr<const Cluster>& c) { return c && c->version >= 5; },
+      std::chrono::seconds(10));
+  writer.join();
+  EXPECT_TRUE(got);
+  EXPECT_NE(r.WaitForChange(seen, std::chrono::seconds(10)), seen);
+  EXPECT_FALSE(r.WaitFor(
+      "web", [](const std::shared_ptr<const Cluster>& c) { return c && c->version >= 6; },
+      std::chrono::milliseconds(1)));
+}
+
+}  // namespace
+}  // namespace jcm

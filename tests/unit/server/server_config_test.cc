@@ -1,0 +1,88 @@
+#include "server/server_config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
+namespace jcm {
+namespace {
+
+struct Parsed {
+  Status status;
+  ServerConfig config;
+  bool exit_now = false;
+  int exit_code = 0;
+};
+
+Parsed Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "jcm-server");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  Parsed p;
+  p.status = ParseServerConfig(static_cast<int>(argv.size()), argv.data(), &p.config, &p.exit_now,
+                               &p.exit_code);
+  return p;
+}
+
+TEST(ServerConfig, FlagsFillTheConfig) {
+  Parsed p = Parse({"--zk", "127.0.0.1:2181,127.0.0.2:2181", "--zk-root", "/prod", "--listen",
+                    "127.0.0.1:9000", "--session-timeout-ms", "3000", "--health-fall", "3"});
+  ASSERT_TRUE(p.status.ok()) << p.status.ToString();
+  EXPECT_FALSE(p.exit_now);
+  EXPECT_EQ(p.config.zk, "127.0.0.1:2181,127.0.0.2:2181");
+  EXPECT_EQ(p.config.zk_root, "/prod");
+  EXPECT_EQ(p.config.listen_host(), "127.0.0.1");
+  EXPECT_EQ(p.config.listen_port(), 9000);
+  EXPECT_EQ(p.config.advertise, "127.0.0.1:9000") << "advertise defaults to listen";
+  EXPECT_EQ(p.config.session_timeout_ms, 3000);
+  EXPECT_EQ(p.config.health_fall, 3);
+}
+
+TEST(ServerConfig, ConfigFileUsesTheSameKeysAndFlagsWin) {
+  std::string path = ::testing::TempDir() + "/jcm-config-test.toml";
+  {
+    std::ofstream out(path);
+    out << "zk = \"127.0.0.9:2181\"\nlisten = \"127.0.0.1:9100\"\nsession-timeout-ms = 2500\n";
+  }
+  Parsed p = Parse({"--config", path, "--listen", "127.0.0.1:9200"});
+  std::remove(path.c_str());
+  ASSERT_TRUE(p.status.ok()) << p.status.ToString();
+  EXPECT_EQ(p.config.zk, "127.0.0.9:2181");
+  EXPECT_EQ(p.config.session_timeout_ms, 2500);
+  EXPECT_EQ(p.config.listen, "127.0.0.1:9200");
+}
+
+TEST(ServerConfig, RefusesBadValuesNamingTheFlag) {
+  Parsed p = Parse({"--listen", "nonsense"});
+  EXPECT_TRUE(p.exit_now);
+  EXPECT_NE(p.exit_code, 0);
+  EXPECT_NE(p.status.message().find("--listen"), std::string::npos) << p.status.ToString();
+
+  p = Parse({"--listen", "0.0.0.0:9000"});
+  EXPECT_TRUE(p.exit_now);
+  EXPECT_NE(p.status.message().find("--advertise"), std::string::npos) << p.status.ToString();
+
+  p = Parse({"--session-timeout-ms", "5"});
+  EXPECT_TRUE(p.exit_now);
+  EXPECT_NE(p.exit_code, 0);
+}
+
+TEST(SplitHostPort, AcceptsV4V6AndRefusesJunk) {
+  std::string host;
+  int port = 0;
+  ASSERT_TRUE(SplitHostPort("127.0.0.1:80", &host, &port));
+  EXPECT_EQ(host, "127.0.0.1");
+  EXPECT_EQ(port, 80);
+  ASSERT_TRUE(SplitHostPort("[::1]:8080", &host, &port));
+  EXPECT_EQ(host, "::1");
+  EXPECT_EQ(port, 8080);
+  EXPECT_FALSE(SplitHostPort("127.0.0.1", &host, &port));
+  EXPECT_FALSE(SplitHostPort(":80", &host, &port));
+  EXPECT_FALSE(SplitHostPort("h:99999", &host, &port));
+  EXPECT_FALSE(SplitHostPort("h:8a", &host, &port));
+}
+
+}  // namespace
+}  // namespace jcm
