@@ -6,7 +6,7 @@
 //
 //   jcm-bench-healthcheck --nodes 18000 --port 18080 [--seconds 20]
 //       [--warmup 3] [--per-cluster 100] [--interval 1000] [--multis 64]
-//       [--max-keepalive -1]
+//       [--max-keepalive -1] [--prober native|curl]
 #include <sys/resource.h>
 
 #include <atomic>
@@ -60,10 +60,16 @@ double CpuSeconds(double* user, double* sys) {
 int main(int argc, char** argv) {
   int nodes = 10000, port = 18080, seconds = 20, warmup = 3, per_cluster = 100, interval = 1000;
   int multis = 64, max_keepalive = -1;
+  jcm::HttpProberKind prober = jcm::HttpProberKind::kNative;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     int v = std::atoi(argv[i + 1]);
-    if (k == "--nodes")
+    if (k == "--prober") {
+      if (!jcm::ParseHttpProberKind(argv[i + 1], &prober)) {
+        std::fprintf(stderr, "--prober: '%s' is not native or curl\n", argv[i + 1]);
+        return 2;
+      }
+    } else if (k == "--nodes")
       nodes = v;
     else if (k == "--port")
       port = v;
@@ -105,6 +111,7 @@ int main(int argc, char** argv) {
   o.interval_ms = interval;
   o.multi_handles = multis;
   o.max_keepalive = max_keepalive;
+  o.http_prober = prober;
   CountingSink sink;
   jcm::HealthChecker checker(o, &sink);
   if (jcm::Status s = checker.Start(); !s.ok()) {
@@ -128,6 +135,7 @@ int main(int argc, char** argv) {
   const uint64_t rounds = c.rounds.load() - rounds0;
   const uint64_t late = c.late_rounds.load() - late0;
   nlohmann::json out = {
+      {"prober", jcm::ToString(prober)},
       {"nodes", nodes},
       {"clusters", clusters.size()},
       {"seconds", wall},

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Health-check harness: jcm's HealthChecker against HAProxy 2.6 checking the
-# same N HTTP nodes, in the same run.
+# Health-check harness: jcm's HealthChecker (with each HTTP prober: the
+# built-in one and libcurl) against HAProxy 2.6 checking the same N HTTP
+# nodes, in the same run.
 #
 #   bench/healthcheck/run.sh              N = 10000 and 18000
 #   bench/healthcheck/run.sh 5000 18000   any N list
@@ -18,21 +19,26 @@
 # both. Everything listens on loopback or the wildcard of this host only and
 # is stopped by PID when the script exits.
 #
-# Environment: SECONDS_RUN (20), WARMUP (3), BUILD_DIR (build-hc, Release).
+# Each N is measured RUNS times (native, curl, HAProxy in turn each time);
+# the table gives medians, each row with the 1-minute load average seen when
+# its measurements started (other work on the machine skews everything).
+#
+# Environment: SECONDS_RUN (20), WARMUP (3), RUNS (3), PROBERS ("native curl"),
+# BUILD_DIR (build-hc, Release; the bench target is built if out of date).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-hc}
 SECONDS_RUN=${SECONDS_RUN:-20}
 WARMUP=${WARMUP:-3}
+RUNS=${RUNS:-3}
+read -r -a PROBERS <<<"${PROBERS:-native curl}"
 NS=("$@")
 [ ${#NS[@]} -eq 0 ] && NS=(10000 18000)
 
 BENCH=$BUILD_DIR/bin/jcm-bench-healthcheck
-if [ ! -x "$BENCH" ]; then
-  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target jcm-bench-healthcheck >/dev/null
-fi
+[ -f "$BUILD_DIR/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j2 --target jcm-bench-healthcheck >/dev/null
 command -v nginx >/dev/null || { echo "nginx not installed (apt-get install nginx-light)"; exit 1; }
 command -v haproxy >/dev/null || { echo "haproxy not installed (apt-get install haproxy)"; exit 1; }
 
@@ -99,12 +105,14 @@ stop_pid() {
   wait "$1" 2>/dev/null || true
 }
 
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
 run_jcm() {
-  local n=$1 r0 r1 json
+  local n=$1 prober=$2 r0 r1 json
   r0=$(nginx_requests)
-  json=$("$BENCH" --nodes "$n" --port "$PORT" --seconds "$SECONDS_RUN" --warmup "$WARMUP")
+  json=$("$BENCH" --nodes "$n" --port "$PORT" --seconds "$SECONDS_RUN" --warmup "$WARMUP" \
+    --prober "$prober")
   r1=$(nginx_requests)
-  echo "$json" >"$WORK/jcm-$n.json"
   echo "$json" >&2
   JCM_LINE=$(python3 - "$json" "$r0" "$r1" "$SECONDS_RUN" "$WARMUP" <<'PY'
 import json, sys
@@ -160,19 +168,58 @@ c=$c1-$c0; r=$r1-$r0; t=$t1-$t0
 print(f'{r/t:.0f} {c/r*10000 if r else 0:.3f} {c:.2f}')")
 }
 
-printf '%s\n' "# host: $(nproc) cores, $(uname -r), fd limit $(ulimit -Hn); SECONDS_RUN=$SECONDS_RUN WARMUP=$WARMUP"
-TABLE="| N | jcm checks/s | jcm rounds on time | jcm CPU-s/10k (user+sys) | HAProxy checks/s | HAProxy CPU-s/10k | jcm/HAProxy CPU |"$'\n'"|---|---|---|---|---|---|---|"
+printf '%s\n' "# host: $(nproc) cores, $(uname -r), fd limit $(ulimit -Hn); SECONDS_RUN=$SECONDS_RUN WARMUP=$WARMUP RUNS=$RUNS"
+ROWS=$WORK/rows.tsv  # n checker run checks/s ontime% late rounds cpu10k user sys timeouts failures load1
+: >"$ROWS"
 for n in "${NS[@]}"; do
-  start_nginx
-  echo "== N=$n: jcm (nginx :$PORT)" >&2
-  run_jcm "$n"
-  read -r j_cps j_ontime j_cpu j_user j_sys j_normal j_rounds j_late j_to j_fail <<<"$JCM_LINE"
-  echo "== N=$n: HAProxy" >&2
-  run_haproxy "$n"
-  read -r h_cps h_cpu h_total <<<"$HA_LINE"
-  stop_pid "$NGINX_PID"
-  ratio=$(python3 -c "print(f'{$j_cpu/$h_cpu:.2f}' if $h_cpu else 'n/a')")
-  TABLE+=$'\n'"| $n | $j_cps | $j_ontime% ($j_late late of $j_rounds) | $j_cpu ($j_user u + $j_sys s over ${SECONDS_RUN}s) | $h_cps | $h_cpu | $ratio |"
-  echo "   jcm: normal at end $j_normal/$n, timeouts $j_to, failures $j_fail" >&2
+  for ((run = 1; run <= RUNS; run++)); do
+    start_nginx
+    for prober in "${PROBERS[@]}"; do
+      l=$(load1)
+      echo "== N=$n run $run: jcm/$prober (nginx :$PORT, load $l)" >&2
+      run_jcm "$n" "$prober"
+      read -r j_cps j_ontime j_cpu j_user j_sys j_normal j_rounds j_late j_to j_fail <<<"$JCM_LINE"
+      echo "   normal at end $j_normal/$n, timeouts $j_to, failures $j_fail" >&2
+      printf '%s\t' "$n" "jcm/$prober" "$run" "$j_cps" "$j_ontime" "$j_late" "$j_rounds" "$j_cpu" \
+        "$j_user" "$j_sys" "$j_to" "$j_fail" >>"$ROWS"
+      echo "$l" >>"$ROWS"
+    done
+    l=$(load1)
+    echo "== N=$n run $run: HAProxy (load $l)" >&2
+    run_haproxy "$n"
+    read -r h_cps h_cpu h_total <<<"$HA_LINE"
+    echo "   HAProxy: $h_cps checks/s, $h_cpu CPU-s/10k" >&2
+    printf '%s\t' "$n" "haproxy" "$run" "$h_cps" "" "" "" "$h_cpu" "" "" "" "" >>"$ROWS"
+    echo "$l" >>"$ROWS"
+    stop_pid "$NGINX_PID"
+  done
 done
-echo "$TABLE"
+echo "# every run (checker, run, checks/s, on-time %, late, rounds, CPU-s/10k, user, sys, timeouts, failures, load1)"
+cat "$ROWS"
+# Medians per N and checker; the ratio divides each jcm median by HAProxy's.
+python3 - "$ROWS" <<'PY'
+import statistics, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+by = {}
+for r in rows:
+    by.setdefault((int(r[0]), r[1]), []).append(r)
+med = lambda xs: statistics.median(float(x) for x in xs)
+print("| N | checker | runs | checks/s | rounds on time | CPU-s/10k (user + sys per run) | timeouts/run | vs HAProxy CPU | load1 |")
+print("|---|---|---|---|---|---|---|---|---|")
+for n in sorted({k[0] for k in by}):
+    ha = by.get((n, "haproxy"))
+    ha_cpu = med(r[7] for r in ha) if ha else 0
+    for (m, who), rs in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1] == "haproxy", kv[0][1])):
+        if m != n:
+            continue
+        loads = ", ".join(r[12] for r in rs)
+        cpu = med(r[7] for r in rs)
+        if who == "haproxy":
+            print(f"| {n} | HAProxy | {len(rs)} | {med(r[3] for r in rs):.0f} | - | {cpu:.3f} | - | 1 | {loads} |")
+        else:
+            ratio = f"{cpu / ha_cpu:.2f}" if ha_cpu else "n/a"
+            print(f"| {n} | {who} | {len(rs)} | {med(r[3] for r in rs):.0f} | {med(r[4] for r in rs):.1f} % "
+                  f"(late {med(r[5] for r in rs):.0f} of {med(r[6] for r in rs):.0f}) | {cpu:.3f} "
+                  f"({med(r[8] for r in rs):.2f} u + {med(r[9] for r in rs):.2f} s) | "
+                  f"{med(r[10] for r in rs):.0f} | {ratio} | {loads} |")
+PY
