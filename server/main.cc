@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   health_options.interval_ms = config.health_interval_ms;
   health_options.rise = config.health_rise;
   health_options.fall = config.health_fall;
+  jcm::ParseHttpProberKind(config.http_prober, &health_options.http_prober);  // checked by CLI
   auto health = std::make_unique<jcm::HealthCoordinator>(service.get(), health_options);
   health->Attach();
 

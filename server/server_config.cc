@@ -64,6 +64,10 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "Default consecutive failures for a node to become ABNORMAL/TIMEOUT")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
+  app.add_option("--http-prober", c->http_prober,
+                 "HTTP health check client: native (built-in HTTP/1.1) or curl (libcurl)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"native", "curl"}));
   app.add_option("--panic-share", c->panic_share,
                  "A cluster is in panic when fewer than this share of its online nodes are "
                  "NORMAL")
