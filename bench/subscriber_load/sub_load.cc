@@ -32,6 +32,7 @@
 #include <queue>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/http_json.h"
@@ -159,6 +160,12 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "create %s: %s\n", name.c_str(), r.Describe().c_str());
       return 1;
     }
+  }
+  // The owner writes first statuses shortly after a create (statusVersion
+  // moves): wait for that, then take the versions every subscriber holds.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  for (int c = 0; c < flags.clusters; ++c) {
+    std::string name = "load-" + std::to_string(c);
     auto got = cluster.GetCluster(0, name);
     if (!got) return 1;
     units.push_back({{"name", name},
@@ -204,6 +211,7 @@ int main(int argc, char** argv) {
   long long fail_connect = 0, fail_status = 0, fail_timeout = 0, skipped = 0;
   double server_cpu0 = 0, self_cpu0 = 0;
   bool measuring = false;
+  std::string sample_reply;
   std::vector<epoll_event> events(4096);
 
   auto finish = [&](int i, bool ok, int why) {
@@ -217,6 +225,7 @@ int main(int argc, char** argv) {
       if (ok && s.reply.compare(0, 12, "HTTP/1.1 200") == 0) {
         lat_ms.push_back(
             std::chrono::duration<double, std::milli>(Clock::now() - s.scheduled).count());
+        if (sample_reply.empty()) sample_reply = s.reply;
         if (s.reply.find("RESP_NOCHANGE") == std::string::npos ||
             s.reply.find("RESP_UPDATE") != std::string::npos ||
             s.reply.find("RESP_STATUS") != std::string::npos) {
@@ -282,12 +291,18 @@ int main(int argc, char** argv) {
       int rc = connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof(dst));
       if (rc < 0 && errno != EINPROGRESS) finish(i, false, 1);
     }
-    int wait_ms = 50;
+    // Sleep exactly until the next poll is due (epoll_pwait2 takes a
+    // nanosecond timeout; a millisecond one would spin or start polls late).
+    long long wait_ns = 50'000'000;
     if (!due.empty()) {
-      auto until = std::chrono::duration_cast<milliseconds>(due.top().first - Clock::now()).count();
-      wait_ms = static_cast<int>(std::clamp<long long>(until, 0, 50));
+      auto until =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(due.top().first - Clock::now())
+              .count();
+      wait_ns = std::clamp<long long>(until, 0, 50'000'000);
     }
-    int n = epoll_wait(ep, events.data(), static_cast<int>(events.size()), wait_ms);
+    timespec timeout{static_cast<time_t>(wait_ns / 1'000'000'000),
+                     static_cast<long>(wait_ns % 1'000'000'000)};
+    int n = epoll_pwait2(ep, events.data(), static_cast<int>(events.size()), &timeout, nullptr);
     for (int k = 0; k < n; ++k) {
       int i = static_cast<int>(events[static_cast<size_t>(k)].data.u32);
       Sub& s = subs[static_cast<size_t>(i)];
@@ -360,6 +375,7 @@ int main(int argc, char** argv) {
       m, flags.clusters, flags.nodes, flags.seconds, ok, static_cast<double>(ok) / wall, failures,
       fail_connect, fail_timeout, fail_status, changed, p50, p90, p99, p999, mx, server_cpu / wall,
       self_cpu / wall, max_inflight, skipped, load1);
+  std::fprintf(stderr, "sample reply: %s\n", sample_reply.c_str());
   close(ep);
   return 0;
 }
