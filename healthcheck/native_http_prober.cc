@@ -324,12 +324,18 @@ void NativeHttpProber::Start(uint32_t target) {
   in_start_ = true;
   if (!t->valid) {
     Finish(t, CheckOutcome::kBadAnswer);
-  } else if (t->state == ConnState::kIdle) {
+  } else if (t->state == ConnState::kIdle || (t->state == ConnState::kReading && t->stale > 0)) {
+    // Reuse the connection. With a late answer of a timed-out check still
+    // due on it, the request is pipelined behind it: HTTP/1.1 answers in
+    // order, so Read skips the late one and reads ours.
     t->reused = true;
     t->sent = 0;
-    t->scanner.Reset();
+    if (t->stale == 0) t->scanner.Reset();
     t->state = ConnState::kSending;
     Send(t);
+  } else if (t->state == ConnState::kConnecting) {
+    // A connect outlived the previous check's timeout: keep waiting for it
+    // rather than start over (see RunTimers).
   } else {
     Connect(t);
   }
@@ -339,6 +345,7 @@ void NativeHttpProber::Start(uint32_t target) {
 void NativeHttpProber::Connect(Target* t) {
   CloseSocket(t);
   t->reused = false;
+  t->stale = 0;
   t->sent = 0;
   t->scanner.Reset();
   const int fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -397,6 +404,21 @@ void NativeHttpProber::OnFdEvent(int fd, uint32_t events) {
       if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) CloseSocket(t);
       return;
     case ConnState::kConnecting:
+      if (t->check == 0) {
+        // Connected (or failed) after its check timed out: hold it for the
+        // next check.
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+          CloseSocket(t);
+        } else if (events & EPOLLOUT) {
+          t->state = ConnState::kIdle;
+        }
+        return;
+      }
+      Send(t);
+      return;
     case ConnState::kSending:
       Send(t);
       // The answer cannot precede the request; with edge-triggered events it
@@ -414,10 +436,22 @@ void NativeHttpProber::Read(Target* t, uint32_t events) {
   for (;;) {
     const ssize_t n = recv(t->fd, buf_.data(), buf_.size(), 0);
     if (n > 0) {
-      const size_t used = t->scanner.Feed(buf_.data(), static_cast<size_t>(n));
+      size_t used = t->scanner.Feed(buf_.data(), static_cast<size_t>(n));
+      while (t->scanner.done() && t->stale > 0) {
+        // The late answer of a timed-out check: skip it, then read on.
+        --t->stale;
+        t->scanner.Reset();
+        used += t->scanner.Feed(buf_.data() + used, static_cast<size_t>(n) - used);
+      }
       if (t->scanner.failed()) {
         CloseSocket(t);
-        Finish(t, CheckOutcome::kBadAnswer);
+        if (t->check != 0) Finish(t, CheckOutcome::kBadAnswer);
+        return;
+      }
+      if (t->check == 0) {
+        // Only late answers were due and no check is waiting.
+        if (t->scanner.bytes() == 0 && t->stale == 0) t->state = ConnState::kIdle;
+        if (t->state == ConnState::kReading) continue;
         return;
       }
       const bool ok = CodeAccepted(t->scanner.status(), t->ok_codes);
@@ -448,12 +482,16 @@ void NativeHttpProber::Read(Target* t, uint32_t events) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     // Closed (n == 0) or reset.
-    if (n == 0) t->scanner.OnEof();
-    if (t->scanner.done()) {
+    if (n == 0 && t->stale == 0) t->scanner.OnEof();
+    if (t->check == 0) {
+      CloseSocket(t);
+    } else if (t->scanner.done()) {
       CloseSocket(t);
       Finish(t, CodeAccepted(t->scanner.status(), t->ok_codes) ? CheckOutcome::kSuccess
                                                                : CheckOutcome::kBadAnswer);
-    } else if (t->scanner.bytes() == 0) {
+    } else if (t->scanner.bytes() == 0 || t->stale > 0) {
+      // Nothing of our answer arrived: on a reused connection the server
+      // may just have closed it; FailOrRetry decides.
       FailOrRetry(t);
     } else {
       CloseSocket(t);
@@ -509,9 +547,19 @@ void NativeHttpProber::RunTimers(int64_t now_ms) {
     deadlines_.pop();
     Target* t = Find(d.target);
     if (t == nullptr || t->check != d.check) continue;  // answered already
-    // The response may still come; on this connection it would be taken for
-    // the next check's. Close it.
-    CloseSocket(t);
+    // A timeout says the node was slow -- or that this loop, or the machine,
+    // was. Tearing the connection down would make every later check pay for
+    // a new one, which on an overloaded machine (or a server whose accept
+    // queue overflowed) makes more checks time out: a collapse measured
+    // with libcurl. So: a connect in progress goes on for the next check;
+    // a request sent keeps its connection, and its late answer will be
+    // skipped (one at most: a second timeout on top closes it, the server
+    // is not answering).
+    if (t->state == ConnState::kReading && t->stale == 0) {
+      t->stale = 1;  // the scanner goes on with it, wherever it got to
+    } else if (t->state != ConnState::kConnecting) {
+      CloseSocket(t);
+    }
     Finish(t, CheckOutcome::kNoAnswer);
   }
 }

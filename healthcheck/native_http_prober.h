@@ -32,6 +32,10 @@
 // connection, or a malformed response is a bad answer; no complete response
 // within the target's timeout is no answer. The prober owns the timeouts
 // (a deadline heap on the injected clock, run by RunTimers) like TcpProber.
+// A timeout does not tear the connection down (that made a loaded checker
+// collapse: every later check paid for a new connection): a pending connect
+// carries on for the next check, and a sent request's late answer is
+// skipped when it comes, the next request pipelined behind it.
 // A response longer than kMaxResponseBytes is cut there: the connection is
 // closed and the check counts as answered with the status code already read.
 //
@@ -161,7 +165,7 @@ class NativeHttpProber : public Prober, public FdHandler {
     uint64_t check = 0;    // id of the check in flight; 0 = none
     bool reused = false;   // this attempt runs on a connection that served before
     bool retried = false;  // this check already moved to a fresh connection
-    bool served = false;   // the connection has carried a complete response
+    int stale = 0;         // answers of timed-out checks still due on it (0 or 1)
     size_t sent = 0;
     HttpResponseScanner scanner;
   };

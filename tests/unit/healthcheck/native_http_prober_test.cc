@@ -357,24 +357,55 @@ TEST_F(NativeHttpProberTest, GarbageIsABadAnswer) {
 TEST_F(NativeHttpProberTest, SlowServerTimesOutOnTheClock) {
   ScriptedServer server("127.0.0.82", [](int) { return Reply{"", false, /*silent=*/true}; });
   Add(1, "127.0.0.82", server.port());
+  auto time_out = [&](int requests_seen) {
+    const size_t before = results_.size();
+    prober_.Start(1);
+    EXPECT_TRUE(Eventually([&] {
+      Pump(1);
+      return server.requests() == requests_seen;
+    }));
+    Pump();
+    EXPECT_EQ(results_.size(), before) << "answered before the timeout";
+    clock_.Advance(799);
+    prober_.RunTimers(clock_.MonoMs());
+    EXPECT_EQ(results_.size(), before);
+    clock_.Advance(1);
+    prober_.RunTimers(clock_.MonoMs());
+    ASSERT_EQ(results_.size(), before + 1);
+    EXPECT_EQ(results_.back().second, CheckOutcome::kNoAnswer);
+  };
+  time_out(1);
+  // One timeout keeps the connection (the next request is pipelined behind
+  // the late answer); a second one in a row gives up on it.
+  time_out(2);
+  EXPECT_EQ(server.accepted(), 1);
+  ASSERT_TRUE(Eventually([&] { return server.closed() == 1; }));
+  time_out(3);
+  EXPECT_EQ(server.accepted(), 2);
+}
+
+TEST_F(NativeHttpProberTest, LateAnswerIsSkippedNotTakenForTheNextCheck) {
+  // Request 0 is answered only when request 1 arrives, late answer first
+  // (HTTP/1.1 answers in order): a 503 that belongs to the timed-out check.
+  ScriptedServer server("127.0.0.91", [](int n) {
+    if (n == 0) return Reply{"", false, true};
+    return Reply{n == 1 ? Ok("late", 503) + Ok() : Ok()};
+  });
+  Add(1, "127.0.0.91", server.port());
   const size_t before = results_.size();
   prober_.Start(1);
   ASSERT_TRUE(Eventually([&] {
     Pump(1);
     return server.requests() == 1;
   }));
-  Pump();
-  EXPECT_EQ(results_.size(), before) << "answered before the timeout";
-  clock_.Advance(799);
-  prober_.RunTimers(clock_.MonoMs());
-  EXPECT_EQ(results_.size(), before);
-  clock_.Advance(1);
+  clock_.Advance(800);
   prober_.RunTimers(clock_.MonoMs());
   ASSERT_EQ(results_.size(), before + 1);
   EXPECT_EQ(results_.back().second, CheckOutcome::kNoAnswer);
-  // The timed-out connection is not reused (a late answer would be taken for
-  // the next check's).
-  ASSERT_TRUE(Eventually([&] { return server.closed() == 1; }));
+  EXPECT_EQ(Check(1), CheckOutcome::kSuccess);
+  EXPECT_EQ(Check(1), CheckOutcome::kSuccess);
+  EXPECT_EQ(server.accepted(), 1);
+  EXPECT_EQ(prober_.connections_opened(), 1u);
 }
 
 TEST_F(NativeHttpProberTest, RefusedIsABadAnswerNeverReportedFromStart) {
