@@ -53,8 +53,9 @@ struct CheckEngine::ClusterSlot {
   RoundTrack track[2];
   uint64_t last_finished_round = 0;
   bool ever_written = false;
-  bool specs_changed = false;  // the set of specs differs from the last write
-  bool force_write = false;    // the last write failed
+  bool specs_changed = false;       // the set of specs differs from the last write
+  bool force_write = false;         // the last write failed
+  int64_t last_write_mono_ms = -1;  // for the early-write rate limit
 
   RoundTrack& Track(uint64_t r) { return track[r & 1]; }
 };
@@ -384,10 +385,19 @@ void CheckEngine::OnProbeResult(uint32_t target, CheckOutcome outcome) {
       counters_->timeouts.fetch_add(1, std::memory_order_relaxed);
       break;
   }
-  n.health.Record(outcome, c->rise, c->fall, clock_->WallMs());
+  const bool transition = n.health.Record(outcome, c->rise, c->fall, clock_->WallMs());
   RoundTrack& t = c->track[n.flight_parity];
   if (t.in_flight > 0) --t.in_flight;
-  MaybeFinishRound(c, &t, clock_->MonoMs());
+  const int64_t now = clock_->MonoMs();
+  // A node changing state is news subscribers wait for: write it now rather
+  // than at the end of the round (up to an interval later). Rate-limited per
+  // cluster so a storm of transitions costs a few writes, not one each; the
+  // rest go out when the round completes.
+  if (transition && c->ever_written &&
+      (c->last_write_mono_ms < 0 || now - c->last_write_mono_ms >= kMinEarlyWriteGapMs)) {
+    Flush(c, c->last_finished_round, /*unconditional=*/false);
+  }
+  MaybeFinishRound(c, &t, now);
 }
 
 void CheckEngine::MaybeFinishRound(ClusterSlot* c, RoundTrack* t, int64_t now) {
@@ -423,6 +433,7 @@ void CheckEngine::Flush(ClusterSlot* c, uint64_t round, bool unconditional) {
     return;
   }
   counters_->status_writes.fetch_add(1, std::memory_order_relaxed);
+  c->last_write_mono_ms = clock_->MonoMs();
   c->ever_written = true;
   c->specs_changed = false;
   c->force_write = false;

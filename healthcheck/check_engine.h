@@ -16,7 +16,9 @@
 // the engine writes the cluster's statuses to the sink if they differ from
 // its own last successful write (or always, with the write cache off); the
 // first round after gaining a cluster is always written. A failed write is
-// retried after the next round.
+// retried after the next round. A node whose status changes mid-round is
+// written at once, at most one early write per cluster per 100 ms, so a
+// subscriber learns of it without waiting for the round to complete.
 //
 // Definition changes (SetClusters) take effect at once: removed and offlined
 // nodes stop being checked, nodes whose check target changed are re-targeted,
@@ -47,6 +49,10 @@ namespace jcm {
 
 class CheckEngine : public ProbeListener {
  public:
+  // A node's status change is written at once (not at the end of its
+  // round) unless the cluster was written less than this long ago.
+  static constexpr int64_t kMinEarlyWriteGapMs = 100;
+
   // `keepalive_budget`: targets that may keep a connection open.
   CheckEngine(HealthOptions options, int keepalive_budget, Prober* http, Prober* tcp,
               StatusSink* sink, HealthCounters* counters, const Clock* clock);

@@ -103,8 +103,10 @@ TEST_F(SubTargetDownTest, StoppedTargetNoLongerPickedPlainAndLongPoll) {
         milliseconds(2000)))
         << "node not picked before the stop";
 
-    Clock::time_point stopped = Clock::now();
+    // The target is down once Stop() returns: until then cpp-httplib keeps
+    // answering on connections it already holds (up to its keep-alive limit).
     StopTarget(victim);
+    Clock::time_point stopped = Clock::now();
     // For the record: when the servers themselves report the node down, to
     // tell health-check time from delivery time in the figures below.
     std::atomic<long long> server_down_ms{-1};

@@ -133,8 +133,12 @@ TEST_F(CheckEngineTest, NewNodeIsInvalidInFirstWriteWhenRiseIsTwo) {
   ASSERT_EQ(sink_.reports.size(), 1u);
   EXPECT_EQ(StatusIn(sink_.reports[0], "10.1.0.1"), NodeStatus::kInvalid);
   Run(1000);
-  ASSERT_EQ(sink_.reports.size(), 2u);
-  EXPECT_EQ(StatusIn(sink_.reports[1], "10.1.0.1"), NodeStatus::kNormal);
+  // Each node's rise is written when it happens (early writes, at most one
+  // per 100 ms per cluster), so round two gives one or two more reports.
+  ASSERT_GE(sink_.reports.size(), 2u);
+  ASSERT_LE(sink_.reports.size(), 3u);
+  EXPECT_EQ(StatusIn(sink_.reports.back(), "10.1.0.1"), NodeStatus::kNormal);
+  EXPECT_EQ(StatusIn(sink_.reports.back(), "10.1.0.2"), NodeStatus::kNormal);
 }
 
 TEST_F(CheckEngineTest, TakeoverKeepsTheLastKnownStatus) {
