@@ -68,7 +68,7 @@ struct ApiOptions {
   std::chrono::milliseconds read_timeout{5000};  // a client sending its request
   std::chrono::milliseconds forward_connect_timeout{1000};
   std::chrono::milliseconds forward_read_timeout{10000};
-  std::chrono::milliseconds apply_timeout{5000};  // read-your-writes wait
+  std::chrono::milliseconds apply_timeout{10000};  // read-your-writes wait
   std::chrono::milliseconds long_poll_wake_slice{250};
 };
 

@@ -66,6 +66,14 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request) const 
             "write to {} (version {}) acknowledged by leader {} not applied here "
             "within {} ms",
             ack.name, ack.version, leader.address, options_.apply_timeout.count());
+        // A 200 here would promise read-your-writes on this instance, which
+        // does not hold yet. The write did land: say so, with its version.
+        return ErrorReply(504,
+                          "write to '" + ack.name + "' applied by leader " + leader.address +
+                              (ack.deleted ? "" : " at version " + std::to_string(ack.version)) +
+                              ", but this instance has not caught up within " +
+                              std::to_string(options_.apply_timeout.count()) +
+                              " ms; read from the leader or retry the read");
       }
     } else {
       spdlog::warn("leader {} answered {} {} with a body that is not a write ack", leader.address,

@@ -51,7 +51,7 @@ struct LeaderForwarderOptions {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds read_timeout{10000};
   // Bound on the read-your-writes wait after the leader's 2xx.
-  std::chrono::milliseconds apply_timeout{5000};
+  std::chrono::milliseconds apply_timeout{10000};
 };
 
 class LeaderForwarder {

@@ -149,7 +149,7 @@ Status DecodeNodeList(const json& doc, std::vector<Node>* out) {
     Status s = DecodeNode(doc[i], "nodes[" + std::to_string(i) + "]", &nodes[i]);
     if (!s.ok()) return s;
   }
-  Status s = ValidateNodes(nodes, "nodes");
+  Status s = CheckDuplicateSpecs(nodes, "nodes");
   if (!s.ok()) return s;
   *out = std::move(nodes);
   return Status::Ok();
@@ -216,7 +216,10 @@ Status DecodeCluster(const json& doc, Cluster* out) {
   if (auto panic = doc.find("panic"); panic != doc.end() && panic->is_boolean()) {
     c.panic = panic->get<bool>();
   }
-  s = ValidateCluster(c);
+  // Each node was validated as it was decoded; check the rest once.
+  s = ValidateClusterFields(c);
+  if (!s.ok()) return s;
+  s = CheckDuplicateSpecs(c.nodes, "nodes");
   if (!s.ok()) return s;
   *out = std::move(c);
   return Status::Ok();

@@ -81,27 +81,39 @@ Status ValidateNode(const Node& node, const std::string& field) {
   return Status::Ok();
 }
 
+Status CheckDuplicateSpecs(const std::vector<Node>& nodes, const std::string& field) {
+  std::unordered_set<std::string> specs;
+  specs.reserve(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    std::string spec = nodes[i].Spec();
+    if (!specs.insert(spec).second) {
+      return Status::InvalidArgument(field + "[" + std::to_string(i) + "]: duplicate spec '" +
+                                     spec + "'");
+    }
+  }
+  return Status::Ok();
+}
+
 Status ValidateNodes(const std::vector<Node>& nodes, const std::string& field) {
   if (nodes.size() > limits::kMaxNodesPerCluster) {
     return Status::InvalidArgument(field + ": " + std::to_string(nodes.size()) +
                                    " nodes is more than " +
                                    std::to_string(limits::kMaxNodesPerCluster));
   }
-  std::unordered_set<std::string> specs;
-  specs.reserve(nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
-    std::string nfield = field + "[" + std::to_string(i) + "]";
-    Status s = ValidateNode(nodes[i], nfield);
+    Status s = ValidateNode(nodes[i], field + "[" + std::to_string(i) + "]");
     if (!s.ok()) return s;
-    std::string spec = nodes[i].Spec();
-    if (!specs.insert(spec).second) {
-      return Status::InvalidArgument(nfield + ": duplicate spec '" + spec + "'");
-    }
   }
-  return Status::Ok();
+  return CheckDuplicateSpecs(nodes, field);
 }
 
 Status ValidateCluster(const Cluster& cluster) {
+  Status s = ValidateClusterFields(cluster);
+  if (!s.ok()) return s;
+  return ValidateNodes(cluster.nodes, "nodes");
+}
+
+Status ValidateClusterFields(const Cluster& cluster) {
   Status s = ValidateClusterName(cluster.name);
   if (!s.ok()) return s;
   if (cluster.check_type == CheckType::kHttp) {
@@ -147,7 +159,12 @@ Status ValidateCluster(const Cluster& cluster) {
                                      " is not an HTTP status code");
     }
   }
-  return ValidateNodes(cluster.nodes, "nodes");
+  if (cluster.nodes.size() > limits::kMaxNodesPerCluster) {
+    return Status::InvalidArgument("nodes: " + std::to_string(cluster.nodes.size()) +
+                                   " nodes is more than " +
+                                   std::to_string(limits::kMaxNodesPerCluster));
+  }
+  return Status::Ok();
 }
 
 }  // namespace jcm

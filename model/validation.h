@@ -27,6 +27,10 @@ Status ValidateNodes(const std::vector<Node>& nodes, const std::string& field);
 
 // Checks a whole cluster definition.
 Status ValidateCluster(const Cluster& cluster);
+// Everything ValidateCluster checks except the nodes themselves.
+Status ValidateClusterFields(const Cluster& cluster);
+// No spec twice (each node already valid).
+Status CheckDuplicateSpecs(const std::vector<Node>& nodes, const std::string& field);
 
 // Quotes a value for an error message, shortening very long ones.
 std::string QuoteForError(std::string_view value);
