@@ -1,5 +1,7 @@
 #include "server/cluster_service.h"
 
+#include <condition_variable>
+#include <deque>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -104,6 +106,7 @@ nlohmann::json ClusterService::SystemStatus() const {
   j["root"] = options_.zk_root;
   j["clusters"] = registry_.Names().size();
   j["writes"] = {{"ok", writes_ok_.load()},
+                 {"batches", batches_.load()},
                  {"conflicts", write_conflicts_.load()},
                  {"failed", writes_failed_.load()}};
   for (const auto& [key, producer] : sections_) j[key] = producer();
@@ -154,48 +157,127 @@ Status ClusterService::ReloadCluster(const std::string& name, bool watch) {
   return r.status();
 }
 
+struct ClusterService::PendingWrite {
+  bool create_if_missing = false;
+  const Mutation* fn = nullptr;
+  Result<WriteAck> result = Status::Internal("not written");
+  bool done = false;
+};
+
+struct ClusterService::WriteQueue {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<PendingWrite*> pending;  // GUARDED_BY(mu)
+  bool writer_active = false;         // GUARDED_BY(mu)
+};
+
+std::shared_ptr<ClusterService::WriteQueue> ClusterService::QueueFor(const std::string& name) {
+  std::lock_guard lock(locks_mu_);
+  auto& q = write_queues_[name];
+  if (!q) q = std::make_shared<WriteQueue>();
+  return q;
+}
+
 Result<WriteAck> ClusterService::Mutate(const std::string& name, bool create_if_missing,
                                         const Mutation& fn) {
   std::string fence;
   Status s = CheckWritable(&fence);
   if (!s.ok()) return s;
+  constexpr size_t kMaxBatch = 512;
+  std::shared_ptr<WriteQueue> q = QueueFor(name);
+  PendingWrite mine;
+  mine.create_if_missing = create_if_missing;
+  mine.fn = &fn;
+  std::unique_lock lock(q->mu);
+  q->pending.push_back(&mine);
+  // Either another thread is writing and will carry this mutation in its
+  // next batch, or this thread becomes the writer until the queue is empty.
+  q->cv.wait(lock, [&] { return mine.done || !q->writer_active; });
+  if (mine.done) return std::move(mine.result);
+  q->writer_active = true;
+  while (!q->pending.empty()) {
+    std::vector<PendingWrite*> batch;
+    while (!q->pending.empty() && batch.size() < kMaxBatch) {
+      batch.push_back(q->pending.front());
+      q->pending.pop_front();
+    }
+    lock.unlock();
+    WriteBatch(name, batch);
+    lock.lock();
+    for (PendingWrite* p : batch) p->done = true;
+    q->cv.notify_all();
+  }
+  q->writer_active = false;
+  q->cv.notify_all();
+  return std::move(mine.result);
+}
+
+void ClusterService::WriteBatch(const std::string& name, const std::vector<PendingWrite*>& batch) {
+  // outcomes[i]: how mutation i applied to the latest attempt's copy; a
+  // failure of the write itself is the answer of every mutation that applied.
+  std::vector<Status> outcomes(batch.size());
+  auto fail_all = [&](const Status& s) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (outcomes[i].ok()) batch[i]->result = s;
+    }
+  };
+  std::string fence;
+  Status s = CheckWritable(&fence);
+  if (!s.ok()) return fail_all(s);
+  ++batches_;
   std::shared_ptr<std::mutex> mu = ClusterMutex(name);
   std::lock_guard lock(*mu);
   for (int attempt = 0; attempt < options_.max_write_attempts; ++attempt) {
     ClusterPtr current = registry_.Get(name);
     std::optional<int32_t> znode_version = registry_.ZnodeVersion(name);
+    const bool existed = current && znode_version;
+    bool exists = existed;
     Cluster next;
-    if (current && znode_version) {
-      next = *current;
-    } else if (create_if_missing) {
-      next.name = name;
-    } else {
-      return Status::NotFound("cluster '" + name + "' does not exist");
+    if (existed) next = *current;
+    bool any_applied = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!exists && !batch[i]->create_if_missing) {
+        outcomes[i] = Status::NotFound("cluster '" + name + "' does not exist");
+        continue;
+      }
+      if (!exists) next.name = name;
+      outcomes[i] = (*batch[i]->fn)(&next);
+      if (outcomes[i].ok()) {
+        exists = true;
+        any_applied = true;
+      }
     }
-    s = fn(&next);
-    if (!s.ok()) return s;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!outcomes[i].ok()) batch[i]->result = outcomes[i];
+    }
+    if (!any_applied) return;
     s = ValidateCluster(next);
-    if (!s.ok()) return s;
-    Result<StoredCluster> r =
-        store_->Save(next, current && znode_version ? *znode_version : -1, fence);
+    if (!s.ok()) return fail_all(s);
+    Result<StoredCluster> r = store_->Save(next, existed ? *znode_version : -1, fence);
     if (r.ok()) {
       WriteAck ack{name, r->cluster.version, false};
       registry_.ApplyDefinition(std::move(r->cluster), r->znode_version);
-      ++writes_ok_;
-      return ack;
+      writes_ok_ += batch.size();
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (outcomes[i].ok()) batch[i]->result = ack;
+      }
+      return;
     }
     if (!r.status().IsConflict()) {
       ++writes_failed_;
       if (r.status().code() == Status::Code::kNotLeader) is_leader_ = false;
-      return r.status();
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (outcomes[i].ok()) batch[i]->result = r.status();
+      }
+      return;
     }
     ++write_conflicts_;
     s = ReloadCluster(name, false);
-    if (!s.ok()) return s;
+    if (!s.ok()) return fail_all(s);
   }
   ++writes_failed_;
-  return Status::Conflict("cluster '" + name + "' kept changing; gave up after " +
-                          std::to_string(options_.max_write_attempts) + " attempts");
+  fail_all(Status::Conflict("cluster '" + name + "' kept changing; gave up after " +
+                            std::to_string(options_.max_write_attempts) + " attempts"));
 }
 
 Result<WriteAck> ClusterService::PutCluster(const Cluster& cluster) {
@@ -248,6 +330,14 @@ Result<WriteAck> ClusterService::AddNodes(const std::string& name, const std::ve
     std::unordered_map<std::string, size_t> index;
     index.reserve(c->nodes.size() + nodes.size());
     for (size_t i = 0; i < c->nodes.size(); ++i) index.emplace(c->nodes[i].Spec(), i);
+    size_t added = 0;
+    for (const Node& n : nodes) added += index.count(n.Spec()) ? 0 : 1;
+    // Refuse before touching anything: this mutation may share a batch.
+    if (c->nodes.size() + added > limits::kMaxNodesPerCluster) {
+      return Status::InvalidArgument(
+          "nodes: cluster '" + c->name + "' would have " + std::to_string(c->nodes.size() + added) +
+          " nodes, more than " + std::to_string(limits::kMaxNodesPerCluster));
+    }
     for (const Node& n : nodes) {
       auto [it, inserted] = index.emplace(n.Spec(), c->nodes.size());
       if (inserted) {
@@ -255,11 +345,6 @@ Result<WriteAck> ClusterService::AddNodes(const std::string& name, const std::ve
       } else {
         c->nodes[it->second] = n;
       }
-    }
-    if (c->nodes.size() > limits::kMaxNodesPerCluster) {
-      return Status::InvalidArgument("nodes: cluster '" + c->name + "' would have " +
-                                     std::to_string(c->nodes.size()) + " nodes, more than " +
-                                     std::to_string(limits::kMaxNodesPerCluster));
     }
     return Status::Ok();
   });

@@ -8,6 +8,11 @@
 // our view was stale) re-read from ZooKeeper and try again; never overwrite.
 // Reply only after ZooKeeper acknowledged, with the new mzxid as version.
 //
+// Group commit: mutations of one cluster that arrive while a write of it is
+// in flight queue up, and the next write carries all of them (each applied
+// in arrival order, each answered on its own). A cluster is one znode, so
+// without this every node registration would rewrite the whole cluster once.
+//
 // ZooKeeper events are handled on ZkClient's dispatch thread: a new session
 // re-registers, re-elects and reloads everything; watches keep the registry
 // current between.
@@ -83,8 +88,16 @@ class ClusterService : public NameService {
   void SetStatusEventHandler(std::function<void(const ZkEvent&)> handler);
 
  private:
-  // Edits a copy of the current definition; returns non-OK to refuse.
+  // Edits a copy of the current definition; returns non-OK to refuse, and
+  // then must have left the cluster unchanged (it shares a batch).
   using Mutation = std::function<Status(Cluster*)>;
+  struct PendingWrite;
+  struct WriteQueue;
+
+  // Runs one batch of queued mutations as one write. REQUIRES: called by
+  // the queue's single active writer.
+  void WriteBatch(const std::string& name, const std::vector<PendingWrite*>& batch);
+  std::shared_ptr<WriteQueue> QueueFor(const std::string& name);
 
   Result<WriteAck> Mutate(const std::string& name, bool create_if_missing, const Mutation& fn);
   Status CheckWritable(std::string* fence) const;
@@ -114,6 +127,9 @@ class ClusterService : public NameService {
 
   std::mutex locks_mu_;
   std::unordered_map<std::string, std::shared_ptr<std::mutex>> cluster_locks_;
+  std::unordered_map<std::string, std::shared_ptr<WriteQueue>>
+      write_queues_;  // GUARDED_BY(locks_mu_)
+  std::atomic<uint64_t> batches_{0};
 
   std::atomic<uint64_t> writes_ok_{0};
   std::atomic<uint64_t> write_conflicts_{0};
