@@ -448,6 +448,15 @@ void NativeHttpProber::Read(Target* t, uint32_t events) {
         if (t->check != 0) Finish(t, CheckOutcome::kBadAnswer);
         return;
       }
+      if (t->scanner.bytes() > kMaxResponseBytes && (t->stale > 0 || t->check == 0)) {
+        // A late answer past the cap: not worth reading to its end.
+        if (t->check == 0) {
+          CloseSocket(t);
+        } else {
+          FailOrRetry(t);
+        }
+        return;
+      }
       if (t->check == 0) {
         // Only late answers were due and no check is waiting.
         if (t->scanner.bytes() == 0 && t->stale == 0) t->state = ConnState::kIdle;
