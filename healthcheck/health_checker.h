@@ -1,10 +1,14 @@
 // HealthChecker: the health checking of one jcm instance, as the server sees
 // it. It owns one thread that runs an epoll loop: a CheckEngine deciding what
-// is due, an HttpProber (curl multi) and a TcpProber sharing the loop.
+// is due, an HTTP prober and a TcpProber sharing the loop. The HTTP prober is
+// the built-in NativeHttpProber by default (a quarter of libcurl's CPU per
+// check, see benchmark.md) or, with HealthOptions::http_prober, HttpProber on
+// the curl multi interface.
 //
 // The server tells it which clusters this instance owns (SetClusters, on ring
 // or definition changes) and receives StatusReports through the StatusSink
-// after each round, subject to the change-only rule (see CheckEngine).
+// after each round and on a node's status change, subject to the
+// change-only rule (see CheckEngine).
 //
 // Keep-alive budget: at Start the soft RLIMIT_NOFILE is read; the checker
 // keeps at most RLIMIT_NOFILE - fd_reserve connections open (both from

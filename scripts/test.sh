@@ -19,6 +19,9 @@ jobs=$(nproc 2>/dev/null || echo 2)
 launcher=()
 if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  # Hash paths relative to the checkout, so a fresh clone elsewhere (CI)
+  # reuses what an earlier run compiled.
+  export CCACHE_BASEDIR="$ROOT" CCACHE_NOHASHDIR=1
 fi
 
 RELEASE=build-test/release
