@@ -10,15 +10,7 @@ namespace jcm {
 
 using nlohmann::json;
 
-namespace {
-
-Status WrongType(const std::string& field, const json& doc, const char* want) {
-  return Status::InvalidArgument(
-      field + ": expected " + want + ", got " + doc.type_name() + " " +
-      QuoteForError(doc.dump(-1, ' ', false, json::error_handler_t::replace)));
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Status DecodeBool(const json& doc, const std::string& field, bool allow_words, bool* out) {
   if (doc.is_boolean()) {
@@ -32,12 +24,12 @@ Status DecodeBool(const json& doc, const std::string& field, bool allow_words, b
       return Status::Ok();
     }
   }
-  return WrongType(field, doc,
-                   allow_words ? "true, false, \"ONLINE\" or \"OFFLINE\"" : "true or false");
+  return JsonTypeError(field, doc,
+                       allow_words ? "true, false, \"ONLINE\" or \"OFFLINE\"" : "true or false");
 }
 
 Status DecodeSpec(const json& doc, const std::string& field, std::string* out) {
-  if (!doc.is_string()) return WrongType(field, doc, "a node spec string");
+  if (!doc.is_string()) return JsonTypeError(field, doc, "a node spec string");
   const std::string& text = doc.get_ref<const std::string&>();
   std::string canonical;
   // CanonicalSpec checks the shape; the IP needs its own check, or a spec
@@ -51,7 +43,7 @@ Status DecodeSpec(const json& doc, const std::string& field, std::string* out) {
 }
 
 Status DecodeSpecList(const json& doc, std::vector<std::string>* out) {
-  if (!doc.is_array()) return WrongType("specs", doc, "an array of node specs");
+  if (!doc.is_array()) return JsonTypeError("specs", doc, "an array of node specs");
   if (doc.empty()) return Status::InvalidArgument("specs: the list is empty");
   if (doc.size() > limits::kMaxNodesPerCluster) {
     return Status::InvalidArgument("specs: " + std::to_string(doc.size()) + " specs is more than " +
@@ -73,7 +65,7 @@ Status DecodeSpecList(const json& doc, std::vector<std::string>* out) {
 }
 
 Status DecodeNodeOnline(const json& doc, std::string* spec, bool* online) {
-  if (!doc.is_object()) return WrongType("body", doc, "an object {\"spec\", \"online\"}");
+  if (!doc.is_object()) return JsonTypeError("body", doc, "an object {\"spec\", \"online\"}");
   auto s_it = doc.find("spec");
   if (s_it == doc.end()) return Status::InvalidArgument("spec: missing");
   auto o_it = doc.find("online");

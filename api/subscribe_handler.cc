@@ -12,18 +12,12 @@ using nlohmann::json;
 
 namespace {
 
-Status WrongType(const std::string& field, const json& doc, const char* want) {
-  return Status::InvalidArgument(
-      field + ": expected " + want + ", got " + doc.type_name() + " " +
-      QuoteForError(doc.dump(-1, ' ', false, json::error_handler_t::replace)));
-}
-
 // An optional integer field; absent or null leaves *out unchanged.
 Status GetInt64(const json& obj, const char* key, const std::string& field, int64_t lo,
                 int64_t* out) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return Status::Ok();
-  if (!it->is_number_integer()) return WrongType(field, *it, "an integer");
+  if (!it->is_number_integer()) return JsonTypeError(field, *it, "an integer");
   if (it->is_number_unsigned() &&
       it->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
     return Status::InvalidArgument(field + ": " + it->dump() + " is out of range");
@@ -43,9 +37,9 @@ SubscribeHandler::SubscribeHandler(SubscribeOptions options, const NameService* 
     : options_(options), names_(names), cache_(cache), counters_(counters) {}
 
 Status SubscribeHandler::Decode(const json& doc, Request* out) const {
-  if (!doc.is_object()) return WrongType("body", doc, "an object {\"tag\", \"units\"}");
+  if (!doc.is_object()) return JsonTypeError("body", doc, "an object {\"tag\", \"units\"}");
   if (auto tag = doc.find("tag"); tag != doc.end() && !tag->is_null() && !tag->is_string()) {
-    return WrongType("tag", *tag, "a string");
+    return JsonTypeError("tag", *tag, "a string");
   }
   int64_t ext = 0;
   Status s = GetInt64(doc, "ext", "ext", 0, &ext);
@@ -59,7 +53,7 @@ Status SubscribeHandler::Decode(const json& doc, Request* out) const {
 
   auto units = doc.find("units");
   if (units == doc.end() || units->is_null()) return Status::InvalidArgument("units: missing");
-  if (!units->is_array()) return WrongType("units", *units, "an array of {name, version}");
+  if (!units->is_array()) return JsonTypeError("units", *units, "an array of {name, version}");
   if (units->size() > options_.max_units) {
     return Status::InvalidArgument("units: " + std::to_string(units->size()) +
                                    " units is more than " + std::to_string(options_.max_units));
@@ -68,12 +62,12 @@ Status SubscribeHandler::Decode(const json& doc, Request* out) const {
   for (size_t i = 0; i < units->size(); ++i) {
     const json& u = (*units)[i];
     std::string field = "units[" + std::to_string(i) + "]";
-    if (!u.is_object()) return WrongType(field, u, "an object {name, version}");
+    if (!u.is_object()) return JsonTypeError(field, u, "an object {name, version}");
     Unit& unit = out->units[i];
     auto name = u.find("name");
     if (name == u.end() || name->is_null())
       return Status::InvalidArgument(field + ".name: missing");
-    if (!name->is_string()) return WrongType(field + ".name", *name, "a string");
+    if (!name->is_string()) return JsonTypeError(field + ".name", *name, "a string");
     unit.name = name->get<std::string>();
     // ValidateClusterName's message starts with "name: ".
     s = ValidateClusterName(unit.name);

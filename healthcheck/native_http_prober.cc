@@ -1,4 +1,5 @@
 #include "healthcheck/native_http_prober.h"
+#include "healthcheck/socket_address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -277,20 +278,7 @@ void NativeHttpProber::AddTarget(uint32_t target, const ProbeTarget& spec) {
   t->keepalive = spec.keepalive;
   t->ok_codes = spec.ok_codes;
   t->timeout_ms = spec.timeout_ms;
-  const bool v6 = spec.ip.find(':') != std::string::npos;
-  if (v6) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&t->addr);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(spec.port);
-    t->valid = inet_pton(AF_INET6, spec.ip.c_str(), &a->sin6_addr) == 1;
-    t->addr_len = sizeof(sockaddr_in6);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&t->addr);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(spec.port);
-    t->valid = inet_pton(AF_INET, spec.ip.c_str(), &a->sin_addr) == 1;
-    t->addr_len = sizeof(sockaddr_in);
-  }
+  t->valid = FillSocketAddress(spec.ip, spec.port, &t->addr, &t->addr_len);
   // The path goes into the request line verbatim: a space or control
   // character would make another request of it. Such a target cannot be
   // checked, which is a bad answer (libcurl refuses such a URL too).
@@ -298,6 +286,7 @@ void NativeHttpProber::AddTarget(uint32_t target, const ProbeTarget& spec) {
   for (unsigned char c : path) {
     if (c <= ' ' || c == 0x7f) t->valid = false;
   }
+  const bool v6 = spec.ip.find(':') != std::string::npos;
   const std::string host = (v6 ? "[" + spec.ip + "]" : spec.ip) + ":" + std::to_string(spec.port);
   t->request =
       "GET " + path + " HTTP/1.1\r\nHost: " + host +

@@ -1,4 +1,5 @@
 #include "healthcheck/tcp_prober.h"
+#include "healthcheck/socket_address.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -24,19 +25,7 @@ void TcpProber::AddTarget(uint32_t target, const ProbeTarget& spec) {
   if (target >= targets_.size()) targets_.resize(target + 1);
   auto t = std::make_unique<Target>();
   t->timeout_ms = spec.timeout_ms;
-  if (spec.ip.find(':') != std::string::npos) {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&t->addr);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(spec.port);
-    t->valid = inet_pton(AF_INET6, spec.ip.c_str(), &a->sin6_addr) == 1;
-    t->addr_len = sizeof(sockaddr_in6);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in*>(&t->addr);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(spec.port);
-    t->valid = inet_pton(AF_INET, spec.ip.c_str(), &a->sin_addr) == 1;
-    t->addr_len = sizeof(sockaddr_in);
-  }
+  t->valid = FillSocketAddress(spec.ip, spec.port, &t->addr, &t->addr_len);
   targets_[target] = std::move(t);
 }
 

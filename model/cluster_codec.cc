@@ -9,17 +9,10 @@ namespace {
 
 using nlohmann::json;
 
-const char* TypeName(const json& v) { return v.type_name(); }
-
-Status WrongType(const std::string& field, const json& v, const char* want) {
-  return Status::InvalidArgument(field + ": expected " + want + ", got " + TypeName(v) + " " +
-                                 QuoteForError(v.dump()));
-}
-
 Status GetString(const json& obj, const char* key, const std::string& field, std::string* out) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return Status::Ok();
-  if (!it->is_string()) return WrongType(field, *it, "a string");
+  if (!it->is_string()) return JsonTypeError(field, *it, "a string");
   *out = it->get<std::string>();
   return Status::Ok();
 }
@@ -30,7 +23,7 @@ Status GetInt(const json& obj, const char* key, const std::string& field, int64_
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return Status::Ok();
   if (!it->is_number_integer() && !it->is_number_unsigned()) {
-    return WrongType(field, *it, "an integer");
+    return JsonTypeError(field, *it, "an integer");
   }
   bool in_range;
   int64_t value = 0;
@@ -61,10 +54,16 @@ Status GetOnline(const json& obj, const std::string& field, bool* out) {
     if (s == "OFFLINE") return *out = false, Status::Ok();
     return Status::InvalidArgument(field + ": " + QuoteForError(s) + " is not ONLINE or OFFLINE");
   }
-  return WrongType(field, *it, "\"ONLINE\" or \"OFFLINE\"");
+  return JsonTypeError(field, *it, "\"ONLINE\" or \"OFFLINE\"");
 }
 
 }  // namespace
+
+Status JsonTypeError(const std::string& field, const json& value, const char* want) {
+  return Status::InvalidArgument(
+      field + ": expected " + want + ", got " + value.type_name() + " " +
+      QuoteForError(value.dump(-1, ' ', false, json::error_handler_t::replace)));
+}
 
 Status ParseJsonText(std::string_view text, json* out) {
   try {
@@ -77,23 +76,23 @@ Status ParseJsonText(std::string_view text, json* out) {
 }
 
 Status DecodeNode(const json& doc, const std::string& field, Node* out) {
-  if (!doc.is_object()) return WrongType(field, doc, "an object");
+  if (!doc.is_object()) return JsonTypeError(field, doc, "an object");
   Node node;
   auto ip = doc.find("ip");
   if (ip == doc.end() || ip->is_null()) {
     return Status::InvalidArgument(field + ".ip: missing");
   }
-  if (!ip->is_string()) return WrongType(field + ".ip", *ip, "a string");
+  if (!ip->is_string()) return JsonTypeError(field + ".ip", *ip, "a string");
   node.ip = ip->get<std::string>();
   auto protos = doc.find("protos");
   if (protos == doc.end() || protos->is_null()) {
     return Status::InvalidArgument(field + ".protos: missing");
   }
-  if (!protos->is_array()) return WrongType(field + ".protos", *protos, "an array");
+  if (!protos->is_array()) return JsonTypeError(field + ".protos", *protos, "an array");
   for (size_t i = 0; i < protos->size(); ++i) {
     const json& pj = (*protos)[i];
     std::string pfield = field + ".protos[" + std::to_string(i) + "]";
-    if (!pj.is_object()) return WrongType(pfield, pj, "an object");
+    if (!pj.is_object()) return JsonTypeError(pfield, pj, "an object");
     if (!pj.contains("port")) return Status::InvalidArgument(pfield + ".port: missing");
     int64_t port = 0;
     Status s = GetInt(pj, "port", pfield + ".port", 1, 65535, &port);
@@ -142,7 +141,7 @@ Status DecodeNode(const json& doc, const std::string& field, Node* out) {
 }
 
 Status DecodeNodeList(const json& doc, std::vector<Node>* out) {
-  if (!doc.is_array()) return WrongType("nodes", doc, "an array of node objects");
+  if (!doc.is_array()) return JsonTypeError("nodes", doc, "an array of node objects");
   if (doc.empty()) return Status::InvalidArgument("nodes: the list is empty");
   std::vector<Node> nodes(doc.size());
   for (size_t i = 0; i < doc.size(); ++i) {
@@ -156,11 +155,11 @@ Status DecodeNodeList(const json& doc, std::vector<Node>* out) {
 }
 
 Status DecodeCluster(const json& doc, Cluster* out) {
-  if (!doc.is_object()) return WrongType("body", doc, "a cluster object");
+  if (!doc.is_object()) return JsonTypeError("body", doc, "a cluster object");
   Cluster c;
   auto name = doc.find("name");
   if (name == doc.end() || name->is_null()) return Status::InvalidArgument("name: missing");
-  if (!name->is_string()) return WrongType("name", *name, "a string");
+  if (!name->is_string()) return JsonTypeError("name", *name, "a string");
   c.name = name->get<std::string>();
   Status s = ValidateClusterName(c.name);
   if (!s.ok()) return s;
@@ -189,17 +188,17 @@ Status DecodeCluster(const json& doc, Cluster* out) {
     *dst = static_cast<int>(v);
   }
   if (auto codes = doc.find("okCodes"); codes != doc.end() && !codes->is_null()) {
-    if (!codes->is_array()) return WrongType("okCodes", *codes, "an array of integers");
+    if (!codes->is_array()) return JsonTypeError("okCodes", *codes, "an array of integers");
     for (size_t i = 0; i < codes->size(); ++i) {
       if (!(*codes)[i].is_number_integer()) {
-        return WrongType("okCodes[" + std::to_string(i) + "]", (*codes)[i], "an integer");
+        return JsonTypeError("okCodes[" + std::to_string(i) + "]", (*codes)[i], "an integer");
       }
       c.check.ok_codes.push_back((*codes)[i].get<int>());
     }
   }
   auto nodes = doc.find("nodes");
   if (nodes != doc.end() && !nodes->is_null()) {
-    if (!nodes->is_array()) return WrongType("nodes", *nodes, "an array of node objects");
+    if (!nodes->is_array()) return JsonTypeError("nodes", *nodes, "an array of node objects");
     c.nodes.resize(nodes->size());
     for (size_t i = 0; i < nodes->size(); ++i) {
       s = DecodeNode((*nodes)[i], "nodes[" + std::to_string(i) + "]", &c.nodes[i]);

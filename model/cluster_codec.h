@@ -27,6 +27,9 @@ enum class ClusterJsonForm {
   kStored,
 };
 
+// "field: expected <want>, got <type> '<value>'" as an InvalidArgument.
+Status JsonTypeError(const std::string& field, const nlohmann::json& value, const char* want);
+
 // Parses request text. Malformed JSON is an InvalidArgument that says where.
 Status ParseJsonText(std::string_view text, nlohmann::json* out);
 
