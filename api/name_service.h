@@ -31,9 +31,9 @@ struct WriteAck {
 };
 
 struct LeaderInfo {
-  bool known = false;       // false: no leader elected or ZooKeeper unreachable
-  bool self = false;        // this instance is the leader
-  std::string address;      // leader's API address "host:port" when known
+  bool known = false;   // false: no leader elected or ZooKeeper unreachable
+  bool self = false;    // this instance is the leader
+  std::string address;  // leader's API address "host:port" when known
 };
 
 class NameService {
