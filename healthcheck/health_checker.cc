@@ -68,8 +68,7 @@ struct HealthChecker::Loop {
   WakeHandler wake;
   ListenerProxy proxy;
   // One of the two HTTP probers, as HealthOptions::http_prober says.
-  std::unique_ptr<HttpProber> curl;
-  std::unique_ptr<NativeHttpProber> native;
+  std::unique_ptr<Prober> http;
   std::unique_ptr<TcpProber> tcp;
   std::unique_ptr<CheckEngine> engine;
 };
@@ -99,18 +98,15 @@ Status HealthChecker::Start() {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return Status::Internal(std::string("eventfd: ") + std::strerror(errno));
   loop->poller.Watch(wake_fd_, EPOLLIN, &loop->wake);
-  Prober* http;
   if (options_.http_prober == HttpProberKind::kNative) {
-    loop->native = std::make_unique<NativeHttpProber>(&loop->poller, &loop->proxy, clock_);
-    http = loop->native.get();
+    loop->http = std::make_unique<NativeHttpProber>(&loop->poller, &loop->proxy, clock_);
   } else {
-    loop->curl = std::make_unique<HttpProber>(&loop->poller, &loop->proxy,
+    loop->http = std::make_unique<HttpProber>(&loop->poller, &loop->proxy,
                                               std::max(1, options_.multi_handles), clock_);
-    http = loop->curl.get();
   }
   loop->tcp = std::make_unique<TcpProber>(&loop->poller, &loop->proxy, clock_);
-  loop->engine = std::make_unique<CheckEngine>(options_, budget, http, loop->tcp.get(), sink_,
-                                               &counters_, clock_);
+  loop->engine = std::make_unique<CheckEngine>(options_, budget, loop->http.get(), loop->tcp.get(),
+                                               sink_, &counters_, clock_);
   loop->proxy.engine = loop->engine.get();
   loop_ = std::move(loop);
   stop_ = false;
@@ -126,8 +122,7 @@ void HealthChecker::Stop() {
   // Engine first: it hands its targets back to the probers.
   loop_->engine.reset();
   loop_->tcp.reset();
-  loop_->native.reset();
-  loop_->curl.reset();
+  loop_->http.reset();
   loop_.reset();
   close(wake_fd_);
   wake_fd_ = -1;
@@ -169,8 +164,7 @@ void HealthChecker::Run() {
     l.engine->Poll();
     int64_t now = clock_->MonoMs();
     l.tcp->RunTimers(now);
-    if (l.curl) l.curl->RunTimers(now);
-    if (l.native) l.native->RunTimers(now);
+    l.http->RunTimers(now);
 
     now = clock_->MonoMs();
     if (now - rate_start >= 1000) {
@@ -181,9 +175,7 @@ void HealthChecker::Run() {
       rate_checks = checks;
     }
     const int64_t next =
-        std::min({l.engine->NextDueMs(), l.tcp->NextTimerMs(),
-                  l.curl ? l.curl->NextTimerMs() : std::numeric_limits<int64_t>::max(),
-                  l.native ? l.native->NextTimerMs() : std::numeric_limits<int64_t>::max()});
+        std::min({l.engine->NextDueMs(), l.tcp->NextTimerMs(), l.http->NextTimerMs()});
     // Wake at least every second to refresh the rate gauge.
     const int64_t wait = std::clamp<int64_t>(next - now, 0, 1000);
     if (l.poller.Wait(static_cast<int>(wait)) < 0) break;

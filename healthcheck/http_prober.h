@@ -45,9 +45,9 @@ class HttpProber : public Prober, public FdHandler {
 
   // Runs the curl timers that are due; returns nothing, results go to the
   // listener.
-  void RunTimers(int64_t now_ms);
+  void RunTimers(int64_t now_ms) override;
   // Monotonic ms of the earliest curl timer, INT64_MAX if none.
-  int64_t NextTimerMs() const;
+  int64_t NextTimerMs() const override;
 
  private:
   struct Multi;

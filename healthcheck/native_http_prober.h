@@ -132,10 +132,10 @@ class NativeHttpProber : public Prober, public FdHandler {
 
   // Delivers results decided without waiting (bad address, immediate
   // refusal) and expires checks past their timeout.
-  void RunTimers(int64_t now_ms);
+  void RunTimers(int64_t now_ms) override;
   // Monotonic ms of the earliest deadline; 0 if results are waiting;
   // INT64_MAX if nothing is pending.
-  int64_t NextTimerMs() const;
+  int64_t NextTimerMs() const override;
 
   // Connections opened so far, and checks retried on a fresh connection
   // after the reused one turned out closed (for tests and counters).

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ class Prober {
   // Starts one check; exactly one OnProbeResult follows, never from inside
   // Start itself. REQUIRES: no check of this target in flight.
   virtual void Start(uint32_t target) = 0;
+  // Delivers results decided without waiting and expires checks past their
+  // timeout, as of monotonic `now_ms`. The event loop calls it every turn.
+  virtual void RunTimers(int64_t /*now_ms*/) {}
+  // Monotonic ms at which RunTimers has work next; INT64_MAX if none.
+  virtual int64_t NextTimerMs() const { return std::numeric_limits<int64_t>::max(); }
 };
 
 }  // namespace jcm

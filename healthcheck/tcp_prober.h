@@ -35,8 +35,8 @@ class TcpProber : public Prober, public FdHandler {
 
   // Delivers results decided without waiting (immediate connect or error)
   // and expires checks past their timeout.
-  void RunTimers(int64_t now_ms);
-  int64_t NextTimerMs() const;
+  void RunTimers(int64_t now_ms) override;
+  int64_t NextTimerMs() const override;
 
  private:
   struct Target {
