@@ -257,9 +257,10 @@ void ClusterService::WriteBatch(const std::string& name, const std::vector<Pendi
     if (r.ok()) {
       WriteAck ack{name, r->cluster.version, false};
       registry_.ApplyDefinition(std::move(r->cluster), r->znode_version);
-      writes_ok_ += batch.size();
       for (size_t i = 0; i < batch.size(); ++i) {
-        if (outcomes[i].ok()) batch[i]->result = ack;
+        if (!outcomes[i].ok()) continue;
+        batch[i]->result = ack;
+        ++writes_ok_;
       }
       return;
     }
