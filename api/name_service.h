@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +78,21 @@ class NameService {
   // counter differs from `seen` or `timeout` passes, and returns its value.
   virtual uint64_t ChangeCounter() const = 0;
   virtual uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const = 0;
+
+  // Per-cluster change notification for parked long polls: `listener` is
+  // called with a cluster's name after every change to that cluster's
+  // published view (definition, statuses or removal), once the new view is
+  // visible to GetCluster() and ChangeCounter() has moved. It runs on the
+  // thread that applied the change and must not block. One listener; set it
+  // before the service starts applying changes (ApiServer::Start does).
+  using ChangeListener = std::function<void(const std::string& name)>;
+  virtual void SetChangeListener(ChangeListener listener) = 0;
+
+  // Readiness (GET /readyz; reads and /sub are refused while not ready): OK
+  // once this instance holds a complete view of ZooKeeper's data;
+  // Unavailable naming the reason before the first complete load and while
+  // the view may be stale.
+  virtual Status Readiness() const = 0;
 
   // For GET /sys/status: self, leader, members, ZooKeeper state, checker
   // counters. A JSON object.

@@ -35,36 +35,47 @@ std::optional<int32_t> ClusterRegistry::ZnodeVersion(const std::string& name) co
 }
 
 bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version) {
-  std::lock_guard lock(mu_);
-  Entry& e = entries_[def.name];
-  if (e.definition && e.definition->version >= def.version) return false;
-  e.definition = std::make_shared<const Cluster>(std::move(def));
-  e.znode_version = znode_version;
-  Publish(e);
+  std::string name = def.name;
+  {
+    std::lock_guard lock(mu_);
+    Entry& e = entries_[name];
+    if (e.definition && e.definition->version >= def.version) return false;
+    e.definition = std::make_shared<const Cluster>(std::move(def));
+    e.znode_version = znode_version;
+    Publish(e);
+  }
+  Notify(name);
   return true;
 }
 
 bool ClusterRegistry::ApplyRemoval(const std::string& name) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(name);
-  if (it == entries_.end() || !it->second.definition) return false;
-  // Keep the statuses: a re-created cluster with the same nodes should not
-  // start from "never checked" while its checker still runs.
-  it->second.definition = nullptr;
-  it->second.published = nullptr;
-  ++change_counter_;
-  cv_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(name);
+    if (it == entries_.end() || !it->second.definition) return false;
+    // Keep the statuses: a re-created cluster with the same nodes should not
+    // start from "never checked" while its checker still runs.
+    it->second.definition = nullptr;
+    it->second.published = nullptr;
+    ++change_counter_;
+    cv_.notify_all();
+  }
+  Notify(name);
   return true;
 }
 
 bool ClusterRegistry::ApplyStatuses(const std::string& name, StatusMap statuses,
                                     int64_t status_version) {
-  std::lock_guard lock(mu_);
-  Entry& e = entries_[name];
-  if (status_version <= e.status_version) return false;
-  e.statuses = std::move(statuses);
-  e.status_version = status_version;
-  if (e.definition) Publish(e);
+  {
+    std::lock_guard lock(mu_);
+    Entry& e = entries_[name];
+    if (status_version <= e.status_version) return false;
+    e.statuses = std::move(statuses);
+    e.status_version = status_version;
+    if (!e.definition) return true;
+    Publish(e);
+  }
+  Notify(name);
   return true;
 }
 

@@ -58,6 +58,12 @@ class ClusterRegistry {
   // (yet) known are held and merged when the definition arrives.
   bool ApplyStatuses(const std::string& name, StatusMap statuses, int64_t status_version);
 
+  // Called with a cluster's name after each published change, outside mu_.
+  // REQUIRES: set before the first Apply*() call.
+  void SetChangeListener(std::function<void(const std::string&)> listener) {
+    listener_ = std::move(listener);
+  }
+
   // Bumped on every published change.
   uint64_t change_counter() const;
   // Blocks until change_counter() != seen or timeout. Returns the counter.
@@ -78,12 +84,17 @@ class ClusterRegistry {
 
   // REQUIRES: mu_ held.
   void Publish(Entry& entry);
+  // REQUIRES: mu_ not held.
+  void Notify(const std::string& name) const {
+    if (listener_) listener_(name);
+  }
 
   const double panic_share_;
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
   uint64_t change_counter_ = 0;           // GUARDED_BY(mu_)
+  std::function<void(const std::string&)> listener_;
 };
 
 }  // namespace jcm

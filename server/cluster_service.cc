@@ -87,6 +87,14 @@ uint64_t ClusterService::WaitForChange(uint64_t seen, std::chrono::milliseconds 
   return registry_.WaitForChange(seen, timeout);
 }
 
+void ClusterService::SetChangeListener(ChangeListener listener) {
+  registry_.SetChangeListener(std::move(listener));
+}
+
+// TODO(issue 8): not ready before the first complete load and while the
+// session has been gone longer than the session timeout.
+Status ClusterService::Readiness() const { return Status::Ok(); }
+
 nlohmann::json ClusterService::SystemStatus() const {
   MemberView view = CurrentView();
   nlohmann::json members = nlohmann::json::array();

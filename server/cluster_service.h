@@ -77,6 +77,8 @@ class ClusterService : public NameService {
   bool WaitUntilApplied(const WriteAck& ack, std::chrono::milliseconds timeout) const override;
   uint64_t ChangeCounter() const override;
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const override;
+  void SetChangeListener(ChangeListener listener) override;
+  Status Readiness() const override;
   nlohmann::json SystemStatus() const override;
   Status SetStatusWriteCache(bool enabled) override;
 

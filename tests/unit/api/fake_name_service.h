@@ -184,6 +184,18 @@ class FakeNameService : public NameService {
     cv_.wait_for(lock, timeout, [&] { return counter_ != seen; });
     return counter_;
   }
+  void SetChangeListener(ChangeListener listener) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    listener_ = std::move(listener);
+  }
+  Status Readiness() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return readiness_;
+  }
+  void SetReadiness(Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    readiness_ = std::move(status);
+  }
   nlohmann::json SystemStatus() const override {
     return {{"self", "fake"}, {"leader", Leader().address}};
   }
@@ -223,6 +235,8 @@ class FakeNameService : public NameService {
   std::vector<std::string> last_specs_;
   std::vector<Node> last_nodes_;
   std::optional<bool> nscache_;
+  ChangeListener listener_;
+  Status readiness_;
 };
 
 }  // namespace jcm
