@@ -12,7 +12,7 @@ using nlohmann::json;
 
 std::string ReadSample() {
   const char* src = std::getenv("JCM_SOURCE_DIR");
-  std::ifstream in(std::string(src ? src : ".") + "/../shared/sample-cluster.json");
+  std::ifstream in(std::string(src ? src : ".") + "/tests/data/sample-cluster.json");
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -27,7 +27,7 @@ Status DecodeText(const std::string& text, Cluster* out) {
 
 TEST(ClusterCodec, LoadsJcmSampleUnchanged) {
   std::string text = ReadSample();
-  ASSERT_FALSE(text.empty()) << "../shared/sample-cluster.json not found";
+  ASSERT_FALSE(text.empty()) << "tests/data/sample-cluster.json not found";
   Cluster c;
   Status s = DecodeText(text, &c);
   ASSERT_TRUE(s.ok()) << s.ToString();
