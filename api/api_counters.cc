@@ -2,14 +2,53 @@
 
 namespace jcm {
 
-void ApiCounters::CountReply(int http_status) {
-  if (http_status >= 500) {
-    replies_5xx.fetch_add(1, std::memory_order_relaxed);
-  } else if (http_status >= 400) {
-    replies_4xx.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    replies_2xx.fetch_add(1, std::memory_order_relaxed);
+const char* ToString(ApiRoute route) {
+  switch (route) {
+    case ApiRoute::kHealthz:
+      return "healthz";
+    case ApiRoute::kReadyz:
+      return "readyz";
+    case ApiRoute::kListClusters:
+      return "listClusters";
+    case ApiRoute::kGetCluster:
+      return "getCluster";
+    case ApiRoute::kPutCluster:
+      return "putCluster";
+    case ApiRoute::kDeleteCluster:
+      return "deleteCluster";
+    case ApiRoute::kClusterOnline:
+      return "clusterOnline";
+    case ApiRoute::kAddNodes:
+      return "addNodes";
+    case ApiRoute::kRemoveNodes:
+      return "removeNodes";
+    case ApiRoute::kNodeOnline:
+      return "nodeOnline";
+    case ApiRoute::kSysStatus:
+      return "sysStatus";
+    case ApiRoute::kNsCache:
+      return "nsCache";
+    case ApiRoute::kSub:
+      return "sub";
+    case ApiRoute::kUi:
+      return "ui";
+    case ApiRoute::kMetrics:
+      return "metrics";
+    case ApiRoute::kHistory:
+      return "history";
+    case ApiRoute::kNoRoute:
+    case ApiRoute::kCount:
+      break;
   }
+  return "noRoute";
+}
+
+void ApiCounters::CountReply(ApiRoute route, int http_status) {
+  size_t cls = http_status >= 500 ? 2 : http_status >= 400 ? 1 : 0;
+  std::atomic<uint64_t>& total = cls == 2 ? replies_5xx : cls == 1 ? replies_4xx : replies_2xx;
+  total.fetch_add(1, std::memory_order_relaxed);
+  size_t r = static_cast<size_t>(route);
+  if (r < kRoutes) by_route[r][cls].fetch_add(1, std::memory_order_relaxed);
 }
 
 void ApiCounters::CountError(Status::Code code) {
@@ -23,8 +62,15 @@ nlohmann::json ApiCounters::ToJson() const {
   for (size_t i = 1; i < kCodes; ++i) {
     errors[Status::CodeName(static_cast<Status::Code>(i))] = get(errors_by_code[i]);
   }
+  nlohmann::json routes = nlohmann::json::object();
+  for (size_t r = 0; r < kRoutes; ++r) {
+    uint64_t ok = get(by_route[r][0]), c4 = get(by_route[r][1]), c5 = get(by_route[r][2]);
+    if (ok + c4 + c5 == 0) continue;
+    routes[ToString(static_cast<ApiRoute>(r))] = {{"2xx", ok}, {"4xx", c4}, {"5xx", c5}};
+  }
   return {
       {"requests", get(requests)},
+      {"routes", std::move(routes)},
       {"replies",
        {{"2xx", get(replies_2xx)}, {"4xx", get(replies_4xx)}, {"5xx", get(replies_5xx)}}},
       {"errors", std::move(errors)},

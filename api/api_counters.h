@@ -15,7 +15,32 @@
 
 namespace jcm {
 
+// The routes, for per-route reply counts.
+enum class ApiRoute {
+  kHealthz,
+  kReadyz,
+  kListClusters,
+  kGetCluster,
+  kPutCluster,
+  kDeleteCluster,
+  kClusterOnline,
+  kAddNodes,
+  kRemoveNodes,
+  kNodeOnline,
+  kSysStatus,
+  kNsCache,
+  kSub,
+  kUi,
+  kMetrics,
+  kHistory,
+  kNoRoute,
+  kCount,
+};
+const char* ToString(ApiRoute route);
+
 struct ApiCounters {
+  static constexpr size_t kRoutes = static_cast<size_t>(ApiRoute::kCount);
+
   static constexpr size_t kCodes = static_cast<size_t>(Status::Code::kInternal) + 1;
 
   std::atomic<uint64_t> requests{0};
@@ -33,7 +58,10 @@ struct ApiCounters {
   std::atomic<uint64_t> long_polls_refused{0};  // answered at once: bound reached
   std::atomic<int64_t> long_polls_parked{0};    // parked right now
 
-  void CountReply(int http_status);
+  // Replies per route and class: [route][0] 2xx (and 1xx/3xx), [1] 4xx, [2] 5xx.
+  std::array<std::array<std::atomic<uint64_t>, 3>, kRoutes> by_route{};
+
+  void CountReply(ApiRoute route, int http_status);
   void CountError(Status::Code code);
   nlohmann::json ToJson() const;
 };

@@ -1,12 +1,10 @@
 #include "api/api_server.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
-#include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 
+#include "api/http_server.h"
 #include "api/leader_forwarder.h"
 #include "api/request_decoding.h"
 #include "api/subscribe_handler.h"
@@ -16,233 +14,200 @@
 
 namespace jcm {
 
-using httplib::Request;
-using httplib::Response;
 using nlohmann::json;
 
 namespace {
-
-// Exposes the listening socket, which cpp-httplib keeps protected, so its
-// backlog of 5 can be raised.
-class BacklogServer : public httplib::Server {
- public:
-  int listen_fd() const { return svr_sock_; }
-};
 
 std::string JoinHostPort(const std::string& host, int port) {
   if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
   return host + ":" + std::to_string(port);
 }
 
+// The rest of `path` after `prefix`, if path is longer than the prefix and
+// starts with it (the "(.+)" of a route such as /c/node/{name}).
+bool Suffix(const std::string& path, std::string_view prefix, std::string* rest) {
+  if (path.size() <= prefix.size() || path.compare(0, prefix.size(), prefix) != 0) return false;
+  *rest = path.substr(prefix.size());
+  return true;
+}
+
+// The route's {name}, validated.
+Status PathName(const std::string& name) { return ValidateClusterName(name); }
+
 }  // namespace
 
 ApiServer::ApiServer(ApiOptions options, NameService* names)
-    : options_(std::move(options)), names_(names) {
-  max_parked_ = options_.max_parked_long_polls >= 0 ? options_.max_parked_long_polls
-                                                    : options_.worker_threads / 2;
-}
+    : options_(std::move(options)), names_(names) {}
 
 ApiServer::~ApiServer() { Stop(); }
 
 Status ApiServer::Start() {
-  if (server_) return Status::Internal("ApiServer::Start called twice");
-  auto server = std::make_unique<BacklogServer>();
-  size_t threads = static_cast<size_t>(std::max(1, options_.worker_threads));
-  server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  // Without it, Nagle plus delayed ACK stall every small reply ~40 ms.
-  server->set_tcp_nodelay(true);
-  server->set_payload_max_length(limits::kMaxRequestBodyBytes);
-  server->set_keep_alive_max_count(std::max<size_t>(1, options_.keep_alive_max_count));
-  server->set_keep_alive_timeout(options_.keep_alive_timeout_sec);
-  server->set_read_timeout(options_.read_timeout);
-  server->set_write_timeout(std::chrono::seconds(10));
-
-  // cpp-httplib's default also sets SO_REUSEPORT, which lets a second
-  // instance bind the same port and silently take half the connections.
-  server->set_socket_options([](int sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  if (http_) return Status::Internal("ApiServer::Start called twice");
+  HttpServerOptions hopts;
+  hopts.host = options_.host;
+  hopts.port = options_.port;
+  hopts.io_threads = options_.io_threads;
+  hopts.max_connections = std::max<size_t>(1, options_.max_connections);
+  hopts.request_deadline = options_.request_deadline;
+  hopts.idle_timeout = options_.idle_timeout;
+  hopts.header_limit = options_.header_limit;
+  hopts.body_limit = limits::kMaxRequestBodyBytes;
+  hopts.listen_backlog = options_.listen_backlog;
+  auto http = std::make_unique<HttpServer>(hopts, [this](HttpRequest req, HttpExchangePtr ex) {
+    Dispatch(std::move(req), std::move(ex));
   });
 
-  int port = options_.port;
-  if (port == 0) {
-    port = server->bind_to_any_port(options_.host);
-    if (port <= 0) {
-      return Status::Unavailable("cannot listen on " + options_.host + " (any port)");
-    }
-  } else if (!server->bind_to_port(options_.host, port)) {
-    return Status::Unavailable("cannot listen on " + JoinHostPort(options_.host, port) +
-                               ": address in use or not local");
-  }
-  if (options_.listen_backlog > 0 && ::listen(server->listen_fd(), options_.listen_backlog) != 0) {
-    spdlog::warn("api: could not raise the listen backlog to {}", options_.listen_backlog);
-  }
-  // cpp-httplib gives a connection keep_alive_timeout to send its *first*
-  // request too; with a timeout of 0 (~10 ms) a client slow to write after
-  // connecting would be dropped unanswered. With TCP_DEFER_ACCEPT the kernel
-  // hands over a connection only once its first bytes arrived.
-  int defer_sec = 10;
-  if (::setsockopt(server->listen_fd(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_sec,
-                   sizeof(defer_sec)) != 0) {
-    spdlog::warn("api: could not set TCP_DEFER_ACCEPT");
-  }
-  port_ = port;
-  self_address_ =
-      options_.self_address.empty() ? JoinHostPort(options_.host, port) : options_.self_address;
+  SubscribeOptions sopts;
+  sopts.max_parked = options_.max_parked_long_polls;
+  sub_ = std::make_unique<SubscribeHandler>(sopts, names_, &cache_, &counters_);
+  names_->SetChangeListener(
+      [sub = sub_.get()](const std::string& name) { sub->OnClusterChanged(name); });
+  workers_ = std::make_unique<boost::asio::thread_pool>(
+      static_cast<size_t>(std::max(1, options_.worker_threads)));
 
+  Status s = http->Start();
+  if (!s.ok()) {
+    names_->SetChangeListener(nullptr);
+    workers_->join();
+    return s;
+  }
+  port_ = http->port();
+  self_address_ =
+      options_.self_address.empty() ? JoinHostPort(options_.host, port_) : options_.self_address;
   LeaderForwarderOptions fopts;
   fopts.self_address = self_address_;
   fopts.connect_timeout = options_.forward_connect_timeout;
   fopts.read_timeout = options_.forward_read_timeout;
   fopts.apply_timeout = options_.apply_timeout;
   forwarder_ = std::make_unique<LeaderForwarder>(fopts, names_, &counters_);
-  SubscribeOptions sopts;
-  sopts.max_parked = max_parked_;
-  sopts.wake_slice = options_.long_poll_wake_slice;
-  sub_ = std::make_unique<SubscribeHandler>(sopts, names_, &cache_, &counters_);
-
-  server_ = std::move(server);
-  RegisterRoutes();
-  listener_ = std::thread([this] {
-    server_->listen_after_bind();
-    listener_done_.store(true);
-  });
-  // cpp-httplib's stop() does nothing until the accept loop runs, so a Stop()
-  // right after Start() would hang; wait for the loop (microseconds).
-  while (!server_->is_running() && !listener_done_.load()) std::this_thread::yield();
-  spdlog::info("api: serving on {} ({} workers, at most {} parked long polls)", self_address_,
-               threads, max_parked_);
+  http_ = std::move(http);
+  spdlog::info(
+      "api: serving on {} ({} I/O threads, {} workers, at most {} connections and {} parked "
+      "long polls)",
+      self_address_, options_.io_threads, options_.worker_threads, options_.max_connections,
+      options_.max_parked_long_polls);
   return Status::Ok();
 }
 
 void ApiServer::Stop() {
-  if (!server_ || stopped_) return;
+  if (!http_ || stopped_) return;
   stopped_ = true;
-  sub_->Shutdown();
-  server_->stop();
-  if (listener_.joinable()) listener_.join();
+  names_->SetChangeListener(nullptr);
+  sub_->Shutdown();  // parked polls answer now
+  workers_->join();  // writes in hand finish and answer
+  http_->Stop();     // then every connection closes
 }
 
 json ApiServer::CountersJson() const {
   json j = counters_.ToJson();
-  j["maxParkedLongPolls"] = max_parked_;
+  j["maxParkedLongPolls"] = options_.max_parked_long_polls;
   j["workerThreads"] = options_.worker_threads;
+  j["ioThreads"] = options_.io_threads;
+  if (http_) j["http"] = http_->CountersJson();
   return j;
 }
 
-void ApiServer::Send(Response& res, const HttpReply& reply) {
-  res.status = reply.status;
-  res.set_content(reply.body, reply.content_type.c_str());
+void ApiServer::Send(const HttpExchangePtr& ex, ApiRoute route, HttpReply reply) {
+  counters_.CountReply(route, reply.status);
+  ex->Reply(std::move(reply));
 }
 
-void ApiServer::SendError(Response& res, const Status& status) {
+void ApiServer::SendError(const HttpExchangePtr& ex, ApiRoute route, const Status& status) {
   counters_.CountError(status.code());
-  int http = HttpStatusFor(status.code());
-  if (http >= 500) spdlog::warn("api: {}", status.ToString());
-  Send(res, ErrorReply(status));
+  if (HttpStatusFor(status.code()) >= 500) spdlog::warn("api: {}", status.ToString());
+  Send(ex, route, ErrorReply(status));
 }
 
-void ApiServer::RunWrite(const Request& req, Response& res,
-                         const std::function<Result<WriteAck>()>& mutation) {
-  Result<WriteAck> result = mutation();
-  if (result.ok()) return Send(res, OkReply(WriteAckJson(result.value())));
-  if (result.status().code() != Status::Code::kNotLeader) return SendError(res, result.status());
-  ForwardRequest forward{req.method, req.target, req.body, req.get_header_value(kForwardedHeader)};
-  Result<HttpReply> reply = forwarder_->Forward(forward);
-  if (!reply.ok()) return SendError(res, reply.status());
-  Send(res, reply.value());
-}
-
-bool ApiServer::PathName(const Request& req, Response& res, std::string* name) {
-  *name = req.matches.size() > 1 ? req.matches[1].str() : std::string();
-  Status s = ValidateClusterName(*name);
-  if (!s.ok()) {
-    SendError(res, s);
-    return false;
-  }
-  return true;
-}
-
-bool ApiServer::JsonBody(const Request& req, Response& res, json* doc) {
-  Status s = ParseJsonText(req.body, doc);
-  if (!s.ok()) {
-    SendError(res, s);
-    return false;
-  }
-  return true;
-}
-
-void ApiServer::RegisterRoutes() {
-  httplib::Server& s = *server_;
-  // Every request, including those cpp-httplib refuses itself (404, 413).
-  s.set_pre_routing_handler([this](const Request&, Response&) {
-    counters_.requests.fetch_add(1, std::memory_order_relaxed);
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  s.set_logger([this](const Request&, const Response& res) { counters_.CountReply(res.status); });
-  // Called for every reply >= 400; fills in our envelope only where
-  // cpp-httplib refused on its own and left the body empty.
-  s.set_error_handler(httplib::Server::HandlerWithResponse([](const Request& req, Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string msg;
-    switch (res.status) {
-      case 404:
-        msg = "no route for " + req.method + " " + req.path;
-        break;
-      case 413:
-        msg = "body: larger than " + std::to_string(limits::kMaxRequestBodyBytes) + " bytes";
-        break;
-      default:
-        msg = "HTTP " + std::to_string(res.status) + " for " + req.method + " " + req.path;
-    }
-    HttpReply reply = ErrorReply(res.status, msg);
-    res.set_content(reply.body, reply.content_type.c_str());
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  s.set_exception_handler([this](const Request& req, Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
+void ApiServer::OnWorker(HttpExchangePtr ex, ApiRoute route, Blocking work) {
+  boost::asio::post(*workers_, [this, ex = std::move(ex), route, work = std::move(work)] {
+    HttpReply reply;
     try {
-      if (ep) std::rethrow_exception(ep);
+      reply = work();
     } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
+      counters_.CountError(Status::Code::kInternal);
+      spdlog::error("api: {} failed: {}", ToString(route), e.what());
+      reply = ErrorReply(Status::Internal(std::string(ToString(route)) + ": " + e.what()));
     }
-    SendError(res, Status::Internal(req.method + " " + req.path + ": " + what));
+    Send(ex, route, std::move(reply));
   });
-
-  auto bind = [this](void (ApiServer::*fn)(const Request&, Response&)) {
-    return [this, fn](const Request& req, Response& res) { (this->*fn)(req, res); };
-  };
-  s.Get("/healthz", [this](const Request&, Response& res) {
-    Send(res, OkReply({{"self", self_address_}}));
-  });
-  s.Get("/c", bind(&ApiServer::GetClusters));
-  s.Post("/c", bind(&ApiServer::PostCluster));
-  s.Get("/c/list", bind(&ApiServer::GetClusters));
-  s.Post("/c/online/(.+)", bind(&ApiServer::PostClusterOnline));
-  // More specific before less: handlers are tried in registration order.
-  s.Post("/c/node/online/(.+)", bind(&ApiServer::PostNodeOnline));
-  s.Post("/c/node/(.+)", bind(&ApiServer::PostNodes));
-  s.Delete("/c/node/(.+)", bind(&ApiServer::DeleteNodes));
-  // (.+), not ([^/]+): a name holding '/' must reach the validator and get
-  // a 400 naming it, not a 404.
-  s.Get("/c/(.+)", bind(&ApiServer::GetCluster));
-  s.Delete("/c/(.+)", bind(&ApiServer::DeleteCluster));
-  s.Get("/sys/status", bind(&ApiServer::GetSysStatus));
-  s.Post("/sys/nscache", bind(&ApiServer::PostNsCache));
-  s.Post("/sub", bind(&ApiServer::PostSub));
 }
 
-void ApiServer::GetClusters(const Request& req, Response& res) {
+void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
+  counters_.requests.fetch_add(1, std::memory_order_relaxed);
+  const std::string& m = req.method;
+  const std::string& path = req.path;
+  std::string name;
+  ApiRoute route = ApiRoute::kNoRoute;
+  try {
+    if (m == "GET") {
+      if (path == "/healthz") {
+        route = ApiRoute::kHealthz;
+        return Send(ex, route, OkReply({{"self", self_address_}}));
+      }
+      if (path == "/readyz") return Send(ex, route = ApiRoute::kReadyz, GetReadyz());
+      if (path == "/sys/status") return Send(ex, route = ApiRoute::kSysStatus, GetSysStatus());
+      if (path == "/c" || path == "/c/list") {
+        route = ApiRoute::kListClusters;
+        return Send(ex, route, GetClusters(req, path == "/c/list"));
+      }
+      // (.+), not ([^/]+): a name holding '/' must reach the validator and
+      // get a 400 naming it, not a 404.
+      if (Suffix(path, "/c/", &name)) {
+        route = ApiRoute::kGetCluster;
+        return Send(ex, route, GetCluster(req, name));
+      }
+    } else if (m == "POST") {
+      if (path == "/sub") return PostSub(std::move(req), std::move(ex));
+      if (path == "/c") return PostCluster(std::move(req), std::move(ex));
+      if (path == "/sys/nscache") return PostNsCache(std::move(req), std::move(ex));
+      // More specific before less.
+      if (Suffix(path, "/c/online/", &name)) {
+        return PostClusterOnline(std::move(req), std::move(ex), std::move(name));
+      }
+      if (Suffix(path, "/c/node/online/", &name)) {
+        return PostNodeOnline(std::move(req), std::move(ex), std::move(name));
+      }
+      if (Suffix(path, "/c/node/", &name)) {
+        return PostNodes(std::move(req), std::move(ex), std::move(name));
+      }
+    } else if (m == "DELETE") {
+      if (Suffix(path, "/c/node/", &name)) {
+        return DeleteNodes(std::move(req), std::move(ex), std::move(name));
+      }
+      if (Suffix(path, "/c/", &name)) {
+        return DeleteCluster(std::move(req), std::move(ex), std::move(name));
+      }
+    }
+    counters_.CountError(Status::Code::kNotFound);
+    Send(ex, ApiRoute::kNoRoute, ErrorReply(404, "no route for " + m + " " + path));
+  } catch (const std::exception& e) {
+    SendError(ex, route, Status::Internal(m + " " + path + ": " + e.what()));
+  }
+}
+
+HttpReply ApiServer::GetReadyz() {
+  Status ready = names_->Readiness();
+  if (!ready.ok()) return ErrorReply(503, "not ready: " + ready.message());
+  return OkReply({{"self", self_address_}, {"ready", true}});
+}
+
+HttpReply ApiServer::GetClusters(const HttpRequest& req, bool names_only) {
+  if (Status ready = names_->Readiness(); !ready.ok()) {
+    counters_.CountError(ready.code());
+    return ErrorReply(503, "not ready: " + ready.message());
+  }
   std::vector<ClusterPtr> clusters = names_->ListClusters();
-  json data = json::array();
-  if (req.path == "/c/list") {
+  if (names_only) {
+    json data = json::array();
     for (const ClusterPtr& c : clusters) data.push_back(c->name);
-    return Send(res, OkReply(data));
+    return OkReply(data);
   }
   ClusterJsonForm form;
-  Status s = DecodeClusterForm(req.get_param_value("form"), &form);
-  if (!s.ok()) return SendError(res, s);
+  Status s = DecodeClusterForm(req.Param("form"), &form);
+  if (!s.ok()) {
+    counters_.CountError(s.code());
+    return ErrorReply(s);
+  }
   std::string text = "[";
   for (const ClusterPtr& c : clusters) {
     if (text.size() > 1) text += ',';
@@ -250,101 +215,193 @@ void ApiServer::GetClusters(const Request& req, Response& res) {
     text += form == ClusterJsonForm::kJcm ? encoded->Jcm() : encoded->Full();
   }
   text += ']';
-  Send(res, OkReplyRaw(text));
+  return OkReplyRaw(text);
 }
 
-void ApiServer::GetCluster(const Request& req, Response& res) {
-  std::string name;
-  if (!PathName(req, res, &name)) return;
-  ClusterJsonForm form;
-  Status s = DecodeClusterForm(req.get_param_value("form"), &form);
-  if (!s.ok()) return SendError(res, s);
-  ClusterPtr cluster = names_->GetCluster(name);
-  if (!cluster)
-    return SendError(res, Status::NotFound("cluster " + QuoteForError(name) + " not found"));
+HttpReply ApiServer::GetCluster(const HttpRequest& req, const std::string& name) {
+  Status s = PathName(name);
+  ClusterJsonForm form = ClusterJsonForm::kFull;
+  if (s.ok()) s = DecodeClusterForm(req.Param("form"), &form);
+  if (s.ok()) {
+    if (Status ready = names_->Readiness(); !ready.ok()) {
+      s = Status::Unavailable("not ready: " + ready.message());
+    }
+  }
+  ClusterPtr cluster;
+  if (s.ok()) {
+    cluster = names_->GetCluster(name);
+    if (!cluster) s = Status::NotFound("cluster " + QuoteForError(name) + " not found");
+  }
+  if (!s.ok()) {
+    counters_.CountError(s.code());
+    return ErrorReply(s);
+  }
   auto encoded = cache_.Get(cluster);
-  Send(res, OkReplyRaw(form == ClusterJsonForm::kJcm ? encoded->Jcm() : encoded->Full()));
+  return OkReplyRaw(form == ClusterJsonForm::kJcm ? encoded->Jcm() : encoded->Full());
 }
 
-void ApiServer::PostCluster(const Request& req, Response& res) {
-  json doc;
-  if (!JsonBody(req, res, &doc)) return;
-  Cluster cluster;
-  Status s = DecodeCluster(doc, &cluster);
-  if (!s.ok()) return SendError(res, s);
-  RunWrite(req, res, [&] { return names_->PutCluster(cluster); });
-}
-
-void ApiServer::DeleteCluster(const Request& req, Response& res) {
-  std::string name;
-  if (!PathName(req, res, &name)) return;
-  RunWrite(req, res, [&] { return names_->DeleteCluster(name); });
-}
-
-void ApiServer::PostClusterOnline(const Request& req, Response& res) {
-  std::string name;
-  json doc;
-  if (!PathName(req, res, &name) || !JsonBody(req, res, &doc)) return;
-  bool online = false;
-  Status s = DecodeBool(doc, "body", /*allow_words=*/true, &online);
-  if (!s.ok()) return SendError(res, s);
-  RunWrite(req, res, [&] { return names_->SetClusterOnline(name, online); });
-}
-
-void ApiServer::PostNodes(const Request& req, Response& res) {
-  std::string name;
-  json doc;
-  if (!PathName(req, res, &name) || !JsonBody(req, res, &doc)) return;
-  std::vector<Node> nodes;
-  Status s = DecodeNodeList(doc, &nodes);
-  if (!s.ok()) return SendError(res, s);
-  RunWrite(req, res, [&] { return names_->AddNodes(name, nodes); });
-}
-
-void ApiServer::DeleteNodes(const Request& req, Response& res) {
-  std::string name;
-  json doc;
-  if (!PathName(req, res, &name) || !JsonBody(req, res, &doc)) return;
-  std::vector<std::string> specs;
-  Status s = DecodeSpecList(doc, &specs);
-  if (!s.ok()) return SendError(res, s);
-  RunWrite(req, res, [&] { return names_->RemoveNodes(name, specs); });
-}
-
-void ApiServer::PostNodeOnline(const Request& req, Response& res) {
-  std::string name;
-  json doc;
-  if (!PathName(req, res, &name) || !JsonBody(req, res, &doc)) return;
-  std::string spec;
-  bool online = false;
-  Status s = DecodeNodeOnline(doc, &spec, &online);
-  if (!s.ok()) return SendError(res, s);
-  RunWrite(req, res, [&] { return names_->SetNodeOnline(name, spec, online); });
-}
-
-void ApiServer::GetSysStatus(const Request&, Response& res) {
+HttpReply ApiServer::GetSysStatus() {
   json data = names_->SystemStatus();
   if (!data.is_object()) data = json{{"service", std::move(data)}};
   data["api"] = CountersJson();
-  Send(res, OkReply(data));
+  Status ready = names_->Readiness();
+  data["ready"] = ready.ok();
+  if (!ready.ok()) data["notReadyReason"] = ready.message();
+  return OkReply(data);
 }
 
-void ApiServer::PostNsCache(const Request& req, Response& res) {
-  json doc;
-  if (!JsonBody(req, res, &doc)) return;
-  bool enabled = false;
-  Status s = DecodeBool(doc, "body", /*allow_words=*/false, &enabled);
-  if (!s.ok()) return SendError(res, s);
-  // Local to this instance on purpose: each instance writes its own statuses.
-  s = names_->SetStatusWriteCache(enabled);
-  if (!s.ok()) return SendError(res, s);
-  Send(res, OkReply({{"statusWriteCache", enabled}}));
+HttpReply ApiServer::RunWrite(const HttpRequest& req,
+                              const std::function<Result<WriteAck>()>& mutation) {
+  Result<WriteAck> result = mutation();
+  if (result.ok()) return OkReply(WriteAckJson(result.value()));
+  Status status = result.status();
+  if (status.code() == Status::Code::kNotLeader) {
+    ForwardRequest forward{req.method, req.target, req.body, req.Header(kForwardedHeader)};
+    Result<HttpReply> reply = forwarder_->Forward(forward);
+    if (reply.ok()) return reply.value();
+    status = reply.status();
+  }
+  counters_.CountError(status.code());
+  if (HttpStatusFor(status.code()) >= 500) spdlog::warn("api: {}", status.ToString());
+  return ErrorReply(status);
 }
 
-void ApiServer::PostSub(const Request& req, Response& res) {
-  Result<HttpReply> reply = sub_->Handle(req.body);
-  if (!reply.ok()) return SendError(res, reply.status());
-  Send(res, reply.value());
+// The write routes: decode and validate on a worker (a cluster document may
+// be megabytes), refuse bad input before any mutation is called.
+namespace {
+
+// Runs `decode`, and on success the write; on a refusal, its error reply.
+template <typename Decode, typename Write>
+HttpReply DecodeThenWrite(ApiCounters* counters, Decode decode, Write write) {
+  Status s = decode();
+  if (!s.ok()) {
+    counters->CountError(s.code());
+    return ErrorReply(s);
+  }
+  return write();
+}
+
+}  // namespace
+
+void ApiServer::PostCluster(HttpRequest req, HttpExchangePtr ex) {
+  OnWorker(std::move(ex), ApiRoute::kPutCluster, [this, req = std::move(req)] {
+    auto cluster = std::make_shared<Cluster>();
+    return DecodeThenWrite(
+        &counters_,
+        [&] {
+          json doc;
+          Status s = ParseJsonText(req.body, &doc);
+          return s.ok() ? DecodeCluster(doc, cluster.get()) : s;
+        },
+        [&] { return RunWrite(req, [&] { return names_->PutCluster(*cluster); }); });
+  });
+}
+
+void ApiServer::DeleteCluster(HttpRequest req, HttpExchangePtr ex, std::string name) {
+  OnWorker(std::move(ex), ApiRoute::kDeleteCluster,
+           [this, req = std::move(req), name = std::move(name)] {
+             return DecodeThenWrite(
+                 &counters_, [&] { return PathName(name); },
+                 [&] { return RunWrite(req, [&] { return names_->DeleteCluster(name); }); });
+           });
+}
+
+void ApiServer::PostClusterOnline(HttpRequest req, HttpExchangePtr ex, std::string name) {
+  OnWorker(
+      std::move(ex), ApiRoute::kClusterOnline,
+      [this, req = std::move(req), name = std::move(name)] {
+        bool online = false;
+        return DecodeThenWrite(
+            &counters_,
+            [&] {
+              json doc;
+              Status s = PathName(name);
+              if (s.ok()) s = ParseJsonText(req.body, &doc);
+              return s.ok() ? DecodeBool(doc, "body", /*allow_words=*/true, &online) : s;
+            },
+            [&] { return RunWrite(req, [&] { return names_->SetClusterOnline(name, online); }); });
+      });
+}
+
+void ApiServer::PostNodes(HttpRequest req, HttpExchangePtr ex, std::string name) {
+  OnWorker(std::move(ex), ApiRoute::kAddNodes,
+           [this, req = std::move(req), name = std::move(name)] {
+             std::vector<Node> nodes;
+             return DecodeThenWrite(
+                 &counters_,
+                 [&] {
+                   json doc;
+                   Status s = PathName(name);
+                   if (s.ok()) s = ParseJsonText(req.body, &doc);
+                   return s.ok() ? DecodeNodeList(doc, &nodes) : s;
+                 },
+                 [&] { return RunWrite(req, [&] { return names_->AddNodes(name, nodes); }); });
+           });
+}
+
+void ApiServer::DeleteNodes(HttpRequest req, HttpExchangePtr ex, std::string name) {
+  OnWorker(std::move(ex), ApiRoute::kRemoveNodes,
+           [this, req = std::move(req), name = std::move(name)] {
+             std::vector<std::string> specs;
+             return DecodeThenWrite(
+                 &counters_,
+                 [&] {
+                   json doc;
+                   Status s = PathName(name);
+                   if (s.ok()) s = ParseJsonText(req.body, &doc);
+                   return s.ok() ? DecodeSpecList(doc, &specs) : s;
+                 },
+                 [&] { return RunWrite(req, [&] { return names_->RemoveNodes(name, specs); }); });
+           });
+}
+
+void ApiServer::PostNodeOnline(HttpRequest req, HttpExchangePtr ex, std::string name) {
+  OnWorker(std::move(ex), ApiRoute::kNodeOnline,
+           [this, req = std::move(req), name = std::move(name)] {
+             std::string spec;
+             bool online = false;
+             return DecodeThenWrite(
+                 &counters_,
+                 [&] {
+                   json doc;
+                   Status s = PathName(name);
+                   if (s.ok()) s = ParseJsonText(req.body, &doc);
+                   return s.ok() ? DecodeNodeOnline(doc, &spec, &online) : s;
+                 },
+                 [&] {
+                   return RunWrite(req, [&] { return names_->SetNodeOnline(name, spec, online); });
+                 });
+           });
+}
+
+void ApiServer::PostNsCache(HttpRequest req, HttpExchangePtr ex) {
+  OnWorker(std::move(ex), ApiRoute::kNsCache, [this, req = std::move(req)] {
+    bool enabled = false;
+    return DecodeThenWrite(
+        &counters_,
+        [&] {
+          json doc;
+          Status s = ParseJsonText(req.body, &doc);
+          if (s.ok()) s = DecodeBool(doc, "body", /*allow_words=*/false, &enabled);
+          // Local to this instance on purpose: each instance writes its own
+          // statuses.
+          return s.ok() ? names_->SetStatusWriteCache(enabled) : s;
+        },
+        [&] {
+          return OkReply({{"statusWriteCache", enabled}});
+        });
+  });
+}
+
+void ApiServer::PostSub(HttpRequest req, HttpExchangePtr ex) {
+  if (Status ready = names_->Readiness(); !ready.ok()) {
+    return SendError(ex, ApiRoute::kSub, Status::Unavailable("not ready: " + ready.message()));
+  }
+  auto executor = ex->executor();
+  sub_->Handle(req.body, std::move(executor), [this, ex](Result<HttpReply> reply) {
+    if (!reply.ok()) return SendError(ex, ApiRoute::kSub, reply.status());
+    Send(ex, ApiRoute::kSub, reply.value());
+  });
 }
 
 }  // namespace jcm

@@ -2,50 +2,44 @@
 // error, leader forwarding of writes, POST /sub and its long polls), written
 // against NameService only. docs/api.md describes every route.
 //
-// Threads: Start() binds and starts one listener thread that the server owns;
-// requests run on a pool of `worker_threads` threads. cpp-httplib keeps a
-// worker for the whole life of a keep-alive connection, waiting at least
-// ~10 ms for the next request, and for a long poll's whole wait, so:
-// - by default a connection serves one request and is closed
-//   (keep_alive_max_count = 1). Measured with 8 workers and 200 keep-alive
-//   clients each polling every 200 ms: p50 0.6 ms with 1; with 100, every
-//   request also held its worker ~10 ms idle, the pool saturated and p50
-//   rose to 66 ms. Back-to-back clients (benchmarks) go ~2x faster with
-//   reuse; raise the count where only such clients call;
-// - at most max_parked_long_polls long polls park at once (default half the
-//   pool); the rest are answered at once.
+// Threads: the HttpServer's I/O threads (io_threads) parse requests and run
+// every route that only reads memory: cluster reads, /sys/status, /healthz,
+// /readyz and /sub (whose long polls park without a thread, woken per
+// cluster by the NameService's change listener). Routes that may block
+// (writes on ZooKeeper, forwards to the leader and the read-your-writes wait
+// after them) run on a pool of worker_threads and answer asynchronously; an
+// I/O thread never waits on ZooKeeper or another instance.
+//
+// Reads and /sub answer 503 while NameService::Readiness() is not OK, so a
+// starting or cut-off instance never tells a client a cluster is gone.
 //
 // Thread-safety: Start() and Stop() are called by the owner, from one thread
-// (Stop() may be called more than once, and by the destructor). port() and
-// self_address() may be called from any thread after Start() returned OK.
-// The NameService must outlive the server and is called from worker threads
-// concurrently (its contract allows that).
+// (Stop() may be called more than once, and by the destructor). port(),
+// self_address() and CountersJson() may be called from any thread after
+// Start() returned OK. The NameService must outlive the server and is called
+// from I/O and worker threads concurrently (its contract allows that).
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <ctime>
-#include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "api/api_counters.h"
 #include "api/encoded_cluster_cache.h"
 #include "api/http_reply.h"
+#include "api/http_request.h"
 #include "api/name_service.h"
 #include "model/status.h"
 
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
+namespace boost::asio {
+class thread_pool;
+}  // namespace boost::asio
 
 namespace jcm {
 
+class HttpServer;
 class LeaderForwarder;
 class SubscribeHandler;
 
@@ -55,21 +49,18 @@ struct ApiOptions {
   // What other instances and X-Jcm-Forwarded call us; empty: "host:port"
   // after binding.
   std::string self_address;
-  int worker_threads = 32;
-  // Long polls parked at once; negative: worker_threads / 2.
-  int max_parked_long_polls = -1;
-  size_t keep_alive_max_count = 1;
-  // Idle wait for a connection's next request; 0 means cpp-httplib's
-  // minimum, ~10 ms.
-  time_t keep_alive_timeout_sec = 0;
-  // cpp-httplib listens with a backlog of 5; a burst of subscribers
-  // reconnecting at once needs more. Applied with a second listen().
-  int listen_backlog = 1024;
-  std::chrono::milliseconds read_timeout{5000};  // a client sending its request
+  int io_threads = 2;
+  int worker_threads = 32;  // blocking routes: writes and forwards
+  // Open client connections; at the cap the longest-idle one is closed.
+  size_t max_connections = 10000;
+  size_t max_parked_long_polls = 10000;
+  std::chrono::milliseconds idle_timeout{60000};      // keep-alive, between requests
+  std::chrono::milliseconds request_deadline{10000};  // headers and body, in total
+  size_t header_limit = 16 * 1024;
+  int listen_backlog = 4096;
   std::chrono::milliseconds forward_connect_timeout{1000};
   std::chrono::milliseconds forward_read_timeout{10000};
   std::chrono::milliseconds apply_timeout{10000};  // read-your-writes wait
-  std::chrono::milliseconds long_poll_wake_slice{250};
 };
 
 class ApiServer {
@@ -79,56 +70,57 @@ class ApiServer {
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
 
-  // Binds host:port and serves on a thread of its own. Unavailable if the
-  // address cannot be bound.
+  // Binds host:port and starts serving. Unavailable if the address cannot be
+  // bound. Registers the NameService change listener.
   Status Start();
-  // Stops accepting, wakes parked long polls, finishes in-flight requests
-  // and joins every thread.
+  // Answers parked long polls, finishes the writes in hand, closes every
+  // connection and joins every thread.
   void Stop();
 
   int port() const { return port_; }
   const std::string& self_address() const { return self_address_; }
-  // Counters as GET /sys/status shows them under "api".
+  // Counters as GET /sys/status shows them under "api" (HTTP connection
+  // counters under "api.http").
   nlohmann::json CountersJson() const;
 
  private:
-  void RegisterRoutes();
-  void Send(httplib::Response& res, const HttpReply& reply);
-  void SendError(httplib::Response& res, const Status& status);
-  // Runs a mutation; forwards the request to the leader if it returns
-  // NotLeader. `mutation` is called at most once, only after the input was
-  // fully validated by the caller.
-  void RunWrite(const httplib::Request& req, httplib::Response& res,
-                const std::function<Result<WriteAck>()>& mutation);
-  // The {name} of a route, validated; false (and a 400 sent) if invalid.
-  bool PathName(const httplib::Request& req, httplib::Response& res, std::string* name);
-  // The body parsed as JSON; false (and a 400 sent) if malformed.
-  bool JsonBody(const httplib::Request& req, httplib::Response& res, nlohmann::json* doc);
+  using Blocking = std::function<HttpReply()>;
 
-  void GetClusters(const httplib::Request& req, httplib::Response& res);
-  void GetCluster(const httplib::Request& req, httplib::Response& res);
-  void PostCluster(const httplib::Request& req, httplib::Response& res);
-  void DeleteCluster(const httplib::Request& req, httplib::Response& res);
-  void PostClusterOnline(const httplib::Request& req, httplib::Response& res);
-  void PostNodes(const httplib::Request& req, httplib::Response& res);
-  void DeleteNodes(const httplib::Request& req, httplib::Response& res);
-  void PostNodeOnline(const httplib::Request& req, httplib::Response& res);
-  void GetSysStatus(const httplib::Request& req, httplib::Response& res);
-  void PostNsCache(const httplib::Request& req, httplib::Response& res);
-  void PostSub(const httplib::Request& req, httplib::Response& res);
+  void Dispatch(HttpRequest req, HttpExchangePtr ex);
+  void Send(const HttpExchangePtr& ex, ApiRoute route, HttpReply reply);
+  void SendError(const HttpExchangePtr& ex, ApiRoute route, const Status& status);
+  // Runs `work` on the worker pool and sends what it returns.
+  void OnWorker(HttpExchangePtr ex, ApiRoute route, Blocking work);
+  // A mutation, then (on NotLeader) a forward to the leader. Runs on a
+  // worker. `mutation` is called only after the input was fully validated.
+  HttpReply RunWrite(const HttpRequest& req, const std::function<Result<WriteAck>()>& mutation);
+
+  HttpReply GetClusters(const HttpRequest& req, bool names_only);
+  HttpReply GetCluster(const HttpRequest& req, const std::string& name);
+  HttpReply GetSysStatus();
+  HttpReply GetReadyz();
+
+  // Each decodes and validates its input, then queues the write; a bad input
+  // is answered at once with the refusal.
+  void PostCluster(HttpRequest req, HttpExchangePtr ex);
+  void DeleteCluster(HttpRequest req, HttpExchangePtr ex, std::string name);
+  void PostClusterOnline(HttpRequest req, HttpExchangePtr ex, std::string name);
+  void PostNodes(HttpRequest req, HttpExchangePtr ex, std::string name);
+  void DeleteNodes(HttpRequest req, HttpExchangePtr ex, std::string name);
+  void PostNodeOnline(HttpRequest req, HttpExchangePtr ex, std::string name);
+  void PostNsCache(HttpRequest req, HttpExchangePtr ex);
+  void PostSub(HttpRequest req, HttpExchangePtr ex);
 
   const ApiOptions options_;
   NameService* const names_;
   ApiCounters counters_;
   EncodedClusterCache cache_;
-  int max_parked_ = 0;
   int port_ = 0;
   std::string self_address_;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<boost::asio::thread_pool> workers_;
   std::unique_ptr<LeaderForwarder> forwarder_;
   std::unique_ptr<SubscribeHandler> sub_;
-  std::thread listener_;
-  std::atomic<bool> listener_done_{false};
   bool stopped_ = false;
 };
 

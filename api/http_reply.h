@@ -10,6 +10,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +24,8 @@ struct HttpReply {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  // Extra response headers (Cache-Control, WWW-Authenticate, ...).
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 // The Status -> HTTP mapping. kOk maps to 200.

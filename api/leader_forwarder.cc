@@ -1,5 +1,9 @@
 #include "api/leader_forwarder.h"
 
+#include <map>
+#include <mutex>
+#include <vector>
+
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
@@ -7,9 +11,63 @@ namespace jcm {
 
 using nlohmann::json;
 
+// Idle keep-alive clients by leader address; the least recently used
+// first.
+class LeaderForwarder::ClientPool {
+ public:
+  explicit ClientPool(const LeaderForwarderOptions& options) : options_(options) {}
+
+  std::unique_ptr<httplib::Client> Take(const std::string& address) {
+    auto now = std::chrono::steady_clock::now();
+    {
+      std::lock_guard lock(mu_);
+      auto& idle = idle_[address];
+      while (!idle.empty()) {
+        Idle entry = std::move(idle.back());
+        idle.pop_back();
+        if (now - entry.since < options_.max_idle_time) return std::move(entry.client);
+      }
+    }
+    auto client = std::make_unique<httplib::Client>(address);
+    client->set_connection_timeout(options_.connect_timeout);
+    client->set_read_timeout(options_.read_timeout);
+    client->set_write_timeout(options_.read_timeout);
+    client->set_tcp_nodelay(true);
+    client->set_keep_alive(true);
+    client->set_url_encode(false);  // the target is already encoded as received
+    return client;
+  }
+
+  void Give(const std::string& address, std::unique_ptr<httplib::Client> client) {
+    std::lock_guard lock(mu_);
+    // Another address means the leader moved: drop the old connections.
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      it = it->first == address ? std::next(it) : idle_.erase(it);
+    }
+    auto& idle = idle_[address];
+    if (idle.size() < options_.max_idle_connections) {
+      idle.push_back({std::move(client), std::chrono::steady_clock::now()});
+    }
+  }
+
+ private:
+  struct Idle {
+    std::unique_ptr<httplib::Client> client;
+    std::chrono::steady_clock::time_point since;
+  };
+  const LeaderForwarderOptions& options_;
+  std::mutex mu_;
+  std::map<std::string, std::vector<Idle>> idle_;  // GUARDED_BY(mu_)
+};
+
 LeaderForwarder::LeaderForwarder(LeaderForwarderOptions options, const NameService* names,
                                  ApiCounters* counters)
-    : options_(std::move(options)), names_(names), counters_(counters) {}
+    : options_(std::move(options)),
+      names_(names),
+      counters_(counters),
+      pool_(std::make_unique<ClientPool>(options_)) {}
+
+LeaderForwarder::~LeaderForwarder() = default;
 
 Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request) const {
   if (!request.forwarded_by.empty()) {
@@ -30,23 +88,19 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request) const 
     return Status::Unavailable("leadership is changing; retry");
   }
 
-  httplib::Client client(leader.address);
-  client.set_connection_timeout(options_.connect_timeout);
-  client.set_read_timeout(options_.read_timeout);
-  client.set_write_timeout(options_.read_timeout);
-  client.set_tcp_nodelay(true);
-  client.set_keep_alive(false);
-  client.set_url_encode(false);  // the target is already encoded as received
-  httplib::Headers headers = {{kForwardedHeader, options_.self_address}};
-
   if (request.method != "POST" && request.method != "DELETE") {
     return Status::Internal("cannot forward method " + request.method);
   }
+  std::unique_ptr<httplib::Client> client = pool_->Take(leader.address);
+  httplib::Headers headers = {{kForwardedHeader, options_.self_address}};
   counters_->forwarded.fetch_add(1, std::memory_order_relaxed);
   httplib::Result res =
       request.method == "POST"
-          ? client.Post(request.target, headers, request.body, "application/json")
-          : client.Delete(request.target, headers, request.body, "application/json");
+          ? client->Post(request.target, headers, request.body, "application/json")
+          : client->Delete(request.target, headers, request.body, "application/json");
+  if (res && res->get_header_value("Connection") != "close") {
+    pool_->Give(leader.address, std::move(client));
+  }
   if (!res) {
     counters_->forward_failures.fetch_add(1, std::memory_order_relaxed);
     std::string why = httplib::to_string(res.error());

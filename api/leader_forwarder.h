@@ -19,14 +19,18 @@
 //   the timeout is counted and logged.
 // - The leader's status and body are returned unchanged.
 //
-// One short-lived httplib::Client per forward: writes are operator-rate, and
-// a fresh connection never meets a keep-alive socket the leader closed.
+// Connections to the leader are kept alive in a small pool (at most
+// max_idle_connections idle, each idle for at most max_idle_time, which is
+// kept well under the leader's keep-alive idle timeout so the pool does not
+// hand out a socket the leader is closing). A forward whose connection fails
+// is not sent again: its outcome is unknown and a write is not idempotent.
 //
-// Thread-safety: Forward() may be called from any number of threads at once;
-// the forwarder holds no mutable state besides the shared atomic counters.
+// Thread-safety: Forward() may be called from any number of threads at once
+// (it blocks; callers run it on a worker pool). The pool has its own mutex.
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "api/api_counters.h"
@@ -52,21 +56,27 @@ struct LeaderForwarderOptions {
   std::chrono::milliseconds read_timeout{10000};
   // Bound on the read-your-writes wait after the leader's 2xx.
   std::chrono::milliseconds apply_timeout{10000};
+  size_t max_idle_connections = 16;
+  std::chrono::milliseconds max_idle_time{20000};
 };
 
 class LeaderForwarder {
  public:
   // `names` and `counters` must outlive the forwarder.
   LeaderForwarder(LeaderForwarderOptions options, const NameService* names, ApiCounters* counters);
+  ~LeaderForwarder();
 
   // Forwards a write whose local mutation returned NotLeader. Returns the
   // leader's reply, or the Status explaining why there is none.
   Result<HttpReply> Forward(const ForwardRequest& request) const;
 
  private:
+  class ClientPool;
+
   const LeaderForwarderOptions options_;
   const NameService* const names_;
   ApiCounters* const counters_;
+  std::unique_ptr<ClientPool> pool_;
 };
 
 }  // namespace jcm

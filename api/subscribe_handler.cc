@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_set>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "model/cluster_codec.h"
 #include "model/validation.h"
@@ -34,7 +38,11 @@ Status GetInt64(const json& obj, const char* key, const std::string& field, int6
 
 SubscribeHandler::SubscribeHandler(SubscribeOptions options, const NameService* names,
                                    EncodedClusterCache* cache, ApiCounters* counters)
-    : options_(options), names_(names), cache_(cache), counters_(counters) {}
+    : options_(options),
+      names_(names),
+      cache_(cache),
+      counters_(counters),
+      table_(options.max_parked) {}
 
 Status SubscribeHandler::Decode(const json& doc, Request* out) const {
   if (!doc.is_object()) return JsonTypeError("body", doc, "an object {\"tag\", \"units\"}");
@@ -125,27 +133,85 @@ bool SubscribeHandler::Evaluate(const Request& request, std::string* units) cons
   return all_nochange;
 }
 
-bool SubscribeHandler::TryPark() {
-  int64_t before = counters_->long_polls_parked.fetch_add(1, std::memory_order_acq_rel);
-  if (before >= options_.max_parked) {
-    counters_->long_polls_parked.fetch_sub(1, std::memory_order_acq_rel);
-    return false;
+struct SubscribeHandler::Poll : ParkedPoll {
+  Poll(Request r, boost::asio::any_io_executor executor, Responder respond)
+      : request(std::move(r)), timer(std::move(executor)), respond(std::move(respond)) {}
+  const Request request;
+  boost::asio::steady_timer timer;  // waitMs; runs on the connection's executor
+  Responder respond;
+  bool answered = false;
+};
+
+void SubscribeHandler::UpdateParkedGauge() {
+  counters_->long_polls_parked.store(static_cast<int64_t>(table_.size()),
+                                     std::memory_order_relaxed);
+}
+
+void SubscribeHandler::Answer(const std::shared_ptr<Poll>& poll, std::string units) {
+  if (poll->answered) return;
+  poll->answered = true;
+  poll->timer.cancel();
+  poll->respond(HttpReply{200, R"({"units":)" + units + "}"});
+}
+
+void SubscribeHandler::ParkOrAnswer(const std::shared_ptr<Poll>& poll, uint64_t seen,
+                                    std::string units) {
+  while (true) {
+    if (stopping_.load(std::memory_order_acquire) || !table_.Park(poll)) break;
+    UpdateParkedGauge();
+    // A change applied between the evaluation and Park() notified nobody:
+    // the counter moved, so look again (the poll stays parked meanwhile and
+    // later changes find it in the table).
+    uint64_t now = names_->ChangeCounter();
+    if (now == seen) return;
+    if (!table_.Remove(*poll)) return;  // a change took it out already; Resume answers
+    UpdateParkedGauge();
+    seen = now;
+    if (!Evaluate(poll->request, &units)) break;
   }
-  return true;
+  Answer(poll, std::move(units));
 }
 
-void SubscribeHandler::Unpark() {
-  counters_->long_polls_parked.fetch_sub(1, std::memory_order_acq_rel);
+void SubscribeHandler::Resume(const std::shared_ptr<Poll>& poll) {
+  uint64_t seen = names_->ChangeCounter();
+  std::string units;
+  if (!Evaluate(poll->request, &units)) return Answer(poll, std::move(units));
+  ParkOrAnswer(poll, seen, std::move(units));
 }
 
-Result<HttpReply> SubscribeHandler::Handle(std::string_view body) {
+void SubscribeHandler::OnClusterChanged(const std::string& name) {
+  std::vector<std::shared_ptr<ParkedPoll>> woken = table_.TakeHolding(name);
+  if (woken.empty()) return;
+  UpdateParkedGauge();
+  for (auto& p : woken) {
+    auto poll = std::static_pointer_cast<Poll>(p);
+    boost::asio::post(poll->timer.get_executor(), [this, poll] { Resume(poll); });
+  }
+}
+
+void SubscribeHandler::Shutdown() {
+  stopping_.store(true, std::memory_order_release);
+  std::vector<std::shared_ptr<ParkedPoll>> all = table_.Shutdown();
+  UpdateParkedGauge();
+  for (auto& p : all) {
+    auto poll = std::static_pointer_cast<Poll>(p);
+    boost::asio::post(poll->timer.get_executor(), [this, poll] {
+      std::string units;
+      Evaluate(poll->request, &units);
+      Answer(poll, std::move(units));
+    });
+  }
+}
+
+void SubscribeHandler::Handle(std::string_view body, boost::asio::any_io_executor executor,
+                              Responder respond) {
   counters_->sub_requests.fetch_add(1, std::memory_order_relaxed);
   json doc;
   Status s = ParseJsonText(body, &doc);
-  if (!s.ok()) return s;
+  if (!s.ok()) return respond(s);
   Request request;
   s = Decode(doc, &request);
-  if (!s.ok()) return s;
+  if (!s.ok()) return respond(s);
 
   // Read the counter before evaluating: a change that lands during the
   // evaluation then moves it past `seen` and is not missed.
@@ -153,26 +219,29 @@ Result<HttpReply> SubscribeHandler::Handle(std::string_view body) {
   std::string units;
   bool quiet = Evaluate(request, &units);
   bool wants_wait = request.ext && request.wait.count() > 0 && !request.units.empty();
-  if (quiet && wants_wait && !stopping_.load(std::memory_order_acquire)) {
-    if (!TryPark()) {
-      counters_->long_polls_refused.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      counters_->long_polls.fetch_add(1, std::memory_order_relaxed);
-      auto deadline = std::chrono::steady_clock::now() + request.wait;
-      while (!stopping_.load(std::memory_order_acquire)) {
-        auto now = std::chrono::steady_clock::now();
-        if (now >= deadline) break;
-        auto slice = std::min(std::chrono::ceil<std::chrono::milliseconds>(deadline - now),
-                              options_.wake_slice);
-        uint64_t current = names_->WaitForChange(seen, slice);
-        if (current == seen) continue;
-        seen = current;
-        if (!Evaluate(request, &units)) break;
-      }
-      Unpark();
-    }
+  if (!quiet || !wants_wait || stopping_.load(std::memory_order_acquire)) {
+    return respond(HttpReply{200, R"({"units":)" + units + "}"});
   }
-  return HttpReply{200, R"({"units":)" + units + "}"};
+  if (table_.size() >= table_.capacity()) {
+    counters_->long_polls_refused.fetch_add(1, std::memory_order_relaxed);
+    return respond(HttpReply{200, R"({"units":)" + units + "}"});
+  }
+  auto wait = request.wait;
+  auto poll = std::make_shared<Poll>(std::move(request), std::move(executor), std::move(respond));
+  std::unordered_set<std::string> distinct;
+  for (const Unit& u : poll->request.units) {
+    if (distinct.insert(u.name).second) poll->names.push_back(u.name);
+  }
+  counters_->long_polls.fetch_add(1, std::memory_order_relaxed);
+  poll->timer.expires_after(wait);
+  poll->timer.async_wait([this, poll](boost::system::error_code ec) {
+    if (ec || !table_.Remove(*poll)) return;  // answered, or a change owns it now
+    UpdateParkedGauge();
+    std::string units;
+    Evaluate(poll->request, &units);
+    Answer(poll, std::move(units));
+  });
+  ParkOrAnswer(poll, seen, std::move(units));
 }
 
 }  // namespace jcm

@@ -8,44 +8,47 @@
 // Extended form ("ext": 1): a status version per unit; RESP_NOCHANGE when the
 // caller is current; RESP_STATUS carries statusVersion and panic; RESP_UPDATE
 // carries the cluster in ClusterJsonForm::kFull. With "waitMs" > 0 and every
-// unit RESP_NOCHANGE, the request parks until NameService::ChangeCounter()
-// moves (then every unit is re-evaluated; it answers as soon as one is not
-// RESP_NOCHANGE) or waitMs passes. A parked poll holds an HTTP worker thread
-// for its whole wait, so at most `max_parked` park at once; beyond that the
-// request is answered at once, all RESP_NOCHANGE, and the client falls back
-// to its normal poll interval.
+// unit RESP_NOCHANGE, the request parks in a LongPollTable under the names it
+// holds, costing no thread: a change to one of them (OnClusterChanged)
+// re-evaluates it at once and answers as soon as one unit is not
+// RESP_NOCHANGE; otherwise it answers all RESP_NOCHANGE after waitMs. At most
+// `max_parked` park at once; beyond that a request is answered at once and
+// the client falls back to its normal poll interval.
 //
 // "invalids" are the specs of nodes that are not Usable() (offline, or not
 // NORMAL). A cluster that is missing or OFFLINE is RESP_REMOVE.
 //
-// Thread-safety: Handle() may be called from any number of threads at once;
-// Shutdown() from any thread.
+// Thread-safety: Handle() may be called from any number of threads at once,
+// each call on its connection's executor; OnClusterChanged() and Shutdown()
+// from any thread. A parked poll's timer and re-evaluations run on the
+// executor given to Handle(), so one poll is never worked on concurrently.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/api_counters.h"
 #include "api/encoded_cluster_cache.h"
 #include "api/http_reply.h"
+#include "api/long_poll_table.h"
 #include "api/name_service.h"
 #include "model/status.h"
 
 namespace jcm {
 
 struct SubscribeOptions {
-  int max_parked = 16;
+  size_t max_parked = 10000;
   std::chrono::milliseconds max_wait{30000};  // waitMs above this is capped
   size_t max_units = 10000;
-  // A parked poll wakes at least this often to notice Shutdown(): the
-  // NameService's wait cannot be interrupted from here.
-  std::chrono::milliseconds wake_slice{250};
 };
 
 class SubscribeHandler {
@@ -54,12 +57,19 @@ class SubscribeHandler {
   SubscribeHandler(SubscribeOptions options, const NameService* names, EncodedClusterCache* cache,
                    ApiCounters* counters);
 
-  // Answers one /sub body: the bare {"units": [...]} reply, or an
-  // InvalidArgument naming the field and value. May block up to waitMs.
-  Result<HttpReply> Handle(std::string_view body);
+  // Gets the answer to one /sub body: the bare {"units": [...]} reply, or an
+  // InvalidArgument naming the field and value. `respond` is called once,
+  // before Handle returns or, for a parked poll, later on `executor`.
+  using Responder = std::function<void(Result<HttpReply>)>;
+  void Handle(std::string_view body, boost::asio::any_io_executor executor, Responder respond);
 
-  // Parked polls answer within wake_slice; new ones no longer park.
-  void Shutdown() { stopping_.store(true, std::memory_order_release); }
+  // The NameService's change listener: wakes the polls holding `name`.
+  void OnClusterChanged(const std::string& name);
+
+  // Answers every parked poll now; new ones no longer park.
+  void Shutdown();
+
+  size_t parked() const { return table_.size(); }
 
  private:
   struct Unit {
@@ -79,13 +89,20 @@ class SubscribeHandler {
   // cached cluster encodings are spliced in, not re-encoded.
   bool Evaluate(const Request& request, std::string* units) const;
   void AppendUnit(const Request& request, const Unit& unit, std::string* out, bool* nochange) const;
-  bool TryPark();
-  void Unpark();
+  struct Poll;
+  // Parks `poll` if nothing it holds changed since `seen`; answers it
+  // otherwise. REQUIRES: on the poll's executor, the poll not parked.
+  void ParkOrAnswer(const std::shared_ptr<Poll>& poll, uint64_t seen, std::string units);
+  // Re-evaluates a poll taken out of the table after a change.
+  void Resume(const std::shared_ptr<Poll>& poll);
+  void Answer(const std::shared_ptr<Poll>& poll, std::string units);
+  void UpdateParkedGauge();
 
   const SubscribeOptions options_;
   const NameService* const names_;
   EncodedClusterCache* const cache_;
   ApiCounters* const counters_;
+  LongPollTable table_;
   std::atomic<bool> stopping_{false};
 };
 

@@ -59,8 +59,10 @@ class ClusterRegistry {
   bool ApplyStatuses(const std::string& name, StatusMap statuses, int64_t status_version);
 
   // Called with a cluster's name after each published change, outside mu_.
-  // REQUIRES: set before the first Apply*() call.
+  // Once SetChangeListener returns, the previous listener is not running and
+  // will not be called again.
   void SetChangeListener(std::function<void(const std::string&)> listener) {
+    std::lock_guard lock(listener_mu_);
     listener_ = std::move(listener);
   }
 
@@ -86,15 +88,17 @@ class ClusterRegistry {
   void Publish(Entry& entry);
   // REQUIRES: mu_ not held.
   void Notify(const std::string& name) const {
+    std::lock_guard lock(listener_mu_);
     if (listener_) listener_(name);
   }
 
   const double panic_share_;
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
-  std::map<std::string, Entry> entries_;  // GUARDED_BY(mu_)
-  uint64_t change_counter_ = 0;           // GUARDED_BY(mu_)
-  std::function<void(const std::string&)> listener_;
+  std::map<std::string, Entry> entries_;              // GUARDED_BY(mu_)
+  uint64_t change_counter_ = 0;                       // GUARDED_BY(mu_)
+  mutable std::mutex listener_mu_;                    // held while the listener runs
+  std::function<void(const std::string&)> listener_;  // GUARDED_BY(listener_mu_)
 };
 
 }  // namespace jcm

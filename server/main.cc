@@ -11,6 +11,7 @@
 #include "api/api_server.h"
 #include "healthcheck/health_checker.h"
 #include "server/cluster_service.h"
+#include "server/file_budget.h"
 #include "server/health_coordinator.h"
 #include "server/server_config.h"
 
@@ -55,14 +56,17 @@ int main(int argc, char** argv) {
   service_options.panic_share = config.panic_share;
   auto service = std::make_unique<jcm::ClusterService>(service_options);
 
-  // Each keep-alive check connection is a descriptor; take all the system
-  // allows (the checker budgets against the soft limit).
+  // Client connections and keep-alive check connections are descriptors;
+  // take all the system allows and split it (server/file_budget.h).
   int nofile = jcm::RaiseFileLimit();
+  jcm::FileBudget budget = jcm::SplitFileBudget(static_cast<size_t>(nofile),
+                                                static_cast<size_t>(config.max_connections));
   jcm::HealthOptions health_options;
   health_options.owner_id = config.advertise;
   health_options.interval_ms = config.health_interval_ms;
   health_options.rise = config.health_rise;
   health_options.fall = config.health_fall;
+  health_options.max_keepalive = static_cast<int>(budget.checker_keepalive);
   jcm::ParseHttpProberKind(config.http_prober, &health_options.http_prober);  // checked by CLI
   auto health = std::make_unique<jcm::HealthCoordinator>(service.get(), health_options);
   health->Attach();
@@ -72,6 +76,11 @@ int main(int argc, char** argv) {
   api_options.port = config.listen_port();
   api_options.self_address = config.advertise;
   api_options.worker_threads = config.http_threads;
+  api_options.io_threads = config.http_io_threads;
+  api_options.max_connections = budget.api_connections;
+  api_options.max_parked_long_polls = static_cast<size_t>(config.max_long_polls);
+  api_options.idle_timeout = std::chrono::milliseconds(config.http_idle_timeout_ms);
+  api_options.request_deadline = std::chrono::milliseconds(config.http_request_deadline_ms);
   auto api = std::make_unique<jcm::ApiServer>(api_options, service.get());
 
   s = api->Start();
@@ -94,9 +103,9 @@ int main(int argc, char** argv) {
   }
   spdlog::info(
       "event=started listen={} advertise={} zk={} root={} session_timeout_ms={} "
-      "health_interval_ms={} nofile={}",
+      "health_interval_ms={} nofile={} api_connections={} checker_keepalive={}",
       config.listen, config.advertise, config.zk, config.zk_root, config.session_timeout_ms,
-      config.health_interval_ms, nofile);
+      config.health_interval_ms, nofile, budget.api_connections, budget.checker_keepalive);
 
   int sig = 0;
   sigwait(&signals, &sig);

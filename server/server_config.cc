@@ -73,9 +73,31 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "NORMAL")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  app.add_option("--http-threads", c->http_threads, "HTTP worker threads")
+  app.add_option("--http-threads", c->http_threads,
+                 "Worker threads for writes and forwards to the leader (the routes that block)")
       ->capture_default_str()
       ->check(CLI::Range(2, 1024));
+  app.add_option("--http-io-threads", c->http_io_threads,
+                 "HTTP event-loop threads: connections, reads, /sub and parked long polls")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  app.add_option("--max-connections", c->max_connections,
+                 "Open API connections at most; at the cap the longest-idle one is closed "
+                 "(0: derived from the open-file limit, shared with the health checker)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 24));
+  app.add_option("--max-long-polls", c->max_long_polls,
+                 "/sub long polls parked at once; beyond it a poll is answered at once")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 24));
+  app.add_option("--http-idle-timeout-ms", c->http_idle_timeout_ms,
+                 "Keep-alive: close a connection idle this long between requests")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 3600000));
+  app.add_option("--http-request-deadline-ms", c->http_request_deadline_ms,
+                 "A request's headers and body must arrive within this, in total")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 600000));
   app.add_option("--log-level", c->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

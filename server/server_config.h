@@ -22,7 +22,12 @@ struct ServerConfig {
   int health_fall = 2;
   std::string http_prober = "native";  // --http-prober native|curl (HealthOptions)
   double panic_share = 0.5;
-  int http_threads = 32;
+  int http_threads = 32;                 // workers for writes and forwards
+  int http_io_threads = 2;               // event loops: parsing, reads, /sub
+  int max_connections = 0;               // 0: derived from RLIMIT_NOFILE (FileBudget)
+  int max_long_polls = 10000;            // parked /sub long polls
+  int http_idle_timeout_ms = 60000;      // keep-alive idle
+  int http_request_deadline_ms = 10000;  // headers and body of one request
   std::string log_level = "info";
 
   std::string listen_host() const;

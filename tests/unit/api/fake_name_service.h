@@ -23,13 +23,20 @@ namespace jcm {
 class FakeNameService : public NameService {
  public:
   // --- Test controls.
-  // Stores `cluster` as-is (version and statuses included) and bumps the
-  // change counter.
+  // Stores `cluster` as-is (version and statuses included), bumps the
+  // change counter and calls the change listener (as the real registry
+  // does, after the change is visible). Writes through the API do not call
+  // the listener: the tests that park long polls change clusters here.
   void SetCluster(Cluster cluster) {
-    std::lock_guard<std::mutex> lock(mu_);
-    std::string name = cluster.name;  // the right side is evaluated first
-    clusters_[name] = std::make_shared<const Cluster>(std::move(cluster));
-    BumpLocked();
+    std::string name = cluster.name;
+    ChangeListener listener;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      clusters_[name] = std::make_shared<const Cluster>(std::move(cluster));
+      BumpLocked();
+      listener = listener_;
+    }
+    if (listener) listener(name);
   }
   // Every mutation returns `status` (e.g. NotLeader) instead of applying.
   void FailWritesWith(Status status) {

@@ -1,0 +1,517 @@
+#include "api/http_server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace jcm {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using beast::error_code;
+
+namespace {
+
+// After an error reply (413 while the client is still sending its body)
+// the client must get to read the reply: close our side for writing, then
+// read and drop what it still sends for at most this long, like nginx's
+// lingering close. Closing at once would make the kernel answer the unread
+// bytes with a reset that can destroy the reply in flight.
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr size_t kLingerBytes = 16 * 1024 * 1024;
+
+std::string JoinHostPort(const std::string& host, int port) {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+// Linux's count of connections dropped because a listen queue was full
+// (TcpExt ListenOverflows, for the whole host). -1 if unreadable.
+int64_t ListenOverflows() {
+  std::ifstream in("/proc/net/netstat");
+  std::string names, values;
+  while (std::getline(in, names) && std::getline(in, values)) {
+    if (names.rfind("TcpExt:", 0) != 0) continue;
+    std::istringstream n(names), v(values);
+    std::string name, value;
+    while (n >> name && v >> value) {
+      if (name == "ListenOverflows") return std::strtoll(value.c_str(), nullptr, 10);
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+class Session;
+
+class HttpServerImpl {
+ public:
+  HttpServerImpl(HttpServerOptions options, HttpHandler handler, HttpServerCounters* counters)
+      : options_(std::move(options)),
+        handler_(std::move(handler)),
+        counters_(counters),
+        acceptor_(net::make_strand(ioc_)),
+        retry_timer_(acceptor_.get_executor()) {}
+
+  Status Start(int* port);
+  void Stop();
+  nlohmann::json AcceptQueueJson();
+
+  const HttpServerOptions& options() const { return options_; }
+  HttpServerCounters& counters() { return *counters_; }
+  const HttpHandler& handler() const { return handler_; }
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+
+  // The set of connections that may be evicted (waiting for or reading a
+  // request), ordered by when they began to wait. Keys are never reused.
+  uint64_t EnterWaiting(const std::shared_ptr<Session>& session);
+  void LeaveWaiting(uint64_t key);
+  void Forget(Session* session);
+
+ private:
+  void Accept();
+  void OnAccept(error_code ec, tcp::socket socket);
+  // Asks the longest-waiting connection to close. False if there is none.
+  bool EvictOne();
+
+  const HttpServerOptions options_;
+  const HttpHandler handler_;
+  HttpServerCounters* const counters_;
+  net::io_context ioc_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_timer_;  // accept paused after EMFILE
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopping_{false};
+  bool started_ = false;
+
+  std::mutex mu_;
+  std::map<uint64_t, std::weak_ptr<Session>> waiting_;             // GUARDED_BY(mu_)
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions_;  // GUARDED_BY(mu_)
+  uint64_t next_key_ = 1;                                          // GUARDED_BY(mu_)
+
+  std::mutex exit_mu_;
+  std::condition_variable exit_cv_;
+  int running_threads_ = 0;  // GUARDED_BY(exit_mu_)
+
+  friend class Session;
+};
+
+// One connection. Every handler runs on the connection's strand (the
+// stream's executor), so its members need no lock; Exchange::Reply from
+// another thread posts onto that strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServerImpl* server)
+      : stream_(std::move(socket)), server_(server) {
+    error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_ = JoinHostPort(ep.address().to_string(), ep.port());
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+  }
+  ~Session() { server_->counters().open.fetch_sub(1, std::memory_order_relaxed); }
+
+  void Start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+  }
+  // Closes the connection if it is waiting for or reading a request; a
+  // connection whose request is being handled or answered is left alone.
+  void CloseIfWaiting(bool evicted) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), evicted] {
+      if (self->wait_key_ == 0 || self->closed_) return;
+      if (evicted) self->server_->counters().closed_evicted.fetch_add(1, std::memory_order_relaxed);
+      self->Close();
+    });
+  }
+  void Reply(HttpReply reply) {
+    net::dispatch(stream_.get_executor(),
+                  [self = shared_from_this(), r = std::move(reply)]() mutable {
+                    self->Write(std::move(r), /*close_after=*/false);
+                  });
+  }
+  net::any_io_executor executor() { return stream_.get_executor(); }
+
+ private:
+  class Exchange : public HttpExchange {
+   public:
+    explicit Exchange(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+    void Reply(HttpReply reply) override {
+      if (done_.exchange(true, std::memory_order_acq_rel)) return;
+      session_->Reply(std::move(reply));
+    }
+    net::any_io_executor executor() const override { return session_->executor(); }
+
+   private:
+    std::shared_ptr<Session> session_;
+    std::atomic<bool> done_{false};
+  };
+
+  void WaitForRequest() {
+    if (closed_) return;
+    if (server_->stopping()) return Close();
+    wait_key_ = server_->EnterWaiting(shared_from_this());
+    if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is here already
+    stream_.expires_after(first_request_ ? server_->options().request_deadline
+                                         : server_->options().idle_timeout);
+    stream_.async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](error_code ec, size_t n) {
+          if (ec == beast::error::timeout) {
+            self->server_->counters().closed_idle.fetch_add(1, std::memory_order_relaxed);
+          }
+          if (ec) return self->Close();
+          self->buffer_.commit(n);
+          self->ReadHeader();
+        });
+  }
+
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(server_->options().header_limit));
+    parser_->body_limit(server_->options().body_limit);
+    // One deadline for headers and body together: a client cannot stretch
+    // a request by trickling it.
+    stream_.expires_after(server_->options().request_deadline);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](error_code ec, size_t) {
+                              if (ec) return self->OnReadError(ec);
+                              self->AfterHeader();
+                            });
+  }
+
+  void AfterHeader() {
+    const auto& req = parser_->get();
+    if (req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue") &&
+        !parser_->is_done()) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                     req.version());
+      http::async_write(stream_, *cont, [self = shared_from_this(), cont](error_code ec, size_t) {
+        if (ec) return self->Close();
+        self->ReadBody();
+      });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](error_code ec, size_t) {
+                       if (ec) return self->OnReadError(ec);
+                       self->OnRequest();
+                     });
+  }
+
+  void OnReadError(error_code ec) {
+    HttpServerCounters& c = server_->counters();
+    if (ec == beast::error::timeout) {
+      c.closed_deadline.fetch_add(1, std::memory_order_relaxed);
+      return Close();
+    }
+    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+      return Close();
+    }
+    c.bad_requests.fetch_add(1, std::memory_order_relaxed);
+    if (ec == http::error::body_limit) {
+      return Write(ErrorReply(413, "body: larger than " +
+                                       std::to_string(server_->options().body_limit) + " bytes"),
+                   true);
+    }
+    if (ec == http::error::header_limit) {
+      return Write(ErrorReply(431, "headers: larger than " +
+                                       std::to_string(server_->options().header_limit) + " bytes"),
+                   true);
+    }
+    Write(ErrorReply(400, "malformed HTTP request: " + ec.message()), true);
+  }
+
+  void OnRequest() {
+    server_->LeaveWaiting(wait_key_);
+    wait_key_ = 0;
+    stream_.expires_never();
+    first_request_ = false;
+    http::request<http::string_body> req = parser_->release();
+    parser_.reset();
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    server_->counters().requests.fetch_add(1, std::memory_order_relaxed);
+
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    request.peer = peer_;
+    if (!ParseTarget(request.target, &request.path, &request.query)) {
+      return Write(ErrorReply(400, "target: '" + request.target + "' is not a valid path"), false);
+    }
+    for (const auto& field : req) {
+      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    request.body = std::move(req.body());
+    server_->handler()(std::move(request), std::make_shared<Exchange>(shared_from_this()));
+  }
+
+  void Write(HttpReply reply, bool close_after) {
+    if (closed_) return;
+    if (wait_key_ != 0) {
+      server_->LeaveWaiting(wait_key_);
+      wait_key_ = 0;
+    }
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(reply.status), version_ ? version_ : 11);
+    res->set(http::field::content_type, reply.content_type);
+    for (auto& [name, value] : reply.headers) res->set(name, value);
+    res->body() = std::move(reply.body);
+    bool keep = keep_alive_ && !close_after && !server_->stopping();
+    res->keep_alive(keep);
+    res->prepare_payload();
+    stream_.expires_after(server_->options().write_timeout);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep, close_after](error_code ec, size_t) {
+                        if (ec) return self->Close();
+                        if (close_after) return self->Linger();
+                        if (!keep) return self->Close();
+                        self->WaitForRequest();
+                      });
+  }
+
+  // See kLingerTime.
+  void Linger() {
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return Close();
+    stream_.expires_after(kLingerTime);
+    DrainSome();
+  }
+  void DrainSome() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
+                            [self = shared_from_this()](error_code ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kLingerBytes) return self->Close();
+                              self->DrainSome();
+                            });
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    if (wait_key_ != 0) {
+      server_->LeaveWaiting(wait_key_);
+      wait_key_ = 0;
+    }
+    server_->Forget(this);
+    error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  HttpServerImpl* const server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string peer_;
+  uint64_t wait_key_ = 0;  // non-zero while in the evictable set
+  bool first_request_ = true;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+  bool closed_ = false;
+  size_t drained_ = 0;
+};
+
+uint64_t HttpServerImpl::EnterWaiting(const std::shared_ptr<Session>& session) {
+  std::lock_guard lock(mu_);
+  uint64_t key = next_key_++;
+  waiting_.emplace(key, session);
+  return key;
+}
+
+void HttpServerImpl::LeaveWaiting(uint64_t key) {
+  std::lock_guard lock(mu_);
+  waiting_.erase(key);
+}
+
+void HttpServerImpl::Forget(Session* session) {
+  std::lock_guard lock(mu_);
+  sessions_.erase(session);
+}
+
+bool HttpServerImpl::EvictOne() {
+  std::shared_ptr<Session> victim;
+  {
+    std::lock_guard lock(mu_);
+    while (!victim && !waiting_.empty()) {
+      victim = waiting_.begin()->second.lock();
+      waiting_.erase(waiting_.begin());
+    }
+  }
+  if (!victim) return false;
+  victim->CloseIfWaiting(/*evicted=*/true);
+  return true;
+}
+
+Status HttpServerImpl::Start(int* port) {
+  error_code ec;
+  auto address = net::ip::make_address(options_.host, ec);
+  if (ec)
+    return Status::InvalidArgument("listen host: '" + options_.host + "' is not an IP address");
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(options_.port));
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(options_.listen_backlog, ec);
+  if (ec) {
+    std::string where = options_.port == 0 ? options_.host + " (any port)"
+                                           : JoinHostPort(options_.host, options_.port);
+    return Status::Unavailable("cannot listen on " + where + ": " + ec.message());
+  }
+  *port = acceptor_.local_endpoint().port();
+  started_ = true;
+  work_.emplace(ioc_.get_executor());
+  Accept();
+  int n = std::max(1, options_.io_threads);
+  running_threads_ = n;
+  for (int i = 0; i < n; ++i) {
+    threads_.emplace_back([this] {
+      ioc_.run();
+      std::lock_guard lock(exit_mu_);
+      --running_threads_;
+      exit_cv_.notify_all();
+    });
+  }
+  return Status::Ok();
+}
+
+void HttpServerImpl::Accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), [this](error_code ec, tcp::socket socket) {
+    OnAccept(ec, std::move(socket));
+  });
+}
+
+void HttpServerImpl::OnAccept(error_code ec, tcp::socket socket) {
+  if (stopping()) return;
+  if (ec) {
+    counters_->accept_errors.fetch_add(1, std::memory_order_relaxed);
+    if (ec == net::error::operation_aborted) return;
+    // Out of descriptors (EMFILE/ENFILE) or a transient error: make room and
+    // try again shortly rather than spin.
+    EvictOne();
+    retry_timer_.expires_after(std::chrono::milliseconds(50));
+    retry_timer_.async_wait([this](error_code) {
+      if (!stopping()) Accept();
+    });
+    return;
+  }
+  counters_->accepted.fetch_add(1, std::memory_order_relaxed);
+  if (static_cast<size_t>(counters_->open.load(std::memory_order_relaxed)) >=
+          options_.max_connections &&
+      !EvictOne()) {
+    counters_->refused_at_cap.fetch_add(1, std::memory_order_relaxed);
+    error_code ignored;
+    socket.close(ignored);
+    return Accept();
+  }
+  counters_->open.fetch_add(1, std::memory_order_relaxed);
+  auto session = std::make_shared<Session>(std::move(socket), this);
+  {
+    std::lock_guard lock(mu_);
+    sessions_.emplace(session.get(), session);
+  }
+  session->Start();
+  Accept();
+}
+
+void HttpServerImpl::Stop() {
+  if (!started_ || stopping_.exchange(true)) return;
+  net::post(acceptor_.get_executor(), [this] {
+    error_code ec;
+    acceptor_.close(ec);
+    retry_timer_.cancel();
+  });
+  std::vector<std::shared_ptr<Session>> sessions;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [ptr, weak] : sessions_) {
+      if (auto s = weak.lock()) sessions.push_back(std::move(s));
+    }
+  }
+  // Waiting connections close now; one whose request is in hand closes after
+  // its reply (keep-alive is off while stopping).
+  for (auto& s : sessions) s->CloseIfWaiting(/*evicted=*/false);
+  sessions.clear();
+  work_.reset();
+  {
+    std::unique_lock lock(exit_mu_);
+    // A request whose handler never answers would keep its connection, and
+    // so the I/O threads, alive: bound the wait.
+    if (!exit_cv_.wait_for(lock, std::chrono::seconds(3), [&] { return running_threads_ == 0; })) {
+      spdlog::warn("http: connections still busy at stop; closing them");
+      ioc_.stop();
+    }
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+nlohmann::json HttpServerImpl::AcceptQueueJson() {
+  nlohmann::json j;
+  tcp_info info{};
+  socklen_t len = sizeof(info);
+  // For a listening socket Linux reports the accept queue's current length
+  // in tcpi_unacked and its maximum in tcpi_sacked.
+  if (::getsockopt(acceptor_.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len) == 0) {
+    j["acceptQueue"] = info.tcpi_unacked;
+    j["acceptQueueMax"] = info.tcpi_sacked;
+  }
+  j["listenOverflowsHost"] = ListenOverflows();
+  return j;
+}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
+    : impl_(std::make_unique<HttpServerImpl>(std::move(options), std::move(handler), &counters_)) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() { return impl_->Start(&port_); }
+
+void HttpServer::Stop() { impl_->Stop(); }
+
+nlohmann::json HttpServer::CountersJson() const {
+  nlohmann::json j = impl_->AcceptQueueJson();
+  j["accepted"] = counters_.accepted.load(std::memory_order_relaxed);
+  j["open"] = counters_.open.load(std::memory_order_relaxed);
+  j["maxConnections"] = impl_->options().max_connections;
+  j["requests"] = counters_.requests.load(std::memory_order_relaxed);
+  j["closedIdle"] = counters_.closed_idle.load(std::memory_order_relaxed);
+  j["closedDeadline"] = counters_.closed_deadline.load(std::memory_order_relaxed);
+  j["closedEvicted"] = counters_.closed_evicted.load(std::memory_order_relaxed);
+  j["refusedAtCap"] = counters_.refused_at_cap.load(std::memory_order_relaxed);
+  j["badRequests"] = counters_.bad_requests.load(std::memory_order_relaxed);
+  j["acceptErrors"] = counters_.accept_errors.load(std::memory_order_relaxed);
+  return j;
+}
+
+}  // namespace jcm
