@@ -56,11 +56,13 @@ struct SubscriberOptions {
 
   // Pause between polls.
   std::chrono::milliseconds poll_interval{1000};
-  // Long poll: when > 0 each request asks the server to hold it up to this
-  // long (at most 30 s) until something changes. A server that answers an
-  // unchanged state sooner (it parks only so many long polls) makes the
-  // client wait poll_interval before asking again.
-  std::chrono::milliseconds long_poll_wait{0};
+  // Long poll (on by default): each request asks the server to hold it up
+  // to this long (at most 30 s) until something changes, so a node failure
+  // reaches the client as soon as the server publishes it. A server that
+  // answers an unchanged state sooner (it parks only so many long polls)
+  // makes the client wait poll_interval before asking again. 0: plain
+  // polling every poll_interval. The connection is kept alive between polls.
+  std::chrono::milliseconds long_poll_wait{15000};
   // TCP connect timeout, and the reply timeout on top of long_poll_wait.
   std::chrono::milliseconds connect_timeout{500};
   std::chrono::milliseconds request_timeout{2000};

@@ -63,6 +63,8 @@ TEST_F(SubFailoverTest, KilledServerThenAllDownThenRestartFromCache) {
 
   SubscriberOptions options = Options({name});
   options.poll_interval = milliseconds(100);
+  // Plain polling: the test counts polls rotating over the instances.
+  options.long_poll_wait = milliseconds(0);
   options.cache_file = cache_file;
   std::unique_ptr<Subscriber> sub = StartSubscriber(options);
   ASSERT_NE(sub, nullptr);

@@ -74,6 +74,7 @@ TEST_F(SubTargetDownTest, StoppedTargetNoLongerPickedPlainAndLongPoll) {
   ASSERT_FALSE(HasFailure());
 
   SubscriberOptions plain_options = Options({name});
+  plain_options.long_poll_wait = milliseconds(0);  // plain polling, explicitly
   SubscriberOptions long_options = Options({name});
   long_options.long_poll_wait = milliseconds(10000);
   std::unique_ptr<Subscriber> plain = StartSubscriber(plain_options);

@@ -355,7 +355,9 @@ TEST(Poller, LongPollFallsBackToIntervalWhenAnsweredEarly) {
 TEST(Poller, PlainPollingUsesTheInterval) {
   Cluster c = MakeCluster("c", 3, 10);
   FakeSubServer server([&](const json&) { return Reply({UpdateUnit(c)}); });
-  Rig rig({server.address()});
+  SubscriberOptions plain;
+  plain.long_poll_wait = std::chrono::milliseconds(0);
+  Rig rig({server.address()}, plain);
   Poller::Outcome out = rig.poller->PollOnce();
   EXPECT_EQ(out.delay, std::chrono::milliseconds(1000));
   EXPECT_FALSE(server.requests().back().contains("waitMs"));
