@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/raw_http.h"
 #include "tests/unit/api/api_test_util.h"
-#include "tests/unit/api/raw_http.h"
 
 namespace jcm {
 namespace {

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -47,6 +48,7 @@ class RawHttp {
   RawHttp& operator=(const RawHttp&) = delete;
 
   bool connected() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
 
   bool Send(const std::string& bytes) {
     size_t off = 0;
