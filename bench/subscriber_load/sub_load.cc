@@ -2,8 +2,9 @@
 // on free loopback ports, started through tests/support) serving M simulated
 // subscribers, each polling POST /sub (extended form, a few clusters) once a
 // second. One epoll loop drives every subscriber with non-blocking sockets:
-// a subscriber opens a connection per poll (the server answers one request
-// per connection by default, docs/api.md), sends, reads to EOF, closes.
+// a subscriber opens a connection per poll, sends it with "Connection:
+// close", reads to EOF, closes. (Keep-alive polling, long polls and a peer
+// in the same run: bench/serving/.)
 //
 // Polls are scheduled at fixed rate, spread evenly over the second; latency
 // is measured from the scheduled start (so a client that falls behind shows
@@ -181,8 +182,8 @@ int main(int argc, char** argv) {
   }
   const std::string request =
       "POST /sub HTTP/1.1\r\nHost: " + address +
-      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-      "\r\n\r\n" + body;
+      "\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
 
   sockaddr_in dst{};
   dst.sin_family = AF_INET;

@@ -1,0 +1,620 @@
+// jcm-bench-serve: the serving layer under subscriber load (issue 7), one
+// jcm-server instance with its own ZooKeeper (tests/support), or a peer HTTP
+// server (nginx) given by address, driven from one epoll loop.
+//
+//   --mode poll      M subscribers each keep ONE keep-alive connection and
+//                    POST /sub (extended form, C clusters, current versions:
+//                    RESP_NOCHANGE) once a second, spread evenly over the
+//                    second. Latency from the scheduled time to the last byte.
+//   --mode longpoll  M subscribers each park a long poll (waitMs 30 s); once
+//                    the parked count settles, one node is added to cluster
+//                    load-0; each subscriber's time from the write being sent
+//                    to its RESP_UPDATE is recorded; then all re-park with the
+//                    versions they got. Repeated --changes times.
+//   --idle K         K more connections, each sends one GET /healthz and then
+//                    stays open and idle for the whole run.
+//   --peer H:P       drive a peer server instead of starting jcm (poll mode
+//                    only); --peer-pids P1,P2 are the processes whose CPU is
+//                    measured (nginx master and worker).
+//
+// Subscribers connect from their own source addresses (127.100.x.y, idle
+// ones from 127.101.x.y) so 4-tuples never run short. CPU is utime+stime from
+// /proc/<pid>/stat over the measured window; RSS is VmRSS at the end.
+// Prints one line of key=value.
+//
+// Thread-safety: a single-threaded program.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <queue>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/http_json.h"
+#include "tests/support/jcm_cluster.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+struct Flags {
+  std::string mode = "poll";
+  int subscribers = 1000;
+  int seconds = 20;
+  int warmup = 5;
+  int clusters = 4;
+  int nodes = 20;
+  int idle = 0;
+  int changes = 5;
+  int max_connections = 0;  // passed to jcm-server when > 0
+  std::string peer;         // host:port
+  std::vector<pid_t> peer_pids;
+};
+
+bool ParseFlags(int argc, char** argv, Flags* f) {
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i], v = argv[i + 1];
+    if (k == "--mode") {
+      f->mode = v;
+    } else if (k == "--subscribers") {
+      f->subscribers = std::atoi(v.c_str());
+    } else if (k == "--seconds") {
+      f->seconds = std::atoi(v.c_str());
+    } else if (k == "--warmup") {
+      f->warmup = std::atoi(v.c_str());
+    } else if (k == "--clusters") {
+      f->clusters = std::atoi(v.c_str());
+    } else if (k == "--nodes") {
+      f->nodes = std::atoi(v.c_str());
+    } else if (k == "--idle") {
+      f->idle = std::atoi(v.c_str());
+    } else if (k == "--changes") {
+      f->changes = std::atoi(v.c_str());
+    } else if (k == "--max-connections") {
+      f->max_connections = std::atoi(v.c_str());
+    } else if (k == "--peer") {
+      f->peer = v;
+    } else if (k == "--peer-pids") {
+      std::stringstream ss(v);
+      std::string p;
+      while (std::getline(ss, p, ',')) f->peer_pids.push_back(std::atoi(p.c_str()));
+    } else {
+      std::fprintf(stderr, "unknown flag %s\n", k.c_str());
+      return false;
+    }
+  }
+  return (f->mode == "poll" || f->mode == "longpoll") && f->subscribers > 0 && f->seconds > 0 &&
+         (f->peer.empty() || f->mode == "poll");
+}
+
+double CpuSeconds(const std::vector<pid_t>& pids) {
+  double total = 0;
+  for (pid_t pid : pids) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(in, line);
+    size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
+      if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
+    }
+    total += static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return total;
+}
+
+// The host's count of connections dropped on a full listen queue.
+long long ListenOverflows() {
+  std::ifstream in("/proc/net/netstat");
+  std::string names, values;
+  while (std::getline(in, names) && std::getline(in, values)) {
+    if (names.rfind("TcpExt:", 0) != 0) continue;
+    std::istringstream n(names), v(values);
+    std::string name, value;
+    while (n >> name && v >> value) {
+      if (name == "ListenOverflows") return std::strtoll(value.c_str(), nullptr, 10);
+    }
+  }
+  return 0;
+}
+
+double SelfCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+long RssKb(const std::vector<pid_t>& pids) {
+  long total = 0;
+  for (pid_t pid : pids) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) total += std::atol(line.c_str() + 6);
+    }
+  }
+  return total;
+}
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  size_t i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
+  return v[i];
+}
+
+std::string PostRequest(const std::string& host, const std::string& path, const std::string& body) {
+  return "POST " + path + " HTTP/1.1\r\nHost: " + host +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
+}
+
+// One keep-alive client connection, non-blocking, framed by Content-Length.
+struct Conn {
+  int fd = -1;
+  bool connected = false;
+  std::string out;
+  size_t sent = 0;
+  std::string in;
+  bool busy = false;  // a request is out and its reply not complete
+  Clock::time_point started;
+  in_addr source{};
+  bool ever_opened = false;
+};
+
+class Loop {
+ public:
+  Loop(sockaddr_in dst) : dst_(dst), ep_(epoll_create1(EPOLL_CLOEXEC)) {}
+  ~Loop() { close(ep_); }
+
+  bool Open(Conn* c, uint32_t id) {
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->fd < 0) return false;
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    src.sin_addr = c->source;
+    bind(c->fd, reinterpret_cast<sockaddr*>(&src), sizeof(src));
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
+    ev.data.u32 = id;
+    epoll_ctl(ep_, EPOLL_CTL_ADD, c->fd, &ev);
+    int rc = connect(c->fd, reinterpret_cast<sockaddr*>(&dst_), sizeof(dst_));
+    c->connected = rc == 0;
+    c->in.clear();
+    c->busy = false;
+    if (c->ever_opened) ++reopened;
+    c->ever_opened = true;
+    return rc == 0 || errno == EINPROGRESS;
+  }
+  void Close(Conn* c) {
+    if (c->fd < 0) return;
+    epoll_ctl(ep_, EPOLL_CTL_DEL, c->fd, nullptr);
+    close(c->fd);
+    c->fd = -1;
+    c->busy = false;
+  }
+  void Send(Conn* c, const std::string& request) {
+    c->out = request;
+    c->sent = 0;
+    c->busy = true;
+    c->started = Clock::now();
+    Flush(c);
+  }
+  void Flush(Conn* c) {
+    if (!c->connected || c->fd < 0) return;
+    while (c->sent < c->out.size()) {
+      ssize_t w = send(c->fd, c->out.data() + c->sent, c->out.size() - c->sent, MSG_NOSIGNAL);
+      if (w <= 0) return;
+      c->sent += static_cast<size_t>(w);
+    }
+  }
+  // Reads what is there; returns the complete reply body (and status) if one
+  // arrived, "" otherwise; *closed when the server closed the connection.
+  bool ReadReply(Conn* c, int* status, std::string* body, bool* closed) {
+    char buf[65536];
+    *closed = false;
+    while (true) {
+      ssize_t r = recv(c->fd, buf, sizeof(buf), 0);
+      if (r > 0) {
+        c->in.append(buf, static_cast<size_t>(r));
+        continue;
+      }
+      if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) *closed = true;
+      break;
+    }
+    size_t end = c->in.find("\r\n\r\n");
+    if (end == std::string::npos) return false;
+    size_t length = 0;
+    std::string head = c->in.substr(0, end);
+    for (char& ch : head) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (size_t p = head.find("content-length:"); p != std::string::npos) {
+      length = std::strtoul(head.c_str() + p + 15, nullptr, 10);
+    }
+    if (c->in.size() < end + 4 + length) return false;
+    *status = std::atoi(c->in.c_str() + c->in.find(' ') + 1);
+    *body = c->in.substr(end + 4, length);
+    c->in.erase(0, end + 4 + length);
+    c->busy = false;
+    return true;
+  }
+  int Wait(epoll_event* events, int max, long long wait_ns) {
+    timespec t{static_cast<time_t>(wait_ns / 1'000'000'000),
+               static_cast<long>(wait_ns % 1'000'000'000)};
+    return epoll_pwait2(ep_, events, max, &t, nullptr);
+  }
+
+  long long reopened = 0;  // connections opened again after the server closed them
+
+ private:
+  sockaddr_in dst_;
+  int ep_;
+};
+
+in_addr Source(int block, int i) {
+  in_addr a{};
+  std::string s = "127." + std::to_string(block) + "." + std::to_string(i / 250) + "." +
+                  std::to_string(i % 250 + 1);
+  inet_pton(AF_INET, s.c_str(), &a);
+  return a;
+}
+
+std::string SubBody(const json& units, int wait_ms) {
+  json body = {{"tag", "bench"}, {"ext", 1}, {"units", units}};
+  if (wait_ms > 0) body["waitMs"] = wait_ms;
+  return body.dump();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  if (!ParseFlags(argc, argv, &flags)) {
+    std::fprintf(stderr,
+                 "usage: jcm-bench-serve [--mode poll|longpoll] [--subscribers M] [--seconds S] "
+                 "[--warmup W] [--clusters C] [--nodes N] [--idle K] [--changes K] "
+                 "[--max-connections N] [--peer HOST:PORT --peer-pids P1,P2]\n");
+    return 2;
+  }
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+
+  std::unique_ptr<jcm::testing::JcmCluster> cluster;
+  std::string address = flags.peer;
+  std::vector<pid_t> pids = flags.peer_pids;
+  json units = json::array();
+  if (flags.peer.empty()) {
+    jcm::testing::JcmClusterOptions co;
+    co.instances = 1;
+    co.extra_args = {"--log-level", "warn"};
+    if (flags.max_connections > 0) {
+      co.extra_args.push_back("--max-connections");
+      co.extra_args.push_back(std::to_string(flags.max_connections));
+    }
+    cluster = std::make_unique<jcm::testing::JcmCluster>(co);
+    std::string error;
+    if (!cluster->Start(&error)) {
+      std::fprintf(stderr, "cluster start failed: %s\n%s\n", error.c_str(),
+                   cluster->AllLogs().c_str());
+      return 1;
+    }
+    address = cluster->address(0);
+    pids = {cluster->server(0).pid()};
+    for (int c = 0; c < flags.clusters; ++c) {
+      std::string name = "load-" + std::to_string(c);
+      json nodes = json::array();
+      for (int n = 0; n < flags.nodes; ++n) {
+        nodes.push_back(jcm::testing::NodeDoc(jcm::testing::NthIp(c * 1000 + n + 1), 8080));
+      }
+      auto r =
+          jcm::testing::HttpPostJson(address, "/c", jcm::testing::ClusterDoc(name, nodes, "NONE"));
+      if (!r.ok()) {
+        std::fprintf(stderr, "create %s: %s\n", name.c_str(), r.Describe().c_str());
+        return 1;
+      }
+    }
+    // The owner writes first statuses shortly after a create: let it, then
+    // take the versions every subscriber holds.
+    std::this_thread::sleep_for(milliseconds(2000));
+    for (int c = 0; c < flags.clusters; ++c) {
+      auto got = cluster->GetCluster(0, "load-" + std::to_string(c));
+      if (!got) return 1;
+      units.push_back({{"name", "load-" + std::to_string(c)},
+                       {"version", got->value("version", 0LL)},
+                       {"statusVersion", got->value("statusVersion", 0LL)}});
+    }
+  } else {
+    for (int c = 0; c < flags.clusters; ++c) {
+      units.push_back(
+          {{"name", "load-" + std::to_string(c)}, {"version", 1}, {"statusVersion", 1}});
+    }
+  }
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  std::string host = address.substr(0, address.rfind(':'));
+  dst.sin_port = htons(static_cast<uint16_t>(std::atoi(address.c_str() + address.rfind(':') + 1)));
+  inet_pton(AF_INET, host.c_str(), &dst.sin_addr);
+
+  Loop loop(dst);
+  const int m = flags.subscribers;
+  // ids: [0, m) subscribers, [m, m + idle) idle connections, m + idle: the writer.
+  std::vector<Conn> conns(static_cast<size_t>(m + flags.idle + 1));
+  for (int i = 0; i < m; ++i) conns[static_cast<size_t>(i)].source = Source(100, i);
+  for (int i = 0; i < flags.idle; ++i) conns[static_cast<size_t>(m + i)].source = Source(101, i);
+  const uint32_t writer_id = static_cast<uint32_t>(m + flags.idle);
+  conns[writer_id].source = Source(102, 0);
+  const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: " + address + "\r\n\r\n";
+  for (int i = 0; i < flags.idle; ++i) {
+    Conn* c = &conns[static_cast<size_t>(m + i)];
+    loop.Open(c, static_cast<uint32_t>(m + i));
+    loop.Send(c, healthz);
+  }
+  std::vector<epoll_event> events(4096);
+  long long failures = 0, changed = 0, idle_closed = 0;
+  size_t reply_bytes = 0;
+
+  auto handle_io = [&](int n, auto&& on_reply) {
+    for (int k = 0; k < n; ++k) {
+      uint32_t id = events[static_cast<size_t>(k)].data.u32;
+      Conn* c = &conns[id];
+      if (c->fd < 0) continue;
+      uint32_t e = events[static_cast<size_t>(k)].events;
+      if (!c->connected && (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+          loop.Close(c);
+          ++failures;
+          continue;
+        }
+        c->connected = true;
+      }
+      if (e & EPOLLOUT) loop.Flush(c);
+      if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        int status = 0;
+        std::string body;
+        bool closed = false;
+        while (loop.ReadReply(c, &status, &body, &closed)) on_reply(id, c, status, body);
+        if (closed) {
+          if (c->busy) ++failures;
+          if (id >= static_cast<uint32_t>(m) && id < writer_id) ++idle_closed;
+          loop.Close(c);
+        }
+      }
+    }
+  };
+
+  double cpu0 = 0, self0 = 0, wall = 0;
+  long long overflows0 = 0;
+  std::vector<double> lat_ms;
+  long long parked_min = -1;
+  std::vector<double> change_last_ms, change_ack_ms;
+
+  if (flags.mode == "poll") {
+    const std::string request = PostRequest(address, "/sub", SubBody(units, 0));
+    using Due = std::pair<Clock::time_point, int>;
+    std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due;
+    const Clock::time_point t0 = Clock::now() + milliseconds(200);
+    for (int i = 0; i < m; ++i) {
+      due.push({t0 + std::chrono::microseconds(static_cast<long long>(i) * 1000000 / m), i});
+    }
+    const Clock::time_point from = t0 + std::chrono::seconds(flags.warmup);
+    const Clock::time_point to = from + std::chrono::seconds(flags.seconds);
+    std::vector<Clock::time_point> scheduled(static_cast<size_t>(m));
+    long long skipped = 0;
+    bool measuring = false;
+    auto on_reply = [&](uint32_t id, Conn*, int status, const std::string& body) {
+      if (id >= static_cast<uint32_t>(m)) return;
+      Clock::time_point s = scheduled[id];
+      if (s < from || s >= to) return;
+      if (status != 200) {
+        ++failures;
+        return;
+      }
+      if (reply_bytes == 0) reply_bytes = body.size();
+      if (flags.peer.empty() && body.find("RESP_NOCHANGE") == std::string::npos) ++changed;
+      lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
+    };
+    while (true) {
+      Clock::time_point now = Clock::now();
+      if (!measuring && now >= from) {
+        measuring = true;
+        cpu0 = CpuSeconds(pids);
+        self0 = SelfCpuSeconds();
+        overflows0 = ListenOverflows();
+      }
+      if (now >= to + milliseconds(2000)) break;
+      while (!due.empty() && due.top().first <= now) {
+        auto [when, i] = due.top();
+        due.pop();
+        if (when >= to) continue;
+        due.push({when + std::chrono::seconds(1), i});
+        Conn* c = &conns[static_cast<size_t>(i)];
+        if (c->busy) {
+          if (when >= from) ++skipped;
+          continue;
+        }
+        if (c->fd < 0) loop.Open(c, static_cast<uint32_t>(i));
+        scheduled[static_cast<size_t>(i)] = when;
+        loop.Send(c, request);
+      }
+      long long wait_ns = 50'000'000;
+      if (!due.empty()) {
+        wait_ns = std::clamp<long long>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(due.top().first - Clock::now())
+                .count(),
+            0, 50'000'000);
+      }
+      int n = loop.Wait(events.data(), static_cast<int>(events.size()), wait_ns);
+      handle_io(n, on_reply);
+    }
+    wall = std::chrono::duration<double>(to - from).count();
+    std::fprintf(stderr, "skipped polls (previous still running): %lld\n", skipped);
+  } else {
+    // Long polls. Per subscriber: the units it holds (versions move).
+    std::vector<json> held(static_cast<size_t>(m), units);
+    std::vector<Clock::time_point> answered(static_cast<size_t>(m));
+    Clock::time_point change_sent{};
+    int round = -1;
+    int answered_this_round = 0;
+    auto repoll = [&](int i) {
+      loop.Send(&conns[static_cast<size_t>(i)],
+                PostRequest(address, "/sub", SubBody(held[static_cast<size_t>(i)], 30000)));
+    };
+    auto on_reply = [&](uint32_t id, Conn*, int status, const std::string& body) {
+      if (id == writer_id) {
+        if (round >= 0 && status == 200) {
+          change_ack_ms.push_back(
+              std::chrono::duration<double, std::milli>(Clock::now() - change_sent).count());
+        }
+        return;
+      }
+      if (id >= static_cast<uint32_t>(m)) return;
+      if (status != 200) {
+        ++failures;
+        return;
+      }
+      json reply = json::parse(body, nullptr, false);
+      bool update = false;
+      if (reply.is_object()) {
+        json& h = held[id];
+        for (size_t u = 0; u < reply["units"].size() && u < h.size(); ++u) {
+          const json& unit = reply["units"][u];
+          if (unit["kind"] == "RESP_UPDATE") {
+            h[u]["version"] = unit["cluster"]["version"];
+            h[u]["statusVersion"] = unit["cluster"].value("statusVersion", 0LL);
+            update = true;
+          } else if (unit["kind"] == "RESP_STATUS") {
+            h[u]["statusVersion"] = unit["statusVersion"];
+          }
+        }
+      }
+      if (update && round >= 0 && answered[id] < change_sent) {
+        answered[id] = Clock::now();
+        ++answered_this_round;
+        ++changed;
+        lat_ms.push_back(
+            std::chrono::duration<double, std::milli>(answered[id] - change_sent).count());
+      }
+      repoll(static_cast<int>(id));
+    };
+    for (int i = 0; i < m; ++i) {
+      loop.Open(&conns[static_cast<size_t>(i)], static_cast<uint32_t>(i));
+      repoll(i);
+    }
+    auto pump = [&](milliseconds d) {
+      Clock::time_point until = Clock::now() + d;
+      while (Clock::now() < until) {
+        int n = loop.Wait(events.data(), static_cast<int>(events.size()), 10'000'000);
+        handle_io(n, on_reply);
+      }
+    };
+    auto parked_now = [&]() -> long long {
+      auto st = cluster->Status(0);
+      return st ? (*st)["api"].value("longPollsParked", -1LL) : -1;
+    };
+    pump(milliseconds(1000 * flags.warmup));
+    cpu0 = CpuSeconds(pids);
+    self0 = SelfCpuSeconds();
+    overflows0 = ListenOverflows();
+    Clock::time_point start = Clock::now();
+    for (round = 0; round < flags.changes; ++round) {
+      // Settle: everyone parked (or as many as will).
+      long long parked = -1;
+      for (int t = 0; t < 100; ++t) {
+        pump(milliseconds(50));
+        parked = parked_now();
+        if (parked >= m) break;
+      }
+      parked_min = parked_min < 0 ? parked : std::min(parked_min, parked);
+      answered_this_round = 0;
+      json node = json::array({jcm::testing::NodeDoc(jcm::testing::NthIp(900000 + round), 8080)});
+      Conn* w = &conns[writer_id];
+      if (w->fd < 0) loop.Open(w, writer_id);
+      change_sent = Clock::now();
+      loop.Send(w, PostRequest(address, "/c/node/load-0", node.dump()));
+      Clock::time_point until = change_sent + std::chrono::seconds(5);
+      Clock::time_point last = change_sent;
+      while (Clock::now() < until && answered_this_round < m) {
+        int n = loop.Wait(events.data(), static_cast<int>(events.size()), 10'000'000);
+        handle_io(n, on_reply);
+      }
+      for (int i = 0; i < m; ++i) last = std::max(last, answered[static_cast<size_t>(i)]);
+      change_last_ms.push_back(
+          std::chrono::duration<double, std::milli>(last - change_sent).count());
+      std::fprintf(stderr, "change %d: parked %lld, answered %d, last %.1f ms\n", round, parked,
+                   answered_this_round, change_last_ms.back());
+    }
+    wall = std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  const long long reconnects = loop.reopened;
+  const double cpu = CpuSeconds(pids) - cpu0;
+  const double self = SelfCpuSeconds() - self0;
+  long rss = RssKb(pids);
+  const long long overflows = ListenOverflows() - overflows0;
+  json http;
+  if (cluster) {
+    if (auto st = cluster->Status(0)) http = (*st)["api"]["http"];
+  }
+  double load1 = 0;
+  {
+    std::ifstream la("/proc/loadavg");
+    la >> load1;
+  }
+  std::printf(
+      "mode=%s target=%s subscribers=%d idle=%d seconds=%.1f replies=%zu rps=%.0f "
+      "failures=%lld changed=%lld reconnects=%lld idle_closed=%lld p50_ms=%.2f p90_ms=%.2f "
+      "p99_ms=%.2f max_ms=%.1f server_cpu_cores=%.3f server_cpu_us_per_reply=%.1f "
+      "client_cpu_cores=%.2f rss_mb=%.1f reply_bytes=%zu",
+      flags.mode.c_str(), flags.peer.empty() ? "jcm" : "peer", m, flags.idle, wall, lat_ms.size(),
+      static_cast<double>(lat_ms.size()) / wall, failures, changed, reconnects, idle_closed,
+      Percentile(lat_ms, 0.5), Percentile(lat_ms, 0.9), Percentile(lat_ms, 0.99),
+      lat_ms.empty() ? 0 : *std::max_element(lat_ms.begin(), lat_ms.end()), cpu / wall,
+      lat_ms.empty() ? 0 : cpu * 1e6 / static_cast<double>(lat_ms.size()), self / wall,
+      static_cast<double>(rss) / 1024.0, reply_bytes);
+  if (flags.mode == "longpoll") {
+    std::printf(
+        " parked_min=%lld changes=%zu last_answer_p50_ms=%.1f last_answer_max_ms=%.1f "
+        "write_ack_p50_ms=%.1f",
+        parked_min, change_last_ms.size(), Percentile(change_last_ms, 0.5),
+        change_last_ms.empty() ? 0
+                               : *std::max_element(change_last_ms.begin(), change_last_ms.end()),
+        Percentile(change_ack_ms, 0.5));
+  }
+  if (!http.is_null()) {
+    std::printf(
+        " accepted=%lld closed_evicted=%lld closed_idle=%lld refused_at_cap=%lld "
+        "accept_queue_max=%lld",
+        http.value("accepted", 0LL), http.value("closedEvicted", 0LL),
+        http.value("closedIdle", 0LL), http.value("refusedAtCap", 0LL),
+        http.value("acceptQueueMax", 0LL));
+  }
+  std::printf(" listen_overflows=%lld loadavg1=%.2f\n", overflows, load1);
+  return 0;
+}
