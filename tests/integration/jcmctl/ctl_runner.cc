@@ -1,0 +1,116 @@
+#include "tests/integration/jcmctl/ctl_runner.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <thread>
+
+#include "tests/support/child_process.h"
+#include "tests/support/test_env.h"
+
+extern char** environ;
+
+namespace jcm::testing {
+namespace {
+
+std::string NewOutputPath(const char* what) {
+  static std::atomic<int> seq{0};
+  const char* tmp = std::getenv("TMPDIR");
+  return std::string(tmp && *tmp ? tmp : "/tmp") + "/jcmctl-it-" + std::to_string(getpid()) + "-" +
+         std::to_string(seq++) + "." + what;
+}
+
+bool Dropped(const char* entry) {
+  for (const char* name : {"JCM_SERVER=", "JCM_TOKEN=", "NO_COLOR="}) {
+    if (std::strncmp(entry, name, std::strlen(name)) == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+CtlProcess::CtlProcess() : out_path_(NewOutputPath("out")), err_path_(NewOutputPath("err")) {}
+
+CtlProcess::~CtlProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  unlink(out_path_.c_str());
+  unlink(err_path_.c_str());
+}
+
+bool CtlProcess::Start(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                       const std::string& stdin_path, std::string* error) {
+  std::vector<std::string> argv = {BinDir() + "/jcmctl"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(
+      &actions, 0, stdin_path.empty() ? "/dev/null" : stdin_path.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  std::vector<char*> cargs;
+  for (auto& a : argv) cargs.push_back(a.data());
+  cargs.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!Dropped(*e)) env_strings.emplace_back(*e);
+  }
+  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, cargs.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    *error = "posix_spawn " + argv[0] + ": " + std::strerror(rc);
+    return false;
+  }
+  pid_ = pid;
+  return true;
+}
+
+std::string CtlProcess::Stdout() const { return ReadFileOrEmpty(out_path_); }
+std::string CtlProcess::Stderr() const { return ReadFileOrEmpty(err_path_); }
+
+CtlResult CtlProcess::Wait(std::chrono::milliseconds timeout) {
+  CtlResult result;
+  if (pid_ > 0) {
+    int status = 0;
+    const bool exited = WaitUntil([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout,
+                                  std::chrono::milliseconds(10));
+    if (!exited) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+    } else if (WIFEXITED(status)) {
+      result.exit_code = WEXITSTATUS(status);
+    }
+    pid_ = -1;
+  }
+  result.out = Stdout();
+  result.err = Stderr();
+  return result;
+}
+
+CtlResult RunCtl(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                 const std::string& stdin_path, std::chrono::milliseconds timeout) {
+  CtlProcess p;
+  std::string error;
+  if (!p.Start(args, env, stdin_path, &error)) {
+    CtlResult r;
+    r.err = error;
+    return r;
+  }
+  return p.Wait(timeout);
+}
+
+}  // namespace jcm::testing

@@ -1,0 +1,51 @@
+// CtlProcess: runs the real jcmctl binary as a user would, with its stdout
+// and stderr captured separately and its exit code, under a deadline.
+//
+// The child's environment is the test's minus JCM_SERVER, JCM_TOKEN and
+// NO_COLOR (so a developer's shell cannot change what is tested), plus the
+// given entries. stdout is a file, never a terminal, so output has no colour.
+//
+// Thread-safety: not thread-safe; owned by one test thread. The destructor
+// SIGKILLs and reaps a child still running (by its PID).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+namespace jcm::testing {
+
+struct CtlResult {
+  int exit_code = -1;  // -1: killed at the deadline or by a signal
+  std::string out, err;
+};
+
+class CtlProcess {
+ public:
+  CtlProcess();
+  ~CtlProcess();
+  CtlProcess(const CtlProcess&) = delete;
+  CtlProcess& operator=(const CtlProcess&) = delete;
+
+  // Starts bin/jcmctl with `args`. `stdin_path` empty: /dev/null.
+  bool Start(const std::vector<std::string>& args, const std::vector<std::string>& env,
+             const std::string& stdin_path, std::string* error);
+  // Output so far (the child may still run).
+  std::string Stdout() const;
+  std::string Stderr() const;
+  // Waits up to `timeout` for the exit; kills the child past it.
+  CtlResult Wait(std::chrono::milliseconds timeout);
+
+ private:
+  pid_t pid_ = -1;
+  std::string out_path_, err_path_;
+};
+
+// Start + Wait.
+CtlResult RunCtl(const std::vector<std::string>& args, const std::vector<std::string>& env = {},
+                 const std::string& stdin_path = "",
+                 std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+}  // namespace jcm::testing
