@@ -50,6 +50,7 @@ int Main(int argc, char** argv) {
   CLI::App app{"jcmctl: operate a jcm name service (clusters, nodes, health)", "jcmctl"};
   app.require_subcommand(1);
   app.fallthrough();  // global options are accepted after the command too
+  app.set_version_flag("--version", "jcmctl " JCM_VERSION);
 
   std::string servers_text, token_flag, token_file, output = "table";
   app.add_option("--server,-s", servers_text,
