@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -41,20 +43,53 @@ CtlProcess::~CtlProcess() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
+  if (pty_master_ >= 0) close(pty_master_);
   unlink(out_path_.c_str());
   unlink(err_path_.c_str());
 }
 
 bool CtlProcess::Start(const std::vector<std::string>& args, const std::vector<std::string>& env,
                        const std::string& stdin_path, std::string* error) {
+  return Spawn(args, env, stdin_path, out_path_, error);
+}
+
+bool CtlProcess::StartOnTerminal(const std::vector<std::string>& args, std::string* error) {
+  pty_master_ = posix_openpt(O_RDWR | O_NOCTTY);
+  if (pty_master_ < 0 || grantpt(pty_master_) != 0 || unlockpt(pty_master_) != 0) {
+    *error = std::string("pseudo-terminal: ") + std::strerror(errno);
+    return false;
+  }
+  fcntl(pty_master_, F_SETFL, fcntl(pty_master_, F_GETFL) | O_NONBLOCK);
+  const char* slave = ptsname(pty_master_);
+  if (slave == nullptr) {
+    *error = "ptsname failed";
+    return false;
+  }
+  return Spawn(args, {}, "", slave, error);
+}
+
+void CtlProcess::DrainTerminal() {
+  if (pty_master_ < 0) return;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(pty_master_, buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] != '\r') tty_out_.push_back(buf[i]);
+    }
+  }
+}
+
+bool CtlProcess::Spawn(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                       const std::string& stdin_path, const std::string& stdout_path,
+                       std::string* error) {
   std::vector<std::string> argv = {BinDir() + "/jcmctl"};
   argv.insert(argv.end(), args.begin(), args.end());
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(
       &actions, 0, stdin_path.empty() ? "/dev/null" : stdin_path.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 1, stdout_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC | O_NOCTTY, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
   std::vector<char*> cargs;
@@ -79,15 +114,21 @@ bool CtlProcess::Start(const std::vector<std::string>& args, const std::vector<s
   return true;
 }
 
-std::string CtlProcess::Stdout() const { return ReadFileOrEmpty(out_path_); }
+std::string CtlProcess::Stdout() const {
+  return pty_master_ >= 0 ? tty_out_ : ReadFileOrEmpty(out_path_);
+}
 std::string CtlProcess::Stderr() const { return ReadFileOrEmpty(err_path_); }
 
 CtlResult CtlProcess::Wait(std::chrono::milliseconds timeout) {
   CtlResult result;
   if (pid_ > 0) {
     int status = 0;
-    const bool exited = WaitUntil([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout,
-                                  std::chrono::milliseconds(10));
+    const bool exited = WaitUntil(
+        [&] {
+          DrainTerminal();  // a full terminal buffer would block the child
+          return waitpid(pid_, &status, WNOHANG) == pid_;
+        },
+        timeout, std::chrono::milliseconds(10));
     if (!exited) {
       kill(pid_, SIGKILL);
       waitpid(pid_, &status, 0);
@@ -96,6 +137,7 @@ CtlResult CtlProcess::Wait(std::chrono::milliseconds timeout) {
     }
     pid_ = -1;
   }
+  DrainTerminal();
   result.out = Stdout();
   result.err = Stderr();
   return result;

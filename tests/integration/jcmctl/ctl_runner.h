@@ -3,7 +3,8 @@
 //
 // The child's environment is the test's minus JCM_SERVER, JCM_TOKEN and
 // NO_COLOR (so a developer's shell cannot change what is tested), plus the
-// given entries. stdout is a file, never a terminal, so output has no colour.
+// given entries. stdout is a file, so output has no colour, unless
+// StartOnTerminal gives the child a pseudo-terminal as stdout.
 //
 // Thread-safety: not thread-safe; owned by one test thread. The destructor
 // SIGKILLs and reaps a child still running (by its PID).
@@ -32,6 +33,9 @@ class CtlProcess {
   // Starts bin/jcmctl with `args`. `stdin_path` empty: /dev/null.
   bool Start(const std::vector<std::string>& args, const std::vector<std::string>& env,
              const std::string& stdin_path, std::string* error);
+  // As Start, with stdout on a new pseudo-terminal (stderr still a file);
+  // what the child writes there is collected by Wait, "\r\n" read as "\n".
+  bool StartOnTerminal(const std::vector<std::string>& args, std::string* error);
   // Output so far (the child may still run).
   std::string Stdout() const;
   std::string Stderr() const;
@@ -39,7 +43,13 @@ class CtlProcess {
   CtlResult Wait(std::chrono::milliseconds timeout);
 
  private:
+  bool Spawn(const std::vector<std::string>& args, const std::vector<std::string>& env,
+             const std::string& stdin_path, const std::string& stdout_path, std::string* error);
+  void DrainTerminal();
+
   pid_t pid_ = -1;
+  int pty_master_ = -1;
+  std::string tty_out_;
   std::string out_path_, err_path_;
 };
 

@@ -278,6 +278,23 @@ TEST_F(JcmctlTest, JsonOutputParsesAndStatusShowsTheDeployment) {
   EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << "colour on a file";
 }
 
+// Colour only on a terminal: the same command on a pseudo-terminal and on
+// a file (NO_COLOR is dropped from the child's environment).
+TEST_F(JcmctlTest, ColourOnlyOnATerminal) {
+  ASSERT_EQ(Ctl({"apply", "-f", WriteDoc(Doc("ctl-colour", {NodeDoc("10.9.9.1", 80)}))}).exit_code,
+            0);
+  CtlProcess tty;
+  std::string error;
+  ASSERT_TRUE(tty.StartOnTerminal({"--server", Servers(), "get", "ctl-colour"}, &error)) << error;
+  CtlResult on_tty = tty.Wait(seconds(30));
+  ASSERT_EQ(on_tty.exit_code, 0) << on_tty.err;
+  EXPECT_NE(on_tty.out.find("\x1b[32mNORMAL\x1b[0m"), std::string::npos) << on_tty.out;
+  CtlResult on_file = Ctl({"get", "ctl-colour"});
+  ASSERT_EQ(on_file.exit_code, 0);
+  EXPECT_EQ(on_file.out.find('\x1b'), std::string::npos) << on_file.out;
+  EXPECT_NE(on_file.out.find("NORMAL"), std::string::npos);
+}
+
 TEST_F(JcmctlTest, WatchPrintsAnAddedLineAfterAddNode) {
   ASSERT_EQ(Ctl({"apply", "-f", WriteDoc(Doc("ctl-watch", {NodeDoc("10.9.7.1", 80)}))}).exit_code,
             0);
