@@ -3,9 +3,9 @@
 // Every instance builds the ring from the same member ids (the names of the
 // ephemeral znodes under <root>/servers) and must arrive at the same owner for
 // every cluster name, so everything that could differ between instances is
-// fixed here: members are sorted and de-duplicated, the hash is our own
-// XXH64 (never std::hash), and ring points that collide are ordered by member
-// id.
+// fixed here: members are sorted and de-duplicated, the hash is XXH64 with
+// seed 0 (libxxhash; never std::hash), and ring points that collide are
+// ordered by member id.
 //
 // Each member gets `virtual_nodes` points at XXH64("<member>#<i>"); a cluster
 // belongs to the first point at or after XXH64(name), wrapping around. With

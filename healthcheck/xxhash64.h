@@ -1,7 +1,10 @@
-// XXH64 (xxHash, 64-bit variant), implemented here from the published
-// algorithm so that every jcm instance, on every platform and compiler, hashes
-// a name to the same value. std::hash gives no such promise, which would let
-// two instances build different rings from the same member set.
+// XxHash64: the XXH64 hash (xxHash, 64-bit variant) from Debian's libxxhash.
+// Every jcm instance, on every platform and compiler, must hash a name to the
+// same value; std::hash gives no such promise, which would let two instances
+// build different rings from the same member set. XXH64 is specified and
+// byte-order independent, so the ring is the same everywhere.
+//
+// A thin wrapper so callers pass a string_view and never include xxhash.h.
 //
 // Thread-safety: a pure function.
 #pragma once

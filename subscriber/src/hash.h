@@ -1,6 +1,9 @@
-// A fixed 64-bit hash for consistent hashing. Every client must place keys
-// and nodes identically, so this never depends on std::hash, the platform or
-// the process: the same bytes and seed give the same value everywhere.
+// The 64-bit hash of consistent hashing: XXH64 from Debian's libxxhash.
+// Every client, in any language, must place keys and nodes identically, so
+// this never depends on std::hash, the platform or the process: XXH64 is
+// specified, byte-order independent and available everywhere.
+// docs/subscribe-protocol.md ("Consistent hashing") spells out how keys and
+// nodes are hashed and placed, so another client can place keys like ours.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -10,11 +13,11 @@
 
 namespace jcm::internal {
 
-// Mixes 8-byte little-endian words with multiply/rotate rounds and ends with
-// an avalanche step, so nearby keys ("user-1", "user-2") land far apart.
+// XXH64(data, seed).
 uint64_t Hash64(std::string_view data, uint64_t seed = 0);
 
-// The final avalanche alone: spreads the bits of an integer.
+// An integer finaliser (MurmurHash3's fmix64): spreads the bits of an integer. Used
+// only to stagger per-thread round-robin cursors, never for placement.
 inline uint64_t Mix64(uint64_t x) {
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdULL;

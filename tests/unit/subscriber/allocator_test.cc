@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -271,6 +272,37 @@ TEST(Allocator, ConsistentHashSameKeySameNode) {
     EXPECT_EQ(ch.Pick(Protocol::kHttp, "session-42").endpoint(), first.endpoint());
   EXPECT_EQ(ch.PickByHash(Protocol::kHttp, Allocator::HashKey("session-42")).endpoint(),
             first.endpoint());
+}
+
+// The key hash is XXH64 with seed 0 (docs/subscribe-protocol.md). Known
+// answers from libxxhash through Python's ctypes.
+TEST(Allocator, HashKeyIsXxh64SeedZero) {
+  EXPECT_EQ(Allocator::HashKey(""), 0xef46db3751d8e999ULL);
+  EXPECT_EQ(Allocator::HashKey("abc"), 0x44bc2cf5ad770999ULL);
+  EXPECT_EQ(Allocator::HashKey("session-42"), 0x2389e998631f091eULL);
+  EXPECT_EQ(Allocator::HashKey("user-0"), 0x7c1b2034a0684560ULL);
+}
+
+// Placements computed by the Python reference placement printed in
+// docs/subscribe-protocol.md ("Consistent hashing"), which hashes with
+// libxxhash through ctypes: a client in another language following the
+// document places keys exactly like this library. (They changed when the
+// subscriber moved from its own hash to XXH64.)
+TEST(Allocator, ConsistentHashPlacesKeysAsDocumented) {
+  auto slot = std::make_shared<ClusterSlot>("c");
+  Cluster c = MakeCluster("c", 5);
+  std::reverse(c.nodes.begin(), c.nodes.end());  // placement ignores node order
+  PublishCluster(*slot, c);
+  Allocator ch = AllocatorAccess::Make(slot, Policy::kConsistentHash);
+  EXPECT_EQ(ch.Pick(Protocol::kAny, "session-42").ip(), "10.0.0.5");
+  EXPECT_EQ(MapKeys(ch, 8),
+            (std::vector<std::string>{"10.0.0.2", "10.0.0.3", "10.0.0.3", "10.0.0.5", "10.0.0.1",
+                                      "10.0.0.5", "10.0.0.3", "10.0.0.5"}));
+  c.nodes.back().weight = 300;  // 10.0.0.1, now three times the others
+  PublishCluster(*slot, c);
+  EXPECT_EQ(MapKeys(ch, 8),
+            (std::vector<std::string>{"10.0.0.2", "10.0.0.3", "10.0.0.3", "10.0.0.1", "10.0.0.1",
+                                      "10.0.0.5", "10.0.0.1", "10.0.0.1"}));
 }
 
 TEST(MaglevTable, EveryNodeGetsSlotsAndTableIsFull) {
