@@ -37,12 +37,13 @@ Status PathName(const std::string& name) { return ValidateClusterName(name); }
 }  // namespace
 
 ApiServer::ApiServer(ApiOptions options, NameService* names)
-    : options_(std::move(options)), names_(names) {}
+    : options_(std::move(options)), names_(names), auth_(options_.tokens_file) {}
 
 ApiServer::~ApiServer() { Stop(); }
 
 Status ApiServer::Start() {
   if (http_) return Status::Internal("ApiServer::Start called twice");
+  if (Status s = auth_.Reload(); !s.ok()) return s;
   HttpServerOptions hopts;
   hopts.host = options_.host;
   hopts.port = options_.port;
@@ -115,7 +116,37 @@ void ApiServer::Send(const HttpExchangePtr& ex, ApiRoute route, HttpReply reply)
 void ApiServer::SendError(const HttpExchangePtr& ex, ApiRoute route, const Status& status) {
   counters_.CountError(status.code());
   if (HttpStatusFor(status.code()) >= 500) spdlog::warn("api: {}", status.ToString());
-  Send(ex, route, ErrorReply(status));
+  HttpReply reply = ErrorReply(status);
+  if (status.code() == Status::Code::kUnauthenticated) {
+    reply.headers.emplace_back("WWW-Authenticate", "Bearer");
+  }
+  Send(ex, route, std::move(reply));
+}
+
+bool ApiServer::IsWrite(ApiRoute route) {
+  switch (route) {
+    case ApiRoute::kPutCluster:
+    case ApiRoute::kDeleteCluster:
+    case ApiRoute::kClusterOnline:
+    case ApiRoute::kAddNodes:
+    case ApiRoute::kRemoveNodes:
+    case ApiRoute::kNodeOnline:
+    case ApiRoute::kNsCache:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Status ApiServer::ReloadTokens() {
+  Status s = auth_.Reload();
+  if (s.ok()) {
+    spdlog::info("event=tokens_loaded writes_guarded={}", auth_.writes_guarded());
+  } else {
+    spdlog::error("event=tokens_reload_failed error=\"{}\" (previous tokens stay in force)",
+                  s.message());
+  }
+  return s;
 }
 
 void ApiServer::OnWorker(HttpExchangePtr ex, ApiRoute route, Blocking work) {
@@ -132,56 +163,79 @@ void ApiServer::OnWorker(HttpExchangePtr ex, ApiRoute route, Blocking work) {
   });
 }
 
-void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
-  counters_.requests.fetch_add(1, std::memory_order_relaxed);
+// Which route a request is, before anything runs: auth is decided on it.
+ApiRoute ApiServer::Resolve(const HttpRequest& req, std::string* name) const {
   const std::string& m = req.method;
   const std::string& path = req.path;
+  if (m == "GET") {
+    if (path == "/healthz") return ApiRoute::kHealthz;
+    if (path == "/readyz") return ApiRoute::kReadyz;
+    if (path == "/sys/status") return ApiRoute::kSysStatus;
+    if (path == "/c" || path == "/c/list") return ApiRoute::kListClusters;
+    // (.+), not ([^/]+): a name holding '/' must reach the validator and
+    // get a 400 naming it, not a 404.
+    if (Suffix(path, "/c/", name)) return ApiRoute::kGetCluster;
+  } else if (m == "POST") {
+    if (path == "/sub") return ApiRoute::kSub;
+    if (path == "/c") return ApiRoute::kPutCluster;
+    if (path == "/sys/nscache") return ApiRoute::kNsCache;
+    // More specific before less.
+    if (Suffix(path, "/c/online/", name)) return ApiRoute::kClusterOnline;
+    if (Suffix(path, "/c/node/online/", name)) return ApiRoute::kNodeOnline;
+    if (Suffix(path, "/c/node/", name)) return ApiRoute::kAddNodes;
+  } else if (m == "DELETE") {
+    if (Suffix(path, "/c/node/", name)) return ApiRoute::kRemoveNodes;
+    if (Suffix(path, "/c/", name)) return ApiRoute::kDeleteCluster;
+  }
+  return ApiRoute::kNoRoute;
+}
+
+void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
+  counters_.requests.fetch_add(1, std::memory_order_relaxed);
   std::string name;
-  ApiRoute route = ApiRoute::kNoRoute;
+  const ApiRoute route = Resolve(req, &name);
   try {
-    if (m == "GET") {
-      if (path == "/healthz") {
-        route = ApiRoute::kHealthz;
-        return Send(ex, route, OkReply({{"self", self_address_}}));
-      }
-      if (path == "/readyz") return Send(ex, route = ApiRoute::kReadyz, GetReadyz());
-      if (path == "/sys/status") return Send(ex, route = ApiRoute::kSysStatus, GetSysStatus());
-      if (path == "/c" || path == "/c/list") {
-        route = ApiRoute::kListClusters;
-        return Send(ex, route, GetClusters(req, path == "/c/list"));
-      }
-      // (.+), not ([^/]+): a name holding '/' must reach the validator and
-      // get a 400 naming it, not a 404.
-      if (Suffix(path, "/c/", &name)) {
-        route = ApiRoute::kGetCluster;
-        return Send(ex, route, GetCluster(req, name));
-      }
-    } else if (m == "POST") {
-      if (path == "/sub") return PostSub(std::move(req), std::move(ex));
-      if (path == "/c") return PostCluster(std::move(req), std::move(ex));
-      if (path == "/sys/nscache") return PostNsCache(std::move(req), std::move(ex));
-      // More specific before less.
-      if (Suffix(path, "/c/online/", &name)) {
-        return PostClusterOnline(std::move(req), std::move(ex), std::move(name));
-      }
-      if (Suffix(path, "/c/node/online/", &name)) {
-        return PostNodeOnline(std::move(req), std::move(ex), std::move(name));
-      }
-      if (Suffix(path, "/c/node/", &name)) {
-        return PostNodes(std::move(req), std::move(ex), std::move(name));
-      }
-    } else if (m == "DELETE") {
-      if (Suffix(path, "/c/node/", &name)) {
-        return DeleteNodes(std::move(req), std::move(ex), std::move(name));
-      }
-      if (Suffix(path, "/c/", &name)) {
-        return DeleteCluster(std::move(req), std::move(ex), std::move(name));
-      }
+    if (route == ApiRoute::kNoRoute) {
+      counters_.CountError(Status::Code::kNotFound);
+      return Send(ex, route, ErrorReply(404, "no route for " + req.method + " " + req.path));
     }
-    counters_.CountError(Status::Code::kNotFound);
-    Send(ex, ApiRoute::kNoRoute, ErrorReply(404, "no route for " + m + " " + path));
+    if (route != ApiRoute::kHealthz && route != ApiRoute::kReadyz) {
+      Status allowed = auth_.Check(req.Header("Authorization"), IsWrite(route));
+      if (!allowed.ok()) return SendError(ex, route, allowed);
+    }
+    switch (route) {
+      case ApiRoute::kHealthz:
+        return Send(ex, route, OkReply({{"self", self_address_}}));
+      case ApiRoute::kReadyz:
+        return Send(ex, route, GetReadyz());
+      case ApiRoute::kSysStatus:
+        return Send(ex, route, GetSysStatus());
+      case ApiRoute::kListClusters:
+        return Send(ex, route, GetClusters(req, req.path == "/c/list"));
+      case ApiRoute::kGetCluster:
+        return Send(ex, route, GetCluster(req, name));
+      case ApiRoute::kSub:
+        return PostSub(std::move(req), std::move(ex));
+      case ApiRoute::kPutCluster:
+        return PostCluster(std::move(req), std::move(ex));
+      case ApiRoute::kNsCache:
+        return PostNsCache(std::move(req), std::move(ex));
+      case ApiRoute::kClusterOnline:
+        return PostClusterOnline(std::move(req), std::move(ex), std::move(name));
+      case ApiRoute::kNodeOnline:
+        return PostNodeOnline(std::move(req), std::move(ex), std::move(name));
+      case ApiRoute::kAddNodes:
+        return PostNodes(std::move(req), std::move(ex), std::move(name));
+      case ApiRoute::kRemoveNodes:
+        return DeleteNodes(std::move(req), std::move(ex), std::move(name));
+      case ApiRoute::kDeleteCluster:
+        return DeleteCluster(std::move(req), std::move(ex), std::move(name));
+      default:
+        break;
+    }
+    SendError(ex, route, Status::Internal("route " + std::string(ToString(route)) + " not wired"));
   } catch (const std::exception& e) {
-    SendError(ex, route, Status::Internal(m + " " + path + ": " + e.what()));
+    SendError(ex, route, Status::Internal(req.method + " " + req.path + ": " + e.what()));
   }
 }
 
@@ -256,7 +310,8 @@ HttpReply ApiServer::RunWrite(const HttpRequest& req,
   if (result.ok()) return OkReply(WriteAckJson(result.value()));
   Status status = result.status();
   if (status.code() == Status::Code::kNotLeader) {
-    ForwardRequest forward{req.method, req.target, req.body, req.Header(kForwardedHeader)};
+    ForwardRequest forward{req.method, req.target, req.body, req.Header(kForwardedHeader),
+                           req.Header("Authorization")};
     Result<HttpReply> reply = forwarder_->Forward(forward);
     if (reply.ok()) return reply.value();
     status = reply.status();

@@ -10,6 +10,10 @@
 // after them) run on a pool of worker_threads and answer asynchronously; an
 // I/O thread never waits on ZooKeeper or another instance.
 //
+// Auth (api/token_auth.h) is decided per route before anything else runs;
+// a follower checks the caller's token and forwards it unchanged, and the
+// leader checks it again.
+//
 // Reads and /sub answer 503 while NameService::Readiness() is not OK, so a
 // starting or cut-off instance never tells a client a cluster is gone.
 //
@@ -31,6 +35,7 @@
 #include "api/http_reply.h"
 #include "api/http_request.h"
 #include "api/name_service.h"
+#include "api/token_auth.h"
 #include "model/status.h"
 
 namespace boost::asio {
@@ -61,6 +66,7 @@ struct ApiOptions {
   std::chrono::milliseconds forward_connect_timeout{1000};
   std::chrono::milliseconds forward_read_timeout{10000};
   std::chrono::milliseconds apply_timeout{10000};  // read-your-writes wait
+  std::string tokens_file;                         // api/token_auth.h; empty: every route open
 };
 
 class ApiServer {
@@ -77,6 +83,9 @@ class ApiServer {
   // connection and joins every thread.
   void Stop();
 
+  // Re-reads the tokens file (SIGHUP). On error the old tokens stay.
+  Status ReloadTokens();
+
   int port() const { return port_; }
   const std::string& self_address() const { return self_address_; }
   // Counters as GET /sys/status shows them under "api" (HTTP connection
@@ -86,6 +95,8 @@ class ApiServer {
  private:
   using Blocking = std::function<HttpReply()>;
 
+  ApiRoute Resolve(const HttpRequest& req, std::string* name) const;
+  static bool IsWrite(ApiRoute route);
   void Dispatch(HttpRequest req, HttpExchangePtr ex);
   void Send(const HttpExchangePtr& ex, ApiRoute route, HttpReply reply);
   void SendError(const HttpExchangePtr& ex, ApiRoute route, const Status& status);
@@ -113,6 +124,7 @@ class ApiServer {
 
   const ApiOptions options_;
   NameService* const names_;
+  TokenAuth auth_;
   ApiCounters counters_;
   EncodedClusterCache cache_;
   int port_ = 0;

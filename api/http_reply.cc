@@ -24,6 +24,10 @@ int HttpStatusFor(Status::Code code) {
       return 503;
     case Status::Code::kTimeout:
       return 504;
+    case Status::Code::kUnauthenticated:
+      return 401;
+    case Status::Code::kPermissionDenied:
+      return 403;
     case Status::Code::kInternal:
       return 500;
   }

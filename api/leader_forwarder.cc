@@ -93,6 +93,7 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request) const 
   }
   std::unique_ptr<httplib::Client> client = pool_->Take(leader.address);
   httplib::Headers headers = {{kForwardedHeader, options_.self_address}};
+  if (!request.authorization.empty()) headers.emplace("Authorization", request.authorization);
   counters_->forwarded.fetch_add(1, std::memory_order_relaxed);
   httplib::Result res =
       request.method == "POST"

@@ -46,7 +46,8 @@ struct ForwardRequest {
   std::string method;  // "POST" or "DELETE"
   std::string target;  // path and query exactly as received
   std::string body;
-  std::string forwarded_by;  // the incoming X-Jcm-Forwarded value; empty if none
+  std::string forwarded_by;   // the incoming X-Jcm-Forwarded value; empty if none
+  std::string authorization;  // the caller's Authorization header, sent on unchanged
 };
 
 struct LeaderForwarderOptions {

@@ -20,6 +20,10 @@ const char* Status::CodeName(Code code) {
       return "NotLeader";
     case Code::kTimeout:
       return "Timeout";
+    case Code::kUnauthenticated:
+      return "Unauthenticated";
+    case Code::kPermissionDenied:
+      return "PermissionDenied";
     case Code::kInternal:
       return "Internal";
   }

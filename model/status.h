@@ -24,7 +24,9 @@ class Status {
     kUnavailable,  // ZooKeeper unreachable, no leader known, peer down
     kNotLeader,    // this instance cannot write; carries no leader address
     kTimeout,
-    kInternal,
+    kUnauthenticated,   // no credential, or one that is not known
+    kPermissionDenied,  // a known credential without the right
+    kInternal,          // last: ApiCounters sizes its table by it
   };
 
   Status() = default;
@@ -38,6 +40,12 @@ class Status {
   static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
   static Status NotLeader(std::string msg) { return {Code::kNotLeader, std::move(msg)}; }
   static Status Timeout(std::string msg) { return {Code::kTimeout, std::move(msg)}; }
+  static Status Unauthenticated(std::string msg) {
+    return {Code::kUnauthenticated, std::move(msg)};
+  }
+  static Status PermissionDenied(std::string msg) {
+    return {Code::kPermissionDenied, std::move(msg)};
+  }
   static Status Internal(std::string msg) { return {Code::kInternal, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -81,11 +82,12 @@ int main(int argc, char** argv) {
   api_options.max_parked_long_polls = static_cast<size_t>(config.max_long_polls);
   api_options.idle_timeout = std::chrono::milliseconds(config.http_idle_timeout_ms);
   api_options.request_deadline = std::chrono::milliseconds(config.http_request_deadline_ms);
+  api_options.tokens_file = config.tokens_file;
   auto api = std::make_unique<jcm::ApiServer>(api_options, service.get());
 
   s = api->Start();
   if (!s.ok()) {
-    spdlog::critical("event=listen_failed address={} error=\"{}\"", config.listen, s.ToString());
+    spdlog::critical("event=api_start_failed address={} error=\"{}\"", config.listen, s.ToString());
     return 1;
   }
   s = service->Start();
@@ -108,7 +110,8 @@ int main(int argc, char** argv) {
       config.health_interval_ms, nofile, budget.api_connections, budget.checker_keepalive);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  // SIGHUP re-reads the tokens file; SIGTERM/SIGINT stop.
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) api->ReloadTokens();
   spdlog::info("event=stopping signal={}", sig);
   // Leave the election first so a successor takes over at once, then stop
   // serving, then close the session.

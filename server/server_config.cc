@@ -98,6 +98,10 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "A request's headers and body must arrive within this, in total")
       ->capture_default_str()
       ->check(CLI::Range(100, 600000));
+  app.add_option("--tokens-file", c->tokens_file,
+                 "API tokens, one '<write|read> <token>' per line: writes need a write token "
+                 "once one is named, reads need a token once a read token is named; re-read on "
+                 "SIGHUP");
   app.add_option("--log-level", c->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

@@ -28,6 +28,7 @@ struct ServerConfig {
   int max_long_polls = 10000;            // parked /sub long polls
   int http_idle_timeout_ms = 60000;      // keep-alive idle
   int http_request_deadline_ms = 10000;  // headers and body of one request
+  std::string tokens_file;               // api/token_auth.h; re-read on SIGHUP
   std::string log_level = "info";
 
   std::string listen_host() const;

@@ -2,9 +2,20 @@
 
 #include <httplib.h>
 
+#include <mutex>
+
 namespace jcm::testing {
 
 namespace {
+
+std::mutex token_mu;
+std::string write_token;  // GUARDED_BY(token_mu)
+
+httplib::Headers WriteHeaders(const std::string& path) {
+  std::lock_guard<std::mutex> lock(token_mu);
+  if (write_token.empty() || path == "/sub") return {};
+  return {{"Authorization", "Bearer " + write_token}};
+}
 
 std::unique_ptr<httplib::Client> MakeClient(const std::string& address,
                                             std::chrono::milliseconds timeout) {
@@ -67,10 +78,18 @@ HttpReply HttpGet(const std::string& address, const std::string& path,
   return ToReply(client->Get(path));
 }
 
+HttpReply HttpGetAs(const std::string& address, const std::string& path, const std::string& token,
+                    std::chrono::milliseconds timeout) {
+  auto client = MakeClient(address, timeout);
+  httplib::Headers h;
+  if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
+  return ToReply(client->Get(path, h));
+}
+
 HttpReply HttpPost(const std::string& address, const std::string& path, const std::string& body,
                    std::chrono::milliseconds timeout) {
   auto client = MakeClient(address, timeout);
-  return ToReply(client->Post(path, body, "application/json"));
+  return ToReply(client->Post(path, WriteHeaders(path), body, "application/json"));
 }
 
 HttpReply HttpPostJson(const std::string& address, const std::string& path,
@@ -81,8 +100,13 @@ HttpReply HttpPostJson(const std::string& address, const std::string& path,
 HttpReply HttpDelete(const std::string& address, const std::string& path, const std::string& body,
                      std::chrono::milliseconds timeout) {
   auto client = MakeClient(address, timeout);
-  if (body.empty()) return ToReply(client->Delete(path));
-  return ToReply(client->Delete(path, body, "application/json"));
+  if (body.empty()) return ToReply(client->Delete(path, WriteHeaders(path)));
+  return ToReply(client->Delete(path, WriteHeaders(path), body, "application/json"));
+}
+
+void SetTestWriteToken(const std::string& token) {
+  std::lock_guard<std::mutex> lock(token_mu);
+  write_token = token;
 }
 
 }  // namespace jcm::testing

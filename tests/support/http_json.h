@@ -29,6 +29,9 @@ struct HttpReply {
 // `address` is "host:port". `timeout` bounds connect and read.
 HttpReply HttpGet(const std::string& address, const std::string& path,
                   std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+// The same with "Authorization: Bearer <token>" when `token` is not empty.
+HttpReply HttpGetAs(const std::string& address, const std::string& path, const std::string& token,
+                    std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 HttpReply HttpPost(const std::string& address, const std::string& path, const std::string& body,
                    std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 HttpReply HttpPostJson(const std::string& address, const std::string& path,
@@ -37,5 +40,11 @@ HttpReply HttpPostJson(const std::string& address, const std::string& path,
 HttpReply HttpDelete(const std::string& address, const std::string& path,
                      const std::string& body = "",
                      std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+// A write token sent as "Authorization: Bearer <token>" with every write
+// (HttpPost to any path but /sub, HttpDelete) from now on in this process,
+// as an operator's tool would; reads and /sub go without one, as JCM's Java
+// client does. Empty: none (the default).
+void SetTestWriteToken(const std::string& token);
 
 }  // namespace jcm::testing

@@ -1,6 +1,7 @@
 #include "tests/support/jcm_cluster.h"
 
 #include <algorithm>
+#include <fstream>
 #include <sstream>
 
 namespace jcm::testing {
@@ -21,6 +22,13 @@ bool JcmCluster::Start(std::string* error) {
     o.zk_root = options_.zk_root;
     o.session_timeout_ms = options_.session_timeout_ms;
     o.extra_args = options_.extra_args;
+    if (!options_.write_token.empty()) {
+      std::ofstream(tokens_file())
+          << "write " << options_.write_token << "\n"
+          << (options_.read_token.empty() ? "" : "read ") << options_.read_token << "\n";
+      o.extra_args.push_back("--tokens-file");
+      o.extra_args.push_back(tokens_file());
+    }
     o.log_dir = dir_.path();
     servers_.push_back(std::make_unique<JcmServerProcess>(o));
   }
@@ -37,7 +45,8 @@ bool JcmCluster::Start(std::string* error) {
 }
 
 std::optional<nlohmann::json> JcmCluster::Status(int i) const {
-  HttpReply r = HttpGet(address(i), "/sys/status", std::chrono::milliseconds(1000));
+  HttpReply r =
+      HttpGetAs(address(i), "/sys/status", options_.read_token, std::chrono::milliseconds(1000));
   if (r.status != 200 || !r.data().is_object()) return std::nullopt;
   return r.data();
 }
@@ -82,7 +91,8 @@ int JcmCluster::AFollower(int leader, const std::vector<int>& skip) const {
 }
 
 std::optional<nlohmann::json> JcmCluster::GetCluster(int i, const std::string& name) const {
-  HttpReply r = HttpGet(address(i), "/c/" + name, std::chrono::milliseconds(5000));
+  HttpReply r =
+      HttpGetAs(address(i), "/c/" + name, options_.read_token, std::chrono::milliseconds(5000));
   if (r.status != 200 || !r.data().is_object()) return std::nullopt;
   return r.data();
 }

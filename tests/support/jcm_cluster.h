@@ -27,6 +27,11 @@ struct JcmClusterOptions {
   int session_timeout_ms = 3000;
   std::vector<std::string> extra_args;  // passed to every jcm-server
   std::string zk_root = "/jcm";
+  // Non-empty: a tokens file naming this write token (and `read_token`, if
+  // set) is written to the cluster's directory and every instance gets
+  // --tokens-file; tokens_file() tells where.
+  std::string write_token;
+  std::string read_token;
 };
 
 class JcmCluster {
@@ -44,6 +49,7 @@ class JcmCluster {
   int size() const { return static_cast<int>(servers_.size()); }
   const JcmClusterOptions& options() const { return options_; }
   const std::string& dir() const { return dir_.path(); }
+  std::string tokens_file() const { return dir_.path() + "/tokens"; }
 
   // GET /sys/status of instance i; data object or nullopt.
   std::optional<nlohmann::json> Status(int i) const;

@@ -28,12 +28,26 @@ bool IsSubset(const Keys& keys, const Keys& allowed) {
   return std::includes(allowed.begin(), allowed.end(), keys.begin(), keys.end());
 }
 
-class SubJcmWireTest : public SubscriberClusterTest {
+// Run twice: with every route open, and with a write token configured (the
+// test's own writes then carry it; /sub and reads go without, as JCM's
+// client sends none).
+class SubJcmWireTest : public SubscriberClusterTest, public ::testing::WithParamInterface<bool> {
  protected:
-  SubJcmWireTest() : SubscriberClusterTest(44) {}
+  SubJcmWireTest() : SubscriberClusterTest(44) {
+    if (GetParam()) {
+      options_.write_token = "wire-test-write-token-0001";
+      SetTestWriteToken(options_.write_token);
+    }
+  }
+  ~SubJcmWireTest() override { SetTestWriteToken(""); }
 };
 
-TEST_F(SubJcmWireTest, JcmFormRequestGetsOnlyJcmFields) {
+INSTANTIATE_TEST_SUITE_P(Tokens, SubJcmWireTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "WithWriteToken" : "Open";
+                         });
+
+TEST_P(SubJcmWireTest, JcmFormRequestGetsOnlyJcmFields) {
   const std::string name = "wire-c";
   // Three real targets: 0 stays up, 1 is switched OFFLINE by the operator,
   // 2 is stopped and goes ABNORMAL/TIMEOUT. udata on node 0.
