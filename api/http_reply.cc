@@ -58,7 +58,12 @@ HttpReply ErrorReply(const Status& status) {
 }
 
 json WriteAckJson(const WriteAck& ack) {
-  if (ack.deleted) return {{"name", ack.name}, {"deleted", true}};
+  if (ack.deleted) {
+    // The deletion's zxid, when the store knows it: a follower then waits
+    // for exactly this delete, not for a re-create that follows it.
+    if (ack.version > 0) return {{"name", ack.name}, {"deleted", true}, {"version", ack.version}};
+    return {{"name", ack.name}, {"deleted", true}};
+  }
   return {{"name", ack.name}, {"version", ack.version}};
 }
 
@@ -72,10 +77,12 @@ bool ParseWriteAck(const json& data, WriteAck* out) {
     if (!deleted->is_boolean()) return false;
     ack.deleted = deleted->get<bool>();
   }
-  if (!ack.deleted) {
-    auto version = data.find("version");
-    if (version == data.end() || !version->is_number_integer()) return false;
+  auto version = data.find("version");
+  if (version != data.end()) {
+    if (!version->is_number_integer()) return false;
     ack.version = version->get<int64_t>();
+  } else if (!ack.deleted) {
+    return false;
   }
   *out = std::move(ack);
   return true;

@@ -43,7 +43,8 @@ HttpReply ErrorReply(const Status& status);
 // cpp-httplib makes itself (404 no route, 413 payload too large).
 HttpReply ErrorReply(int http_status, const std::string& message);
 
-// {"name": ..., "version": N} or {"name": ..., "deleted": true}.
+// {"name": ..., "version": N} or {"name": ..., "deleted": true[, "version": N]}
+// (N: the deletion's zxid, when known).
 nlohmann::json WriteAckJson(const WriteAck& ack);
 // The inverse, for a leader's reply to a forwarded write. Returns false if
 // `data` is not a write acknowledgement.
