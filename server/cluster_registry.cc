@@ -89,6 +89,11 @@ bool ClusterRegistry::ApplyRemoval(const std::string& name, int64_t as_of) {
 
 bool ClusterRegistry::HoldsLocked(const std::string& name, int64_t version, bool deleted) const {
   auto it = entries_.find(name);
+  if (deleted && version <= 0) {
+    // A deletion without its zxid (an older peer's ack): all we can check
+    // is that no definition is held.
+    return it == entries_.end() || !it->second.definition;
+  }
   if (it == entries_.end()) return false;
   const Entry& e = it->second;
   if (deleted) {

@@ -76,7 +76,8 @@ class ClusterRegistry {
   // True if what is held is at least as new as a write acknowledged at
   // `version`: for a write, the definition at that version or newer, or a
   // later deletion; for a deletion (`deleted`), the absence at or after it,
-  // or an incarnation created after it.
+  // or an incarnation created after it. A deletion with version 0 (zxid
+  // unknown) holds when no definition is held.
   bool Holds(const std::string& name, int64_t version, bool deleted) const;
   // Blocks until Holds(name, version, deleted) or timeout. Returns Holds().
   bool WaitForVersion(const std::string& name, int64_t version, bool deleted,

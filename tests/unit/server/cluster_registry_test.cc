@@ -153,6 +153,9 @@ TEST(ClusterRegistry, DeletionAckIsHeldAfterRecreate) {
   EXPECT_TRUE(r.Holds("web", 40, true));
   EXPECT_TRUE(r.Holds("web", 35, false)) << "a later deletion is past the write";
   EXPECT_FALSE(r.Holds("other", 1, true));
+  EXPECT_TRUE(r.Holds("other", 0, true)) << "zxid unknown: nothing held is enough";
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(50, 1), 0, 50));
+  EXPECT_FALSE(r.Holds("web", 0, true)) << "zxid unknown: a held definition is not gone";
 }
 
 // Issue 8 item 4: a writer reads definition and znode version as one pair.
