@@ -127,7 +127,7 @@ class ZkClient {
   // outstanding at once: one round trip per window, not per znode. Returns
   // one result per path, in order. Watches as Get() does.
   std::vector<ZkGetResult> GetMany(const std::vector<std::string>& paths, bool watch,
-                                   size_t window = 2000);
+                                   size_t window = 1000);
   // NotFound if absent (and, with watch, a kCreated event arrives on creation).
   Status Exists(const std::string& path, ZkStat* stat, bool watch);
   // Returns the created path (with the sequence suffix when sequential).
