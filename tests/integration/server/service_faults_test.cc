@@ -419,35 +419,45 @@ TEST_F(ServiceFaultsTest, AckVersionHoldsCallersChangeBeforeAReplacement) {
 }
 
 // Item 11: an exception inside a write batch answers its callers and leaves
-// the cluster writable.
+// the cluster writable, for the write queued behind it too.
 TEST_F(ServiceFaultsTest, ExceptionInWriteBatchDoesNotWedgeTheCluster) {
   std::atomic<bool> armed{false};
+  Gate held, release;
   ClusterService* s = StartService("127.0.0.1:1", [&](ClusterService* svc) {
     ClusterService::TestHooks h;
     h.before_save = [&](const std::string&) {
-      if (armed.exchange(false)) throw std::runtime_error("injected");
+      if (!armed.exchange(false)) return;
+      held.Open();
+      release.Wait();
+      throw std::runtime_error("injected");
     };
     svc->SetTestHooks(h);
   });
   ASSERT_TRUE(WaitLeader(s));
   ASSERT_TRUE(s->PutCluster(ClusterNamed("e", 1)).ok());
   armed = true;
-  bool failed = false;
-  try {
-    failed = !s->AddNodes("e", {NodeAt(2)}).ok();
-  } catch (const std::exception&) {
-    failed = true;  // (before the fix it escaped to the caller)
-  }
-  EXPECT_TRUE(failed);
+  auto first = std::async(std::launch::async, [&] {
+    try {
+      return s->AddNodes("e", {NodeAt(2)}).ok() ? 1 : 0;
+    } catch (const std::exception&) {
+      return -1;  // (before the fix it escaped to the caller)
+    }
+  });
+  ASSERT_TRUE(held.Wait());
+  // Queued behind the batch that will throw.
   auto next = std::make_shared<std::promise<bool>>();
   std::future<bool> done = next->get_future();
   std::thread([s, next] { next->set_value(s->AddNodes("e", {NodeAt(3)}).ok()); }).detach();
+  ASSERT_TRUE(WaitUntil([&] { return s->QueuedWrites("e") == 1; }, milliseconds(5000)));
+  release.Open();
+  EXPECT_EQ(first.get(), 0) << "the failed batch answers its caller with an error";
   if (done.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
     ADD_FAILURE() << "the cluster's writes hang after an exception in a batch";
     std::fflush(nullptr);
     std::_Exit(1);  // the wedged writer cannot be joined
   }
   EXPECT_TRUE(done.get());
+  EXPECT_EQ(s->GetCluster("e")->nodes.size(), 2u);
   EXPECT_EQ(s->PerNameStateCount(), 0u);
 }
 
