@@ -377,7 +377,8 @@ Status ZkClient::ExpireSessionForTest() {
   const clientid_t* id = zoo_client_id(zh_);
   if (id == nullptr || id->client_id == 0) return Status::Unavailable("no session");
   clientid_t copy = *id;
-  zhandle_t* other = zookeeper_init2(options_.hosts.c_str(), nullptr, options_.session_timeout_ms,
+  auto ignore = [](zhandle_t*, int, int, const char*, void*) {};
+  zhandle_t* other = zookeeper_init2(options_.hosts.c_str(), ignore, options_.session_timeout_ms,
                                      &copy, nullptr, 0, &ZkLogToSpdlog);
   if (other == nullptr) return Status::Unavailable("zookeeper_init failed");
   // Wait until the second handle is attached to the session, then close it:
