@@ -138,8 +138,11 @@ Status Membership::EnsureAddressUnused(int wait_ms) {
     for (const std::string& id : children.value()) {
       ZkStat stat;
       Result<std::string> data = zk_->Get(ServersDir() + "/" + id, &stat, false);
-      if (!data.ok()) continue;  // gone, or unreadable: not a live duplicate we can name
-      if (stat.ephemeral_owner == zk_->session_id()) continue;
+      if (data.status().IsUnavailable()) return data.status();
+      if (!data.ok()) continue;  // gone meanwhile
+      // Only an ephemeral znode of another session is a live member; a
+      // persistent one under servers/ is not ours and never expires.
+      if (stat.ephemeral_owner == 0 || stat.ephemeral_owner == zk_->session_id()) continue;
       nlohmann::json doc = nlohmann::json::parse(data.value(), nullptr, false);
       if (!doc.is_object()) continue;
       auto it = doc.find("address");
