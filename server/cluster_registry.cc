@@ -1,5 +1,7 @@
 #include "server/cluster_registry.h"
 
+#include <algorithm>
+
 namespace jcm {
 
 std::shared_ptr<const Cluster> ClusterRegistry::Get(const std::string& name) const {
@@ -34,34 +36,83 @@ std::optional<int32_t> ClusterRegistry::ZnodeVersion(const std::string& name) co
   return it->second.znode_version;
 }
 
-bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version) {
+ClusterRegistry::WriteBase ClusterRegistry::ForWrite(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(name);
+  if (it == entries_.end() || !it->second.definition) return {};
+  return {it->second.definition, it->second.znode_version};
+}
+
+bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_t czxid) {
   std::string name = def.name;
   {
     std::lock_guard lock(mu_);
     Entry& e = entries_[name];
     if (e.definition && e.definition->version >= def.version) return false;
+    // Seen deleted after this was written: a stale read.
+    if (def.version <= e.absent_as_of) return false;
     e.definition = std::make_shared<const Cluster>(std::move(def));
     e.znode_version = znode_version;
+    e.czxid = czxid;
     Publish(e);
   }
   Notify(name);
   return true;
 }
 
-bool ClusterRegistry::ApplyRemoval(const std::string& name) {
+bool ClusterRegistry::ApplyRemoval(const std::string& name, int64_t as_of) {
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(name);
-    if (it == entries_.end() || !it->second.definition) return false;
+    if (it == entries_.end()) {
+      if (as_of <= 0) return false;
+      it = entries_.emplace(name, Entry{}).first;
+    }
+    Entry& e = it->second;
+    // The absence predates this incarnation: the read was stale.
+    if (e.definition && e.czxid > as_of) return false;
+    e.absent_as_of = std::max(e.absent_as_of, as_of);
+    if (!e.definition) {
+      cv_.notify_all();  // a deletion waiter may be satisfied by the tombstone
+      return false;
+    }
     // Keep the statuses: a re-created cluster with the same nodes should not
     // start from "never checked" while its checker still runs.
-    it->second.definition = nullptr;
-    it->second.published = nullptr;
+    e.definition = nullptr;
+    e.published = nullptr;
     ++change_counter_;
     cv_.notify_all();
   }
   Notify(name);
   return true;
+}
+
+bool ClusterRegistry::HoldsLocked(const std::string& name, int64_t version, bool deleted) const {
+  auto it = entries_.find(name);
+  if (deleted && version <= 0) {
+    // A deletion without its zxid (an older peer's ack): all we can check
+    // is that no definition is held.
+    return it == entries_.end() || !it->second.definition;
+  }
+  if (it == entries_.end()) return false;
+  const Entry& e = it->second;
+  if (deleted) {
+    if (e.definition) return e.czxid > version;
+    return e.absent_as_of >= version;
+  }
+  if (e.definition && e.definition->version >= version) return true;
+  return e.absent_as_of > version;
+}
+
+bool ClusterRegistry::Holds(const std::string& name, int64_t version, bool deleted) const {
+  std::lock_guard lock(mu_);
+  return HoldsLocked(name, version, deleted);
+}
+
+bool ClusterRegistry::WaitForVersion(const std::string& name, int64_t version, bool deleted,
+                                     std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return HoldsLocked(name, version, deleted); });
 }
 
 bool ClusterRegistry::ApplyStatuses(const std::string& name, StatusMap statuses,

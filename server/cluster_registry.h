@@ -13,6 +13,15 @@
 // Statuses are kept when a status znode vanishes (its checker died): nothing
 // may look down because a checker did.
 //
+// Ordering by zxid: reads of ZooKeeper (listings, loads, watch-driven
+// reloads) can be answered out of order with the leader's own writes, so
+// every change carries the zxid it is true at. A definition is applied only
+// if newer than the one held (mzxid) and than the last known absence (a
+// tombstone: the zxid at which the cluster was seen not to exist); an
+// absence removes a definition only if that incarnation was created (czxid)
+// at or before it. So a stale load cannot bring a deleted cluster back and
+// a stale listing cannot drop a just-created one.
+//
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
@@ -48,11 +57,31 @@ class ClusterRegistry {
   // The znode version to write against, if the cluster is known.
   std::optional<int32_t> ZnodeVersion(const std::string& name) const;
 
-  // Applies a definition at `def.version` (an mzxid). Returns false (and
-  // changes nothing) if an equal or newer version is held already.
-  bool ApplyDefinition(Cluster def, int32_t znode_version);
-  // Forgets a cluster (its znode is gone). Returns true if it was known.
-  bool ApplyRemoval(const std::string& name);
+  // What a writer needs, read under one lock so the two belong together.
+  struct WriteBase {
+    std::shared_ptr<const Cluster> definition;  // nullptr: not known
+    int32_t znode_version = 0;
+  };
+  WriteBase ForWrite(const std::string& name) const;
+
+  // Applies a definition at `def.version` (an mzxid) of the znode incarnation
+  // created at `czxid`. Returns false (and changes nothing) if an equal or
+  // newer version is held already, or the cluster is known to have been
+  // deleted at or after `def.version`.
+  bool ApplyDefinition(Cluster def, int32_t znode_version, int64_t czxid = 0);
+  // The cluster was seen absent at zxid `as_of` (every incarnation created at
+  // or before it is gone). Forgets the held definition unless it was created
+  // after `as_of`. Returns true if a definition was removed.
+  bool ApplyRemoval(const std::string& name, int64_t as_of);
+  // True if what is held is at least as new as a write acknowledged at
+  // `version`: for a write, the definition at that version or newer, or a
+  // later deletion; for a deletion (`deleted`), the absence at or after it,
+  // or an incarnation created after it. A deletion with version 0 (zxid
+  // unknown) holds when no definition is held.
+  bool Holds(const std::string& name, int64_t version, bool deleted) const;
+  // Blocks until Holds(name, version, deleted) or timeout. Returns Holds().
+  bool WaitForVersion(const std::string& name, int64_t version, bool deleted,
+                      std::chrono::milliseconds timeout) const;
   // Replaces a cluster's statuses with those written at `status_version` (the
   // status znode's mzxid); older writes are ignored. Statuses of clusters not
   // (yet) known are held and merged when the definition arrives.
@@ -79,6 +108,8 @@ class ClusterRegistry {
   struct Entry {
     std::shared_ptr<const Cluster> definition;  // nullptr: statuses only
     int32_t znode_version = 0;
+    int64_t czxid = 0;
+    int64_t absent_as_of = 0;  // tombstone: 0 = never seen deleted
     StatusMap statuses;
     int64_t status_version = 0;
     std::shared_ptr<const Cluster> published;
@@ -86,6 +117,7 @@ class ClusterRegistry {
 
   // REQUIRES: mu_ held.
   void Publish(Entry& entry);
+  bool HoldsLocked(const std::string& name, int64_t version, bool deleted) const;
   // REQUIRES: mu_ not held.
   void Notify(const std::string& name) const {
     std::lock_guard lock(listener_mu_);

@@ -1,7 +1,9 @@
 #include "server/cluster_service.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <exception>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
@@ -22,7 +24,17 @@ ClusterService::ClusterService(Options options)
 
 ClusterService::~ClusterService() { Shutdown(); }
 
-Status ClusterService::Start() { return zk_->Start(); }
+Status ClusterService::Start() {
+  session_lost_at_ms_ = NowMs();  // no session yet
+  return zk_->Start();
+}
+
+int64_t ClusterService::NowMs() const {
+  if (options_.now_ms) return options_.now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 void ClusterService::Shutdown() {
   if (shutting_down_.exchange(true)) return;
@@ -73,12 +85,9 @@ LeaderInfo ClusterService::Leader() const {
 
 bool ClusterService::WaitUntilApplied(const WriteAck& ack,
                                       std::chrono::milliseconds timeout) const {
-  return registry_.WaitFor(
-      ack.name,
-      [&](const ClusterPtr& c) {
-        return ack.deleted ? c == nullptr : c && c->version >= ack.version;
-      },
-      timeout);
+  // Versions order a deletion too (its zxid): after a delete and a
+  // re-create, the re-created cluster satisfies a wait for the delete.
+  return registry_.WaitForVersion(ack.name, ack.version, ack.deleted, timeout);
 }
 
 uint64_t ClusterService::ChangeCounter() const { return registry_.change_counter(); }
@@ -91,9 +100,28 @@ void ClusterService::SetChangeListener(ChangeListener listener) {
   registry_.SetChangeListener(std::move(listener));
 }
 
-// TODO(issue 8): not ready before the first complete load and while the
-// session has been gone longer than the session timeout.
-Status ClusterService::Readiness() const { return Status::Ok(); }
+Status ClusterService::Readiness() const {
+  if (!loaded_.load()) {
+    return Status::Unavailable(
+        "not loaded yet: the clusters are being read from ZooKeeper (or ZooKeeper is "
+        "unreachable)");
+  }
+  int64_t lost = session_lost_at_ms_.load();
+  if (lost != 0) {
+    int64_t gone = NowMs() - lost;
+    if (gone > options_.session_timeout_ms) {
+      return Status::Unavailable(
+          "no ZooKeeper session for " + std::to_string(gone) + " ms (session timeout " +
+          std::to_string(options_.session_timeout_ms) + " ms): the view may be stale");
+    }
+  }
+  return Status::Ok();
+}
+
+size_t ClusterService::PerNameStateCount() const {
+  std::lock_guard lock(names_mu_);
+  return names_.size();
+}
 
 nlohmann::json ClusterService::SystemStatus() const {
   MemberView view = CurrentView();
@@ -113,10 +141,14 @@ nlohmann::json ClusterService::SystemStatus() const {
   j["sessionId"] = fmt::format("0x{:x}", zk_->session_id());
   j["root"] = options_.zk_root;
   j["clusters"] = registry_.Names().size();
+  Status ready = Readiness();
+  j["ready"] = ready.ok();
+  if (!ready.ok()) j["notReady"] = ready.message();
   j["writes"] = {{"ok", writes_ok_.load()},
                  {"batches", batches_.load()},
                  {"conflicts", write_conflicts_.load()},
-                 {"failed", writes_failed_.load()}};
+                 {"failed", writes_failed_.load()},
+                 {"clustersBeingWritten", PerNameStateCount()}};
   for (const auto& [key, producer] : sections_) j[key] = producer();
   return j;
 }
@@ -140,61 +172,115 @@ Status ClusterService::CheckWritable(std::string* fence) const {
   return Status::Ok();
 }
 
-std::shared_ptr<std::mutex> ClusterService::ClusterMutex(const std::string& name) {
-  std::lock_guard lock(locks_mu_);
-  auto& m = cluster_locks_[name];
-  if (!m) m = std::make_shared<std::mutex>();
-  return m;
-}
-
 Status ClusterService::ReloadCluster(const std::string& name, bool watch) {
-  Result<StoredCluster> r = store_->Load(name, watch);
-  if (r.ok()) {
-    registry_.ApplyDefinition(std::move(r->cluster), r->znode_version);
-    return Status::Ok();
-  }
-  if (r.status().IsNotFound()) {
-    registry_.ApplyRemoval(name);
-    if (watch) {
-      // Arm a creation watch so a re-created cluster is seen even if the
-      // children watch fired before it existed.
-      (void)zk_->Exists(store_->ClusterPath(name), nullptr, true);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    Result<StoredCluster> r = store_->Load(name, watch);
+    if (hooks_.after_load) hooks_.after_load(name);
+    if (r.ok()) {
+      registry_.ApplyDefinition(std::move(r->cluster), r->znode_version, r->czxid);
+      return Status::Ok();
     }
-    return Status::Ok();
+    if (!r.status().IsNotFound()) return r.status();
+    // Absent: date the absence so a stale answer cannot remove a newer
+    // incarnation. The parent's pzxid, read after the failed get, bounds
+    // every create so far; if the znode is still absent after it, every
+    // incarnation created up to that zxid is gone. The exists also arms a
+    // creation watch, so a re-created cluster is seen even if the children
+    // watch fired before it existed.
+    Result<int64_t> pzxid = store_->ClustersDirPzxid();
+    if (!pzxid.ok()) return pzxid.status();
+    Status e = zk_->Exists(store_->ClusterPath(name), nullptr, watch);
+    if (e.IsNotFound()) {
+      registry_.ApplyRemoval(name, pzxid.value());
+      return Status::Ok();
+    }
+    if (!e.ok()) return e;
+    // Re-created in between: read it again.
   }
-  return r.status();
+  return Status::Unavailable("cluster '" + name + "' kept changing while being read");
 }
 
 struct ClusterService::PendingWrite {
   bool create_if_missing = false;
+  bool replaces = false;  // replaces the whole definition (PutCluster)
   const Mutation* fn = nullptr;
   Result<WriteAck> result = Status::Internal("not written");
   bool done = false;
 };
 
-struct ClusterService::WriteQueue {
+struct ClusterService::NameState {
+  std::mutex write_mu;  // serialises the stores of this cluster (batches, deletes)
   std::mutex mu;
   std::condition_variable cv;
   std::deque<PendingWrite*> pending;  // GUARDED_BY(mu)
   bool writer_active = false;         // GUARDED_BY(mu)
+  int users = 0;                      // GUARDED_BY(names_mu_)
 };
 
-std::shared_ptr<ClusterService::WriteQueue> ClusterService::QueueFor(const std::string& name) {
-  std::lock_guard lock(locks_mu_);
-  auto& q = write_queues_[name];
-  if (!q) q = std::make_shared<WriteQueue>();
-  return q;
+// Holds a NameState; the last holder erases it from names_.
+class ClusterService::NameRef {
+ public:
+  NameRef(ClusterService* owner, std::string name, std::shared_ptr<NameState> state)
+      : owner_(owner), name_(std::move(name)), state_(std::move(state)) {}
+  NameRef(const NameRef&) = delete;
+  NameRef& operator=(const NameRef&) = delete;
+  ~NameRef() { owner_->ReleaseName(name_); }
+  NameState* operator->() const { return state_.get(); }
+  NameState* get() const { return state_.get(); }
+
+ private:
+  ClusterService* owner_;
+  std::string name_;
+  std::shared_ptr<NameState> state_;
+};
+
+ClusterService::NameRef ClusterService::AcquireName(const std::string& name) {
+  std::lock_guard lock(names_mu_);
+  auto& st = names_[name];
+  if (!st) st = std::make_shared<NameState>();
+  ++st->users;
+  return NameRef(this, name, st);
+}
+
+void ClusterService::ReleaseName(const std::string& name) {
+  std::lock_guard lock(names_mu_);
+  auto it = names_.find(name);
+  if (it != names_.end() && --it->second->users == 0) names_.erase(it);
+}
+
+size_t ClusterService::QueuedWrites(const std::string& name) const {
+  std::shared_ptr<NameState> st;
+  {
+    std::lock_guard lock(names_mu_);
+    auto it = names_.find(name);
+    if (it == names_.end()) return 0;
+    st = it->second;
+  }
+  std::lock_guard lock(st->mu);
+  return st->pending.size();
+}
+
+void ClusterService::OnFenceLost(const std::string& fence) {
+  // A fence taken before a session change belongs to a registration that is
+  // gone already; the current one may well lead. Only our current znode's
+  // absence says we do not.
+  if (fence != membership_->self_path()) {
+    spdlog::info("event=stale_fence_failed fence={} current={}", fence, membership_->self_path());
+    return;
+  }
+  if (is_leader_.exchange(false)) spdlog::warn("event=lost_leadership reason=fence_gone");
 }
 
 Result<WriteAck> ClusterService::Mutate(const std::string& name, bool create_if_missing,
-                                        const Mutation& fn) {
+                                        bool replaces, const Mutation& fn) {
   std::string fence;
   Status s = CheckWritable(&fence);
   if (!s.ok()) return s;
   constexpr size_t kMaxBatch = 512;
-  std::shared_ptr<WriteQueue> q = QueueFor(name);
+  NameRef q = AcquireName(name);
   PendingWrite mine;
   mine.create_if_missing = create_if_missing;
+  mine.replaces = replaces;
   mine.fn = &fn;
   std::unique_lock lock(q->mu);
   q->pending.push_back(&mine);
@@ -203,24 +289,79 @@ Result<WriteAck> ClusterService::Mutate(const std::string& name, bool create_if_
   q->cv.wait(lock, [&] { return mine.done || !q->writer_active; });
   if (mine.done) return std::move(mine.result);
   q->writer_active = true;
+  // Whatever happens below, the next caller must be able to become the
+  // writer: an exception must not leave the cluster's writes wedged.
+  struct WriterReset {
+    NameState* st;
+    std::unique_lock<std::mutex>* lock;
+    ~WriterReset() {
+      if (!lock->owns_lock()) lock->lock();
+      st->writer_active = false;
+      st->cv.notify_all();
+    }
+  } reset{q.get(), &lock};
   while (!q->pending.empty()) {
     std::vector<PendingWrite*> batch;
     while (!q->pending.empty() && batch.size() < kMaxBatch) {
+      // A replacement starts its own batch: an earlier caller's ack must
+      // name a version that holds that caller's change.
+      if (!batch.empty() && q->pending.front()->replaces) break;
       batch.push_back(q->pending.front());
       q->pending.pop_front();
     }
     lock.unlock();
-    WriteBatch(name, batch);
+    try {
+      WriteBatch(q.get(), name, batch);
+    } catch (const std::exception& e) {
+      spdlog::error("event=write_batch_exception cluster={} error=\"{}\"", name, e.what());
+      for (PendingWrite* p : batch) {
+        p->result = Status::Internal(std::string("write failed: ") + e.what());
+      }
+    } catch (...) {
+      spdlog::error("event=write_batch_exception cluster={} error=unknown", name);
+      for (PendingWrite* p : batch) p->result = Status::Internal("write failed");
+    }
     lock.lock();
     for (PendingWrite* p : batch) p->done = true;
     q->cv.notify_all();
   }
-  q->writer_active = false;
-  q->cv.notify_all();
   return std::move(mine.result);
 }
 
-void ClusterService::WriteBatch(const std::string& name, const std::vector<PendingWrite*>& batch) {
+bool ClusterService::ApplyBatch(const std::string& name, const std::vector<PendingWrite*>& batch,
+                                bool exists, bool isolate, Cluster* next,
+                                std::vector<Status>* outcomes) const {
+  bool any_applied = false;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Status& out = (*outcomes)[i];
+    if (!exists && !batch[i]->create_if_missing) {
+      out = Status::NotFound("cluster '" + name + "' does not exist");
+      continue;
+    }
+    if (!isolate) {
+      if (!exists) next->name = name;
+      out = (*batch[i]->fn)(next);
+    } else {
+      Cluster trial = *next;
+      if (!exists) trial.name = name;
+      out = (*batch[i]->fn)(&trial);
+      if (out.ok()) out = ValidateCluster(trial);
+      if (out.ok()) {
+        Result<std::string> bytes = ClusterStore::Encode(trial);
+        if (!bytes.ok()) out = bytes.status();
+      }
+      if (out.ok()) *next = std::move(trial);
+    }
+    if (out.ok()) {
+      exists = true;
+      any_applied = true;
+    }
+  }
+  return any_applied;
+}
+
+void ClusterService::WriteBatch(NameState* state, const std::string& name,
+                                const std::vector<PendingWrite*>& batch) {
   // outcomes[i]: how mutation i applied to the latest attempt's copy; a
   // failure of the write itself is the answer of every mutation that applied.
   std::vector<Status> outcomes(batch.size());
@@ -233,38 +374,38 @@ void ClusterService::WriteBatch(const std::string& name, const std::vector<Pendi
   Status s = CheckWritable(&fence);
   if (!s.ok()) return fail_all(s);
   ++batches_;
-  std::shared_ptr<std::mutex> mu = ClusterMutex(name);
-  std::lock_guard lock(*mu);
-  for (int attempt = 0; attempt < options_.max_write_attempts; ++attempt) {
-    ClusterPtr current = registry_.Get(name);
-    std::optional<int32_t> znode_version = registry_.ZnodeVersion(name);
-    const bool existed = current && znode_version;
-    bool exists = existed;
+  std::lock_guard lock(state->write_mu);
+  // isolate: the batch as a whole could not be stored; apply one mutation
+  // at a time so the one that cannot apply fails alone.
+  bool isolate = false;
+  for (int attempt = 0; attempt < options_.max_write_attempts;) {
+    // Definition and znode version from one snapshot: a newer definition
+    // applied between two reads would be written over at its own version.
+    ClusterRegistry::WriteBase base = registry_.ForWrite(name);
+    const bool existed = base.definition != nullptr;
     Cluster next;
-    if (existed) next = *current;
-    bool any_applied = false;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!exists && !batch[i]->create_if_missing) {
-        outcomes[i] = Status::NotFound("cluster '" + name + "' does not exist");
-        continue;
-      }
-      if (!exists) next.name = name;
-      outcomes[i] = (*batch[i]->fn)(&next);
-      if (outcomes[i].ok()) {
-        exists = true;
-        any_applied = true;
-      }
-    }
+    if (existed) next = *base.definition;
+    std::fill(outcomes.begin(), outcomes.end(), Status::Ok());
+    bool any_applied = ApplyBatch(name, batch, existed, isolate, &next, &outcomes);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!outcomes[i].ok()) batch[i]->result = outcomes[i];
     }
     if (!any_applied) return;
-    s = ValidateCluster(next);
-    if (!s.ok()) return fail_all(s);
-    Result<StoredCluster> r = store_->Save(next, existed ? *znode_version : -1, fence);
+    if (!isolate && batch.size() > 1) {
+      s = ValidateCluster(next);
+      if (!s.ok()) {
+        isolate = true;
+        continue;
+      }
+    } else if (!isolate) {
+      s = ValidateCluster(next);
+      if (!s.ok()) return fail_all(s);
+    }
+    if (hooks_.before_save) hooks_.before_save(name);
+    Result<StoredCluster> r = store_->Save(next, existed ? base.znode_version : -1, fence);
     if (r.ok()) {
       WriteAck ack{name, r->cluster.version, false};
-      registry_.ApplyDefinition(std::move(r->cluster), r->znode_version);
+      registry_.ApplyDefinition(std::move(r->cluster), r->znode_version, r->czxid);
       for (size_t i = 0; i < batch.size(); ++i) {
         if (!outcomes[i].ok()) continue;
         batch[i]->result = ack;
@@ -272,15 +413,28 @@ void ClusterService::WriteBatch(const std::string& name, const std::vector<Pendi
       }
       return;
     }
+    if (r.status().code() == Status::Code::kTooLarge && !isolate && batch.size() > 1) {
+      isolate = true;
+      continue;
+    }
+    if (r.status().code() == Status::Code::kNotLeader) {
+      OnFenceLost(fence);
+      std::string current;
+      if (fence != membership_->self_path() && CheckWritable(&current).ok()) {
+        // Our fence was of an earlier registration and we lead under the
+        // current one: the write did not apply; try again with this fence.
+        fence = current;
+        ++attempt;
+        continue;
+      }
+    }
     if (!r.status().IsConflict()) {
       ++writes_failed_;
-      if (r.status().code() == Status::Code::kNotLeader) is_leader_ = false;
-      for (size_t i = 0; i < batch.size(); ++i) {
-        if (outcomes[i].ok()) batch[i]->result = r.status();
-      }
+      fail_all(r.status());
       return;
     }
     ++write_conflicts_;
+    ++attempt;
     s = ReloadCluster(name, false);
     if (!s.ok()) return fail_all(s);
   }
@@ -291,7 +445,7 @@ void ClusterService::WriteBatch(const std::string& name, const std::vector<Pendi
 
 Result<WriteAck> ClusterService::PutCluster(const Cluster& cluster) {
   Cluster definition = cluster;
-  return Mutate(cluster.name, true, [&definition](Cluster* c) {
+  return Mutate(cluster.name, true, true, [&definition](Cluster* c) {
     int64_t version = c->version;
     *c = definition;
     c->version = version;
@@ -303,20 +457,30 @@ Result<WriteAck> ClusterService::DeleteCluster(const std::string& name) {
   std::string fence;
   Status s = CheckWritable(&fence);
   if (!s.ok()) return s;
-  std::shared_ptr<std::mutex> mu = ClusterMutex(name);
-  std::lock_guard lock(*mu);
+  NameRef state = AcquireName(name);
+  std::lock_guard lock(state->write_mu);
   for (int attempt = 0; attempt < options_.max_write_attempts; ++attempt) {
     std::optional<int32_t> znode_version = registry_.ZnodeVersion(name);
     if (!znode_version) return Status::NotFound("cluster '" + name + "' does not exist");
-    s = store_->Remove(name, *znode_version, fence);
-    if (s.ok()) {
-      registry_.ApplyRemoval(name);
+    Result<int64_t> deleted_at = store_->Remove(name, *znode_version, fence);
+    if (deleted_at.ok()) {
+      // The deletion's zxid orders it against loads and re-creations, here
+      // and (through the ack) in a follower's read-your-writes wait.
+      registry_.ApplyRemoval(name, deleted_at.value());
       ++writes_ok_;
-      return WriteAck{name, 0, true};
+      return WriteAck{name, deleted_at.value(), true};
+    }
+    s = deleted_at.status();
+    if (s.code() == Status::Code::kNotLeader) {
+      OnFenceLost(fence);
+      std::string current;
+      if (fence != membership_->self_path() && CheckWritable(&current).ok()) {
+        fence = current;
+        continue;
+      }
     }
     if (!s.IsConflict()) {
       ++writes_failed_;
-      if (s.code() == Status::Code::kNotLeader) is_leader_ = false;
       return s;
     }
     ++write_conflicts_;
@@ -328,14 +492,14 @@ Result<WriteAck> ClusterService::DeleteCluster(const std::string& name) {
 }
 
 Result<WriteAck> ClusterService::SetClusterOnline(const std::string& name, bool online) {
-  return Mutate(name, false, [online](Cluster* c) {
+  return Mutate(name, false, false, [online](Cluster* c) {
     c->online = online;
     return Status::Ok();
   });
 }
 
 Result<WriteAck> ClusterService::AddNodes(const std::string& name, const std::vector<Node>& nodes) {
-  return Mutate(name, false, [&nodes](Cluster* c) {
+  return Mutate(name, false, false, [&nodes](Cluster* c) {
     std::unordered_map<std::string, size_t> index;
     index.reserve(c->nodes.size() + nodes.size());
     for (size_t i = 0; i < c->nodes.size(); ++i) index.emplace(c->nodes[i].Spec(), i);
@@ -361,7 +525,7 @@ Result<WriteAck> ClusterService::AddNodes(const std::string& name, const std::ve
 
 Result<WriteAck> ClusterService::RemoveNodes(const std::string& name,
                                              const std::vector<std::string>& specs) {
-  return Mutate(name, false, [&specs](Cluster* c) {
+  return Mutate(name, false, false, [&specs](Cluster* c) {
     std::unordered_map<std::string, size_t> index;
     index.reserve(c->nodes.size());
     for (size_t i = 0; i < c->nodes.size(); ++i) index.emplace(c->nodes[i].Spec(), i);
@@ -386,7 +550,7 @@ Result<WriteAck> ClusterService::RemoveNodes(const std::string& name,
 
 Result<WriteAck> ClusterService::SetNodeOnline(const std::string& name, const std::string& spec,
                                                bool online) {
-  return Mutate(name, false, [&spec, online](Cluster* c) {
+  return Mutate(name, false, false, [&spec, online](Cluster* c) {
     Node* n = c->FindNode(spec);
     if (n == nullptr) {
       return Status::NotFound("spec: '" + spec + "' is not a node of cluster '" + c->name + "'");
@@ -402,11 +566,15 @@ void ClusterService::OnZkEvent(const ZkEvent& ev) {
   if (shutting_down_) return;
   switch (ev.type) {
     case ZkEvent::Type::kConnected:
+      session_lost_at_ms_ = 0;
       OnConnected(ev.new_session);
       break;
     case ZkEvent::Type::kExpired: {
       // Leadership belonged to the dead session; drop it before anything else.
       is_leader_ = false;
+      // The view was kept by the dead session's watches: stale until reloaded.
+      loaded_ = false;
+      if (session_lost_at_ms_.load() == 0) session_lost_at_ms_ = NowMs();
       membership_->Forget();
       std::lock_guard lock(view_mu_);
       view_ = MemberView{};
@@ -414,6 +582,7 @@ void ClusterService::OnZkEvent(const ZkEvent& ev) {
       break;
     }
     case ZkEvent::Type::kDisconnected:
+      if (session_lost_at_ms_.load() == 0) session_lost_at_ms_ = NowMs();
       break;
     case ZkEvent::Type::kChildrenChanged:
       if (ev.path == store_->ClustersDir()) {
@@ -448,6 +617,22 @@ void ClusterService::OnConnected(bool new_session) {
     spdlog::error("event=layout_failed error=\"{}\"", s.ToString());
     return;  // the next kConnected tries again
   }
+  if (!address_checked_) {
+    // Two instances with one --advertise would fight forever (each deletes
+    // the other's status znodes, forwards go to "self"): refuse to run.
+    s = membership_->EnsureAddressUnused(options_.session_timeout_ms + 2000);
+    if (s.IsConflict()) {
+      spdlog::critical("event=address_in_use advertise={} error=\"{}\"", options_.self_address,
+                       s.ToString());
+      if (fatal_handler_) fatal_handler_(s);
+      return;
+    }
+    if (!s.ok()) {
+      spdlog::error("event=address_check_failed error=\"{}\"", s.ToString());
+      return;
+    }
+    address_checked_ = true;
+  }
   if (new_session || membership_->self_path().empty()) {
     s = membership_->Register();
     if (!s.ok()) {
@@ -456,37 +641,65 @@ void ClusterService::OnConnected(bool new_session) {
     }
     spdlog::info("event=registered path={}", membership_->self_path());
   }
+  // Load before electing: RefreshMembership lets us lead only when loaded.
+  if (SyncClusterNames(true) && !loaded_.exchange(true)) spdlog::info("event=ready");
   RefreshMembership();
-  SyncClusterNames(true);
   if (status_event_handler_) {
     status_event_handler_(ZkEvent{ZkEvent::Type::kConnected, "", new_session});
   }
 }
 
-void ClusterService::SyncClusterNames(bool reload_all) {
-  Result<std::vector<std::string>> names = store_->ListNames(true);
+bool ClusterService::SyncClusterNames(bool reload_all) {
+  if (reload_all && hooks_.before_full_load) hooks_.before_full_load();
+  const int64_t started = NowMs();
+  int64_t listed_at = 0;
+  Result<std::vector<std::string>> names = store_->ListNames(true, &listed_at);
   if (!names.ok()) {
     spdlog::warn("event=list_clusters_failed error=\"{}\"", names.status().ToString());
-    return;
+    return false;
   }
-  std::vector<std::string> known = registry_.Names();
+  if (hooks_.after_list) hooks_.after_list();
   std::unordered_map<std::string, bool> in_zk;
-  for (const std::string& n : names.value()) in_zk[n] = true;
-  size_t added = 0, removed = 0;
+  std::vector<std::string> to_load;
   for (const std::string& n : names.value()) {
-    if (!reload_all && registry_.ZnodeVersion(n)) continue;  // its data watch keeps it current
-    Status s = ReloadCluster(n, true);
-    if (!s.ok()) {
-      spdlog::warn("event=reload_failed cluster={} error=\"{}\"", n, s.ToString());
-    } else {
+    in_zk[n] = true;
+    // Without reload_all, a known cluster's data watch keeps it current.
+    if (reload_all || !registry_.ZnodeVersion(n)) to_load.push_back(n);
+  }
+  // Pipelined: one round trip per window of reads, not per cluster.
+  std::vector<LoadResult> loaded = store_->LoadMany(to_load, true);
+  bool complete = true;
+  size_t added = 0, removed = 0, unreadable = 0;
+  for (size_t i = 0; i < to_load.size(); ++i) {
+    const std::string& n = to_load[i];
+    if (loaded[i].ok()) {
+      StoredCluster& c = loaded[i].value();
+      registry_.ApplyDefinition(std::move(c.cluster), c.znode_version, c.czxid);
       ++added;
+      continue;
+    }
+    const Status& st = loaded[i].status();
+    if (st.IsNotFound()) {
+      Status r = ReloadCluster(n, true);  // dates the absence, arms a creation watch
+      if (!r.ok()) complete = complete && !r.IsUnavailable();
+      continue;
+    }
+    spdlog::warn("event=reload_failed cluster={} error=\"{}\"", n, st.ToString());
+    if (st.IsUnavailable()) {
+      complete = false;
+    } else {
+      ++unreadable;  // a bad znode is skipped; the rest is served
     }
   }
-  for (const std::string& n : known) {
-    if (!in_zk.count(n) && registry_.ApplyRemoval(n)) ++removed;
+  // A name missing from the listing was absent at its pzxid: removes only
+  // incarnations created before it (a stale listing keeps newer ones).
+  for (const std::string& n : registry_.Names()) {
+    if (!in_zk.count(n) && registry_.ApplyRemoval(n, listed_at)) ++removed;
   }
-  spdlog::info("event=clusters_synced total={} loaded={} removed={}", names->size(), added,
-               removed);
+  spdlog::info(
+      "event=clusters_synced total={} loaded={} removed={} unreadable={} complete={} ms={}",
+      names->size(), added, removed, unreadable, complete, NowMs() - started);
+  return complete;
 }
 
 void ClusterService::RefreshMembership() {
@@ -504,11 +717,14 @@ void ClusterService::RefreshMembership() {
                    view->members.size(), view->leader_id, view->leader_address, view->self_id);
     }
     view_ = view.value();
-    is_leader_ = view->self_is_leader;
+    // Lead only with the clusters loaded: acting on a partial view would
+    // answer false 404s and write over what it has not read.
+    is_leader_ = view->self_is_leader && loaded_.load();
     listener = membership_listener_;
   }
-  if (!was_leader && view->self_is_leader) spdlog::info("event=became_leader id={}", view->self_id);
-  if (was_leader && !view->self_is_leader) spdlog::warn("event=lost_leadership");
+  bool now_leader = is_leader_.load();
+  if (!was_leader && now_leader) spdlog::info("event=became_leader id={}", view->self_id);
+  if (was_leader && !now_leader) spdlog::warn("event=lost_leadership");
   if (listener) listener(view.value());
 }
 

@@ -1,7 +1,9 @@
 // jcm-server: wires ZooKeeper-backed storage, health checking and the HTTP API
 // together, and shuts them down in the right order on SIGTERM/SIGINT.
 #include <signal.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 
@@ -25,6 +27,9 @@ void SetupLogging(const std::string& level) {
   spdlog::set_level(spdlog::level::from_str(level));
   spdlog::flush_on(spdlog::level::info);
 }
+
+// Set when the service finds it must not run; main() then exits with it.
+std::atomic<int> g_fatal_exit{0};
 
 }  // namespace
 
@@ -56,6 +61,11 @@ int main(int argc, char** argv) {
   service_options.session_timeout_ms = config.session_timeout_ms;
   service_options.panic_share = config.panic_share;
   auto service = std::make_unique<jcm::ClusterService>(service_options);
+  service->SetFatalHandler([](const jcm::Status& why) {
+    std::fprintf(stderr, "jcm-server: refusing to run: %s\n", why.message().c_str());
+    g_fatal_exit = 2;
+    kill(getpid(), SIGTERM);  // taken by sigwait() below: a normal, ordered stop
+  });
 
   // Client connections and keep-alive check connections are descriptors;
   // take all the system allows and split it (server/file_budget.h).
@@ -120,6 +130,6 @@ int main(int argc, char** argv) {
   api->Stop();
   health.reset();
   service.reset();
-  spdlog::info("event=stopped");
-  return 0;
+  spdlog::info("event=stopped exit_code={}", g_fatal_exit.load());
+  return g_fatal_exit.load();
 }

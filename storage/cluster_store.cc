@@ -69,8 +69,11 @@ Status ClusterStore::Decode(std::string_view bytes, Cluster* out) {
   return DecodeCluster(doc, out);
 }
 
-Result<std::vector<std::string>> ClusterStore::ListNames(bool watch) {
-  return zk_->GetChildren(ClustersDir(), watch);
+Result<std::vector<std::string>> ClusterStore::ListNames(bool watch, int64_t* pzxid) {
+  ZkStat stat;
+  Result<std::vector<std::string>> names = zk_->GetChildren(ClustersDir(), watch, &stat);
+  if (names.ok() && pzxid != nullptr) *pzxid = stat.pzxid;
+  return names;
 }
 
 Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch) {
@@ -85,7 +88,42 @@ Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch) {
   }
   out.cluster.version = stat.mzxid;
   out.znode_version = stat.version;
+  out.czxid = stat.czxid;
   return out;
+}
+
+std::vector<LoadResult> ClusterStore::LoadMany(const std::vector<std::string>& names, bool watch) {
+  std::vector<std::string> paths;
+  paths.reserve(names.size());
+  for (const std::string& n : names) paths.push_back(ClusterPath(n));
+  std::vector<ZkGetResult> got = zk_->GetMany(paths, watch);
+  std::vector<LoadResult> out;
+  out.reserve(names.size());
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!got[i].status.ok()) {
+      out.emplace_back(got[i].status);
+      continue;
+    }
+    StoredCluster c;
+    Status s = Decode(got[i].data, &c.cluster);
+    if (!s.ok()) {
+      out.emplace_back(
+          Status::Internal("stored cluster " + paths[i] + " is unreadable: " + s.ToString()));
+      continue;
+    }
+    c.cluster.version = got[i].stat.mzxid;
+    c.znode_version = got[i].stat.version;
+    c.czxid = got[i].stat.czxid;
+    out.emplace_back(std::move(c));
+  }
+  return out;
+}
+
+Result<int64_t> ClusterStore::ClustersDirPzxid() {
+  ZkStat stat;
+  Status s = zk_->Exists(ClustersDir(), &stat, false);
+  if (!s.ok()) return s;
+  return stat.pzxid;
 }
 
 Result<StoredCluster> ClusterStore::Save(const Cluster& cluster, int32_t expected_znode_version,
@@ -115,16 +153,18 @@ Result<StoredCluster> ClusterStore::Save(const Cluster& cluster, int32_t expecte
   out.cluster = cluster;
   out.cluster.version = results.back().stat.mzxid;
   out.znode_version = results.back().stat.version;
+  out.czxid = results.back().stat.czxid;
   return out;
 }
 
-Status ClusterStore::Remove(const std::string& name, int32_t expected_znode_version,
-                            const std::string& fence) {
+Result<int64_t> ClusterStore::Remove(const std::string& name, int32_t expected_znode_version,
+                                     const std::string& fence) {
   std::vector<ZkOp> ops = {ZkOp::Check(fence, -1),
-                           ZkOp::Delete(ClusterPath(name), expected_znode_version)};
+                           ZkOp::Delete(ClusterPath(name), expected_znode_version),
+                           ZkOp::Set(ClustersDir(), "", -1)};
   std::vector<ZkOpResult> results;
   Status s = zk_->Multi(ops, &results);
-  if (s.ok()) return s;
+  if (s.ok()) return results.back().stat.mzxid;
   s = FenceOrWriteFailure(results, s, fence);
   if (s.IsNotFound()) return Status::Conflict(s.message());
   return s;

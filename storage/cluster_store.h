@@ -26,7 +26,11 @@ namespace jcm {
 struct StoredCluster {
   Cluster cluster;            // cluster.version = znode mzxid
   int32_t znode_version = 0;  // for the next conditional write
+  int64_t czxid = 0;          // when this incarnation of the znode was created
 };
+
+// One answer of LoadMany(): NotFound when the znode is absent.
+using LoadResult = Result<StoredCluster>;
 
 class ClusterStore {
  public:
@@ -48,8 +52,16 @@ class ClusterStore {
   static Result<std::string> Encode(const Cluster& cluster);
   static Status Decode(std::string_view bytes, Cluster* out);
 
-  Result<std::vector<std::string>> ListNames(bool watch);
+  // The cluster names; `pzxid` (if given) gets the listing's date: a name
+  // absent from it was absent at that zxid.
+  Result<std::vector<std::string>> ListNames(bool watch, int64_t* pzxid = nullptr);
   Result<StoredCluster> Load(const std::string& name, bool watch);
+  // Loads many clusters with pipelined reads (see ZkClient::GetMany); one
+  // result per name, in order.
+  std::vector<LoadResult> LoadMany(const std::vector<std::string>& names, bool watch);
+  // The pzxid of <root>/clusters: every child created or deleted up to now
+  // has a zxid <= it.
+  Result<int64_t> ClustersDirPzxid();
 
   // Creates the cluster (expected_znode_version < 0) or replaces it at
   // exactly that znode version, in one multi() with a check of `fence`.
@@ -57,7 +69,11 @@ class ClusterStore {
   // gone: this session no longer leads), TooLarge, Unavailable.
   Result<StoredCluster> Save(const Cluster& cluster, int32_t expected_znode_version,
                              const std::string& fence);
-  Status Remove(const std::string& name, int32_t expected_znode_version, const std::string& fence);
+  // Deletes the cluster; returns the zxid of the deletion (the same multi
+  // touches <root>/clusters' data, whose Stat carries that zxid, because
+  // ZooKeeper returns no Stat for a delete).
+  Result<int64_t> Remove(const std::string& name, int32_t expected_znode_version,
+                         const std::string& fence);
 
  private:
   ZkClient* const zk_;

@@ -25,6 +25,7 @@ ZkStat ToZkStat(const struct Stat& s) {
   out.version = s.version;
   out.ephemeral_owner = s.ephemeralOwner;
   out.num_children = s.numChildren;
+  out.pzxid = s.pzxid;
   return out;
 }
 
@@ -276,6 +277,118 @@ Result<std::vector<std::string>> ZkClient::GetChildren(const std::string& path, 
   for (int i = 0; i < children.count; ++i) out.emplace_back(children.data[i]);
   deallocate_String_vector(&children);
   return out;
+}
+
+Result<std::vector<std::string>> ZkClient::GetChildren(const std::string& path, bool watch,
+                                                       ZkStat* stat) {
+  JCM_ZK_HANDLE_OR_RETURN(lock);
+  struct String_vector children {};
+  struct Stat st {};
+  int rc = zoo_get_children2(zh_, path.c_str(), watch ? 1 : 0, &children, &st);
+  if (rc != ZOK) return FromZkCode(rc, "get children of " + path);
+  std::vector<std::string> out;
+  out.reserve(children.count);
+  for (int i = 0; i < children.count; ++i) out.emplace_back(children.data[i]);
+  deallocate_String_vector(&children);
+  if (stat) *stat = ToZkStat(st);
+  return out;
+}
+
+namespace {
+
+// Shared by the completions of one GetMany() call.
+struct GetManyBatch {
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t outstanding = 0;  // GUARDED_BY(mu)
+  std::vector<ZkGetResult>* results = nullptr;
+  const std::vector<std::string>* paths = nullptr;
+};
+
+struct GetManyCall {
+  GetManyBatch* batch;
+  size_t index;
+};
+
+// Runs on the C client's completion thread: copy out and wake the caller.
+void GetManyCompletion(int rc, const char* value, int value_len, const struct Stat* stat,
+                       const void* data) {
+  auto* call = static_cast<GetManyCall*>(const_cast<void*>(data));
+  GetManyBatch* batch = call->batch;
+  ZkGetResult& r = (*batch->results)[call->index];
+  if (rc == ZOK) {
+    r.status = Status::Ok();
+    if (value != nullptr && value_len > 0) r.data.assign(value, static_cast<size_t>(value_len));
+    if (stat != nullptr) r.stat = ToZkStat(*stat);
+  } else {
+    r.status = ZkClient::FromZkCode(rc, "get " + (*batch->paths)[call->index]);
+  }
+  delete call;
+  {
+    std::lock_guard lock(batch->mu);
+    --batch->outstanding;
+  }
+  batch->cv.notify_all();
+}
+
+}  // namespace
+
+std::vector<ZkGetResult> ZkClient::GetMany(const std::vector<std::string>& paths, bool watch,
+                                           size_t window) {
+  std::vector<ZkGetResult> results(paths.size());
+  std::shared_lock lock(handle_mu_);
+  if (zh_ == nullptr || state_.load() != ZkState::kConnected) {
+    Status s = zh_ == nullptr ? Status::Unavailable("ZooKeeper client is closed")
+                              : Status::Unavailable(std::string("not connected to ZooKeeper (") +
+                                                    ToString(state_.load()) + ")");
+    for (ZkGetResult& r : results) r.status = s;
+    return results;
+  }
+  GetManyBatch batch;
+  batch.results = &results;
+  batch.paths = &paths;
+  if (window == 0) window = 1;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    {
+      std::unique_lock wait(batch.mu);
+      batch.cv.wait(wait, [&] { return batch.outstanding < window; });
+      ++batch.outstanding;
+    }
+    auto* call = new GetManyCall{&batch, i};
+    int rc = zoo_aget(zh_, paths[i].c_str(), watch ? 1 : 0, &GetManyCompletion, call);
+    if (rc != ZOK) {
+      // Not queued: no completion will come for it.
+      delete call;
+      results[i].status = FromZkCode(rc, "get " + paths[i]);
+      std::lock_guard wait(batch.mu);
+      --batch.outstanding;
+    }
+  }
+  // The C client completes every queued request, with an error on
+  // connection loss, so this wait ends.
+  std::unique_lock wait(batch.mu);
+  batch.cv.wait(wait, [&] { return batch.outstanding == 0; });
+  return results;
+}
+
+Status ZkClient::ExpireSessionForTest() {
+  std::shared_lock lock(handle_mu_);
+  if (zh_ == nullptr) return Status::Unavailable("ZooKeeper client is closed");
+  const clientid_t* id = zoo_client_id(zh_);
+  if (id == nullptr || id->client_id == 0) return Status::Unavailable("no session");
+  clientid_t copy = *id;
+  auto ignore = [](zhandle_t*, int, int, const char*, void*) {};
+  zhandle_t* other = zookeeper_init2(options_.hosts.c_str(), ignore, options_.session_timeout_ms,
+                                     &copy, nullptr, 0, &ZkLogToSpdlog);
+  if (other == nullptr) return Status::Unavailable("zookeeper_init failed");
+  // Wait until the second handle is attached to the session, then close it:
+  // closing ends the session for both handles.
+  for (int i = 0; i < 200 && zoo_state(other) != ZOO_CONNECTED_STATE; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  bool attached = zoo_state(other) == ZOO_CONNECTED_STATE;
+  zookeeper_close(other);
+  return attached ? Status::Ok() : Status::Unavailable("could not attach to the session");
 }
 
 Status ZkClient::Exists(const std::string& path, ZkStat* stat, bool watch) {

@@ -60,6 +60,14 @@ struct ZkStat {
   int32_t version = 0;  // data version, for conditional writes
   int64_t ephemeral_owner = 0;
   int32_t num_children = 0;
+  int64_t pzxid = 0;  // zxid of the last change to the children
+};
+
+// One answer of GetMany().
+struct ZkGetResult {
+  Status status;
+  std::string data;
+  ZkStat stat;
 };
 
 // One operation of a multi(). Build with the static helpers.
@@ -113,6 +121,13 @@ class ZkClient {
 
   Result<std::string> Get(const std::string& path, ZkStat* stat, bool watch);
   Result<std::vector<std::string>> GetChildren(const std::string& path, bool watch);
+  // Same, with the parent's stat (its pzxid dates the listing).
+  Result<std::vector<std::string>> GetChildren(const std::string& path, bool watch, ZkStat* stat);
+  // Reads many znodes with pipelined asynchronous gets, at most `window`
+  // outstanding at once: one round trip per window, not per znode. Returns
+  // one result per path, in order. Watches as Get() does.
+  std::vector<ZkGetResult> GetMany(const std::vector<std::string>& paths, bool watch,
+                                   size_t window = 1000);
   // NotFound if absent (and, with watch, a kCreated event arrives on creation).
   Status Exists(const std::string& path, ZkStat* stat, bool watch);
   // Returns the created path (with the sequence suffix when sequential).
@@ -124,6 +139,11 @@ class ZkClient {
   // All or nothing. On failure the returned Status is the first failing op's,
   // and `results` (if given) holds every op's own status.
   Status Multi(const std::vector<ZkOp>& ops, std::vector<ZkOpResult>* results);
+
+  // Test seam: ends this session from the server side (a second handle
+  // attaches to the session and closes it), as a partition past the session
+  // timeout would. The handler then sees kExpired and a new session.
+  Status ExpireSessionForTest();
 
   // Translates a ZooKeeper return code (exposed for tests).
   static Status FromZkCode(int rc, const std::string& what);

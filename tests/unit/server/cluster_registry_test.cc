@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 namespace jcm {
@@ -105,12 +106,76 @@ TEST(ClusterRegistry, RemovalForgetsDefinitionButKeepsStatuses) {
   Cluster def = MakeCluster(1, 1);
   r.ApplyDefinition(def, 0);
   r.ApplyStatuses("web", AllStatus(def, NodeStatus::kNormal), 7);
-  EXPECT_TRUE(r.ApplyRemoval("web"));
+  EXPECT_TRUE(r.ApplyRemoval("web", 1));
   EXPECT_EQ(r.Get("web"), nullptr);
-  EXPECT_FALSE(r.ApplyRemoval("web"));
+  EXPECT_FALSE(r.ApplyRemoval("web", 1));
   def.version = 2;
   r.ApplyDefinition(def, 0);
   EXPECT_EQ(r.Get("web")->nodes[0].status, NodeStatus::kNormal);
+}
+
+// Issue 8 item 8: a load read before a deletion and applied after it must
+// not bring the cluster back.
+TEST(ClusterRegistry, StaleLoadCannotResurrectDeletedCluster) {
+  ClusterRegistry r;
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(10, 1), 1, /*czxid=*/5));
+  ASSERT_TRUE(r.ApplyRemoval("web", 20));  // deleted at zxid 20
+  EXPECT_FALSE(r.ApplyDefinition(MakeCluster(15, 2), 2, 5)) << "read before the deletion";
+  EXPECT_EQ(r.Get("web"), nullptr);
+  EXPECT_TRUE(r.ApplyDefinition(MakeCluster(25, 3), 0, 22)) << "re-created after it";
+  ASSERT_NE(r.Get("web"), nullptr);
+  EXPECT_EQ(r.Get("web")->nodes.size(), 3u);
+}
+
+// A listing dated before a cluster was created must not drop it.
+TEST(ClusterRegistry, StaleListingKeepsNewerIncarnation) {
+  ClusterRegistry r;
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(30, 1), 0, /*czxid=*/30));
+  EXPECT_FALSE(r.ApplyRemoval("web", 25)) << "absent at 25, created at 30";
+  ASSERT_NE(r.Get("web"), nullptr);
+  EXPECT_TRUE(r.ApplyRemoval("web", 31));
+  EXPECT_EQ(r.Get("web"), nullptr);
+}
+
+// A deletion acknowledged at zxid D is held once the absence at or after D
+// is known, or once a later incarnation is (a follower that saw the
+// re-create before the delete must not wait forever).
+TEST(ClusterRegistry, DeletionAckIsHeldAfterRecreate) {
+  ClusterRegistry r;
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(10, 1), 0, 5));
+  EXPECT_FALSE(r.Holds("web", 20, true));
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(30, 1), 0, 30));  // re-created, delete unseen
+  EXPECT_TRUE(r.Holds("web", 20, true));
+  EXPECT_FALSE(r.Holds("web", 40, true));
+  EXPECT_TRUE(r.Holds("web", 30, false));
+  EXPECT_FALSE(r.Holds("web", 31, false));
+  ASSERT_TRUE(r.ApplyRemoval("web", 40));
+  EXPECT_TRUE(r.Holds("web", 40, true));
+  EXPECT_TRUE(r.Holds("web", 35, false)) << "a later deletion is past the write";
+  EXPECT_FALSE(r.Holds("other", 1, true));
+  EXPECT_TRUE(r.Holds("other", 0, true)) << "zxid unknown: nothing held is enough";
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(50, 1), 0, 50));
+  EXPECT_FALSE(r.Holds("web", 0, true)) << "zxid unknown: a held definition is not gone";
+}
+
+// Issue 8 item 4: a writer reads definition and znode version as one pair.
+TEST(ClusterRegistry, ForWriteReturnsMatchingDefinitionAndZnodeVersion) {
+  ClusterRegistry r;
+  r.ApplyDefinition(MakeCluster(1, 1), 1, 1);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int v = 2; v < 20000 && !stop; ++v) r.ApplyDefinition(MakeCluster(v, 1), v, 1);
+  });
+  int mismatches = 0;
+  for (int i = 0; i < 20000; ++i) {
+    ClusterRegistry::WriteBase base = r.ForWrite("web");
+    ASSERT_NE(base.definition, nullptr);
+    if (base.definition->version != base.znode_version) ++mismatches;
+  }
+  stop = true;
+  writer.join();
+  EXPECT_EQ(mismatches, 0);
+  EXPECT_EQ(r.ForWrite("absent").definition, nullptr);
 }
 
 TEST(ClusterRegistry, PublishedSnapshotsAreNeverMutated) {
