@@ -10,6 +10,7 @@
 #include "api/leader_forwarder.h"
 #include "api/request_decoding.h"
 #include "api/subscribe_handler.h"
+#include "api/ui_assets.h"
 #include "model/cluster_codec.h"
 #include "model/limits.h"
 #include "model/validation.h"
@@ -231,6 +232,33 @@ void ApiServer::RegisterRoutes() {
   s.Get("/sys/status", bind(&ApiServer::GetSysStatus));
   s.Post("/sys/nscache", bind(&ApiServer::PostNsCache));
   s.Post("/sub", bind(&ApiServer::PostSub));
+
+  // ---- BEGIN temporary /ui route (the dashboard, ui/ embedded by jcm_ui).
+  // To be ported to the new server; nothing else in this file depends on it.
+  // "/ui" redirects to "/ui/" so the page's relative hash links resolve
+  // under it; every file is served with its own type, revalidated on each
+  // load (no-cache: a new binary may carry a new dashboard), sniffing off,
+  // and a CSP that allows only this origin (the dashboard has no inline
+  // script or style and fetches nothing from elsewhere).
+  s.Get("/ui(/.*)?", [this](const Request& req, Response& res) {
+    if (req.path == "/ui") {
+      res.status = 301;
+      res.set_header("Location", "/ui/");
+      return;
+    }
+    const UiAsset* asset = FindUiAsset(req.path);
+    if (!asset) {
+      return SendError(res, Status::NotFound("no dashboard file " + QuoteForError(req.path)));
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                   "base-uri 'none'; form-action 'none'");
+    res.set_header("Referrer-Policy", "no-referrer");
+    res.set_content(asset->body.data(), asset->body.size(), std::string(asset->content_type));
+  });
+  // ---- END temporary /ui route.
 }
 
 void ApiServer::GetClusters(const Request& req, Response& res) {
