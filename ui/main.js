@@ -66,6 +66,7 @@ function route() {
 
 function notFoundPage(hash) {
   return {
+    id: "notfound",
     tab: "",
     title: "not found",
     mount(root) {
@@ -118,7 +119,7 @@ async function cycle(gen) {
     if (gen !== generation) return;
     page.render(data);
     setConn(true);
-    document.body.dataset.ready = page.tab || "page";
+    document.body.dataset.ready = page.id;
     updateTitle();
   } catch (e) {
     if (gen !== generation || controller.signal.aborted) return;
@@ -126,7 +127,7 @@ async function cycle(gen) {
       // The server answered (404 unknown cluster, 503 ...): the page says so.
       page.renderError(e);
       setConn(true);
-      document.body.dataset.ready = page.tab || "page";
+      document.body.dataset.ready = page.id;
     } else {
       setConn(false, e.message || String(e));
     }

@@ -127,6 +127,7 @@ export function clusterPage(ctx, name) {
   }
 
   return {
+    id: "cluster",
     tab: "clusters",
     title: name,
     titleSuffix: () => (bad ? ` (${bad} down)` : ""),

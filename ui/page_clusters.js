@@ -133,6 +133,7 @@ export function clustersPage(ctx) {
   }
 
   return {
+    id: "clusters",
     tab: "clusters",
     title: "clusters",
     titleSuffix: () => (problems ? ` (${problems} with problems)` : ""),

@@ -110,7 +110,7 @@ export function deploymentPage(ctx) {
     }
   }
 
-  return { tab: "deployment", title: "deployment", mount, load, render };
+  return { id: "deployment", tab: "deployment", title: "deployment", mount, load, render };
 }
 
 // {"replies": {"2xx": 5}} -> [["replies.2xx", "5"]]

@@ -72,7 +72,10 @@ TEST(UiAssets, EveryFileUnderUiIsEmbeddedExactly) {
     const std::string url = "/ui/" + entry.path().filename().string();
     const UiAsset* a = FindUiAsset(url);
     ASSERT_NE(a, nullptr) << url << " is in ui/ but not embedded: re-run cmake";
-    EXPECT_EQ(a->body, ReadFile(entry.path())) << url;
+    const std::string disk = ReadFile(entry.path());
+    // Not EXPECT_EQ: a mismatch would print both files whole.
+    EXPECT_TRUE(a->body == disk) << url << " embedded " << a->body.size() << " bytes, ui/ holds "
+                                 << disk.size() << ": the build is stale";
     EXPECT_FALSE(a->content_type.empty()) << url;
   }
   EXPECT_GE(files, 4);
