@@ -8,6 +8,8 @@
 // - the page names, for every cluster, the instance that checks it, as that
 //   instance's own /sys/status says;
 // - the deployment page shows the leader and every member;
+// - online/offline switches exist only once a write token is entered, and
+//   take a node offline;
 // - no console error or warning, no uncaught exception, no failed load.
 // Skipped (with the reason) only when chromium is not installed.
 #include <gtest/gtest.h>
@@ -239,6 +241,69 @@ TEST_F(DashboardTest, NamesEachClustersCheckerAndShowsTheDeployment) {
   }
   EXPECT_EQ(Text("document.querySelector(\"[data-tile='ZooKeeper'] .tile-value\").textContent"),
             "CONNECTED");
+  ExpectNoPageProblems();
+}
+
+// Read-only without a token: no switch anywhere. With a token entered in
+// the header, switches appear; two clicks (arm, confirm) take a node
+// offline, which the API then shows, and the row follows.
+TEST_F(DashboardTest, SwitchesNeedATokenAndTakeANodeOffline) {
+  const std::string spec = NodeSpec(NthIp(7), 8080);
+  ASSERT_NO_FATAL_FAILURE(Register(ClusterDoc(
+      "ui-switch", nlohmann::json::array({NodeDoc(NthIp(7), 8080), NodeDoc(NthIp(8), 8080)}))));
+  ASSERT_NO_FATAL_FAILURE(OpenDashboard(2, "/c/ui-switch", "cluster"));
+  const std::string row = "tr[data-spec='" + spec + "']";
+  ASSERT_EQ(RowData(row, "state"), "up") << Text("document.body.innerText");
+  EXPECT_EQ(Text("document.querySelectorAll('button.switch').length"), "0");
+  EXPECT_EQ(Text("document.getElementById('token-button').textContent"), "Read-only");
+
+  ASSERT_TRUE(
+      browser_->Eval("document.getElementById('token-button').click();"
+                     "document.getElementById('token-input').value = 'test-token';"
+                     "document.querySelector('#token-form button[type=submit]').click()"));
+  ASSERT_TRUE(
+      browser_->WaitFor("document.body.dataset.ready === 'cluster' && "
+                        "document.querySelectorAll('button.switch').length === 3",
+                        seconds(10)))
+      << "one switch for the cluster and one per node; body: " << Text("document.body.innerText");
+  EXPECT_EQ(Text("sessionStorage.getItem('jcm.writeToken')"), "test-token");
+  EXPECT_EQ(Text("document.getElementById('token-button').textContent"), "Writes enabled");
+
+  // Record what the page sends (jcm-server does not check tokens yet).
+  ASSERT_TRUE(browser_->Eval(
+      "window.jcmSent = []; const realFetch = window.fetch; window.fetch = (url, o = {}) => {"
+      "  window.jcmSent.push([o.method || 'GET', url, (o.headers || {}).Authorization || '']);"
+      "  return realFetch(url, o); }; true"));
+  // First click arms, second sends.
+  const std::string button = "document.querySelector(" + Js(row + " button.switch") + ")";
+  ASSERT_TRUE(browser_->Eval(button + ".click()"));
+  EXPECT_EQ(Text(button + ".textContent"), "Set offline?");
+  EXPECT_EQ(cluster_->GetCluster(2, "ui-switch").value_or(nullptr)["nodes"][0].value("online", ""),
+            "ONLINE")
+      << "one click must not write";
+  ASSERT_TRUE(browser_->Eval(button + ".click()"));
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        auto c = cluster_->GetCluster(2, "ui-switch");
+        if (!c) return false;
+        for (const auto& n : (*c)["nodes"]) {
+          if (n.value("ip", "") == NthIp(7)) return n.value("online", "") == "OFFLINE";
+        }
+        return false;
+      },
+      seconds(10)))
+      << "the node was not set offline";
+  EXPECT_TRUE(browser_->WaitFor(
+      "document.querySelector(" + Js(row) + ")?.dataset.state === 'offline'", seconds(5)));
+  EXPECT_EQ(RowData("tr[data-spec='" + NodeSpec(NthIp(8), 8080) + "']", "state"), "up");
+  EXPECT_EQ(Text("JSON.stringify(window.jcmSent.filter(r => r[0] === 'POST'))"),
+            "[[\"POST\",\"/c/node/online/ui-switch\",\"Bearer test-token\"]]");
+  EXPECT_EQ(Text("window.jcmSent.filter(r => r[0] === 'GET' && r[2] !== '').length"), "0")
+      << "reads carry no token";
+  EXPECT_TRUE(browser_->WaitFor(
+      "[...document.querySelectorAll('.toast')].some(t => t.textContent.includes('done'))",
+      seconds(5)))
+      << "the write is confirmed to the operator";
   ExpectNoPageProblems();
 }
 
