@@ -3,9 +3,10 @@
 // the write token and the toasts that report writes.
 //
 // Live: the page's data is fetched again one second after the previous
-// fetch finished (five seconds while the tab is hidden), so a node that goes
-// down turns red within a second of the server knowing it. Rows whose data
-// did not change are left alone (dom.js patchRows).
+// fetch finished (five seconds while the tab is hidden, or when the clusters
+// page holds more than 5,000 nodes), so a node that goes down turns red
+// within a second of the server knowing it. Rows whose data did not change
+// are left alone (dom.js patchRows).
 import { api, setToken, token } from "./api.js";
 import { clear, fill, h, tickTimes } from "./dom.js";
 import { clustersPage } from "./page_clusters.js";
@@ -133,7 +134,9 @@ async function cycle(gen) {
     }
   }
   if (gen === generation) {
-    timer = setTimeout(() => cycle(gen), document.hidden ? HIDDEN_POLL_MS : POLL_MS);
+    // A page may ask for a slower pace (a very large GET /c).
+    const pace = Math.max(POLL_MS, page.pollMs ? page.pollMs() : 0);
+    timer = setTimeout(() => cycle(gen), document.hidden ? Math.max(pace, HIDDEN_POLL_MS) : pace);
   }
 }
 
@@ -220,6 +223,14 @@ function setupToken() {
 
 setupToken();
 window.addEventListener("hashchange", show);
+// "/" jumps to the page's filter box, as in most consoles.
+document.addEventListener("keydown", (ev) => {
+  const filter = document.querySelector("input.filter");
+  if (ev.key === "/" && filter && document.activeElement.tagName !== "INPUT") {
+    ev.preventDefault();
+    filter.focus();
+  }
+});
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) refreshNow();
 });

@@ -66,7 +66,8 @@ export function clusterPage(ctx, name) {
       h("div.spacer"),
       write ? onlineSwitch(isOnline(c), `Cluster ${c.name}`, (online) =>
         ctx.write(`${c.name}: set ${online ? "online" : "offline"}`,
-          () => ctx.api.setClusterOnline(c.name, online))) : onlineWord(isOnline(c)));
+          () => ctx.api.setClusterOnline(c.name, online)))
+        : h("span.muted", null, "cluster ", onlineWord(isOnline(c))));
 
     const settings = [];
     if (c.intervalMs) settings.push(`every ${c.intervalMs} ms`);

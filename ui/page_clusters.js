@@ -13,13 +13,13 @@ import { countText, healthBar, onlineSwitch, tile } from "./widgets.js";
 const view = { filter: "", problemsOnly: false };
 
 export function clustersPage(ctx) {
-  let tiles, tbody, shown, emptyRow, last = null, problems = 0;
+  let tiles, tbody, shown, emptyRow, last = null, problems = 0, nodes = 0;
 
   function mount(root) {
     tiles = h("div.tiles");
     const filter = h("input.filter", {
       type: "search",
-      placeholder: "Filter by name…",
+      placeholder: "Filter clusters (press /)",
       "aria-label": "Filter clusters by name",
       value: view.filter,
     });
@@ -92,6 +92,7 @@ export function clustersPage(ctx) {
       });
     }
     problems = total.panic + total.degraded;
+    nodes = total.up + total.down + total.unchecked + total.offline;
     patchRows(tbody, rows);
     shown.textContent = rows.length === total.clusters
       ? `${num(total.clusters)} clusters`
@@ -122,7 +123,7 @@ export function clustersPage(ctx) {
       h("td.w-bar", null, healthBar(counts), countText(counts)),
       h("td", { dataset: { panic: String(!!c.panic) } },
         c.panic ? h("span.pill.pill-bad", { title: "Fewer than the panic share of online nodes are up: clients pick among all online nodes" }, "PANIC")
-          : h("span.muted", null, "no")),
+          : h("span.muted", null, "—")),
       h("td.muted", null, checkLabel(c)),
       h("td.mono", { dataset: { owner } }, owner || h("span.muted", null, "—"),
         owner && owner === self ? h("span.tag.tag-self", null, "this instance") : null),
@@ -137,6 +138,8 @@ export function clustersPage(ctx) {
     tab: "clusters",
     title: "clusters",
     titleSuffix: () => (problems ? ` (${problems} with problems)` : ""),
+    // GET /c carries every node: past 5,000 of them, every 5 s is enough.
+    pollMs: () => (nodes > 5000 ? 5000 : 1000),
     mount,
     load,
     render,
