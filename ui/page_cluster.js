@@ -9,7 +9,7 @@ import { ownerResolver } from "./ring.js";
 import { countText, healthBar, onlineSwitch, onlineWord } from "./widgets.js";
 
 export function clusterPage(ctx, name) {
-  let head, facts, tbody, body, missing, bad = 0;
+  let head, facts, tbody, body, missing, bad = 0, absent = false;
 
   function mount(root) {
     head = h("div.page-head");
@@ -47,6 +47,7 @@ export function clusterPage(ctx, name) {
   }
 
   function render({ cluster: c, status }) {
+    absent = false;
     missing.hidden = true;
     body.hidden = false;
     const counts = countNodes(c);
@@ -118,6 +119,7 @@ export function clusterPage(ctx, name) {
   }
 
   function renderError(e) {
+    absent = true;
     body.hidden = true;
     fill(head, h("h1", null, name));
     missing.hidden = false;
@@ -132,6 +134,9 @@ export function clusterPage(ctx, name) {
     tab: "clusters",
     title: name,
     titleSuffix: () => (bad ? ` (${bad} down)` : ""),
+    // A refused read (unknown cluster) is asked again at a slower pace: it
+    // may be created, but each refusal is also a line in the browser console.
+    pollMs: () => (absent ? 5000 : 1000),
     mount,
     load,
     render,

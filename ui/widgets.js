@@ -55,11 +55,12 @@ export function onlineSwitch(online, what, send) {
   b.addEventListener("click", async () => {
     const text = b.querySelector(".switch-text");
     if (!armed) {
-      b.classList.add("armed");
+      // Taking something out is red; putting it back is the calm blue.
+      b.classList.add("armed", online ? "armed-out" : "armed-in");
       text.textContent = online ? "Set offline?" : "Set online?";
       armed = setTimeout(() => {
         armed = null;
-        b.classList.remove("armed");
+        b.classList.remove("armed", "armed-out", "armed-in");
         text.textContent = label;
       }, 4000);
       return;
