@@ -151,7 +151,8 @@ done
 
 shoot() {
   local route=$1 file=$2
-  "$CHROMIUM" --headless --no-sandbox --disable-gpu --hide-scrollbars --force-color-profile=srgb \
+  "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars \
+    --force-color-profile=srgb \
     --user-data-dir="$DIR/chromium" --window-size=1280,800 --virtual-time-budget=4000 \
     --screenshot="$OUT/$file" "http://$API/ui/#$route" >"$DIR/chromium.log" 2>&1 ||
     { echo "screenshots: chromium failed for $route:" >&2; tail -20 "$DIR/chromium.log" >&2; exit 1; }

@@ -72,6 +72,7 @@ bool HeadlessBrowser::Open(const std::string& chromium, const std::string& dir,
       chromium, "--headless",
       "--no-sandbox",  // we run as root in CI containers
       "--disable-gpu", "--remote-debugging-pipe", "--user-data-dir=" + dir + "/profile",
+      "--disable-dev-shm-usage",  // containers often have a tiny /dev/shm
       "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-sync",
       "--disable-background-networking", "--disable-component-update",
       // The page must poll at full speed, as in a visible tab.
