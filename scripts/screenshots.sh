@@ -48,11 +48,29 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- ports and addresses: node i of the samples is 127.0.2.i.
-ZK_PORT=$(jcm_free_port)
-HTTP_PORT=$(jcm_free_port)
-TCP_PORT=$(jcm_free_port)
+# Six distinct free ports: nothing listens on them yet, so a second pick
+# could return one already chosen. pick runs in a subshell ($(...)); the
+# caller records each port in PICKED.
+PICKED=" "
+pick() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$(jcm_free_port)
+    case "$PICKED" in *" $p "*) continue ;; esac
+    echo "$p"
+    return 0
+  done
+  return 1
+}
+ZK_PORT=$(pick); PICKED="$PICKED$ZK_PORT "
+HTTP_PORT=$(pick); PICKED="$PICKED$HTTP_PORT "
+TCP_PORT=$(pick); PICKED="$PICKED$TCP_PORT "
 PORTS=()
-for i in 1 2 3; do PORTS+=("$(jcm_free_port)"); done
+for i in 1 2 3; do
+  p=$(pick)
+  PICKED="$PICKED$p "
+  PORTS+=("$p")
+done
 NET=127.0.2
 UP_IPS="11 12 13 14 15 16 17 18 21 22 23 24 25 31 32 33 34 35 36"
 SICK_IPS="19 26"  # answer 503 on /health: ABNORMAL

@@ -91,7 +91,9 @@ let controller = null;
 let timer = null;
 let lastOk = 0;
 
-function setConn(ok, message) {
+// ok: the last poll was answered. Otherwise `error` (an ApiError) says why:
+// no answer at all (status 0), or a refusal such as 503.
+function setConn(ok, error) {
   const conn = $("conn");
   const banner = $("banner");
   if (ok) {
@@ -102,12 +104,16 @@ function setConn(ok, message) {
     banner.hidden = true;
     document.body.classList.remove("stale");
   } else {
+    const message = (error.message || String(error)).replace(/\.?$/, ".");
+    const answered = error.status > 0;
     conn.className = "conn conn-bad";
-    $("conn-text").textContent = "unreachable";
+    $("conn-text").textContent = answered ? `HTTP ${error.status}` : "unreachable";
     conn.title = message;
     const since = lastOk ? ` Showing data from ${new Date(lastOk).toLocaleTimeString()}.` : "";
     fill(banner,
-      h("strong", null, `Cannot reach ${location.host}: `), message, since, " Retrying every second.");
+      h("strong", null, answered ? `${location.host} answered HTTP ${error.status}: `
+        : `Cannot reach ${location.host}: `),
+      message, since, " Retrying every second.");
     banner.hidden = false;
     if (lastOk) document.body.classList.add("stale");
   }
@@ -130,7 +136,7 @@ async function cycle(gen) {
       setConn(true);
       document.body.dataset.ready = page.id;
     } else {
-      setConn(false, e.message || String(e));
+      setConn(false, e);
     }
   }
   if (gen === generation) {
