@@ -7,7 +7,7 @@
 // page holds more than 5,000 nodes), so a node that goes down turns red
 // within a second of the server knowing it. Rows whose data did not change
 // are left alone (dom.js patchRows).
-import { api, setToken, token } from "./api.js";
+import { ApiError, api, setToken, token } from "./api.js";
 import { clear, fill, h, tickTimes } from "./dom.js";
 import { clustersPage } from "./page_clusters.js";
 import { clusterPage } from "./page_cluster.js";
@@ -122,27 +122,36 @@ function setConn(ok, error) {
 async function cycle(gen) {
   controller = new AbortController();
   try {
-    const data = await page.load(controller.signal);
+    let data;
+    try {
+      data = await page.load(controller.signal);
+    } catch (e) {
+      if (gen !== generation || controller.signal.aborted) return;
+      if (!(e instanceof ApiError)) throw e; // a bug, not the network: let errors.js show it
+      if (e.status > 0 && page.renderError) {
+        // The server answered (404 unknown cluster, 503 ...): the page says so.
+        page.renderError(e);
+        setConn(true);
+        document.body.dataset.ready = page.id;
+      } else {
+        setConn(false, e);
+      }
+      return;
+    }
     if (gen !== generation) return;
+    // Outside the catch above: an exception here is a bug and is reported as
+    // one (errors.js), not mistaken for a lost connection.
     page.render(data);
     setConn(true);
     document.body.dataset.ready = page.id;
     updateTitle();
-  } catch (e) {
-    if (gen !== generation || controller.signal.aborted) return;
-    if (e.status && e.status !== 0 && page.renderError) {
-      // The server answered (404 unknown cluster, 503 ...): the page says so.
-      page.renderError(e);
-      setConn(true);
-      document.body.dataset.ready = page.id;
-    } else {
-      setConn(false, e);
+  } finally {
+    if (gen === generation) {
+      // A page may ask for a slower pace (a very large GET /c).
+      const pace = Math.max(POLL_MS, page.pollMs ? page.pollMs() : 0);
+      clearTimeout(timer);
+      timer = setTimeout(() => cycle(gen), document.hidden ? Math.max(pace, HIDDEN_POLL_MS) : pace);
     }
-  }
-  if (gen === generation) {
-    // A page may ask for a slower pace (a very large GET /c).
-    const pace = Math.max(POLL_MS, page.pollMs ? page.pollMs() : 0);
-    timer = setTimeout(() => cycle(gen), document.hidden ? Math.max(pace, HIDDEN_POLL_MS) : pace);
   }
 }
 
