@@ -10,6 +10,7 @@
 // - the deployment page shows the leader and every member;
 // - online/offline switches exist only once a write token is entered, and
 //   take a node offline;
+// - when its instance stops, the page says so and recovers by itself;
 // - no console error or warning, no uncaught exception, no failed load.
 // Skipped (with the reason) only when chromium is not installed.
 #include <gtest/gtest.h>
@@ -306,6 +307,48 @@ TEST_F(DashboardTest, SwitchesNeedATokenAndTakeANodeOffline) {
       seconds(5)))
       << "the write is confirmed to the operator";
   ExpectNoPageProblems();
+}
+
+// The instance the page talks to stops: the page says so within its fetch
+// timeout, keeps the last data on screen (greyed), and recovers by itself
+// once the instance is back on the same address.
+TEST_F(DashboardTest, SaysWhenItsInstanceIsGoneAndRecovers) {
+  ASSERT_NO_FATAL_FAILURE(
+      Register(ClusterDoc("ui-lost", nlohmann::json::array({NodeDoc(NthIp(9), 8080)}))));
+  ASSERT_NO_FATAL_FAILURE(OpenDashboard(0, "/clusters", "clusters"));
+  ASSERT_TRUE(
+      browser_->WaitFor("document.querySelector(\"tr[data-cluster='ui-lost']\")", seconds(10)));
+  EXPECT_EQ(Text("document.getElementById('banner').hidden"), "true");
+
+  ASSERT_TRUE(cluster_->server(0).Term());
+  EXPECT_TRUE(
+      browser_->WaitFor("document.getElementById('conn').classList.contains('conn-bad') && "
+                        "!document.getElementById('banner').hidden",
+                        seconds(10)))
+      << Text("document.getElementById('conn').textContent");
+  EXPECT_NE(Text("document.getElementById('banner').textContent")
+                .find("Cannot reach " + cluster_->address(0)),
+            std::string::npos)
+      << Text("document.getElementById('banner').textContent");
+  EXPECT_EQ(Text("document.body.classList.contains('stale')"), "true");
+  EXPECT_EQ(RowData("tr[data-cluster='ui-lost']", "health"), "healthy") << "the last data stays";
+
+  std::string error;
+  ASSERT_TRUE(cluster_->server(0).Restart(&error)) << error;
+  EXPECT_TRUE(browser_->WaitFor(
+      "document.getElementById('conn').classList.contains('conn-ok') && "
+      "document.getElementById('banner').hidden && !document.body.classList.contains('stale')",
+      seconds(20)))
+      << Text("document.getElementById('banner').textContent");
+  EXPECT_EQ(Text("document.getElementById('js-errors').dataset.count"), "0");
+  // Refused connections are logged by the browser itself while the instance
+  // was gone; anything else is ours.
+  for (const std::string& p : browser_->Problems()) {
+    if (p.find("ERR_CONNECTION_REFUSED") == std::string::npos &&
+        p.find("ERR_EMPTY_RESPONSE") == std::string::npos) {
+      ADD_FAILURE() << "browser reported: " << p;
+    }
+  }
 }
 
 }  // namespace
