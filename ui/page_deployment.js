@@ -2,7 +2,10 @@
 // many clusters), this instance's ZooKeeper session, and its counters.
 import { clear, fill, h, num, patchRows, timeAgo } from "./dom.js";
 import { ringFor } from "./ring.js";
+import { counterCard } from "./counters.js";
 import { tile } from "./widgets.js";
+
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 // Counter groups of /sys/status, with a word on each; keys not listed here
 // are shown too, after these, so a new counter never stays hidden.
@@ -95,31 +98,16 @@ export function deploymentPage(ctx) {
     clear(counters);
     const groups = [...GROUPS];
     for (const [k, v] of Object.entries(s)) {
-      if (v && typeof v === "object" && !Array.isArray(v) && !GROUPS.some((g) => g[0] === k)) {
+      if (isObject(v) && !GROUPS.some((g) => g[0] === k)) {
         groups.push([k, k, ""]);
       }
     }
     for (const [key, title, about] of groups) {
       const obj = s[key];
-      if (!obj || typeof obj !== "object") continue;
-      const rows = [];
-      flatten(obj, "", rows, key === "health" ? HEALTH_SKIP : null);
-      counters.append(h("section.card.counters", { dataset: { group: key } },
-        h("h3", null, title), about ? h("p.note", null, about) : null,
-        h("dl", null, rows.map(([k, v]) => [h("dt", null, k), h("dd.num.mono", null, v)]))));
+      if (!isObject(obj)) continue;
+      counters.append(counterCard(key, title, about, obj, key === "health" ? HEALTH_SKIP : null));
     }
   }
 
   return { id: "deployment", tab: "deployment", title: "deployment", mount, load, render };
-}
-
-// {"replies": {"2xx": 5}} -> [["replies.2xx", "5"]]
-function flatten(obj, prefix, out, skip) {
-  for (const [k, v] of Object.entries(obj)) {
-    if (skip && skip.has(k)) continue;
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v && typeof v === "object" && !Array.isArray(v)) flatten(v, key, out, null);
-    else if (Array.isArray(v)) out.push([key, `${v.length} items`]);
-    else out.push([key, typeof v === "number" ? num(v) : String(v)]);
-  }
 }
