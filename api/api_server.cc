@@ -8,6 +8,7 @@
 #include "api/leader_forwarder.h"
 #include "api/request_decoding.h"
 #include "api/subscribe_handler.h"
+#include "api/ui_assets.h"
 #include "model/cluster_codec.h"
 #include "model/limits.h"
 #include "model/validation.h"
@@ -172,6 +173,7 @@ ApiRoute ApiServer::Resolve(const HttpRequest& req, std::string* name) const {
     if (path == "/readyz") return ApiRoute::kReadyz;
     if (path == "/sys/status") return ApiRoute::kSysStatus;
     if (path == "/c" || path == "/c/list") return ApiRoute::kListClusters;
+    if (path == "/ui" || path.rfind("/ui/", 0) == 0) return ApiRoute::kUi;
     // (.+), not ([^/]+): a name holding '/' must reach the validator and
     // get a 400 naming it, not a 404.
     if (Suffix(path, "/c/", name)) return ApiRoute::kGetCluster;
@@ -199,7 +201,9 @@ void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
       counters_.CountError(Status::Code::kNotFound);
       return Send(ex, route, ErrorReply(404, "no route for " + req.method + " " + req.path));
     }
-    if (route != ApiRoute::kHealthz && route != ApiRoute::kReadyz) {
+    // Probes and the dashboard's files are open; the dashboard asks for a
+    // token itself before it writes.
+    if (route != ApiRoute::kHealthz && route != ApiRoute::kReadyz && route != ApiRoute::kUi) {
       Status allowed = auth_.Check(req.Header("Authorization"), IsWrite(route));
       if (!allowed.ok()) return SendError(ex, route, allowed);
     }
@@ -210,6 +214,8 @@ void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
         return Send(ex, route, GetReadyz());
       case ApiRoute::kSysStatus:
         return Send(ex, route, GetSysStatus());
+      case ApiRoute::kUi:
+        return Send(ex, route, GetUi(req.path));
       case ApiRoute::kListClusters:
         return Send(ex, route, GetClusters(req, req.path == "/c/list"));
       case ApiRoute::kGetCluster:
@@ -237,6 +243,32 @@ void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
   } catch (const std::exception& e) {
     SendError(ex, route, Status::Internal(req.method + " " + req.path + ": " + e.what()));
   }
+}
+
+// The dashboard (ui/, embedded by jcm_ui). "/ui" redirects to "/ui/" so the
+// page's relative links resolve under it; every file is served with its own
+// type, revalidated on each load (no-cache: a new binary may carry a new
+// dashboard), sniffing off, and a CSP that allows only this origin (the
+// dashboard has no inline script or style and fetches nothing elsewhere).
+HttpReply ApiServer::GetUi(const std::string& path) {
+  if (path == "/ui") {
+    HttpReply r{301, "", "text/plain"};
+    r.headers.emplace_back("Location", "/ui/");
+    return r;
+  }
+  const UiAsset* asset = FindUiAsset(path);
+  if (!asset) {
+    counters_.CountError(Status::Code::kNotFound);
+    return ErrorReply(Status::NotFound("no dashboard file " + QuoteForError(path)));
+  }
+  HttpReply r{200, std::string(asset->body), std::string(asset->content_type)};
+  r.headers = {{"Cache-Control", "no-cache"},
+               {"X-Content-Type-Options", "nosniff"},
+               {"Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                "base-uri 'none'; form-action 'none'"},
+               {"Referrer-Policy", "no-referrer"}};
+  return r;
 }
 
 HttpReply ApiServer::GetReadyz() {

@@ -110,6 +110,7 @@ class ApiServer {
   HttpReply GetCluster(const HttpRequest& req, const std::string& name);
   HttpReply GetSysStatus();
   HttpReply GetReadyz();
+  HttpReply GetUi(const std::string& path);
 
   // Each decodes and validates its input, then queues the write; a bad input
   // is answered at once with the refusal.

@@ -10,6 +10,7 @@ PACKAGES=(
   libboost1.81-dev libxxhash-dev libssl-dev
   zookeeper default-jre-headless curl procps iproute2 ccache
   nginx-light haproxy
+  chromium  # the dashboard's browser test and scripts/screenshots.sh (headless)
 )
 
 missing=()
