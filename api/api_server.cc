@@ -1,5 +1,7 @@
 #include "api/api_server.h"
 
+#include <thread>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -336,21 +338,51 @@ HttpReply ApiServer::GetSysStatus() {
   return OkReply(data);
 }
 
-HttpReply ApiServer::RunWrite(const HttpRequest& req,
-                              const std::function<Result<WriteAck>()>& mutation) {
-  Result<WriteAck> result = mutation();
-  if (result.ok()) return OkReply(WriteAckJson(result.value()));
-  Status status = result.status();
-  if (status.code() == Status::Code::kNotLeader) {
-    ForwardRequest forward{req.method, req.target, req.body, req.Header(kForwardedHeader),
-                           req.Header("Authorization")};
-    Result<HttpReply> reply = forwarder_->Forward(forward);
-    if (reply.ok()) return reply.value();
-    status = reply.status();
+HttpReply ApiServer::RunWrite(const HttpRequest& req, const Mutation& mutation) {
+  const bool forwarded = !req.Header(kForwardedHeader).empty();
+  bool retry = req.Header(kRetryHeader) == "1";
+  // Only the instance the client called holds a write through a leader
+  // change; one that received it forwarded answers at once, so the sender
+  // can decide.
+  const auto deadline = std::chrono::steady_clock::now() + options_.write_hold;
+  bool held = false;
+  while (true) {
+    Result<WriteAck> result = mutation(retry);
+    if (result.ok()) return OkReply(WriteAckJson(result.value()));
+    Status status = result.status();
+    ForwardFailure why = ForwardFailure::kFinal;
+    if (status.code() == Status::Code::kNotLeader) {
+      ForwardRequest forward{req.method,
+                             req.target,
+                             req.body,
+                             req.Header(kForwardedHeader),
+                             req.Header("Authorization"),
+                             retry};
+      Result<HttpReply> reply = forwarder_->Forward(forward, &why);
+      if (why == ForwardFailure::kNone) return reply.value();
+      status =
+          reply.ok() ? Status::Unavailable("leadership moved during the write") : reply.status();
+    }
+    bool waitable = why == ForwardFailure::kNoLeader || why == ForwardFailure::kNotSent ||
+                    why == ForwardFailure::kLeaderMoved || why == ForwardFailure::kOutcomeUnknown;
+    if (!forwarded && waitable && std::chrono::steady_clock::now() < deadline) {
+      // From now on the write may have been applied once: send it so that
+      // a second application is a no-op (kRetryHeader).
+      if (why == ForwardFailure::kOutcomeUnknown) retry = true;
+      if (!held) counters_.writes_held.fetch_add(1, std::memory_order_relaxed);
+      held = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    counters_.CountError(status.code());
+    if (HttpStatusFor(status.code()) >= 500) spdlog::warn("api: {}", status.ToString());
+    HttpReply reply = ErrorReply(status);
+    // Tells the instance that forwarded this write that nothing was applied
+    // here, so it may wait for the new leader and send it again.
+    if (status.code() == Status::Code::kNotLeader)
+      reply.headers.emplace_back(kNotLeaderHeader, "1");
+    return reply;
   }
-  counters_.CountError(status.code());
-  if (HttpStatusFor(status.code()) >= 500) spdlog::warn("api: {}", status.ToString());
-  return ErrorReply(status);
 }
 
 // The write routes: decode and validate on a worker (a cluster document may
@@ -380,7 +412,7 @@ void ApiServer::PostCluster(HttpRequest req, HttpExchangePtr ex) {
           Status s = ParseJsonText(req.body, &doc);
           return s.ok() ? DecodeCluster(doc, cluster.get()) : s;
         },
-        [&] { return RunWrite(req, [&] { return names_->PutCluster(*cluster); }); });
+        [&] { return RunWrite(req, [&](bool) { return names_->PutCluster(*cluster); }); });
   });
 }
 
@@ -389,41 +421,52 @@ void ApiServer::DeleteCluster(HttpRequest req, HttpExchangePtr ex, std::string n
            [this, req = std::move(req), name = std::move(name)] {
              return DecodeThenWrite(
                  &counters_, [&] { return PathName(name); },
-                 [&] { return RunWrite(req, [&] { return names_->DeleteCluster(name); }); });
+                 [&] {
+                   return RunWrite(req, [&](bool retry) -> Result<WriteAck> {
+                     Result<WriteAck> r = names_->DeleteCluster(name);
+                     // Sent again after an unknown outcome: gone is done.
+                     if (retry && !r.ok() && r.status().IsNotFound()) {
+                       return WriteAck{name, 0, true};
+                     }
+                     return r;
+                   });
+                 });
            });
 }
 
 void ApiServer::PostClusterOnline(HttpRequest req, HttpExchangePtr ex, std::string name) {
-  OnWorker(
-      std::move(ex), ApiRoute::kClusterOnline,
-      [this, req = std::move(req), name = std::move(name)] {
-        bool online = false;
-        return DecodeThenWrite(
-            &counters_,
-            [&] {
-              json doc;
-              Status s = PathName(name);
-              if (s.ok()) s = ParseJsonText(req.body, &doc);
-              return s.ok() ? DecodeBool(doc, "body", /*allow_words=*/true, &online) : s;
-            },
-            [&] { return RunWrite(req, [&] { return names_->SetClusterOnline(name, online); }); });
-      });
-}
-
-void ApiServer::PostNodes(HttpRequest req, HttpExchangePtr ex, std::string name) {
-  OnWorker(std::move(ex), ApiRoute::kAddNodes,
+  OnWorker(std::move(ex), ApiRoute::kClusterOnline,
            [this, req = std::move(req), name = std::move(name)] {
-             std::vector<Node> nodes;
+             bool online = false;
              return DecodeThenWrite(
                  &counters_,
                  [&] {
                    json doc;
                    Status s = PathName(name);
                    if (s.ok()) s = ParseJsonText(req.body, &doc);
-                   return s.ok() ? DecodeNodeList(doc, &nodes) : s;
+                   return s.ok() ? DecodeBool(doc, "body", /*allow_words=*/true, &online) : s;
                  },
-                 [&] { return RunWrite(req, [&] { return names_->AddNodes(name, nodes); }); });
+                 [&] {
+                   return RunWrite(req,
+                                   [&](bool) { return names_->SetClusterOnline(name, online); });
+                 });
            });
+}
+
+void ApiServer::PostNodes(HttpRequest req, HttpExchangePtr ex, std::string name) {
+  OnWorker(
+      std::move(ex), ApiRoute::kAddNodes, [this, req = std::move(req), name = std::move(name)] {
+        std::vector<Node> nodes;
+        return DecodeThenWrite(
+            &counters_,
+            [&] {
+              json doc;
+              Status s = PathName(name);
+              if (s.ok()) s = ParseJsonText(req.body, &doc);
+              return s.ok() ? DecodeNodeList(doc, &nodes) : s;
+            },
+            [&] { return RunWrite(req, [&](bool) { return names_->AddNodes(name, nodes); }); });
+      });
 }
 
 void ApiServer::DeleteNodes(HttpRequest req, HttpExchangePtr ex, std::string name) {
@@ -438,27 +481,44 @@ void ApiServer::DeleteNodes(HttpRequest req, HttpExchangePtr ex, std::string nam
                    if (s.ok()) s = ParseJsonText(req.body, &doc);
                    return s.ok() ? DecodeSpecList(doc, &specs) : s;
                  },
-                 [&] { return RunWrite(req, [&] { return names_->RemoveNodes(name, specs); }); });
+                 [&] {
+                   return RunWrite(req, [&](bool retry) -> Result<WriteAck> {
+                     Result<WriteAck> r = names_->RemoveNodes(name, specs);
+                     if (!retry || r.ok() || !r.status().IsNotFound()) return r;
+                     // Sent again after an unknown outcome, and a spec is
+                     // gone (NotLeader would have come first: this is the
+                     // leader): remove what is still there; none left means
+                     // the first send did it all.
+                     ClusterPtr current = names_->GetCluster(name);
+                     if (!current) return r;
+                     std::vector<std::string> left;
+                     for (const std::string& spec : specs) {
+                       if (current->FindNode(spec)) left.push_back(spec);
+                     }
+                     if (left.empty()) return WriteAck{name, current->version, false};
+                     return names_->RemoveNodes(name, left);
+                   });
+                 });
            });
 }
 
 void ApiServer::PostNodeOnline(HttpRequest req, HttpExchangePtr ex, std::string name) {
-  OnWorker(std::move(ex), ApiRoute::kNodeOnline,
-           [this, req = std::move(req), name = std::move(name)] {
-             std::string spec;
-             bool online = false;
-             return DecodeThenWrite(
-                 &counters_,
-                 [&] {
-                   json doc;
-                   Status s = PathName(name);
-                   if (s.ok()) s = ParseJsonText(req.body, &doc);
-                   return s.ok() ? DecodeNodeOnline(doc, &spec, &online) : s;
-                 },
-                 [&] {
-                   return RunWrite(req, [&] { return names_->SetNodeOnline(name, spec, online); });
-                 });
-           });
+  OnWorker(
+      std::move(ex), ApiRoute::kNodeOnline, [this, req = std::move(req), name = std::move(name)] {
+        std::string spec;
+        bool online = false;
+        return DecodeThenWrite(
+            &counters_,
+            [&] {
+              json doc;
+              Status s = PathName(name);
+              if (s.ok()) s = ParseJsonText(req.body, &doc);
+              return s.ok() ? DecodeNodeOnline(doc, &spec, &online) : s;
+            },
+            [&] {
+              return RunWrite(req, [&](bool) { return names_->SetNodeOnline(name, spec, online); });
+            });
+      });
 }
 
 void ApiServer::PostNsCache(HttpRequest req, HttpExchangePtr ex) {

@@ -67,6 +67,9 @@ struct ApiOptions {
   std::chrono::milliseconds forward_read_timeout{10000};
   std::chrono::milliseconds apply_timeout{10000};  // read-your-writes wait
   std::string tokens_file;                         // api/token_auth.h; empty: every route open
+  // How long a write waits for a leader (election in progress, leader
+  // unreachable) before it is refused with 503.
+  std::chrono::milliseconds write_hold{8000};
 };
 
 class ApiServer {
@@ -104,7 +107,13 @@ class ApiServer {
   void OnWorker(HttpExchangePtr ex, ApiRoute route, Blocking work);
   // A mutation, then (on NotLeader) a forward to the leader. Runs on a
   // worker. `mutation` is called only after the input was fully validated.
-  HttpReply RunWrite(const HttpRequest& req, const std::function<Result<WriteAck>()>& mutation);
+  // While no leader can take the write (none elected, unreachable before
+  // the request went out, or it said it no longer leads), the write waits
+  // up to write_hold and is tried again, as Consul's rpc_hold_timeout does.
+  // `mutation(retry)`: retry is true when the write is sent again after an
+  // attempt whose outcome is unknown (see kRetryHeader).
+  using Mutation = std::function<Result<WriteAck>(bool retry)>;
+  HttpReply RunWrite(const HttpRequest& req, const Mutation& mutation);
 
   HttpReply GetClusters(const HttpRequest& req, bool names_only);
   HttpReply GetCluster(const HttpRequest& req, const std::string& name);

@@ -74,7 +74,8 @@ std::vector<ClusterPtr> ClusterService::ListClusters() const { return registry_.
 
 LeaderInfo ClusterService::Leader() const {
   LeaderInfo info;
-  if (!zk_->connected()) return info;  // nobody can write without ZooKeeper
+  info.connected = zk_->connected();
+  if (!info.connected) return info;  // nobody can write without ZooKeeper
   std::lock_guard lock(view_mu_);
   if (view_.leader_address.empty()) return info;
   info.known = true;

@@ -93,6 +93,10 @@ int main(int argc, char** argv) {
   api_options.idle_timeout = std::chrono::milliseconds(config.http_idle_timeout_ms);
   api_options.request_deadline = std::chrono::milliseconds(config.http_request_deadline_ms);
   api_options.tokens_file = config.tokens_file;
+  // Long enough for a dead leader's session to expire and a successor to
+  // be elected (Consul's rpc_hold_timeout plays the same part).
+  api_options.write_hold = std::chrono::milliseconds(
+      config.write_hold_ms > 0 ? config.write_hold_ms : config.session_timeout_ms + 2000);
   auto api = std::make_unique<jcm::ApiServer>(api_options, service.get());
 
   s = api->Start();

@@ -98,6 +98,11 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "A request's headers and body must arrive within this, in total")
       ->capture_default_str()
       ->check(CLI::Range(100, 600000));
+  app.add_option("--write-hold-ms", c->write_hold_ms,
+                 "How long a write waits for a leader while none can take it (0: the session "
+                 "timeout plus 2 s)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600000));
   app.add_option("--tokens-file", c->tokens_file,
                  "API tokens, one '<write|read> <token>' per line: writes need a write token "
                  "once one is named, reads need a token once a read token is named; re-read on "
