@@ -106,10 +106,11 @@ Status HealthChecker::Start() {
   }
   loop->tcp = std::make_unique<TcpProber>(&loop->poller, &loop->proxy, clock_);
   loop->engine = std::make_unique<CheckEngine>(options_, budget, loop->http.get(), loop->tcp.get(),
-                                               sink_, &counters_, clock_);
+                                               &writer_, &counters_, clock_);
   loop->proxy.engine = loop->engine.get();
   loop_ = std::move(loop);
   stop_ = false;
+  writer_.Start();
   thread_ = std::thread([this] { Run(); });
   return Status::Ok();
 }
@@ -119,6 +120,8 @@ void HealthChecker::Stop() {
   stop_ = true;
   Wake();
   thread_.join();
+  // The loop is gone, so nothing is queued any more.
+  writer_.Stop();
   // Engine first: it hands its targets back to the probers.
   loop_->engine.reset();
   loop_->tcp.reset();
@@ -152,6 +155,10 @@ void HealthChecker::Run() {
   Loop& l = *loop_;
   int64_t rate_start = clock_->MonoMs();
   uint64_t rate_checks = counters_.checks.load(std::memory_order_relaxed);
+  // A turn longer than this since the last dispatch of socket events reads
+  // sockets again before running timers.
+  constexpr int64_t kStallReadMs = 5;
+  int64_t last_wait_end = rate_start;
   while (!stop_.load(std::memory_order_relaxed)) {
     std::optional<std::vector<std::shared_ptr<const Cluster>>> pending;
     {
@@ -163,6 +170,12 @@ void HealthChecker::Run() {
 
     l.engine->Poll();
     int64_t now = clock_->MonoMs();
+    if (now - last_wait_end > kStallReadMs) {
+      // This turn ran long: answers may be waiting in socket buffers. Read
+      // them before the timers expire their checks.
+      if (l.poller.Wait(0) < 0) break;
+      now = clock_->MonoMs();
+    }
     l.tcp->RunTimers(now);
     l.http->RunTimers(now);
 
@@ -179,6 +192,7 @@ void HealthChecker::Run() {
     // Wake at least every second to refresh the rate gauge.
     const int64_t wait = std::clamp<int64_t>(next - now, 0, 1000);
     if (l.poller.Wait(static_cast<int>(wait)) < 0) break;
+    last_wait_end = clock_->MonoMs();
   }
 }
 

@@ -24,6 +24,8 @@ nlohmann::json CountersToJson(const HealthCounters& c) {
       {"statusWrites", get(c.status_writes)},
       {"writesSkipped", get(c.writes_skipped)},
       {"writeErrors", get(c.write_errors)},
+      {"writeQueue", get(c.write_queue)},
+      {"writesCoalesced", get(c.writes_coalesced)},
   };
 }
 

@@ -23,6 +23,7 @@ struct HealthCounters {
   std::atomic<uint64_t> short_targets{0};   // checked with a new connection each time
   std::atomic<uint64_t> checks_per_sec{0};  // over the last ~1 s
   std::atomic<int64_t> last_round_ms{0};    // round start to its last result
+  std::atomic<uint64_t> write_queue{0};     // reports waiting for the status writer
   // Cumulative.
   std::atomic<uint64_t> checks{0};  // started
   std::atomic<uint64_t> successes{0};
@@ -32,8 +33,9 @@ struct HealthCounters {
   std::atomic<uint64_t> rounds{0};        // cluster rounds completed
   std::atomic<uint64_t> late_rounds{0};   // of which a check started late, or skipped
   std::atomic<uint64_t> status_writes{0};
-  std::atomic<uint64_t> writes_skipped{0};  // unchanged since the last write
-  std::atomic<uint64_t> write_errors{0};    // sink refused; retried next round
+  std::atomic<uint64_t> writes_skipped{0};    // unchanged since the last write
+  std::atomic<uint64_t> write_errors{0};      // sink refused; retried (StatusWriter)
+  std::atomic<uint64_t> writes_coalesced{0};  // replaced by a newer report before written
 };
 
 // {"clusters": .., "nodes": .., "checksPerSec": .., ...} for /sys/status.

@@ -125,6 +125,15 @@ void HealthCoordinator::RewriteOwned(const std::vector<std::string>& names) {
 // ------------------------------------------------------------ writing
 
 Status HealthCoordinator::WriteStatuses(const StatusReport& report) {
+  {
+    // Queued while we owned it; the ring has moved on since. Writing it now
+    // would fight the new owner over the znode.
+    std::lock_guard lock(mu_);
+    if (!ring_.empty() && !ring_.Owns(self_, report.cluster)) {
+      ++reports_dropped_;
+      return Status::Ok();
+    }
+  }
   Result<std::string> bytes = EncodeStatusReport(report);
   if (!bytes.ok()) return bytes.status();
   if (bytes->size() > limits::kMaxZnodeBytes) {
@@ -251,6 +260,7 @@ nlohmann::json HealthCoordinator::StatusJson() const {
   j["statusApplied"] = status_applied_.load();
   j["statusDecodeErrors"] = status_decode_errors_.load();
   j["takeovers"] = takeovers_.load();
+  j["reportsDropped"] = reports_dropped_.load();
   j["keepaliveBudget"] = checker_->keepalive_budget();
   return j;
 }

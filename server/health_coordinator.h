@@ -15,7 +15,8 @@
 //   when its znode vanished under it (new session), since the checker itself
 //   only writes on change.
 //
-// Thread-safety: WriteStatuses runs on the checker thread, OnMembership and
+// Thread-safety: WriteStatuses runs on the checker's status writer thread
+// (never on its probing loop: ZooKeeper may stall there freely), OnMembership and
 // OnStatusEvent on the ZooKeeper dispatch thread, the ownership loop on a
 // thread of its own; shared state is under mu_.
 #pragma once
@@ -85,6 +86,7 @@ class HealthCoordinator : public StatusSink {
   std::atomic<uint64_t> status_applied_{0};
   std::atomic<uint64_t> status_decode_errors_{0};
   std::atomic<uint64_t> takeovers_{0};
+  std::atomic<uint64_t> reports_dropped_{0};  // queued, but no longer ours to write
   std::thread thread_;
 };
 

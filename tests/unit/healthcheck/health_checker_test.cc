@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -311,6 +312,42 @@ TEST_P(HealthCheckerTest, ClusterLeavingTheSetIsNoLongerWritten) {
   EXPECT_EQ(sink.Count("gone"), n);
   EXPECT_LE(target.requests(), requests + 1);
   EXPECT_EQ(checker.counters().clusters.load(), 0u);
+}
+
+// A sink that holds its first write for 2 s, as a stalled ZooKeeper would.
+class StallingSink : public WaitingSink {
+ public:
+  Status WriteStatuses(const StatusReport& report) override {
+    if (first_.exchange(false)) {
+      entered_ = true;
+      std::this_thread::sleep_for(2s);
+    }
+    return WaitingSink::WriteStatuses(report);
+  }
+  std::atomic<bool> first_{true};
+  std::atomic<bool> entered_{false};
+};
+
+TEST_P(HealthCheckerTest, StalledStatusWriteDoesNotStallChecks) {
+  HttpTarget a("127.0.0.71", 200);
+  HttpTarget b("127.0.0.72", 200);
+  StallingSink sink;
+  HealthChecker checker(FastOptions(GetParam()), &sink);
+  ASSERT_TRUE(checker.Start().ok());
+  checker.SetClusters(
+      {MakeCluster("s", {HttpNode("127.0.0.71", a.port()), HttpNode("127.0.0.72", b.port())})});
+  // The first round's write is the stalled one.
+  for (int i = 0; i < 200 && !sink.entered_; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(sink.entered_);
+  const uint64_t checks_before = checker.counters().checks.load();
+  std::this_thread::sleep_for(1500ms);
+  // 300 ms interval, two nodes: ~10 checks in 1.5 s, and every one answered.
+  EXPECT_GE(checker.counters().checks.load(), checks_before + 8);
+  EXPECT_EQ(checker.counters().timeouts.load(), 0u);
+  EXPECT_EQ(checker.counters().failures.load(), 0u);
+  ASSERT_TRUE(sink.WaitFor(
+      "s", [](const StatusReport& r) { return StatusOf(r, "127.0.0.71") == NodeStatus::kNormal; },
+      3s));
 }
 
 }  // namespace
