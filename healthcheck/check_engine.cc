@@ -26,6 +26,21 @@ struct CheckEngine::NodeSlot {
   uint8_t flight_parity = 0;
   // Status as of this instance's last successful write of the cluster.
   NodeStatus written = NodeStatus::kInvalid;
+  bool written_decided = false;
+
+  // What a report says of the node: its status, or "no opinion" while it is
+  // undecided (see NodeHealth).
+  NodeCheckState Reported() const {
+    if (!health.decided()) return NodeCheckState{NodeStatus::kInvalid, NodeCheckState::kNoOpinion};
+    return NodeCheckState{health.status(), health.last_check_ms()};
+  }
+  bool Unwritten() const {
+    return health.status() != written || health.decided() != written_decided;
+  }
+  void MarkWritten() {
+    written = health.status();
+    written_decided = health.decided();
+  }
 };
 
 struct CheckEngine::RoundTrack {
@@ -215,6 +230,12 @@ void CheckEngine::UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> d
     if (it != old.end()) {
       n = std::move(it->second);
       old.erase(it);
+      // Statuses applied after the node was first seen (definitions load
+      // before statuses; a restarted owner learns them late): an undecided
+      // node starts from them, as a new one would have.
+      if (!n.health.decided() && def_node.online && def_node.status != NodeStatus::kInvalid) {
+        n.health = NodeHealth(def_node.status, def_node.last_check_ms);
+      }
     } else {
       if (had_nodes) specs_changed = true;
       n.spec = std::move(spec);
@@ -222,7 +243,7 @@ void CheckEngine::UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> d
       // write): see NodeHealth for why.
       n.health = NodeHealth(def_node.online ? def_node.status : NodeStatus::kInvalid,
                             def_node.last_check_ms);
-      n.written = n.health.status();
+      n.MarkWritten();
     }
     n.online = def_node.online;
     n.offset_ms =
@@ -413,7 +434,7 @@ void CheckEngine::MaybeFinishRound(ClusterSlot* c, RoundTrack* t, int64_t now) {
 void CheckEngine::Flush(ClusterSlot* c, uint64_t round, bool unconditional) {
   bool changed = c->specs_changed || c->force_write;
   for (size_t i = 0; i < c->nodes.size() && !changed; ++i) {
-    changed = c->nodes[i].health.status() != c->nodes[i].written;
+    changed = c->nodes[i].Unwritten();
   }
   if (!unconditional && write_cache_ && !changed) {
     counters_->writes_skipped.fetch_add(1, std::memory_order_relaxed);
@@ -424,7 +445,7 @@ void CheckEngine::Flush(ClusterSlot* c, uint64_t round, bool unconditional) {
   report.owner = options_.owner_id;
   report.round = round;
   for (const NodeSlot& n : c->nodes) {
-    report.nodes.emplace(n.spec, NodeCheckState{n.health.status(), n.health.last_check_ms()});
+    report.nodes.emplace(n.spec, n.Reported());
   }
   Status s = sink_ ? sink_->WriteStatuses(report) : Status::Ok();
   if (!s.ok()) {
@@ -437,7 +458,7 @@ void CheckEngine::Flush(ClusterSlot* c, uint64_t round, bool unconditional) {
   c->ever_written = true;
   c->specs_changed = false;
   c->force_write = false;
-  for (NodeSlot& n : c->nodes) n.written = n.health.status();
+  for (NodeSlot& n : c->nodes) n.MarkWritten();
 }
 
 void CheckEngine::UpdateGauges() {
@@ -468,7 +489,7 @@ StatusReport CheckEngine::Snapshot(const std::string& cluster) const {
   report.owner = options_.owner_id;
   report.round = c->last_finished_round;
   for (const NodeSlot& n : c->nodes) {
-    report.nodes.emplace(n.spec, NodeCheckState{n.health.status(), n.health.last_check_ms()});
+    report.nodes.emplace(n.spec, n.Reported());
   }
   return report;
 }

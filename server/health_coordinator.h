@@ -87,6 +87,7 @@ class HealthCoordinator : public StatusSink {
   std::atomic<uint64_t> status_decode_errors_{0};
   std::atomic<uint64_t> takeovers_{0};
   std::atomic<uint64_t> reports_dropped_{0};  // queued, but no longer ours to write
+  std::atomic<uint64_t> no_opinion_kept_{0};  // report entries that kept our last status
   std::thread thread_;
 };
 

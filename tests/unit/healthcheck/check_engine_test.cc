@@ -312,5 +312,86 @@ TEST_F(CheckEngineTest, LateStartMarksTheRoundLate) {
   EXPECT_GT(counters_.late_rounds.load(), 0u);
 }
 
+const NodeCheckState* StateIn(const StatusReport& r, const std::string& ip) {
+  for (const auto& [spec, st] : r.nodes) {
+    if (spec.rfind(ip + "|", 0) == 0) return &st;
+  }
+  return nullptr;
+}
+
+// Issue 8 item 6: an owner restarted with no statuses publishes no opinion of
+// a node until it rises or falls here, never INVALID.
+TEST_F(CheckEngineTest, OwnerWithoutStatusesHasNoOpinionUntilRiseOrFall) {
+  HealthOptions o;
+  o.rise = 3;
+  o.fall = 2;
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 2)});
+  auto second_fails = [](const ProbeTarget& t) {
+    return t.ip == "10.1.0.2" ? CheckOutcome::kNoAnswer : CheckOutcome::kSuccess;
+  };
+  Run(1000, second_fails);
+  ASSERT_EQ(sink_.reports.size(), 1u);
+  for (const char* ip : {"10.1.0.1", "10.1.0.2"}) {
+    const NodeCheckState* st = StateIn(sink_.reports[0], ip);
+    ASSERT_NE(st, nullptr);
+    EXPECT_EQ(st->last_check_ms, NodeCheckState::kNoOpinion) << ip;
+  }
+  // Round two: the failing node reaches fall (2) and is published down; the
+  // healthy one still has no opinion (rise 3).
+  Run(1000, second_fails);
+  const StatusReport& r2 = sink_.reports.back();
+  EXPECT_EQ(StateIn(r2, "10.1.0.2")->status, NodeStatus::kTimeout);
+  EXPECT_GT(StateIn(r2, "10.1.0.2")->last_check_ms, 0);
+  EXPECT_EQ(StateIn(r2, "10.1.0.1")->last_check_ms, NodeCheckState::kNoOpinion);
+  Run(1000, second_fails);
+  const StatusReport& r3 = sink_.reports.back();
+  EXPECT_EQ(StateIn(r3, "10.1.0.1")->status, NodeStatus::kNormal);
+  EXPECT_GT(StateIn(r3, "10.1.0.1")->last_check_ms, 0);
+}
+
+// Statuses applied after the engine first saw the cluster seed its
+// undecided nodes: a NORMAL one then needs `fall` failures to go down.
+TEST_F(CheckEngineTest, LateStatusesSeedUndecidedNodes) {
+  HealthOptions o;
+  o.rise = 3;
+  o.fall = 2;
+  Build(o);
+  auto bare = MakeCluster("a", 2);
+  engine_->SetClusters({bare});
+  Run(500);
+  auto seeded = std::make_shared<Cluster>(*bare);
+  seeded->status_version = 42;
+  for (Node& n : seeded->nodes) {
+    n.status = NodeStatus::kNormal;
+    n.last_check_ms = 5;
+  }
+  engine_->SetClusters({seeded});
+  auto all_fail = [](const ProbeTarget&) { return CheckOutcome::kBadAnswer; };
+  // One interval: every node fails once, below fall.
+  Run(1000, all_fail);
+  ASSERT_FALSE(sink_.reports.empty());
+  for (const char* ip : {"10.1.0.1", "10.1.0.2"}) {
+    EXPECT_EQ(StatusIn(sink_.reports.back(), ip), NodeStatus::kNormal) << ip;
+    EXPECT_EQ(StatusIn(engine_->Snapshot("a"), ip), NodeStatus::kNormal) << ip;
+  }
+  Run(1000, all_fail);
+  for (const char* ip : {"10.1.0.1", "10.1.0.2"}) {
+    EXPECT_EQ(StatusIn(sink_.reports.back(), ip), NodeStatus::kAbnormal) << ip;
+  }
+}
+
+// A node seen offline is INVALID as a decision, not for lack of an opinion.
+TEST_F(CheckEngineTest, OfflineNodeIsADecidedInvalid) {
+  Build();
+  auto c = std::make_shared<Cluster>(*MakeCluster("a", 2));
+  c->nodes[0].online = false;
+  engine_->SetClusters({c});
+  Run(1000);
+  ASSERT_EQ(sink_.reports.size(), 1u);
+  EXPECT_EQ(StateIn(sink_.reports[0], c->nodes[0].ip)->status, NodeStatus::kInvalid);
+  EXPECT_NE(StateIn(sink_.reports[0], c->nodes[0].ip)->last_check_ms, NodeCheckState::kNoOpinion);
+}
+
 }  // namespace
 }  // namespace jcm
