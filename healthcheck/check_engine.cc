@@ -23,7 +23,10 @@ struct CheckEngine::NodeSlot {
   uint32_t target = kNoTarget;
   ProbeTarget probe;  // valid iff target != kNoTarget
   bool in_flight = false;
+  bool fast_flight = false;  // the check in flight is an extra one (no round)
   uint8_t flight_parity = 0;
+  int64_t fast_due = -1;  // an extra check is queued for then; -1 none
+  uint64_t fast_gen = 0;
   // Status as of this instance's last successful write of the cluster.
   NodeStatus written = NodeStatus::kInvalid;
   bool written_decided = false;
@@ -60,6 +63,7 @@ struct CheckEngine::ClusterSlot {
   int timeout_ms = 800;
   int rise = 1;
   int fall = 2;
+  int fastinter_ms = 250;
   uint64_t seed = 0;  // XXH64(name), seeds the node offsets
   uint64_t gen = 0;   // of the one valid entry in due_
   uint64_t round = 1;
@@ -71,6 +75,7 @@ struct CheckEngine::ClusterSlot {
   bool specs_changed = false;       // the set of specs differs from the last write
   bool force_write = false;         // the last write failed
   int64_t last_write_mono_ms = -1;  // for the early-write rate limit
+  int64_t early_flush_at = -1;      // an early write held back until then
 
   RoundTrack& Track(uint64_t r) { return track[r & 1]; }
 };
@@ -125,6 +130,8 @@ void CheckEngine::ApplySettings(ClusterSlot* c) {
   c->timeout_ms = std::max(1, std::min(timeout, c->interval_ms * 9 / 10));
   c->rise = OrDefault(d.check.rise, OrDefault(options_.rise, 1));
   c->fall = OrDefault(d.check.fall, OrDefault(options_.fall, 2));
+  c->fastinter_ms = std::max(
+      100, OrDefault(d.check.fast_inter_ms, OrDefault(options_.fastinter_ms, c->interval_ms / 4)));
   c->seed = XxHash64(d.name);
   if (options_.late_tolerance_ms <= 0) {
     late_tolerance_ms_ = std::max(50, OrDefault(options_.interval_ms, 1000) / 10);
@@ -136,9 +143,13 @@ void CheckEngine::DropTarget(ClusterSlot* c, NodeSlot* n) {
   ProberFor(n->probe.type)->RemoveTarget(n->target);
   if (n->in_flight) {
     n->in_flight = false;
-    RoundTrack& t = c->track[n->flight_parity];
-    if (t.in_flight > 0) --t.in_flight;
+    if (!n->fast_flight) {
+      RoundTrack& t = c->track[n->flight_parity];
+      if (t.in_flight > 0) --t.in_flight;
+    }
+    n->fast_flight = false;
   }
+  n->fast_due = -1;
   if (n->probe.keepalive) --keepalive_used_;
   targets_[n->target] = TargetRef{};
   free_targets_.push_back(n->target);
@@ -283,6 +294,7 @@ void CheckEngine::UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> d
 void CheckEngine::RemoveCluster(uint32_t slot) {
   ClusterSlot* c = slots_[slot].get();
   for (NodeSlot& n : c->nodes) DropTarget(c, &n);
+  deferred_flush_.erase(slot);
   by_name_.erase(c->def->name);
   slots_[slot].reset();
   free_slots_.push_back(slot);
@@ -298,7 +310,10 @@ void CheckEngine::Schedule(ClusterSlot* c) {
 int64_t CheckEngine::NextDueMs() const {
   // Stale entries (of removed or rescheduled clusters) can only make this
   // early, which costs one empty Poll.
-  return due_.empty() ? std::numeric_limits<int64_t>::max() : due_.top().at;
+  int64_t next = due_.empty() ? std::numeric_limits<int64_t>::max() : due_.top().at;
+  if (!fast_due_.empty()) next = std::min(next, fast_due_.top().at);
+  for (uint32_t slot : deferred_flush_) next = std::min(next, slots_[slot]->early_flush_at);
+  return next;
 }
 
 void CheckEngine::Poll() {
@@ -308,6 +323,86 @@ void CheckEngine::Poll() {
     due_.pop();
     if (d.slot >= slots_.size() || !slots_[d.slot] || slots_[d.slot]->gen != d.gen) continue;
     Advance(slots_[d.slot].get(), now);
+  }
+  RunFastChecks(now);
+  for (auto it = deferred_flush_.begin(); it != deferred_flush_.end();) {
+    ClusterSlot* c = slots_[*it].get();
+    if (c->early_flush_at > now) {
+      ++it;
+      continue;
+    }
+    it = deferred_flush_.erase(it);
+    c->early_flush_at = -1;
+    Flush(c, c->last_finished_round, /*unconditional=*/false);
+  }
+}
+
+bool CheckEngine::TakeFastToken(int64_t now) {
+  const double cap = options_.fastinter_max_per_sec;
+  if (cap <= 0) return false;
+  if (fast_tokens_at_ < 0) {
+    fast_tokens_ = cap;
+  } else {
+    fast_tokens_ =
+        std::min(cap, fast_tokens_ + static_cast<double>(now - fast_tokens_at_) * cap / 1000.0);
+  }
+  fast_tokens_at_ = now;
+  if (fast_tokens_ < 1.0) return false;
+  fast_tokens_ -= 1.0;
+  return true;
+}
+
+void CheckEngine::RunFastChecks(int64_t now) {
+  while (!fast_due_.empty() && fast_due_.top().at <= now) {
+    const FastDue f = fast_due_.top();
+    fast_due_.pop();
+    if (f.target >= targets_.size() || targets_[f.target].cluster == nullptr) continue;
+    ClusterSlot* c = targets_[f.target].cluster;
+    NodeSlot& n = c->nodes[targets_[f.target].node];
+    if (n.fast_gen != f.gen || n.fast_due != f.at) continue;  // superseded
+    n.fast_due = -1;
+    if (n.in_flight) continue;
+    if (!TakeFastToken(now)) {
+      counters_->fast_capped.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    n.in_flight = true;
+    n.fast_flight = true;
+    counters_->checks.fetch_add(1, std::memory_order_relaxed);
+    counters_->fast_checks.fetch_add(1, std::memory_order_relaxed);
+    ProberFor(n.probe.type)->Start(n.target);
+  }
+}
+
+void CheckEngine::MaybeFastRecheck(ClusterSlot* c, uint32_t index, CheckOutcome outcome,
+                                   int64_t now) {
+  NodeSlot& n = c->nodes[index];
+  if (c->fastinter_ms >= c->interval_ms || options_.fastinter_max_per_sec <= 0) return;
+  const NodeStatus st = n.health.status();
+  const bool down = st == NodeStatus::kAbnormal || st == NodeStatus::kTimeout;
+  const bool falling = outcome != CheckOutcome::kSuccess && !down && n.health.failures() < c->fall;
+  const bool rising = outcome == CheckOutcome::kSuccess && st != NodeStatus::kNormal &&
+                      n.health.successes() < c->rise;
+  if (!falling && !rising) return;
+  const int64_t at = now + c->fastinter_ms;
+  // Its ordinary check comes first anyway: nothing to add.
+  const int64_t next_ordinary =
+      c->round_start + n.offset_ms + (index < c->next_index ? c->interval_ms : 0);
+  if (next_ordinary <= at) return;
+  n.fast_due = at;
+  n.fast_gen = next_fast_gen_++;
+  fast_due_.push(FastDue{at, n.target, n.fast_gen});
+}
+
+void CheckEngine::EarlyFlush(ClusterSlot* c, int64_t now) {
+  if (!c->ever_written) return;
+  if (c->last_write_mono_ms < 0 || now - c->last_write_mono_ms >= kMinEarlyWriteGapMs) {
+    Flush(c, c->last_finished_round, /*unconditional=*/false);
+    return;
+  }
+  if (c->early_flush_at < 0) {
+    c->early_flush_at = c->last_write_mono_ms + kMinEarlyWriteGapMs;
+    deferred_flush_.insert(c->slot);
   }
 }
 
@@ -377,10 +472,13 @@ void CheckEngine::StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t no
     return;
   }
   if (n->in_flight) {
+    // An extra check running now stands in for this one.
+    if (n->fast_flight) return;
     t.late = true;
     counters_->skipped_busy.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  n->fast_due = -1;  // this ordinary check replaces a queued extra one
   if (now - due > late_tolerance_ms_) t.late = true;
   n->in_flight = true;
   n->flight_parity = static_cast<uint8_t>(c->round & 1);
@@ -392,9 +490,12 @@ void CheckEngine::StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t no
 void CheckEngine::OnProbeResult(uint32_t target, CheckOutcome outcome) {
   if (target >= targets_.size() || targets_[target].cluster == nullptr) return;
   ClusterSlot* c = targets_[target].cluster;
-  NodeSlot& n = c->nodes[targets_[target].node];
+  const uint32_t index = targets_[target].node;
+  NodeSlot& n = c->nodes[index];
   if (!n.in_flight) return;
   n.in_flight = false;
+  const bool fast = n.fast_flight;
+  n.fast_flight = false;
   switch (outcome) {
     case CheckOutcome::kSuccess:
       counters_->successes.fetch_add(1, std::memory_order_relaxed);
@@ -407,17 +508,15 @@ void CheckEngine::OnProbeResult(uint32_t target, CheckOutcome outcome) {
       break;
   }
   const bool transition = n.health.Record(outcome, c->rise, c->fall, clock_->WallMs());
-  RoundTrack& t = c->track[n.flight_parity];
-  if (t.in_flight > 0) --t.in_flight;
   const int64_t now = clock_->MonoMs();
+  MaybeFastRecheck(c, index, outcome, now);
   // A node changing state is news subscribers wait for: write it now rather
   // than at the end of the round (up to an interval later). Rate-limited per
-  // cluster so a storm of transitions costs a few writes, not one each; the
-  // rest go out when the round completes.
-  if (transition && c->ever_written &&
-      (c->last_write_mono_ms < 0 || now - c->last_write_mono_ms >= kMinEarlyWriteGapMs)) {
-    Flush(c, c->last_finished_round, /*unconditional=*/false);
-  }
+  // cluster so a storm of transitions costs a few writes, not one each.
+  if (transition) EarlyFlush(c, now);
+  if (fast) return;  // extra checks belong to no round
+  RoundTrack& t = c->track[n.flight_parity];
+  if (t.in_flight > 0) --t.in_flight;
   MaybeFinishRound(c, &t, now);
 }
 
@@ -458,6 +557,10 @@ void CheckEngine::Flush(ClusterSlot* c, uint64_t round, bool unconditional) {
   c->ever_written = true;
   c->specs_changed = false;
   c->force_write = false;
+  if (c->early_flush_at >= 0) {
+    c->early_flush_at = -1;
+    deferred_flush_.erase(c->slot);
+  }
   for (NodeSlot& n : c->nodes) n.MarkWritten();
 }
 

@@ -20,6 +20,17 @@
 // written at once, at most one early write per cluster per 100 ms, so a
 // subscriber learns of it without waiting for the round to complete.
 //
+// Fast re-checks. A failed check of a node that is not down, or a good check
+// of one that is rising, leaves it between states: it is checked again after
+// the cluster's fastinter (HealthOptions::fastinter_ms) rather than at its
+// next ordinary slot, until it reaches fall (or rise) or its streak breaks.
+// These extra checks belong to no round; the ordinary schedule is untouched
+// (an ordinary check due while an extra one runs is left out, not late). A
+// token bucket caps them at fastinter_max_per_sec per instance; a node over
+// the cap waits for its ordinary check. A status change found this way is
+// written early like any other; an early write held back by the 100 ms rate
+// limit goes out when the limit allows, not at the end of the round.
+//
 // Definition changes (SetClusters) take effect at once: removed and offlined
 // nodes stop being checked, nodes whose check target changed are re-targeted,
 // health is kept by spec, and -- once the cluster has been written -- a
@@ -33,6 +44,7 @@
 #include <cstdint>
 #include <memory>
 #include <queue>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -86,6 +98,12 @@ class CheckEngine : public ProbeListener {
     uint64_t gen;
     bool operator>(const Due& o) const { return at > o.at; }
   };
+  struct FastDue {
+    int64_t at;
+    uint32_t target;
+    uint64_t gen;
+    bool operator>(const FastDue& o) const { return at > o.at; }
+  };
 
   void AddCluster(std::shared_ptr<const Cluster> def, int64_t now);
   void UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> def, int64_t now);
@@ -99,6 +117,14 @@ class CheckEngine : public ProbeListener {
   void StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t now);
   void MaybeFinishRound(ClusterSlot* c, RoundTrack* t, int64_t now);
   void Flush(ClusterSlot* c, uint64_t round, bool unconditional);
+  // Writes a cluster whose status changed mid-round now, or as soon as the
+  // early-write rate limit allows.
+  void EarlyFlush(ClusterSlot* c, int64_t now);
+  // After a result of node `index`: queue an extra check if it is between
+  // states (see the header comment).
+  void MaybeFastRecheck(ClusterSlot* c, uint32_t index, CheckOutcome outcome, int64_t now);
+  void RunFastChecks(int64_t now);
+  bool TakeFastToken(int64_t now);
   void Schedule(ClusterSlot* c);
   void UpdateGauges();
   Prober* ProberFor(CheckType type) const;
@@ -121,6 +147,11 @@ class CheckEngine : public ProbeListener {
   std::vector<uint32_t> free_targets_;
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
   uint64_t next_gen_ = 1;
+  std::priority_queue<FastDue, std::vector<FastDue>, std::greater<FastDue>> fast_due_;
+  uint64_t next_fast_gen_ = 1;
+  double fast_tokens_ = 0;
+  int64_t fast_tokens_at_ = -1;
+  std::set<uint32_t> deferred_flush_;  // slots with an early write held back
 };
 
 }  // namespace jcm

@@ -19,6 +19,8 @@ nlohmann::json CountersToJson(const HealthCounters& c) {
       {"failures", get(c.failures)},
       {"timeouts", get(c.timeouts)},
       {"skippedBusy", get(c.skipped_busy)},
+      {"fastChecks", get(c.fast_checks)},
+      {"fastCapped", get(c.fast_capped)},
       {"rounds", get(c.rounds)},
       {"lateRounds", get(c.late_rounds)},
       {"statusWrites", get(c.status_writes)},

@@ -40,6 +40,16 @@ struct HealthOptions {
   int timeout_ms = 0;
   int rise = 1;
   int fall = 2;
+  // --health-fastinter-ms: after a failed check of a node that is not down
+  // (or a good check of one that is rising), check it again this soon
+  // instead of a whole interval later, until it reaches fall (or rise).
+  // 0: a quarter of the cluster's interval. At least 100 ms; a cluster's
+  // fastInterMs overrides it; at or above the interval it is off.
+  int fastinter_ms = 0;
+  // --health-fastinter-max-per-sec: extra (fast) checks this instance starts
+  // per second at most, so a mass failure cannot become a check storm. Past
+  // it nodes wait for their ordinary check. 0 turns fast re-checks off.
+  int fastinter_max_per_sec = 1000;
   // --http-prober. Native is the default: it passes every test the curl
   // prober passes, and costs a fraction of its CPU per check (see
   // bench/healthcheck/RESULTS.md).

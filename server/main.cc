@@ -63,6 +63,8 @@ int main(int argc, char** argv) {
   health_options.interval_ms = config.health_interval_ms;
   health_options.rise = config.health_rise;
   health_options.fall = config.health_fall;
+  health_options.fastinter_ms = config.health_fastinter_ms;
+  health_options.fastinter_max_per_sec = config.health_fastinter_max_per_sec;
   jcm::ParseHttpProberKind(config.http_prober, &health_options.http_prober);  // checked by CLI
   auto health = std::make_unique<jcm::HealthCoordinator>(service.get(), health_options);
   health->Attach();

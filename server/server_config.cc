@@ -64,6 +64,16 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "Default consecutive failures for a node to become ABNORMAL/TIMEOUT")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
+  app.add_option("--health-fastinter-ms", c->health_fastinter_ms,
+                 "Re-check delay after a failed check of a healthy node (or a good check of a "
+                 "rising one), until it reaches fall (or rise); 0 = interval / 4, at least 100; "
+                 "a cluster's fastInterMs overrides it")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600000));
+  app.add_option("--health-fastinter-max-per-sec", c->health_fastinter_max_per_sec,
+                 "Fast re-checks this instance makes per second at most (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--http-prober", c->http_prober,
                  "HTTP health check client: native (built-in HTTP/1.1) or curl (libcurl)")
       ->capture_default_str()

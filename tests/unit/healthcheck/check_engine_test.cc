@@ -30,8 +30,11 @@ std::shared_ptr<const Cluster> MakeCluster(const std::string& name, int nodes,
 
 class CheckEngineTest : public ::testing::Test {
  protected:
+  // Fast re-checks are off unless a test turns them on (fast_ = true): the
+  // round and rise/fall tests count ordinary checks only.
   void Build(HealthOptions o = {}, int keepalive_budget = 1000) {
     o.owner_id = "me";
+    if (!fast_) o.fastinter_max_per_sec = 0;
     engine_ = std::make_unique<CheckEngine>(o, keepalive_budget, &http_, &tcp_, &sink_, &counters_,
                                             &clock_);
   }
@@ -56,6 +59,7 @@ class CheckEngineTest : public ::testing::Test {
     return NodeStatus::kInvalid;
   }
 
+  bool fast_ = false;
   FakeClock clock_;
   FakeProber http_, tcp_;
   RecordingSink sink_;
@@ -391,6 +395,137 @@ TEST_F(CheckEngineTest, OfflineNodeIsADecidedInvalid) {
   ASSERT_EQ(sink_.reports.size(), 1u);
   EXPECT_EQ(StateIn(sink_.reports[0], c->nodes[0].ip)->status, NodeStatus::kInvalid);
   EXPECT_NE(StateIn(sink_.reports[0], c->nodes[0].ip)->last_check_ms, NodeCheckState::kNoOpinion);
+}
+
+// ---------------------------------------------------------- fast re-checks
+
+// One node whose check outcome the test switches; every check is answered
+// within the millisecond it starts. Returns the fake-clock times of the
+// checks started.
+class FastRecheckTest : public CheckEngineTest {
+ protected:
+  void SetUp() override { fast_ = true; }
+  std::vector<int64_t> RunRecording(int64_t ms, const std::function<CheckOutcome()>& outcome) {
+    std::vector<int64_t> starts;
+    for (int64_t i = 0; i < ms; ++i) {
+      engine_->Poll();
+      if (!http_.in_flight.empty()) starts.push_back(clock_.MonoMs());
+      http_.AnswerAll(engine_.get(), [&](const ProbeTarget&) { return outcome(); });
+      clock_.Advance(1);
+    }
+    return starts;
+  }
+  // Runs until the next check starts (answering it as `outcome` says);
+  // returns its time.
+  int64_t NextCheck(CheckOutcome outcome) {
+    for (int i = 0; i < 5000; ++i) {
+      engine_->Poll();
+      if (!http_.in_flight.empty()) {
+        const int64_t at = clock_.MonoMs();
+        http_.AnswerAll(engine_.get(), [&](const ProbeTarget&) { return outcome; });
+        clock_.Advance(1);
+        return at;
+      }
+      clock_.Advance(1);
+    }
+    ADD_FAILURE() << "no check within 5 s";
+    return -1;
+  }
+};
+
+TEST_F(FastRecheckTest, FailureOfANormalNodeIsRecheckedAtFastinterUntilFall) {
+  HealthOptions o;
+  o.fall = 3;  // two extra checks before the verdict
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 1)});
+  Run(2000);  // NORMAL, written
+  ASSERT_EQ(StatusIn(sink_.reports.back(), "10.1.0.1"), NodeStatus::kNormal);
+  const int64_t first = NextCheck(CheckOutcome::kBadAnswer);
+  const int64_t second = NextCheck(CheckOutcome::kBadAnswer);
+  const int64_t third = NextCheck(CheckOutcome::kBadAnswer);
+  EXPECT_EQ(second - first, 250);  // interval 1000 / 4
+  EXPECT_EQ(third - second, 250);
+  EXPECT_EQ(counters_.fast_checks.load(), 2u);
+  // Down after the third failure, written at once (not at the round's end).
+  ASSERT_EQ(StatusIn(sink_.reports.back(), "10.1.0.1"), NodeStatus::kAbnormal);
+  // Down: back to the ordinary interval.
+  const int64_t fourth = NextCheck(CheckOutcome::kBadAnswer);
+  EXPECT_EQ(fourth - first, 1000);
+  EXPECT_EQ(counters_.fast_checks.load(), 2u);
+}
+
+TEST_F(FastRecheckTest, RecoveryStopsTheExtraChecks) {
+  Build();
+  engine_->SetClusters({MakeCluster("a", 1)});
+  Run(2000);
+  const int64_t first = NextCheck(CheckOutcome::kNoAnswer);
+  const int64_t second = NextCheck(CheckOutcome::kSuccess);  // the blip is over
+  EXPECT_EQ(second - first, 250);
+  const int64_t third = NextCheck(CheckOutcome::kSuccess);
+  EXPECT_EQ(third - first, 1000);  // its ordinary slot again
+  EXPECT_EQ(counters_.fast_checks.load(), 1u);
+  EXPECT_EQ(StatusIn(engine_->Snapshot("a"), "10.1.0.1"), NodeStatus::kNormal);
+}
+
+TEST_F(FastRecheckTest, RisingNodeIsRecheckedAtFastinter) {
+  HealthOptions o;
+  o.rise = 3;
+  o.fall = 1;
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 1)});
+  RunRecording(1000, [] { return CheckOutcome::kBadAnswer; });  // down (fall 1)
+  ASSERT_EQ(StatusIn(sink_.reports.back(), "10.1.0.1"), NodeStatus::kAbnormal);
+  const int64_t first = NextCheck(CheckOutcome::kSuccess);
+  const int64_t second = NextCheck(CheckOutcome::kSuccess);
+  const int64_t third = NextCheck(CheckOutcome::kSuccess);
+  EXPECT_EQ(second - first, 250);
+  EXPECT_EQ(third - second, 250);
+  EXPECT_EQ(StatusIn(sink_.reports.back(), "10.1.0.1"), NodeStatus::kNormal);
+}
+
+TEST_F(FastRecheckTest, ClusterFastInterOverridesAndSpreadIsKept) {
+  Build();
+  auto c = std::make_shared<Cluster>(*MakeCluster("a", 1));
+  c->check.fast_inter_ms = 100;
+  engine_->SetClusters({c});
+  Run(2000);
+  const int64_t first = NextCheck(CheckOutcome::kBadAnswer);
+  const int64_t second = NextCheck(CheckOutcome::kBadAnswer);
+  EXPECT_EQ(second - first, 100);
+  // Ordinary slots do not move: the next ordinary check is first + 1000.
+  const int64_t third = NextCheck(CheckOutcome::kBadAnswer);
+  EXPECT_EQ(third - first, 1000);
+}
+
+TEST_F(FastRecheckTest, ExtraChecksAreCappedPerSecond) {
+  HealthOptions o;
+  o.fastinter_max_per_sec = 20;
+  o.fall = 5;
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 200)});
+  Run(2000);
+  // All 200 nodes fail at once for 5 s: 200 x 4 extra checks wanted, the
+  // cap lets 20 (burst) + 20 per second through.
+  Run(5000, [](const ProbeTarget&) { return CheckOutcome::kNoAnswer; });
+  EXPECT_LE(counters_.fast_checks.load(), 20u + 5 * 20u + 1u);
+  EXPECT_GE(counters_.fast_checks.load(), 80u);  // the budget is used, not wasted
+  EXPECT_GT(counters_.fast_capped.load(), 100u);
+  // Capped nodes still fall on their ordinary checks (five in 5 s).
+  for (const auto& [spec, st] : engine_->Snapshot("a").nodes) {
+    EXPECT_NE(st.status, NodeStatus::kNormal) << spec;
+  }
+}
+
+TEST_F(FastRecheckTest, CapZeroTurnsExtraChecksOff) {
+  HealthOptions o;
+  o.fastinter_max_per_sec = 0;
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 1)});
+  Run(2000);
+  const int64_t first = NextCheck(CheckOutcome::kBadAnswer);
+  const int64_t second = NextCheck(CheckOutcome::kBadAnswer);
+  EXPECT_EQ(second - first, 1000);
+  EXPECT_EQ(counters_.fast_checks.load(), 0u);
 }
 
 }  // namespace
