@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "healthcheck/http_prober.h"
 #include "healthcheck/native_http_prober.h"
 #include "healthcheck/poller.h"
+#include "healthcheck/socket_address.h"
 #include "healthcheck/tcp_prober.h"
 
 namespace jcm {
@@ -92,6 +94,24 @@ Status HealthChecker::Start() {
       options_.max_keepalive >= 0 ? options_.max_keepalive : std::max(0, limit - reserve);
   keepalive_budget_ = budget;
 
+  SourceAddress source;
+  if (!ParseSourceAddress(options_.source_ip, &source)) {
+    return Status::InvalidArgument("--check-source-ip: '" + options_.source_ip +
+                                   "' is not an IP address");
+  }
+  if (source.set()) {
+    // Refuse at start an address this host does not have, rather than fail
+    // every check later.
+    const int fd = socket(source.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool bound = fd >= 0 && BindSource(fd, source, source.family());
+    const int err = errno;
+    if (fd >= 0) close(fd);
+    if (!bound) {
+      return Status::InvalidArgument("--check-source-ip: cannot bind '" + options_.source_ip +
+                                     "': " + std::strerror(err));
+    }
+  }
+
   auto loop = std::make_unique<Loop>();
   Status s = loop->poller.Init();
   if (!s.ok()) return s;
@@ -99,12 +119,17 @@ Status HealthChecker::Start() {
   if (wake_fd_ < 0) return Status::Internal(std::string("eventfd: ") + std::strerror(errno));
   loop->poller.Watch(wake_fd_, EPOLLIN, &loop->wake);
   if (options_.http_prober == HttpProberKind::kNative) {
-    loop->http = std::make_unique<NativeHttpProber>(&loop->poller, &loop->proxy, clock_);
+    auto native = std::make_unique<NativeHttpProber>(&loop->poller, &loop->proxy, clock_);
+    native->SetSource(source);
+    loop->http = std::move(native);
   } else {
-    loop->http = std::make_unique<HttpProber>(&loop->poller, &loop->proxy,
-                                              std::max(1, options_.multi_handles), clock_);
+    auto curl = std::make_unique<HttpProber>(&loop->poller, &loop->proxy,
+                                             std::max(1, options_.multi_handles), clock_);
+    curl->SetSourceIp(options_.source_ip);
+    loop->http = std::move(curl);
   }
   loop->tcp = std::make_unique<TcpProber>(&loop->poller, &loop->proxy, clock_);
+  loop->tcp->SetSource(source);
   loop->engine = std::make_unique<CheckEngine>(options_, budget, loop->http.get(), loop->tcp.get(),
                                                &writer_, &counters_, clock_);
   loop->proxy.engine = loop->engine.get();

@@ -68,6 +68,10 @@ struct HealthOptions {
   // A check started later than this after its due time makes its round
   // late. 0: max(50 ms, interval / 10).
   int late_tolerance_ms = 0;
+  // --check-source-ip: the local address every check connects from (HTTP
+  // and TCP, both HTTP probers); empty: the kernel picks. Multi-homed hosts
+  // choose the path with it; an IPv4 source is not used for IPv6 nodes.
+  std::string source_ip;
   // JCM's /sys/nscache: true = write a cluster's statuses only when they
   // changed since this instance's last write.
   bool write_cache = true;

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
   health_options.fall = config.health_fall;
   health_options.fastinter_ms = config.health_fastinter_ms;
   health_options.fastinter_max_per_sec = config.health_fastinter_max_per_sec;
+  health_options.source_ip = config.check_source_ip;
   jcm::ParseHttpProberKind(config.http_prober, &health_options.http_prober);  // checked by CLI
   auto health = std::make_unique<jcm::HealthCoordinator>(service.get(), health_options);
   health->Attach();

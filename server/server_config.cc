@@ -1,5 +1,8 @@
 #include "server/server_config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <CLI/CLI.hpp>
 
 namespace jcm {
@@ -74,6 +77,9 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "Fast re-checks this instance makes per second at most (0 = none)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--check-source-ip", c->check_source_ip,
+                 "Local address health checks connect from (HTTP and TCP); default: the "
+                 "kernel's choice");
   app.add_option("--http-prober", c->http_prober,
                  "HTTP health check client: native (built-in HTTP/1.1) or curl (libcurl)")
       ->capture_default_str()
@@ -95,6 +101,16 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
     *exit_now = true;
     *exit_code = app.exit(e);  // prints help or the error itself
     return Status::Ok();
+  }
+  if (!c->check_source_ip.empty()) {
+    in6_addr buf;
+    if (inet_pton(AF_INET, c->check_source_ip.c_str(), &buf) != 1 &&
+        inet_pton(AF_INET6, c->check_source_ip.c_str(), &buf) != 1) {
+      *exit_now = true;
+      *exit_code = 2;
+      return Status::InvalidArgument("--check-source-ip: '" + c->check_source_ip +
+                                     "' is not an IPv4 or IPv6 address");
+    }
   }
   std::string host;
   int port = 0;
