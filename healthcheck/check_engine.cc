@@ -76,6 +76,8 @@ struct CheckEngine::ClusterSlot {
   bool force_write = false;         // the last write failed
   int64_t last_write_mono_ms = -1;  // for the early-write rate limit
   int64_t early_flush_at = -1;      // an early write held back until then
+  size_t checked = 0;               // nodes with a check target
+  std::deque<int64_t> downs;        // mono times of NORMAL -> down in the last interval
 
   RoundTrack& Track(uint64_t r) { return track[r & 1]; }
 };
@@ -261,7 +263,8 @@ void CheckEngine::UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> d
         static_cast<int64_t>(XxHash64(n.spec, c->seed) % static_cast<uint64_t>(c->interval_ms));
     Retarget(c, &n, &def_node);
     if (!d.online || !def_node.online) {
-      n.health.SetOffline();
+      const NodeStatus before = n.health.status();
+      if (n.health.SetOffline()) Log(c, n, before, NodeStatus::kInvalid, "offline");
     } else if (d.check_type == CheckType::kNone) {
       n.health.SetUnchecked(wall);
     }
@@ -269,14 +272,19 @@ void CheckEngine::UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> d
   }
   for (auto& [spec, n] : old) {
     DropTarget(c, &n);
+    if (log_) log_->ForgetNode(d.name, spec);
     specs_changed = true;
   }
   c->specs_changed = c->specs_changed || specs_changed;
   std::sort(c->nodes.begin(), c->nodes.end(), [](const NodeSlot& a, const NodeSlot& b) {
     return a.offset_ms != b.offset_ms ? a.offset_ms < b.offset_ms : a.spec < b.spec;
   });
+  c->checked = 0;
   for (uint32_t i = 0; i < c->nodes.size(); ++i) {
-    if (c->nodes[i].target != kNoTarget) targets_[c->nodes[i].target] = TargetRef{c, i};
+    if (c->nodes[i].target != kNoTarget) {
+      targets_[c->nodes[i].target] = TargetRef{c, i};
+      ++c->checked;
+    }
   }
   // Nodes whose slot in the current round has passed wait for the next one.
   const int64_t elapsed = now - c->round_start;
@@ -295,6 +303,7 @@ void CheckEngine::RemoveCluster(uint32_t slot) {
   ClusterSlot* c = slots_[slot].get();
   for (NodeSlot& n : c->nodes) DropTarget(c, &n);
   deferred_flush_.erase(slot);
+  if (log_) log_->ForgetCluster(c->def->name);
   by_name_.erase(c->def->name);
   slots_[slot].reset();
   free_slots_.push_back(slot);
@@ -380,7 +389,9 @@ void CheckEngine::MaybeFastRecheck(ClusterSlot* c, uint32_t index, CheckOutcome 
   if (c->fastinter_ms >= c->interval_ms || options_.fastinter_max_per_sec <= 0) return;
   const NodeStatus st = n.health.status();
   const bool down = st == NodeStatus::kAbnormal || st == NodeStatus::kTimeout;
-  const bool falling = outcome != CheckOutcome::kSuccess && !down && n.health.failures() < c->fall;
+  // A node not yet down after a failure: short of fall, or its verdict held
+  // by the down cap.
+  const bool falling = outcome != CheckOutcome::kSuccess && !down;
   const bool rising = outcome == CheckOutcome::kSuccess && st != NodeStatus::kNormal &&
                       n.health.successes() < c->rise;
   if (!falling && !rising) return;
@@ -392,6 +403,20 @@ void CheckEngine::MaybeFastRecheck(ClusterSlot* c, uint32_t index, CheckOutcome 
   n.fast_due = at;
   n.fast_gen = next_fast_gen_++;
   fast_due_.push(FastDue{at, n.target, n.fast_gen});
+}
+
+bool CheckEngine::DownAllowed(ClusterSlot* c, int64_t now) {
+  if (options_.max_down_share >= 1.0) return true;
+  while (!c->downs.empty() && c->downs.front() <= now - c->interval_ms) c->downs.pop_front();
+  const size_t limit = std::max<size_t>(
+      1, static_cast<size_t>(options_.max_down_share * static_cast<double>(c->checked)));
+  return c->downs.size() < limit;
+}
+
+void CheckEngine::Log(ClusterSlot* c, const NodeSlot& n, NodeStatus from, NodeStatus to,
+                      const char* reason) {
+  if (!log_) return;
+  log_->Record(c->def->name, n.spec, Transition{clock_->WallMs(), from, to, reason});
 }
 
 void CheckEngine::EarlyFlush(ClusterSlot* c, int64_t now) {
@@ -507,8 +532,22 @@ void CheckEngine::OnProbeResult(uint32_t target, CheckOutcome outcome) {
       counters_->timeouts.fetch_add(1, std::memory_order_relaxed);
       break;
   }
-  const bool transition = n.health.Record(outcome, c->rise, c->fall, clock_->WallMs());
+  const NodeStatus before = n.health.status();
+  bool transition = n.health.Record(outcome, c->rise, c->fall, clock_->WallMs());
   const int64_t now = clock_->MonoMs();
+  if (transition) {
+    const NodeStatus after = n.health.status();
+    const bool goes_down = after == NodeStatus::kAbnormal || after == NodeStatus::kTimeout;
+    if (before == NodeStatus::kNormal && goes_down && !DownAllowed(c, now)) {
+      n.health.Revert(NodeStatus::kNormal);
+      transition = false;
+      counters_->downs_held.fetch_add(1, std::memory_order_relaxed);
+      Log(c, n, before, before, "held");
+    } else {
+      if (before == NodeStatus::kNormal && goes_down) c->downs.push_back(now);
+      Log(c, n, before, after, ToString(outcome));
+    }
+  }
   MaybeFastRecheck(c, index, outcome, now);
   // A node changing state is news subscribers wait for: write it now rather
   // than at the end of the round (up to an interval later). Rate-limited per

@@ -31,6 +31,14 @@
 // written early like any other; an early write held back by the 100 ms rate
 // limit goes out when the limit allows, not at the end of the round.
 //
+// Down cap. With HealthOptions::max_down_share below 1, at most that share
+// of a cluster's checked nodes (at least one) may go from NORMAL to down
+// within one interval; a node past the cap stays NORMAL, its verdict "held"
+// (re-checked at fastinter, published once the window has room).
+//
+// History. Every status change (and held verdict) is recorded in the
+// TransitionLog, if one is set, with the outcome that decided it.
+//
 // Definition changes (SetClusters) take effect at once: removed and offlined
 // nodes stop being checked, nodes whose check target changed are re-targeted,
 // health is kept by spec, and -- once the cluster has been written -- a
@@ -42,6 +50,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <queue>
 #include <set>
@@ -55,6 +64,7 @@
 #include "healthcheck/node_health.h"
 #include "healthcheck/prober.h"
 #include "healthcheck/status_report.h"
+#include "healthcheck/transition_log.h"
 #include "model/cluster.h"
 
 namespace jcm {
@@ -79,6 +89,8 @@ class CheckEngine : public ProbeListener {
   int64_t NextDueMs() const;
   void OnProbeResult(uint32_t target, CheckOutcome outcome) override;
   void SetWriteCache(bool enabled) { write_cache_ = enabled; }
+  // Where transitions are recorded; null: nowhere. Must outlive the engine.
+  void SetTransitionLog(TransitionLog* log) { log_ = log; }
 
   // For tests and /sys/status: the state the engine holds for a cluster.
   // Empty report if the cluster is not owned.
@@ -124,6 +136,9 @@ class CheckEngine : public ProbeListener {
   // states (see the header comment).
   void MaybeFastRecheck(ClusterSlot* c, uint32_t index, CheckOutcome outcome, int64_t now);
   void RunFastChecks(int64_t now);
+  // True if one more NORMAL -> down verdict fits the cluster's cap now.
+  bool DownAllowed(ClusterSlot* c, int64_t now);
+  void Log(ClusterSlot* c, const NodeSlot& n, NodeStatus from, NodeStatus to, const char* reason);
   bool TakeFastToken(int64_t now);
   void Schedule(ClusterSlot* c);
   void UpdateGauges();
@@ -136,6 +151,7 @@ class CheckEngine : public ProbeListener {
   Prober* tcp_;
   StatusSink* sink_;
   HealthCounters* counters_;
+  TransitionLog* log_ = nullptr;
   const Clock* clock_;
   bool write_cache_;
   int late_tolerance_ms_;

@@ -132,6 +132,7 @@ Status HealthChecker::Start() {
   loop->tcp->SetSource(source);
   loop->engine = std::make_unique<CheckEngine>(options_, budget, loop->http.get(), loop->tcp.get(),
                                                &writer_, &counters_, clock_);
+  loop->engine->SetTransitionLog(&transitions_);
   loop->proxy.engine = loop->engine.get();
   loop_ = std::move(loop);
   stop_ = false;

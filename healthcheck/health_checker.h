@@ -41,6 +41,7 @@
 #include "healthcheck/health_options.h"
 #include "healthcheck/status_report.h"
 #include "healthcheck/status_writer.h"
+#include "healthcheck/transition_log.h"
 #include "model/cluster.h"
 #include "model/status.h"
 
@@ -67,6 +68,8 @@ class HealthChecker {
   void SetWriteCache(bool enabled);
 
   const HealthCounters& counters() const { return counters_; }
+  // The last transitions of the nodes this instance checks (TransitionLog).
+  const TransitionLog& transitions() const { return transitions_; }
   // The keep-alive budget resolved at Start (0 before).
   int keepalive_budget() const { return keepalive_budget_.load(); }
 
@@ -79,6 +82,7 @@ class HealthChecker {
   StatusSink* sink_;
   Clock* clock_;
   HealthCounters counters_;
+  TransitionLog transitions_;
   StatusWriter writer_{sink_, &counters_};
   std::atomic<int> keepalive_budget_{0};
   std::atomic<bool> write_cache_;

@@ -21,6 +21,7 @@ nlohmann::json CountersToJson(const HealthCounters& c) {
       {"skippedBusy", get(c.skipped_busy)},
       {"fastChecks", get(c.fast_checks)},
       {"fastCapped", get(c.fast_capped)},
+      {"downsHeld", get(c.downs_held)},
       {"rounds", get(c.rounds)},
       {"lateRounds", get(c.late_rounds)},
       {"statusWrites", get(c.status_writes)},

@@ -32,6 +32,7 @@ struct HealthCounters {
   std::atomic<uint64_t> skipped_busy{0};  // due while the previous check still ran
   std::atomic<uint64_t> fast_checks{0};   // extra checks at fastinter (part of checks)
   std::atomic<uint64_t> fast_capped{0};   // extra checks not made: over the per-second cap
+  std::atomic<uint64_t> downs_held{0};    // down verdicts over the per-cluster cap
   std::atomic<uint64_t> rounds{0};        // cluster rounds completed
   std::atomic<uint64_t> late_rounds{0};   // of which a check started late, or skipped
   std::atomic<uint64_t> status_writes{0};

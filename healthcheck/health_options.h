@@ -68,6 +68,12 @@ struct HealthOptions {
   // A check started later than this after its due time makes its round
   // late. 0: max(50 ms, interval / 10).
   int late_tolerance_ms = 0;
+  // --health-max-down-share: at most this share of a cluster's checked nodes
+  // (at least one) may go from NORMAL to down within one interval on this
+  // instance's word; a node past it stays NORMAL ("held", in the transition
+  // history and health.downsHeld) and is re-checked, and goes down once the
+  // window has room. 1 = no cap.
+  double max_down_share = 1.0;
   // --check-source-ip: the local address every check connects from (HTTP
   // and TCP, both HTTP probers); empty: the kernel picks. Multi-homed hosts
   // choose the path with it; an IPv4 source is not used for IPv6 nodes.

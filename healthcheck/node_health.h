@@ -51,6 +51,10 @@ class NodeHealth {
   bool SetOffline();
   // Not checked, but healthy by definition (checkType NONE): NORMAL.
   bool SetUnchecked(int64_t now_ms);
+  // Takes back a status change Record just made (a down verdict the caller
+  // may not publish yet), keeping the streaks: the next failure makes the
+  // same verdict again.
+  void Revert(NodeStatus status) { status_ = status; }
 
   NodeStatus status() const { return status_; }
   // False while the node has neither a seeded status nor reached rise or

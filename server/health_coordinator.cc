@@ -283,7 +283,16 @@ nlohmann::json HealthCoordinator::StatusJson() const {
   j["takeovers"] = takeovers_.load();
   j["reportsDropped"] = reports_dropped_.load();
   j["noOpinionKept"] = no_opinion_kept_.load();
+  j["history"] = checker_->transitions().Summary();
   j["keepaliveBudget"] = checker_->keepalive_budget();
+  return j;
+}
+
+nlohmann::json HealthCoordinator::History(const std::string& cluster) const {
+  nlohmann::json j = checker_->transitions().Json(cluster);
+  j["owner"] = self_;
+  std::lock_guard lock(mu_);
+  j["checking"] = std::find(owned_.begin(), owned_.end(), cluster) != owned_.end();
   return j;
 }
 

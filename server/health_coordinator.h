@@ -56,6 +56,17 @@ class HealthCoordinator : public StatusSink {
   void OnMembership(const MemberView& view);
   void OnStatusEvent(const ZkEvent& ev);
   nlohmann::json StatusJson() const;
+  // The transition history of a cluster's nodes as seen by this instance's
+  // checker (for GET /c/{name}/history):
+  //   {"cluster": name, "owner": this instance's id,
+  //    "checking": whether this instance checks the cluster now,
+  //    "nodes": {spec: [{"at": wall ms, "from": status, "to": status,
+  //                      "reason": "success" | "bad-answer" | "no-answer" |
+  //                                "offline" | "held"}, ... oldest first]}}
+  // At most TransitionLog::kPerNode entries per node. Only the instance that
+  // checks a cluster has its history; others answer with "nodes": {} and
+  // "checking": false (a caller may ask the owner). Thread-safe.
+  nlohmann::json History(const std::string& cluster) const;
 
  private:
   std::string StatusDir() const { return service_->root() + "/status"; }

@@ -77,6 +77,12 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "Fast re-checks this instance makes per second at most (0 = none)")
       ->capture_default_str()
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--health-max-down-share", c->health_max_down_share,
+                 "At most this share of a cluster's nodes may go from NORMAL to down within one "
+                 "interval on this instance's checks; the rest stay NORMAL and are re-checked "
+                 "(1 = no cap)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 1.0));
   app.add_option("--check-source-ip", c->check_source_ip,
                  "Local address health checks connect from (HTTP and TCP); default: the "
                  "kernel's choice");

@@ -35,11 +35,19 @@ class HealthFastinterTest : public JcmClusterTest {
     if (!c || !c->contains("nodes") || (*c)["nodes"].empty()) return "";
     return (*c)["nodes"][0].value("status", "");
   }
-  long long FastChecks() const {
+  long long FastChecks() const { return SumHealth("fastChecks"); }
+  // Sum over the instances of /sys/status health.<key> (or .history.<key>).
+  long long SumHealth(const std::string& key, bool history = false) const {
     long long n = 0;
     for (int inst = 0; inst < 3; ++inst) {
       std::optional<nlohmann::json> s = cluster_->Status(inst);
-      if (s && s->contains("health")) n += (*s)["health"].value("fastChecks", 0LL);
+      if (!s || !s->contains("health")) continue;
+      const nlohmann::json& h = (*s)["health"];
+      if (!history) {
+        n += h.value(key, 0LL);
+      } else if (h.contains("history")) {
+        n += h["history"].value(key, 0LL);
+      }
     }
     return n;
   }
@@ -64,6 +72,7 @@ TEST_F(HealthFastinterTest, StoppedTargetPublishedDownEverywhereWithinTheBound) 
     }
   }
   const long long fast_before = FastChecks();
+  const long long recorded_before = SumHealth("recorded", /*history=*/true);
   std::vector<long long> took;
   for (int i = 0; i < kTrials; ++i) {
     const auto start = std::chrono::steady_clock::now();
@@ -87,6 +96,8 @@ TEST_F(HealthFastinterTest, StoppedTargetPublishedDownEverywhereWithinTheBound) 
   std::sort(sorted.begin(), sorted.end());
   EXPECT_LE(sorted[kTrials / 2], 1250) << "median; all (ms): " << all;
   EXPECT_GE(FastChecks() - fast_before, kTrials) << "one extra check per stopped target at least";
+  // Each NORMAL -> down is in its owner's transition history.
+  EXPECT_EQ(SumHealth("recorded", /*history=*/true) - recorded_before, kTrials);
   std::cerr << "stop-to-down everywhere (ms): " << all << "\n";
 }
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "fakes.h"
 
 namespace jcm {
@@ -64,6 +66,7 @@ class CheckEngineTest : public ::testing::Test {
   FakeProber http_, tcp_;
   RecordingSink sink_;
   HealthCounters counters_;
+  TransitionLog log_;  // outlives engine_, which forgets clusters into it
   std::unique_ptr<CheckEngine> engine_;
 };
 
@@ -526,6 +529,109 @@ TEST_F(FastRecheckTest, CapZeroTurnsExtraChecksOff) {
   const int64_t second = NextCheck(CheckOutcome::kBadAnswer);
   EXPECT_EQ(second - first, 1000);
   EXPECT_EQ(counters_.fast_checks.load(), 0u);
+}
+
+// ------------------------------------------------- down cap and history
+
+int CountDown(const StatusReport& r) {
+  int n = 0;
+  for (const auto& [spec, st] : r.nodes) {
+    n += st.status == NodeStatus::kAbnormal || st.status == NodeStatus::kTimeout;
+  }
+  return n;
+}
+
+TEST_F(CheckEngineTest, DownCapLetsAShareOfTheClusterFallPerInterval) {
+  HealthOptions o;
+  o.fall = 1;
+  o.max_down_share = 0.2;  // 2 of 10 per interval
+  Build(o);
+  engine_->SetTransitionLog(&log_);
+  engine_->SetClusters({MakeCluster("a", 10)});
+  Run(1000);
+  auto all_fail = [](const ProbeTarget&) { return CheckOutcome::kBadAnswer; };
+  Run(1000, all_fail);
+  EXPECT_EQ(CountDown(engine_->Snapshot("a")), 2);
+  EXPECT_EQ(counters_.downs_held.load(), 8u);
+  Run(1000, all_fail);
+  EXPECT_EQ(CountDown(engine_->Snapshot("a")), 4);
+  Run(3000, all_fail);
+  EXPECT_EQ(CountDown(engine_->Snapshot("a")), 10);  // a real outage still gets through
+  const nlohmann::json h = log_.Json("a");
+  int held = 0;
+  for (const auto& [spec, list] : h["nodes"].items()) {
+    for (const auto& t : list) held += t["reason"] == "held";
+  }
+  EXPECT_EQ(held, static_cast<int>(counters_.downs_held.load()));
+  // Back up: no cap on recoveries.
+  Run(1000);
+  EXPECT_EQ(CountDown(engine_->Snapshot("a")), 0);
+}
+
+TEST_F(CheckEngineTest, NoCapByDefault) {
+  HealthOptions o;
+  o.fall = 1;
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 10)});
+  Run(1000);
+  Run(1000, [](const ProbeTarget&) { return CheckOutcome::kNoAnswer; });
+  EXPECT_EQ(CountDown(engine_->Snapshot("a")), 10);
+  EXPECT_EQ(counters_.downs_held.load(), 0u);
+}
+
+TEST_F(CheckEngineTest, TransitionsAreRecordedWithTheirReason) {
+  Build();
+  engine_->SetTransitionLog(&log_);
+  auto c = MakeCluster("a", 2);
+  engine_->SetClusters({c});
+  Run(1000);  // INVALID -> NORMAL (rise 1)
+  auto first_fails = [](const ProbeTarget& t) {
+    return t.ip == "10.1.0.1" ? CheckOutcome::kNoAnswer : CheckOutcome::kSuccess;
+  };
+  Run(2000, first_fails);  // NORMAL -> TIMEOUT after fall (2)
+  Run(1000);               // TIMEOUT -> NORMAL
+  const nlohmann::json h = log_.Json("a");
+  const std::string spec = c->nodes[0].Spec();
+  ASSERT_TRUE(h["nodes"].contains(spec)) << h.dump();
+  const nlohmann::json& list = h["nodes"][spec];
+  ASSERT_EQ(list.size(), 3u) << list.dump();
+  EXPECT_EQ(list[0]["from"], "INVALID");
+  EXPECT_EQ(list[0]["to"], "NORMAL");
+  EXPECT_EQ(list[0]["reason"], "success");
+  EXPECT_EQ(list[1]["from"], "NORMAL");
+  EXPECT_EQ(list[1]["to"], "TIMEOUT");
+  EXPECT_EQ(list[1]["reason"], "no-answer");
+  EXPECT_EQ(list[2]["to"], "NORMAL");
+  EXPECT_LT(list[1]["at"].get<int64_t>(), list[2]["at"].get<int64_t>());
+  EXPECT_EQ(h["nodes"][c->nodes[1].Spec()].size(), 1u);  // only its first rise
+
+  // Switched offline: recorded; the cluster dropped: forgotten.
+  auto off = std::make_shared<Cluster>(*c);
+  off->nodes[1].online = false;
+  engine_->SetClusters({off});
+  EXPECT_EQ(log_.Json("a")["nodes"][c->nodes[1].Spec()].back()["reason"], "offline");
+  engine_->SetClusters({});
+  EXPECT_TRUE(log_.Json("a")["nodes"].empty());
+  EXPECT_EQ(log_.Summary()["entries"], 0);
+}
+
+TEST(TransitionLogTest, KeepsTheLastEntriesPerNode) {
+  TransitionLog log;
+  for (int i = 0; i < 40; ++i) {
+    log.Record("c", "n1", Transition{i, NodeStatus::kNormal, NodeStatus::kAbnormal, "bad-answer"});
+  }
+  log.Record("c", "n2", Transition{7, NodeStatus::kInvalid, NodeStatus::kNormal, "success"});
+  const nlohmann::json h = log.Json("c");
+  ASSERT_EQ(h["nodes"]["n1"].size(), TransitionLog::kPerNode);
+  EXPECT_EQ(h["nodes"]["n1"][0]["at"], 40 - static_cast<int>(TransitionLog::kPerNode));
+  EXPECT_EQ(h["nodes"]["n1"].back()["at"], 39);
+  const nlohmann::json sum = log.Summary();
+  EXPECT_EQ(sum["entries"], TransitionLog::kPerNode + 1);
+  EXPECT_EQ(sum["recorded"], 41);
+  EXPECT_EQ(sum["nodes"], 2);
+  log.ForgetNode("c", "n1");
+  EXPECT_EQ(log.Summary()["entries"], 1);
+  EXPECT_EQ(log.Json("other")["nodes"].size(), 0u);
 }
 
 }  // namespace
