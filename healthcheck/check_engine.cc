@@ -118,7 +118,14 @@ void CheckEngine::SetClusters(const std::vector<std::shared_ptr<const Cluster>>&
     if (it == by_name_.end()) {
       AddCluster(*def, now);
     } else if (slots_[it->second]->def != *def) {
-      UpdateCluster(slots_[it->second].get(), *def, now);
+      ClusterSlot* c = slots_[it->second].get();
+      // Same definition, new statuses (every status write comes back this
+      // way): only seed what is undecided; the schedule is left alone.
+      if (c->def->version == (*def)->version && c->def->version != 0) {
+        Reseed(c, *def);
+      } else {
+        UpdateCluster(c, *def, now);
+      }
     }
   }
   UpdateGauges();
@@ -297,6 +304,26 @@ void CheckEngine::UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> d
   for (RoundTrack& t : c->track) MaybeFinishRound(c, &t, now);
   if (c->ever_written) Flush(c, c->last_finished_round, /*unconditional=*/false);
   Schedule(c);
+}
+
+void CheckEngine::Reseed(ClusterSlot* c, std::shared_ptr<const Cluster> def) {
+  c->def = std::move(def);
+  std::unordered_map<std::string, const Node*> by_spec;
+  for (NodeSlot& n : c->nodes) {
+    if (!n.health.decided()) by_spec.emplace(n.spec, nullptr);
+  }
+  if (by_spec.empty()) return;
+  for (const Node& d : c->def->nodes) {
+    auto it = by_spec.find(d.Spec());
+    if (it != by_spec.end()) it->second = &d;
+  }
+  for (NodeSlot& n : c->nodes) {
+    if (n.health.decided()) continue;
+    const Node* d = by_spec[n.spec];
+    if (d && d->online && d->status != NodeStatus::kInvalid) {
+      n.health = NodeHealth(d->status, d->last_check_ms);
+    }
+  }
 }
 
 void CheckEngine::RemoveCluster(uint32_t slot) {

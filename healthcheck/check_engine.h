@@ -120,6 +120,8 @@ class CheckEngine : public ProbeListener {
   void AddCluster(std::shared_ptr<const Cluster> def, int64_t now);
   void UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> def, int64_t now);
   void RemoveCluster(uint32_t slot);
+  // The same definition with new statuses: seeds undecided nodes only.
+  void Reseed(ClusterSlot* c, std::shared_ptr<const Cluster> def);
   void ApplySettings(ClusterSlot* c);
   // Gives the node the probe target its definition asks for (or none).
   void Retarget(ClusterSlot* c, NodeSlot* n, const Node* def);

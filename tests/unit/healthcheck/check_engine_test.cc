@@ -364,19 +364,25 @@ TEST_F(CheckEngineTest, LateStatusesSeedUndecidedNodes) {
   o.rise = 3;
   o.fall = 2;
   Build(o);
-  auto bare = MakeCluster("a", 2);
+  auto bare_def = std::make_shared<Cluster>(*MakeCluster("a", 2));
+  bare_def->version = 7;  // as stored
+  std::shared_ptr<const Cluster> bare = bare_def;
   engine_->SetClusters({bare});
   Run(500);
+  // Only the statuses change (same definition version): a status write
+  // coming back.
   auto seeded = std::make_shared<Cluster>(*bare);
   seeded->status_version = 42;
   for (Node& n : seeded->nodes) {
     n.status = NodeStatus::kNormal;
     n.last_check_ms = 5;
   }
+  const int starts_before = http_.starts;
   engine_->SetClusters({seeded});
   auto all_fail = [](const ProbeTarget&) { return CheckOutcome::kBadAnswer; };
   // One interval: every node fails once, below fall.
   Run(1000, all_fail);
+  EXPECT_EQ(http_.starts - starts_before, 2);  // the schedule went on untouched
   ASSERT_FALSE(sink_.reports.empty());
   for (const char* ip : {"10.1.0.1", "10.1.0.2"}) {
     EXPECT_EQ(StatusIn(sink_.reports.back(), ip), NodeStatus::kNormal) << ip;
