@@ -25,7 +25,8 @@ struct CheckEngine::NodeSlot {
   bool in_flight = false;
   bool fast_flight = false;  // the check in flight is an extra one (no round)
   uint8_t flight_parity = 0;
-  int64_t fast_due = -1;  // an extra check is queued for then; -1 none
+  int64_t fast_due = -1;   // an extra check is queued for then; -1 none
+  int64_t started_ms = 0;  // mono time the check in flight started
   uint64_t fast_gen = 0;
   // Status as of this instance's last successful write of the cluster.
   NodeStatus written = NodeStatus::kInvalid;
@@ -403,6 +404,7 @@ void CheckEngine::RunFastChecks(int64_t now) {
       continue;
     }
     n.in_flight = true;
+    n.started_ms = now;
     n.fast_flight = true;
     counters_->checks.fetch_add(1, std::memory_order_relaxed);
     counters_->fast_checks.fetch_add(1, std::memory_order_relaxed);
@@ -533,6 +535,7 @@ void CheckEngine::StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t no
   n->fast_due = -1;  // this ordinary check replaces a queued extra one
   if (now - due > late_tolerance_ms_) t.late = true;
   n->in_flight = true;
+  n->started_ms = now;
   n->flight_parity = static_cast<uint8_t>(c->round & 1);
   ++t.in_flight;
   counters_->checks.fetch_add(1, std::memory_order_relaxed);
@@ -559,9 +562,25 @@ void CheckEngine::OnProbeResult(uint32_t target, CheckOutcome outcome) {
       counters_->timeouts.fetch_add(1, std::memory_order_relaxed);
       break;
   }
+  const int64_t now = clock_->MonoMs();
+  if (outcome == CheckOutcome::kNoAnswer && n.started_ms < stall_end_ms_ &&
+      now - stall_end_ms_ <= kStallGraceMs) {
+    // The loop was stalled while this check waited: its timeout measured
+    // our stall, not the node. No verdict; check it again soon.
+    counters_->voided.fetch_add(1, std::memory_order_relaxed);
+    if (c->fastinter_ms < c->interval_ms && options_.fastinter_max_per_sec > 0) {
+      n.fast_due = now + c->fastinter_ms;
+      n.fast_gen = next_fast_gen_++;
+      fast_due_.push(FastDue{n.fast_due, n.target, n.fast_gen});
+    }
+    if (fast) return;
+    RoundTrack& t = c->track[n.flight_parity];
+    if (t.in_flight > 0) --t.in_flight;
+    MaybeFinishRound(c, &t, now);
+    return;
+  }
   const NodeStatus before = n.health.status();
   bool transition = n.health.Record(outcome, c->rise, c->fall, clock_->WallMs());
-  const int64_t now = clock_->MonoMs();
   if (transition) {
     const NodeStatus after = n.health.status();
     const bool goes_down = after == NodeStatus::kAbnormal || after == NodeStatus::kTimeout;

@@ -49,6 +49,7 @@
 // Thread-safety: owned by the checker thread; not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -88,6 +89,15 @@ class CheckEngine : public ProbeListener {
   // Monotonic ms at which Poll has work next; INT64_MAX if none.
   int64_t NextDueMs() const;
   void OnProbeResult(uint32_t target, CheckOutcome outcome) override;
+  // The event loop did not run until monotonic `end_ms` (a stall: process
+  // stopped, machine overloaded). A check started before then that times
+  // out within kStallGraceMs after it has timed our stall, not the node: it
+  // is voided (no verdict, counted in `voided`) and the node re-checked
+  // after fastinter. (Answers that arrived during the stall are read before
+  // timers run, see HealthChecker; this covers checks the stall caught
+  // mid-connect or mid-send.)
+  static constexpr int64_t kStallGraceMs = 200;
+  void NoteStall(int64_t end_ms) { stall_end_ms_ = std::max(stall_end_ms_, end_ms); }
   void SetWriteCache(bool enabled) { write_cache_ = enabled; }
   // Where transitions are recorded; null: nowhere. Must outlive the engine.
   void SetTransitionLog(TransitionLog* log) { log_ = log; }
@@ -170,6 +180,7 @@ class CheckEngine : public ProbeListener {
   double fast_tokens_ = 0;
   int64_t fast_tokens_at_ = -1;
   std::set<uint32_t> deferred_flush_;  // slots with an early write held back
+  int64_t stall_end_ms_ = -1;          // see NoteStall
 };
 
 }  // namespace jcm

@@ -184,6 +184,9 @@ void HealthChecker::Run() {
   // A turn longer than this since the last dispatch of socket events reads
   // sockets again before running timers.
   constexpr int64_t kStallReadMs = 5;
+  // A turn or a wait this much longer than asked is a stall of the loop:
+  // timeouts of checks that spanned it are voided (CheckEngine::NoteStall).
+  constexpr int64_t kStallMs = 100;
   int64_t last_wait_end = rate_start;
   while (!stop_.load(std::memory_order_relaxed)) {
     std::optional<std::vector<std::shared_ptr<const Cluster>>> pending;
@@ -202,6 +205,12 @@ void HealthChecker::Run() {
       if (l.poller.Wait(0) < 0) break;
       now = clock_->MonoMs();
     }
+    if (now - last_wait_end > kStallMs) {
+      // This turn ran far longer than a turn should: checks that time out
+      // now may have timed us.
+      counters_.loop_stalls.fetch_add(1, std::memory_order_relaxed);
+      l.engine->NoteStall(now);
+    }
     l.tcp->RunTimers(now);
     l.http->RunTimers(now);
 
@@ -217,8 +226,14 @@ void HealthChecker::Run() {
         std::min({l.engine->NextDueMs(), l.tcp->NextTimerMs(), l.http->NextTimerMs()});
     // Wake at least every second to refresh the rate gauge.
     const int64_t wait = std::clamp<int64_t>(next - now, 0, 1000);
+    const int64_t wait_start = clock_->MonoMs();
     if (l.poller.Wait(static_cast<int>(wait)) < 0) break;
-    last_wait_end = clock_->MonoMs();
+    const int64_t wait_end = clock_->MonoMs();
+    if (wait_end - wait_start > wait + kStallMs) {
+      counters_.loop_stalls.fetch_add(1, std::memory_order_relaxed);
+      l.engine->NoteStall(wait_end);
+    }
+    last_wait_end = wait_end;
   }
 }
 

@@ -22,6 +22,8 @@ nlohmann::json CountersToJson(const HealthCounters& c) {
       {"fastChecks", get(c.fast_checks)},
       {"fastCapped", get(c.fast_capped)},
       {"downsHeld", get(c.downs_held)},
+      {"voided", get(c.voided)},
+      {"loopStalls", get(c.loop_stalls)},
       {"rounds", get(c.rounds)},
       {"lateRounds", get(c.late_rounds)},
       {"statusWrites", get(c.status_writes)},

@@ -33,6 +33,8 @@ struct HealthCounters {
   std::atomic<uint64_t> fast_checks{0};   // extra checks at fastinter (part of checks)
   std::atomic<uint64_t> fast_capped{0};   // extra checks not made: over the per-second cap
   std::atomic<uint64_t> downs_held{0};    // down verdicts over the per-cluster cap
+  std::atomic<uint64_t> voided{0};        // timeouts that spanned a stall of our loop
+  std::atomic<uint64_t> loop_stalls{0};   // turns of the loop late by kStallMs or more
   std::atomic<uint64_t> rounds{0};        // cluster rounds completed
   std::atomic<uint64_t> late_rounds{0};   // of which a check started late, or skipped
   std::atomic<uint64_t> status_writes{0};

@@ -640,5 +640,36 @@ TEST(TransitionLogTest, KeepsTheLastEntriesPerNode) {
   EXPECT_EQ(log.Json("other")["nodes"].size(), 0u);
 }
 
+// A timeout that spanned a stall of the loop gives no verdict.
+TEST_F(FastRecheckTest, TimeoutsThatSpannedALoopStallAreVoided) {
+  HealthOptions o;
+  o.fall = 1;  // one counted timeout would publish it down
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 1)});
+  Run(2000);
+  // A check starts; the loop then stalls 3 s; the timeout is delivered
+  // right after.
+  for (int i = 0; i < 2000 && http_.in_flight.empty(); ++i) {
+    engine_->Poll();
+    if (http_.in_flight.empty()) clock_.Advance(1);
+  }
+  ASSERT_FALSE(http_.in_flight.empty());
+  clock_.Advance(3000);
+  engine_->NoteStall(clock_.MonoMs());
+  http_.AnswerAll(engine_.get(), [](const ProbeTarget&) { return CheckOutcome::kNoAnswer; });
+  EXPECT_EQ(counters_.voided.load(), 1u);
+  EXPECT_EQ(StatusIn(engine_->Snapshot("a"), "10.1.0.1"), NodeStatus::kNormal);
+  // Re-checked soon (its ordinary slot, or fastinter at the latest); an
+  // answer now counts.
+  const int64_t stalled_at = clock_.MonoMs();
+  const int64_t next = NextCheck(CheckOutcome::kSuccess);
+  EXPECT_LE(next - stalled_at, 250);
+  // A real timeout well after the stall is counted.
+  const int64_t later = NextCheck(CheckOutcome::kNoAnswer);
+  EXPECT_GT(later - stalled_at, CheckEngine::kStallGraceMs);
+  EXPECT_EQ(counters_.voided.load(), 1u);
+  EXPECT_EQ(StatusIn(engine_->Snapshot("a"), "10.1.0.1"), NodeStatus::kTimeout);
+}
+
 }  // namespace
 }  // namespace jcm
