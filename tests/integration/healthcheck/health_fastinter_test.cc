@@ -3,7 +3,7 @@
 // instead of a whole interval later, so a stopped target is published down
 // on every instance within about interval + fastinter (the bench
 // target is p99 1.6 s; this test asserts each trial within 2.5 s and the
-// median within 1.25 s, which checks a whole interval apart cannot make).
+// median within 1.3 s, which checks a whole interval apart cannot make).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,7 +21,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr int kTrials = 6;
+constexpr int kTrials = 10;
 
 class HealthFastinterTest : public JcmClusterTest {
  protected:
@@ -94,7 +94,7 @@ TEST_F(HealthFastinterTest, StoppedTargetPublishedDownEverywhereWithinTheBound) 
   for (long long ms : took) EXPECT_LE(ms, 2500) << "stop-to-down everywhere (ms): " << all;
   std::vector<long long> sorted = took;
   std::sort(sorted.begin(), sorted.end());
-  EXPECT_LE(sorted[kTrials / 2], 1250) << "median; all (ms): " << all;
+  EXPECT_LE(sorted[kTrials / 2], 1300) << "median; all (ms): " << all;
   EXPECT_GE(FastChecks() - fast_before, kTrials) << "one extra check per stopped target at least";
   // Each NORMAL -> down is in its owner's transition history.
   EXPECT_EQ(SumHealth("recorded", /*history=*/true) - recorded_before, kTrials);
