@@ -179,7 +179,8 @@ Status DecodeCluster(const json& doc, Cluster* out) {
   const std::pair<const char*, int*> ints[] = {{"intervalMs", &c.check.interval_ms},
                                                {"timeoutMs", &c.check.timeout_ms},
                                                {"rise", &c.check.rise},
-                                               {"fall", &c.check.fall}};
+                                               {"fall", &c.check.fall},
+                                               {"fastInterMs", &c.check.fast_inter_ms}};
   for (const auto& [key, dst] : ints) {
     v = *dst;
     s = GetInt(doc, key, key, std::numeric_limits<int32_t>::min(),
@@ -254,6 +255,7 @@ json EncodeCluster(const Cluster& c, ClusterJsonForm form) {
     if (cs.timeout_ms) j["timeoutMs"] = cs.timeout_ms;
     if (cs.rise) j["rise"] = cs.rise;
     if (cs.fall) j["fall"] = cs.fall;
+    if (cs.fast_inter_ms) j["fastInterMs"] = cs.fast_inter_ms;
     if (!cs.ok_codes.empty()) j["okCodes"] = cs.ok_codes;
   }
   json nodes = json::array();

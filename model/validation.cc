@@ -144,6 +144,13 @@ Status ValidateClusterFields(const Cluster& cluster) {
     return Status::InvalidArgument("timeoutMs: " + std::to_string(cs.timeout_ms) +
                                    " must be positive and below intervalMs");
   }
+  if (cs.fast_inter_ms != 0 &&
+      (cs.fast_inter_ms < limits::kMinIntervalMs || cs.fast_inter_ms > limits::kMaxIntervalMs ||
+       (cs.interval_ms != 0 && cs.fast_inter_ms > cs.interval_ms))) {
+    return Status::InvalidArgument("fastInterMs: " + std::to_string(cs.fast_inter_ms) +
+                                   " is out of range " + std::to_string(limits::kMinIntervalMs) +
+                                   "-intervalMs");
+  }
   if (cs.rise < 0 || cs.rise > limits::kMaxRiseFall) {
     return Status::InvalidArgument("rise: " + std::to_string(cs.rise) + " is out of range 1-" +
                                    std::to_string(limits::kMaxRiseFall));

@@ -78,6 +78,10 @@ int main(int argc, char** argv) {
   health_options.rise = config.health_rise;
   health_options.fall = config.health_fall;
   health_options.max_keepalive = static_cast<int>(budget.checker_keepalive);
+  health_options.fastinter_ms = config.health_fastinter_ms;
+  health_options.fastinter_max_per_sec = config.health_fastinter_max_per_sec;
+  health_options.source_ip = config.check_source_ip;
+  health_options.max_down_share = config.health_max_down_share;
   jcm::ParseHttpProberKind(config.http_prober, &health_options.http_prober);  // checked by CLI
   auto health = std::make_unique<jcm::HealthCoordinator>(service.get(), health_options);
   health->Attach();

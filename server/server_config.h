@@ -20,7 +20,11 @@ struct ServerConfig {
   int health_interval_ms = 1000;
   int health_rise = 1;
   int health_fall = 2;
-  std::string http_prober = "native";  // --http-prober native|curl (HealthOptions)
+  int health_fastinter_ms = 0;              // 0: interval / 4 (HealthOptions)
+  int health_fastinter_max_per_sec = 1000;  // 0: no fast re-checks
+  double health_max_down_share = 1.0;       // 1: no cap (HealthOptions)
+  std::string check_source_ip;              // --check-source-ip; empty: the kernel picks
+  std::string http_prober = "native";       // --http-prober native|curl (HealthOptions)
   double panic_share = 0.5;
   int http_threads = 32;                 // workers for writes and forwards
   int http_io_threads = 2;               // event loops: parsing, reads, /sub
