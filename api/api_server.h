@@ -109,6 +109,8 @@ class ApiServer {
   HttpReply GetClusters(const HttpRequest& req, bool names_only);
   HttpReply GetCluster(const HttpRequest& req, const std::string& name);
   HttpReply GetSysStatus();
+  nlohmann::json SysStatusJson();
+  HttpReply GetMetrics();  // GET /metrics, Prometheus text format
   HttpReply GetReadyz();
   HttpReply GetUi(const std::string& path);
 
