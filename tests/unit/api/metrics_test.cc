@@ -4,6 +4,8 @@
 // over the fake NameService.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -325,6 +327,21 @@ TEST(ApiServerMetrics, GetMetricsServesTheTextFormatAndCountsRequests) {
   // The three requests so far (two /sys/status, this /metrics) are counted.
   EXPECT_EQ(Line(text, "jcm_api_requests "), "jcm_api_requests 3");
   EXPECT_EQ(Line(text, "jcm_up "), "jcm_up 1");
+}
+
+TEST(ApiServerMetrics, NeedsAReadTokenWhenTheTokensFileNamesOne) {
+  std::string path = ::testing::TempDir() + "/metrics_test_tokens";
+  std::ofstream(path) << "read metrics-read-token-0123456789\n";
+  ApiOptions options;
+  options.tokens_file = path;
+  TestApi api(options);
+  EXPECT_EQ(api.Call("GET", "/metrics").status, 401);
+  httplib::Client client("127.0.0.1", api.port());
+  auto res = client.Get("/metrics", {{"Authorization", "Bearer metrics-read-token-0123456789"}});
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find("\njcm_up 1\n"), std::string::npos);
+  std::remove(path.c_str());
 }
 
 }  // namespace
