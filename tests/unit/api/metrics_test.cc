@@ -261,7 +261,9 @@ TEST(MetricsPage, ExplicitGaugesFromStatusAndClusters) {
   std::vector<ClusterPtr> clusters = {
       MakeCluster("a", {NodeStatus::kNormal, NodeStatus::kNormal, NodeStatus::kTimeout}, false, 1),
       MakeCluster("b", {NodeStatus::kAbnormal, NodeStatus::kInvalid}, true, 0)};
-  LeaderInfo leader{true, false, "127.0.0.1:9"};
+  LeaderInfo leader;
+  leader.known = true;
+  leader.address = "127.0.0.1:9";
   MetricsRegistry registry;
   std::string text = MetricsPage::Render(status, clusters, leader, registry);
   EXPECT_EQ(Line(text, "jcm_ready "), "jcm_ready 1");
