@@ -8,6 +8,9 @@
 
 #include "api/http_server.h"
 #include "api/leader_forwarder.h"
+#include "api/metrics_api.h"
+#include "api/metrics_page.h"
+#include "api/metrics_timed_exchange.h"
 #include "api/request_decoding.h"
 #include "api/subscribe_handler.h"
 #include "api/ui_assets.h"
@@ -174,6 +177,7 @@ ApiRoute ApiServer::Resolve(const HttpRequest& req, std::string* name) const {
     if (path == "/healthz") return ApiRoute::kHealthz;
     if (path == "/readyz") return ApiRoute::kReadyz;
     if (path == "/sys/status") return ApiRoute::kSysStatus;
+    if (path == "/metrics") return ApiRoute::kMetrics;
     if (path == "/c" || path == "/c/list") return ApiRoute::kListClusters;
     if (path == "/ui" || path.rfind("/ui/", 0) == 0) return ApiRoute::kUi;
     // (.+), not ([^/]+): a name holding '/' must reach the validator and
@@ -198,6 +202,9 @@ void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
   std::string name;
   const ApiRoute route = Resolve(req, &name);
+  // Every reply of the request, however it is answered, is timed.
+  ex = std::make_shared<MetricsTimedExchange>(
+      std::move(ex), &ApiMetrics::Instance().request_seconds(route), req.received);
   try {
     if (route == ApiRoute::kNoRoute) {
       counters_.CountError(Status::Code::kNotFound);
@@ -216,6 +223,8 @@ void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
         return Send(ex, route, GetReadyz());
       case ApiRoute::kSysStatus:
         return Send(ex, route, GetSysStatus());
+      case ApiRoute::kMetrics:
+        return Send(ex, route, GetMetrics());
       case ApiRoute::kUi:
         return Send(ex, route, GetUi(req.path));
       case ApiRoute::kListClusters:
@@ -328,14 +337,24 @@ HttpReply ApiServer::GetCluster(const HttpRequest& req, const std::string& name)
   return OkReplyRaw(form == ClusterJsonForm::kJcm ? encoded->Jcm() : encoded->Full());
 }
 
-HttpReply ApiServer::GetSysStatus() {
+HttpReply ApiServer::GetSysStatus() { return OkReply(SysStatusJson()); }
+
+json ApiServer::SysStatusJson() {
   json data = names_->SystemStatus();
   if (!data.is_object()) data = json{{"service", std::move(data)}};
   data["api"] = CountersJson();
   Status ready = names_->Readiness();
   data["ready"] = ready.ok();
   if (!ready.ok()) data["notReadyReason"] = ready.message();
-  return OkReply(data);
+  return data;
+}
+
+// Prometheus scrapes this (api/metrics_page.h); it answers even when not
+// ready, since "not ready" is what an alert wants to see.
+HttpReply ApiServer::GetMetrics() {
+  std::string text = MetricsPage::Render(SysStatusJson(), names_->ListClusters(), names_->Leader(),
+                                         ApiMetrics::Instance().registry());
+  return HttpReply{200, std::move(text), MetricsPage::kContentType};
 }
 
 HttpReply ApiServer::RunWrite(const HttpRequest& req, const Mutation& mutation) {
@@ -346,8 +365,15 @@ HttpReply ApiServer::RunWrite(const HttpRequest& req, const Mutation& mutation) 
   // can decide.
   const auto deadline = std::chrono::steady_clock::now() + options_.write_hold;
   bool held = false;
+  ApiMetrics& metrics = ApiMetrics::Instance();
   while (true) {
+    const auto start = std::chrono::steady_clock::now();
     Result<WriteAck> result = mutation(retry);
+    // Timed when this instance ran the write as leader (done or refused by
+    // ZooKeeper), not when it only learned it is a follower.
+    if (result.ok() || result.status().code() != Status::Code::kNotLeader) {
+      metrics.write_seconds().ObserveSince(start);
+    }
     if (result.ok()) return OkReply(WriteAckJson(result.value()));
     Status status = result.status();
     ForwardFailure why = ForwardFailure::kFinal;
@@ -358,7 +384,9 @@ HttpReply ApiServer::RunWrite(const HttpRequest& req, const Mutation& mutation) 
                              req.Header(kForwardedHeader),
                              req.Header("Authorization"),
                              retry};
+      const auto forward_start = std::chrono::steady_clock::now();
       Result<HttpReply> reply = forwarder_->Forward(forward, &why);
+      metrics.forward_seconds().ObserveSince(forward_start);
       if (why == ForwardFailure::kNone) return reply.value();
       status =
           reply.ok() ? Status::Unavailable("leadership moved during the write") : reply.status();

@@ -3,8 +3,8 @@
 // against NameService only. docs/api.md describes every route.
 //
 // Threads: the HttpServer's I/O threads (io_threads) parse requests and run
-// every route that only reads memory: cluster reads, /sys/status, /healthz,
-// /readyz and /sub (whose long polls park without a thread, woken per
+// every route that only reads memory: cluster reads, /sys/status, /metrics,
+// /healthz, /readyz and /sub (whose long polls park without a thread, woken per
 // cluster by the NameService's change listener). Routes that may block
 // (writes on ZooKeeper, forwards to the leader and the read-your-writes wait
 // after them) run on a pool of worker_threads and answer asynchronously; an
@@ -118,6 +118,8 @@ class ApiServer {
   HttpReply GetClusters(const HttpRequest& req, bool names_only);
   HttpReply GetCluster(const HttpRequest& req, const std::string& name);
   HttpReply GetSysStatus();
+  nlohmann::json SysStatusJson();
+  HttpReply GetMetrics();  // GET /metrics, Prometheus text format
   HttpReply GetReadyz();
   HttpReply GetUi(const std::string& path);
 

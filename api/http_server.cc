@@ -261,6 +261,7 @@ class Session : public std::enable_shared_from_this<Session> {
     server_->counters().requests.fetch_add(1, std::memory_order_relaxed);
 
     HttpRequest request;
+    request.received = std::chrono::steady_clock::now();
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     request.peer = peer_;

@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "api/metrics_api.h"
 #include "model/cluster_codec.h"
 #include "model/validation.h"
 
@@ -140,6 +141,7 @@ struct SubscribeHandler::Poll : ParkedPoll {
   boost::asio::steady_timer timer;  // waitMs; runs on the connection's executor
   Responder respond;
   bool answered = false;
+  const std::chrono::steady_clock::time_point parked = std::chrono::steady_clock::now();
 };
 
 void SubscribeHandler::UpdateParkedGauge() {
@@ -151,6 +153,7 @@ void SubscribeHandler::Answer(const std::shared_ptr<Poll>& poll, std::string uni
   if (poll->answered) return;
   poll->answered = true;
   poll->timer.cancel();
+  ApiMetrics::Instance().long_poll_wait_seconds().ObserveSince(poll->parked);
   poll->respond(HttpReply{200, R"({"units":)" + units + "}"});
 }
 
