@@ -66,6 +66,8 @@ Status ApiServer::Start() {
 
   SubscribeOptions sopts;
   sopts.max_parked = options_.max_parked_long_polls;
+  sopts.max_units = options_.sub_max_units;
+  sopts.max_reply_bytes = options_.sub_max_reply_bytes;
   sub_ = std::make_unique<SubscribeHandler>(sopts, names_, &cache_, &counters_);
   names_->SetChangeListener(
       [sub = sub_.get()](const std::string& name) { sub->OnClusterChanged(name); });
@@ -180,6 +182,14 @@ ApiRoute ApiServer::Resolve(const HttpRequest& req, std::string* name) const {
     if (path == "/metrics") return ApiRoute::kMetrics;
     if (path == "/c" || path == "/c/list") return ApiRoute::kListClusters;
     if (path == "/ui" || path.rfind("/ui/", 0) == 0) return ApiRoute::kUi;
+    // /c/{name}/history: names hold no '/', so this cannot shadow a cluster.
+    constexpr std::string_view kHistorySuffix = "/history";
+    if (path.size() > kHistorySuffix.size() + 3 &&
+        path.compare(path.size() - kHistorySuffix.size(), kHistorySuffix.size(), kHistorySuffix) ==
+            0 &&
+        Suffix(path.substr(0, path.size() - kHistorySuffix.size()), "/c/", name)) {
+      return ApiRoute::kHistory;
+    }
     // (.+), not ([^/]+): a name holding '/' must reach the validator and
     // get a 400 naming it, not a 404.
     if (Suffix(path, "/c/", name)) return ApiRoute::kGetCluster;
@@ -231,6 +241,8 @@ void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
         return Send(ex, route, GetClusters(req, req.path == "/c/list"));
       case ApiRoute::kGetCluster:
         return Send(ex, route, GetCluster(req, name));
+      case ApiRoute::kHistory:
+        return Send(ex, route, GetHistory(name));
       case ApiRoute::kSub:
         return PostSub(std::move(req), std::move(ex));
       case ApiRoute::kPutCluster:
@@ -280,6 +292,19 @@ HttpReply ApiServer::GetUi(const std::string& path) {
                 "base-uri 'none'; form-action 'none'"},
                {"Referrer-Policy", "no-referrer"}};
   return r;
+}
+
+HttpReply ApiServer::GetHistory(const std::string& name) {
+  Status s = PathName(name);
+  if (s.ok() && !names_->GetCluster(name)) {
+    s = Status::NotFound("cluster " + QuoteForError(name) + " not found");
+  }
+  if (s.ok() && !history_) s = Status::NotFound("no health history on this instance");
+  if (!s.ok()) {
+    counters_.CountError(s.code());
+    return ErrorReply(s);
+  }
+  return OkReply(history_(name));
 }
 
 HttpReply ApiServer::GetReadyz() {

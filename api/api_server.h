@@ -25,6 +25,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -59,6 +60,8 @@ struct ApiOptions {
   // Open client connections; at the cap the longest-idle one is closed.
   size_t max_connections = 10000;
   size_t max_parked_long_polls = 10000;
+  size_t sub_max_units = 1000;                        // units per /sub request
+  size_t sub_max_reply_bytes = 64 * 1024 * 1024;      // a larger /sub reply is refused
   std::chrono::milliseconds idle_timeout{60000};      // keep-alive, between requests
   std::chrono::milliseconds request_deadline{10000};  // headers and body, in total
   size_t header_limit = 16 * 1024;
@@ -85,6 +88,12 @@ class ApiServer {
   // Answers parked long polls, finishes the writes in hand, closes every
   // connection and joins every thread.
   void Stop();
+
+  // GET /c/{name}/history answers with what `provider` returns for the
+  // cluster (the checker's transition log). Set before Start().
+  void SetHistoryProvider(std::function<nlohmann::json(const std::string&)> provider) {
+    history_ = std::move(provider);
+  }
 
   // Re-reads the tokens file (SIGHUP). On error the old tokens stay.
   Status ReloadTokens();
@@ -122,6 +131,7 @@ class ApiServer {
   HttpReply GetMetrics();  // GET /metrics, Prometheus text format
   HttpReply GetReadyz();
   HttpReply GetUi(const std::string& path);
+  HttpReply GetHistory(const std::string& name);
 
   // Each decodes and validates its input, then queues the write; a bad input
   // is answered at once with the refusal.
@@ -137,6 +147,7 @@ class ApiServer {
   const ApiOptions options_;
   NameService* const names_;
   TokenAuth auth_;
+  std::function<nlohmann::json(const std::string&)> history_;
   ApiCounters counters_;
   EncodedClusterCache cache_;
   int port_ = 0;

@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   api_options.io_threads = config.http_io_threads;
   api_options.max_connections = budget.api_connections;
   api_options.max_parked_long_polls = static_cast<size_t>(config.max_long_polls);
+  api_options.sub_max_units = static_cast<size_t>(config.sub_max_units);
   api_options.idle_timeout = std::chrono::milliseconds(config.http_idle_timeout_ms);
   api_options.request_deadline = std::chrono::milliseconds(config.http_request_deadline_ms);
   api_options.tokens_file = config.tokens_file;
@@ -102,6 +103,7 @@ int main(int argc, char** argv) {
   api_options.write_hold = std::chrono::milliseconds(
       config.write_hold_ms > 0 ? config.write_hold_ms : config.session_timeout_ms + 2000);
   auto api = std::make_unique<jcm::ApiServer>(api_options, service.get());
+  api->SetHistoryProvider([h = health.get()](const std::string& name) { return h->History(name); });
 
   s = api->Start();
   if (!s.ok()) {

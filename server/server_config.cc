@@ -112,6 +112,10 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "/sub long polls parked at once; beyond it a poll is answered at once")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 24));
+  app.add_option("--sub-max-units", c->sub_max_units,
+                 "Units (clusters) one /sub request may name; more is a 400")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--http-idle-timeout-ms", c->http_idle_timeout_ms,
                  "Keep-alive: close a connection idle this long between requests")
       ->capture_default_str()

@@ -30,6 +30,7 @@ struct ServerConfig {
   int http_io_threads = 2;               // event loops: parsing, reads, /sub
   int max_connections = 0;               // 0: derived from RLIMIT_NOFILE (FileBudget)
   int max_long_polls = 10000;            // parked /sub long polls
+  int sub_max_units = 1000;              // units per /sub request
   int http_idle_timeout_ms = 60000;      // keep-alive idle
   int http_request_deadline_ms = 10000;  // headers and body of one request
   std::string tokens_file;               // api/token_auth.h; re-read on SIGHUP
