@@ -153,7 +153,8 @@ Status ValidateClusterFields(const Cluster& cluster) {
                                    std::to_string(limits::kMaxRiseFall));
   }
   for (size_t i = 0; i < cs.ok_codes.size(); ++i) {
-    if (cs.ok_codes[i] < 100 || cs.ok_codes[i] > 599) {
+    if (cs.ok_codes[i] < limits::kMinHttpStatusCode ||
+        cs.ok_codes[i] > limits::kMaxHttpStatusCode) {
       return Status::InvalidArgument("okCodes[" + std::to_string(i) +
                                      "]: " + std::to_string(cs.ok_codes[i]) +
                                      " is not an HTTP status code");

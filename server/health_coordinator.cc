@@ -182,13 +182,19 @@ void HealthCoordinator::LoadStatus(const std::string& name) {
     }
     return;
   }
+  const std::string path = StatusDir() + "/" + name;
   Result<StatusReport> report = DecodeStatusReport(data.value());
   if (!report.ok()) {
-    ++status_decode_errors_;
-    spdlog::warn("event=status_decode_failed cluster={} error=\"{}\"", name,
-                 report.status().ToString());
+    // Skipped: the statuses held stay. Logged once per version, as the
+    // watch re-reads it on every reconnect.
+    if (bad_status_log_.FirstReport(path, stat.mzxid)) {
+      ++status_decode_errors_;
+      spdlog::warn("event=status_decode_failed cluster={} mzxid={} error=\"{}\"", name, stat.mzxid,
+                   report.status().ToString());
+    }
     return;
   }
+  bad_status_log_.Clear(path);
   StatusMap statuses;
   statuses.reserve(report->nodes.size());
   for (const auto& [spec, st] : report->nodes) {

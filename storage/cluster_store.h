@@ -10,7 +10,11 @@
 // conditional on the znode version the writer read, so nobody overwrites a
 // write they have not seen (Conflict: re-read and retry).
 //
-// Thread-safety: thread-safe; holds no state besides its collaborators.
+// Reading never trusts the bytes: Decode() returns a Status for anything
+// (non-JSON, numbers beyond a double, deep nesting, a zlib bomb) and Load()
+// reports an unreadable znode as IsUnreadable(), logged once per version.
+//
+// Thread-safety: thread-safe; its only state is the thread-safe BadZnodeLog.
 #pragma once
 
 #include <string>
@@ -19,6 +23,7 @@
 
 #include "model/cluster.h"
 #include "model/status.h"
+#include "storage/bad_znode_log.h"
 #include "storage/zk_client.h"
 
 namespace jcm {
@@ -46,10 +51,19 @@ class ClusterStore {
 
   // TooLarge when the encoded cluster would not fit in a znode.
   static Result<std::string> Encode(const Cluster& cluster);
+  // Never throws. A compressed payload inflating beyond
+  // limits::kMaxInflatedClusterBytes is TooLarge; bad JSON or a bad
+  // definition is InvalidArgument.
   static Status Decode(std::string_view bytes, Cluster* out);
 
   Result<std::vector<std::string>> ListNames(bool watch);
+  // Errors: NotFound, Unavailable, or a status for which IsUnreadable() holds
+  // (the znode exists but does not decode; logged once per mzxid, and the
+  // watch, if asked for, is set all the same).
   Result<StoredCluster> Load(const std::string& name, bool watch);
+  static bool IsUnreadable(const Status& status);
+  // Versions of unreadable cluster znodes seen so far.
+  uint64_t unreadable_seen() const { return bad_log_.reported(); }
 
   // Creates the cluster (expected_znode_version < 0) or replaces it at
   // exactly that znode version, in one multi() with a check of `fence`.
@@ -60,8 +74,11 @@ class ClusterStore {
   Status Remove(const std::string& name, int32_t expected_znode_version, const std::string& fence);
 
  private:
+  static Status DecodeUnchecked(std::string_view bytes, Cluster* out);
+
   ZkClient* const zk_;
   const std::string root_;
+  BadZnodeLog bad_log_;
 };
 
 }  // namespace jcm
