@@ -10,11 +10,26 @@ namespace jcm {
 
 std::string QuoteForError(std::string_view value) {
   constexpr size_t kShown = 64;
+  // Control characters are shown escaped: these messages go into logs, and
+  // a hostile value must not be able to forge a log line.
+  auto append_escaped = [](std::string* out, std::string_view v) {
+    for (char c : v) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7f) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        *out += "\\x";
+        *out += kHex[u >> 4];
+        *out += kHex[u & 15];
+      } else {
+        *out += c;
+      }
+    }
+  };
   std::string out = "'";
   if (value.size() <= kShown) {
-    out += value;
+    append_escaped(&out, value);
   } else {
-    out += value.substr(0, kShown);
+    append_escaped(&out, value.substr(0, kShown));
     out += "...' (" + std::to_string(value.size()) + " characters";
     return out + ")";
   }

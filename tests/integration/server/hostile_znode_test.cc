@@ -207,6 +207,19 @@ TEST_F(HostileZnodeTest, EveryInstanceKeepsServingAndLogsEachBadVersionOnce) {
       HttpPostJson(cluster_->address(2), "/c/node/good", json::array({NodeDoc(NthIp(6), 8080)}));
   EXPECT_EQ(w.status, 200) << w.Describe();
   ExpectEverywhere("good", good_version + 1);
+
+  // Deep nesting through the API (issue 9 item 6): a POST /c whose "nodes"
+  // is 100,000 nested arrays used to kill the process with SIGSEGV.
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  HttpReply post = HttpPost(cluster_->address(1), "/c", R"({"name":"deep","nodes":)" + deep + "}");
+  EXPECT_EQ(post.status, 400) << post.Describe();
+  EXPECT_NE(post.msg().find("body: nested deeper than 64"), std::string::npos) << post.Describe();
+  HttpReply sub = HttpPost(cluster_->address(2), "/sub", R"({"units":)" + deep + "}");
+  EXPECT_EQ(sub.status, 400) << sub.Describe();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(HttpGet(cluster_->address(i), "/healthz").status, 200) << cluster_->address(i);
+    EXPECT_EQ(cluster_->server(i).pid(), pids[static_cast<size_t>(i)]) << "restarted";
+  }
 }
 
 TEST_F(HostileZnodeTest, InstanceRestartedAmongBadZnodesServesTheGoodClusters) {

@@ -7,6 +7,7 @@
 
 #include "model/cluster_codec.h"
 #include "model/limits.h"
+#include "model/validation.h"
 
 namespace jcm {
 namespace {
@@ -75,11 +76,16 @@ TEST(ParseJsonText, NestingPastTheLimitIsRefusedBeforeParsing) {
 
 TEST(ParseJsonText, BracketsInsideStringsDoNotCount) {
   json doc;
-  std::string text = R"(["\")" + std::string(1000, '[') + R"(\\", "{{{{"])";
+  std::string text = R"(["\")";
+  text.append(1000, '[');
+  text += R"(\\", "{{{{"])";
   Status s = ParseJsonText(text, &doc);
   ASSERT_TRUE(s.ok()) << s.message();
   ASSERT_EQ(doc.size(), 2u);
-  EXPECT_EQ(doc[0].get<std::string>(), "\"" + std::string(1000, '[') + "\\");
+  std::string want(1, '"');
+  want.append(1000, '[');
+  want.push_back('\\');
+  EXPECT_EQ(doc[0].get<std::string>(), want);
 }
 
 TEST(ParseJsonText, MalformedStillSaysWhereAndStaysShort) {
@@ -191,6 +197,16 @@ TEST(DecodeCluster, WrongTypesEverywhereAreStatuses) {
     EXPECT_FALSE(s.ok()) << body;
     EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << body << ": " << s.message();
   }
+}
+
+TEST(QuoteForError, ControlCharactersAreEscapedSoALogLineCannotBeForged) {
+  EXPECT_EQ(QuoteForError("a\nlevel=error event=forged\r\x01"),
+            "'a\\x0alevel=error event=forged\\x0d\\x01'");
+  Cluster c;
+  Status s = DecodeText(R"({"name":"a\nb"})", &c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message().find('\n'), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("'a\\x0ab'"), std::string::npos) << s.message();
 }
 
 }  // namespace

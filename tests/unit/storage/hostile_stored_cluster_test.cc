@@ -7,6 +7,7 @@
 #include <string>
 
 #include "model/limits.h"
+#include "storage/bad_znode_log.h"
 #include "storage/cluster_store.h"
 #include "storage/compression.h"
 
@@ -102,6 +103,18 @@ TEST(ZlibDecompress, TruncatedAndCorruptStreamsAreRefused) {
   Result<std::string> ok = ZlibDecompress(good, 100000);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok.value(), std::string(100000, 'x'));
+}
+
+TEST(BadZnodeLog, ReportsEachVersionOnceAndAgainAfterClear) {
+  BadZnodeLog log;
+  EXPECT_TRUE(log.FirstReport("/jcm/clusters/a", 10));
+  EXPECT_FALSE(log.FirstReport("/jcm/clusters/a", 10));  // re-read, same version
+  EXPECT_TRUE(log.FirstReport("/jcm/clusters/b", 10));   // another znode
+  EXPECT_TRUE(log.FirstReport("/jcm/clusters/a", 11));   // a new bad version
+  EXPECT_FALSE(log.FirstReport("/jcm/clusters/a", 11));
+  log.Clear("/jcm/clusters/a");  // it read fine once
+  EXPECT_TRUE(log.FirstReport("/jcm/clusters/a", 11));
+  EXPECT_EQ(log.reported(), 4u);
 }
 
 }  // namespace
