@@ -170,6 +170,29 @@ TEST(HostileReply, BadUnitsAreCountedAndSkipped) {
   EXPECT_EQ(rig.slot->Load()->cluster()->version, 11);
 }
 
+TEST(HostileReply, OversizedReplyIsCutAtTheCapAndTheServerFailed) {
+  std::string reply = Reply({UpdateUnit(MakeCluster("c", 3, 10))});
+  std::mutex mu;
+  FakeSubServer server([&](const json&) {
+    std::lock_guard<std::mutex> lock(mu);
+    return reply;
+  });
+  internal::HttplibTransport transport(std::chrono::milliseconds(300), /*max_reply_bytes=*/1 << 20);
+  Result<std::string> r =
+      transport.Post(server.address(), "/sub", "{}", std::chrono::milliseconds(2000));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r.value(), reply);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    reply = std::string(2 << 20, ' ') + reply;  // valid JSON, but over the cap
+  }
+  r = transport.Post(server.address(), "/sub", "{}", std::chrono::milliseconds(2000));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("reply larger than 1048576 bytes"), std::string::npos)
+      << r.status().message();
+}
+
 // Hostile cache files: refused whole (or per cluster), never thrown.
 TEST(HostileCache, RefusedWithAStatusAndNothingLoaded) {
   const std::string path = TempPath("jcm-hostile-cache");
