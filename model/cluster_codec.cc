@@ -139,7 +139,9 @@ Status JsonTypeError(const std::string& field, const json& value, const char* wa
   std::string shown = JsonTextPrefix(value, kShownJsonChars);
   std::string what = value.type_name();
   if (value.is_array() || value.is_object()) {
-    what += " of " + std::to_string(value.size()) + (value.is_array() ? " elements" : " members");
+    const size_t n = value.size();
+    what += " of " + std::to_string(n) + (value.is_array() ? " element" : " member");
+    if (n != 1) what += 's';
   }
   return Status::InvalidArgument(field + ": expected " + want + ", got " + what + " '" + shown +
                                  "'");

@@ -29,7 +29,11 @@ std::string QuoteForError(std::string_view value) {
   if (value.size() <= kShown) {
     append_escaped(&out, value);
   } else {
-    append_escaped(&out, value.substr(0, kShown));
+    // Cut on a UTF-8 boundary: half a character would make the message
+    // invalid UTF-8, which JSON encoders refuse.
+    size_t cut = kShown;
+    while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
+    append_escaped(&out, value.substr(0, cut));
     out += "...' (" + std::to_string(value.size()) + " characters";
     return out + ")";
   }

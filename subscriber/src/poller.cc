@@ -269,15 +269,20 @@ std::vector<ClusterEvent> Poller::LoadCache() {
   if (options_.cache_file.empty()) return events;
   std::vector<Cluster> clusters;
   int skipped = 0;
-  Status read;
+  // The cache is only an aid: anything unexpected while reading it (a bug)
+  // means no cache, never an exception in the application's Start().
   try {
-    read = ReadCacheFile(options_.cache_file, &clusters, &skipped);
-  } catch (const std::exception&) {  // a bug; the cache is only an aid
+    if (!ReadCacheFile(options_.cache_file, &clusters, &skipped).ok()) return events;
+    return PublishCached(&clusters);
+  } catch (...) {
     CountException();
     return events;
   }
-  if (!read.ok()) return events;
-  for (Cluster& c : clusters) {
+}
+
+std::vector<ClusterEvent> Poller::PublishCached(std::vector<Cluster>* clusters) {
+  std::vector<ClusterEvent> events;
+  for (Cluster& c : *clusters) {
     std::shared_ptr<ClusterSlot> slot = registry_->Find(c.name);
     if (!slot || slot->Load()->cluster() || !c.online) continue;
     auto cluster = std::make_shared<Cluster>(std::move(c));

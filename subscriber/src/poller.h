@@ -84,6 +84,8 @@ class Poller {
   Status ApplyReplyCaught(const std::string& body, Outcome* outcome);
   void MarkFailed(ServerState* server, int64_t now_ms);
   void WriteCache();
+  // Publishes cached clusters into the slots that hold nothing.
+  std::vector<ClusterEvent> PublishCached(std::vector<Cluster>* clusters);
 
   const SubscriberOptions options_;
   ClusterRegistry* const registry_;

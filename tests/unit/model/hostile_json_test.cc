@@ -125,7 +125,7 @@ TEST(JsonTypeError, DeepValueIsSummarisedWithoutRecursion) {
   json deep = DeepArray(100000);
   Status s = JsonTypeError("nodes[0]", deep, "an object");
   EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(s.message().find("nodes[0]: expected an object, got array of 1 elements '[[[["),
+  EXPECT_NE(s.message().find("nodes[0]: expected an object, got array of 1 element '[[[["),
             std::string::npos)
       << s.message();
   EXPECT_LT(s.message().size(), 200u);
@@ -197,6 +197,12 @@ TEST(DecodeCluster, WrongTypesEverywhereAreStatuses) {
     EXPECT_FALSE(s.ok()) << body;
     EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << body << ": " << s.message();
   }
+}
+
+TEST(QuoteForError, LongValuesAreCutOnACharacterBoundary) {
+  std::string value = std::string(63, 'a') + "\xc3\xa9" + std::string(100, 'b');  // 'é' at 63-64
+  EXPECT_EQ(QuoteForError(value), "'" + std::string(63, 'a') + "...' (165 characters)");
+  EXPECT_NO_THROW(json(QuoteForError(value)).dump());
 }
 
 TEST(QuoteForError, ControlCharactersAreEscapedSoALogLineCannotBeForged) {

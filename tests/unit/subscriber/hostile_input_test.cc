@@ -207,7 +207,7 @@ TEST(HostileCache, RefusedWithAStatusAndNothingLoaded) {
       {kHead + Nested(100000) + "}", Status::Code::kInvalidArgument},
       {kHead + R"("all"})", Status::Code::kInvalidArgument},
       {R"({"format":7,"clusters":[]})", Status::Code::kInvalidArgument},
-      {"[" + std::string(10, '"'), Status::Code::kInvalidArgument},
+      {std::string("[\"\"\"\"\"\"\"\"\"\""), Status::Code::kInvalidArgument},
   };
   for (const auto& [content, code] : kFiles) {
     {
