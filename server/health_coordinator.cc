@@ -183,6 +183,7 @@ void HealthCoordinator::LoadStatus(const std::string& name) {
     return;
   }
   const std::string path = StatusDir() + "/" + name;
+  if (bad_status_log_.Reported(path, stat.mzxid)) return;  // known bad: not decoded again
   Result<StatusReport> report = DecodeStatusReport(data.value());
   if (!report.ok()) {
     // Skipped: the statuses held stay. Logged once per version, as the

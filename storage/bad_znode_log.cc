@@ -11,6 +11,12 @@ bool BadZnodeLog::FirstReport(const std::string& path, int64_t mzxid) {
   return true;
 }
 
+bool BadZnodeLog::Reported(const std::string& path, int64_t mzxid) const {
+  std::lock_guard lock(mu_);
+  auto it = last_reported_.find(path);
+  return it != last_reported_.end() && it->second == mzxid;
+}
+
 void BadZnodeLog::Clear(const std::string& path) {
   std::lock_guard lock(mu_);
   last_reported_.erase(path);

@@ -20,6 +20,10 @@ class BadZnodeLog {
  public:
   // True iff this (path, mzxid) was not reported before: the caller logs.
   bool FirstReport(const std::string& path, int64_t mzxid);
+  // True iff this exact version was reported: decoding is deterministic, so
+  // the caller may skip decoding it again (a zlib bomb re-read on every
+  // children change must not cost a 64 MiB inflate each time).
+  bool Reported(const std::string& path, int64_t mzxid) const;
   // The znode at `path` read fine or was deleted.
   void Clear(const std::string& path);
   // Unreadable znodes seen (each version counted once).

@@ -101,6 +101,10 @@ Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch) {
     if (data.status().IsNotFound()) bad_log_.Clear(path);
     return data.status();
   }
+  if (bad_log_.Reported(path, stat.mzxid)) {
+    return Status::Internal(std::string(kUnreadablePrefix) + path + " (mzxid " +
+                            std::to_string(stat.mzxid) + ") is unreadable, as logged");
+  }
   StoredCluster out;
   Status s = Decode(data.value(), &out.cluster);
   if (s.ok() && out.cluster.name != name) {

@@ -107,12 +107,16 @@ TEST(ZlibDecompress, TruncatedAndCorruptStreamsAreRefused) {
 
 TEST(BadZnodeLog, ReportsEachVersionOnceAndAgainAfterClear) {
   BadZnodeLog log;
+  EXPECT_FALSE(log.Reported("/jcm/clusters/a", 10));
   EXPECT_TRUE(log.FirstReport("/jcm/clusters/a", 10));
+  EXPECT_TRUE(log.Reported("/jcm/clusters/a", 10));
   EXPECT_FALSE(log.FirstReport("/jcm/clusters/a", 10));  // re-read, same version
   EXPECT_TRUE(log.FirstReport("/jcm/clusters/b", 10));   // another znode
   EXPECT_TRUE(log.FirstReport("/jcm/clusters/a", 11));   // a new bad version
   EXPECT_FALSE(log.FirstReport("/jcm/clusters/a", 11));
-  log.Clear("/jcm/clusters/a");  // it read fine once
+  EXPECT_FALSE(log.Reported("/jcm/clusters/a", 10));
+  log.Clear("/jcm/clusters/a");
+  EXPECT_FALSE(log.Reported("/jcm/clusters/a", 11));  // it read fine once
   EXPECT_TRUE(log.FirstReport("/jcm/clusters/a", 11));
   EXPECT_EQ(log.reported(), 4u);
 }
