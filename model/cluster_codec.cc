@@ -129,7 +129,9 @@ std::string JsonTextPrefix(const json& value, size_t max) {
     emit(child);  // may grow the stack: `f` is not used after this
   }
   if (out.size() > max) {
-    out.resize(max);
+    size_t cut = max;  // on a UTF-8 boundary: the message must stay valid UTF-8
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
     out += "...";
   }
   return out;

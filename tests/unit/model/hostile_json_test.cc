@@ -118,6 +118,9 @@ TEST(JsonTextPrefix, LongValuesAreCut) {
   EXPECT_EQ(p, v.dump().substr(0, 20) + "...");
   std::string s = JsonTextPrefix(json(std::string(1 << 20, 'z')), 8);
   EXPECT_EQ(s, "\"zzzzzzz...");
+  // Never half a character: "\"zzzzzz" is 7 bytes, 'é' would be bytes 8-9.
+  s = JsonTextPrefix(json("zzzzzz\xc3\xa9zzzz"), 8);
+  EXPECT_EQ(s, "\"zzzzzz...");
 }
 
 TEST(JsonTypeError, DeepValueIsSummarisedWithoutRecursion) {
