@@ -197,13 +197,20 @@ void HealthCoordinator::LoadStatus(const std::string& name) {
     }
     return;
   }
+  const std::string path = StatusDir() + "/" + name;
+  if (bad_status_log_.Reported(path, stat.mzxid)) return;  // known bad: not decoded again
   Result<StatusReport> report = DecodeStatusReport(data.value());
   if (!report.ok()) {
-    ++status_decode_errors_;
-    spdlog::warn("event=status_decode_failed cluster={} error=\"{}\"", name,
-                 report.status().ToString());
+    // Skipped: the statuses held stay. Logged once per version, as the
+    // watch re-reads it on every reconnect.
+    if (bad_status_log_.FirstReport(path, stat.mzxid)) {
+      ++status_decode_errors_;
+      spdlog::warn("event=status_decode_failed cluster={} mzxid={} error=\"{}\"", name, stat.mzxid,
+                   report.status().ToString());
+    }
     return;
   }
+  bad_status_log_.Clear(path);
   // Nodes the owner has no opinion of yet keep the state applied here last
   // (a restarted owner must not turn them INVALID while they rise).
   std::shared_ptr<const Cluster> current = service_->registry()->Get(name);

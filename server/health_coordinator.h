@@ -37,6 +37,7 @@
 #include "healthcheck/health_checker.h"
 #include "healthcheck/status_report.h"
 #include "server/cluster_service.h"
+#include "storage/bad_znode_log.h"
 
 namespace jcm {
 
@@ -95,7 +96,8 @@ class HealthCoordinator : public StatusSink {
   std::map<std::string, std::string> last_written_;  // GUARDED_BY(write_mu_)
 
   std::atomic<uint64_t> status_applied_{0};
-  std::atomic<uint64_t> status_decode_errors_{0};
+  std::atomic<uint64_t> status_decode_errors_{0};  // once per bad znode version
+  BadZnodeLog bad_status_log_;
   std::atomic<uint64_t> takeovers_{0};
   std::atomic<uint64_t> reports_dropped_{0};  // queued, but no longer ours to write
   std::atomic<uint64_t> no_opinion_kept_{0};  // report entries that kept our last status
