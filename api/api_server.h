@@ -55,7 +55,7 @@ struct ApiOptions {
   // What other instances and X-Jcm-Forwarded call us; empty: "host:port"
   // after binding.
   std::string self_address;
-  int io_threads = 2;
+  int io_threads = 1;
   int worker_threads = 32;  // blocking routes: writes and forwards
   // Open client connections; at the cap the longest-idle one is closed.
   size_t max_connections = 10000;

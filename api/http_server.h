@@ -50,7 +50,7 @@ class HttpServerImpl;
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   int port = 0;  // 0: pick a free port; port() tells which
-  int io_threads = 2;
+  int io_threads = 1;
   size_t max_connections = 10000;
   std::chrono::milliseconds request_deadline{10000};
   std::chrono::milliseconds idle_timeout{60000};

@@ -45,6 +45,16 @@ run_ctest() {
   (cd "$dir" && ctest --output-on-failure --timeout 600 -j1 "$@")
 }
 
+# Unit tests first (seconds, no processes): a broken build of logic fails
+# fast, before minutes of integration tests are spent on it.
+run_suite() {
+  local dir=$1
+  echo "-- unit tests ($dir)"
+  run_ctest "$dir" -L unit || return 1
+  echo "-- component and integration tests ($dir)"
+  run_ctest "$dir" -LE unit
+}
+
 echo "== Release build"
 configure "$RELEASE" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$RELEASE" -j"$jobs"
@@ -60,7 +70,7 @@ fi
 
 status=0
 echo "== Release suite"
-run_ctest "$RELEASE" || status=1
+run_suite "$RELEASE" || status=1
 
 echo "== Fuzz targets (a few seconds each; scripts/fuzz.sh SECONDS for longer)"
 JCM_FUZZ_BUILD=build-test/fuzz scripts/fuzz.sh 3 || status=1
@@ -74,7 +84,7 @@ if [ -n "$asan_pid" ]; then
   echo "== ASan/UBSan suite"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  run_ctest "$ASAN" || status=1
+  run_suite "$ASAN" || status=1
 fi
 
 if [ "$status" = 0 ]; then

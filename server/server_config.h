@@ -27,7 +27,7 @@ struct ServerConfig {
   std::string http_prober = "native";       // --http-prober native|curl (HealthOptions)
   double panic_share = 0.5;
   int http_threads = 32;                 // workers for writes and forwards
-  int http_io_threads = 2;               // event loops: parsing, reads, /sub
+  int http_io_threads = 1;               // event loops: parsing, reads, /sub
   int max_connections = 0;               // 0: derived from RLIMIT_NOFILE (FileBudget)
   int max_long_polls = 10000;            // parked /sub long polls
   int sub_max_units = 1000;              // units per /sub request

@@ -63,6 +63,7 @@ struct Flags {
   int idle = 0;
   int changes = 5;
   int max_connections = 0;  // passed to jcm-server when > 0
+  int io_threads = 0;       // --http-io-threads for jcm-server when > 0
   std::string peer;         // host:port
   std::vector<pid_t> peer_pids;
 };
@@ -86,6 +87,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->idle = std::atoi(v.c_str());
     } else if (k == "--changes") {
       f->changes = std::atoi(v.c_str());
+    } else if (k == "--io-threads") {
+      f->io_threads = std::atoi(v.c_str());
     } else if (k == "--max-connections") {
       f->max_connections = std::atoi(v.c_str());
     } else if (k == "--peer") {
@@ -296,7 +299,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: jcm-bench-serve [--mode poll|longpoll] [--subscribers M] [--seconds S] "
                  "[--warmup W] [--clusters C] [--nodes N] [--idle K] [--changes K] "
-                 "[--max-connections N] [--peer HOST:PORT --peer-pids P1,P2]\n");
+                 "[--max-connections N] [--io-threads N] [--peer HOST:PORT --peer-pids P1,P2]\n");
     return 2;
   }
   rlimit lim{};
@@ -312,6 +315,10 @@ int main(int argc, char** argv) {
     jcm::testing::JcmClusterOptions co;
     co.instances = 1;
     co.extra_args = {"--log-level", "warn"};
+    if (flags.io_threads > 0) {
+      co.extra_args.push_back("--http-io-threads");
+      co.extra_args.push_back(std::to_string(flags.io_threads));
+    }
     if (flags.max_connections > 0) {
       co.extra_args.push_back("--max-connections");
       co.extra_args.push_back(std::to_string(flags.max_connections));

@@ -40,8 +40,10 @@ bool IsInterrupted(const Status& status) {
 }
 
 HttplibTransport::HttplibTransport(std::chrono::milliseconds connect_timeout,
-                                   size_t max_reply_bytes)
-    : connect_timeout_(connect_timeout), max_reply_bytes_(max_reply_bytes) {}
+                                   size_t max_reply_bytes, std::string token)
+    : connect_timeout_(connect_timeout),
+      max_reply_bytes_(max_reply_bytes),
+      token_(std::move(token)) {}
 
 HttplibTransport::~HttplibTransport() = default;
 
@@ -79,6 +81,7 @@ Result<std::string> HttplibTransport::Post(const std::string& server, const std:
   req.method = "POST";
   req.path = path;
   req.set_header("Content-Type", "application/json");
+  if (!token_.empty()) req.set_header("Authorization", "Bearer " + token_);
   req.body = body;
   std::string reply;
   bool too_large = false;

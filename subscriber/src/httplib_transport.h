@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "subscriber/src/transport.h"
 
@@ -28,8 +29,9 @@ class HttplibTransport : public Transport {
   // MB of JSON), far below what would threaten the application.
   static constexpr size_t kDefaultMaxReplyBytes = 256u * 1024 * 1024;
 
+  // `token`: sent as "Authorization: Bearer <token>" when not empty.
   explicit HttplibTransport(std::chrono::milliseconds connect_timeout,
-                            size_t max_reply_bytes = kDefaultMaxReplyBytes);
+                            size_t max_reply_bytes = kDefaultMaxReplyBytes, std::string token = "");
   ~HttplibTransport() override;
 
   Result<std::string> Post(const std::string& server, const std::string& path,
@@ -41,6 +43,7 @@ class HttplibTransport : public Transport {
  private:
   const std::chrono::milliseconds connect_timeout_;
   const size_t max_reply_bytes_;
+  const std::string token_;
   std::map<std::string, std::unique_ptr<httplib::Client>> clients_;  // poller thread only
   std::mutex mu_;                                                    // guards the two fields below
   httplib::Client* active_ = nullptr;                                // GUARDED_BY(mu_)

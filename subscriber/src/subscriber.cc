@@ -47,7 +47,8 @@ Status CheckOptions(const SubscriberOptions& o) {
 }  // namespace
 
 Result<std::unique_ptr<Subscriber>> Subscriber::Create(SubscriberOptions options) {
-  auto transport = std::make_shared<internal::HttplibTransport>(options.connect_timeout);
+  auto transport = std::make_shared<internal::HttplibTransport>(
+      options.connect_timeout, internal::HttplibTransport::kDefaultMaxReplyBytes, options.token);
   return CreateForTest(std::move(options), std::move(transport),
                        std::make_shared<internal::SteadyClock>());
 }

@@ -73,6 +73,11 @@ struct SubscriberOptions {
 
   // Optional disk cache (JSON). Empty: none.
   std::string cache_file;
+
+  // API token (jcm-server --tokens-file): sent as "Authorization: Bearer
+  // <token>" with every poll. Needed only when the servers name a read
+  // token; empty: none.
+  std::string token;
 };
 
 enum class NodeHealth : uint8_t { kInvalid, kNormal, kAbnormal, kTimeout };
