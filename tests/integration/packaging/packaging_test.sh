@@ -79,6 +79,24 @@ grep -q 'getent passwd jcm' "$work/postinst" || fail "postinst not idempotent"
 ! grep -E 'systemctl (start|enable|restart)|deb-systemd-invoke start|deb-systemd-helper enable' \
   "$work/postinst" || fail "postinst starts or enables the service"
 
+# postinst run against stub commands (nothing on this machine changes): it
+# creates the user and group when getent lacks them, and not when they exist.
+stubs="$work/stubs"
+mkdir -p "$stubs"
+for c in adduser addgroup chown chmod systemctl; do
+  printf '#!/bin/sh\necho "%s $*" >>"%s/calls"\n' "$c" "$stubs" >"$stubs/$c"
+done
+printf '#!/bin/sh\n[ -e "%s/exists" ]\n' "$stubs" >"$stubs/getent"
+chmod 755 "$stubs"/*
+PATH="$stubs:$PATH" sh "$work/postinst" configure || fail "postinst (fresh) failed"
+grep -q '^adduser --system .* jcm$' "$stubs/calls" || fail "postinst did not add the user"
+grep -q '^addgroup --system .*jcm$' "$stubs/calls" || fail "postinst did not add the group"
+! grep -E '^systemctl (start|enable|restart)' "$stubs/calls" || fail "postinst started jcm"
+rm "$stubs/calls"
+touch "$stubs/exists"
+PATH="$stubs:$PATH" sh "$work/postinst" configure || fail "postinst (again) failed"
+! grep -E '^add(user|group)' "$stubs/calls" || fail "postinst re-adds an existing user"
+
 dpkg-deb -x "$server_deb" "$work/server-root"
 unit="$work/server-root/usr/lib/systemd/system/jcm-server.service"
 has_line "$unit" "User=jcm"
