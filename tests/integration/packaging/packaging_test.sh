@@ -1,8 +1,9 @@
 #!/bin/sh
 # Builds the Debian packages with CPack and inspects them (never installs
-# them: no dpkg -i): file lists, Depends, conffiles, maintainer scripts, the
-# unit; the packaged jcm-server parses the packaged config; and examples/
-# builds against the unpacked libjcm-subscriber-dev.
+# them: no dpkg -i): file lists, Depends, conffiles, maintainer scripts (the
+# postinst run against stub commands), the unit; the packaged jcm-server
+# parses the packaged config, whose keys are exactly its options; and
+# examples/ builds against the unpacked libjcm-subscriber-dev.
 #
 # usage: packaging_test.sh BUILD_DIR SOURCE_DIR WORK_DIR CXX [EXTRA_FLAGS]
 #   BUILD_DIR: a configured, built tree (the ctest one): CPack installs its
@@ -131,6 +132,13 @@ sed -n 's/^\([a-z-]*\) = .*/\1/p' "$work/all-keys.conf" | sort -u >"$work/keys"
 [ "$(wc -l <"$work/options")" -ge 20 ] || fail "too few options in --help"
 diff "$work/options" "$work/keys" >"$work/keys.diff" ||
   { cat "$work/keys.diff"; fail "jcm.conf keys differ from jcm-server's options (< missing, > unknown)"; }
+
+# A plain `cmake --install` (no component) leaves /etc and the unit alone:
+# they are the package's (DESTDIR keeps this run off the real /etc).
+DESTDIR="$work/plain" cmake --install "$build" --prefix /usr >"$work/plain.log"
+[ -x "$work/plain/usr/bin/jcm-server" ] || fail "plain install lacks jcm-server"
+[ ! -e "$work/plain/etc" ] && [ ! -e "$work/plain/usr/lib/systemd" ] ||
+  fail "a plain cmake --install writes /etc or the systemd unit"
 
 # --- libjcm-subscriber-dev -------------------------------------------------
 dpkg-deb -c "$dev_deb" | awk '{print $6}' | sed 's|/$||' >"$work/dev.files"
