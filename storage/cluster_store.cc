@@ -19,7 +19,7 @@ Status FenceOrWriteFailure(const std::vector<ZkOpResult>& results, const Status&
 
 }  // namespace
 
-ClusterStore::ClusterStore(ZkClient* zk, std::string root) : zk_(zk), root_(std::move(root)) {}
+ClusterStore::ClusterStore(ZkApi* zk, std::string root) : zk_(zk), root_(std::move(root)) {}
 
 std::string ClusterStore::ClusterPath(std::string_view name) const {
   return ClustersDir() + "/" + std::string(name);

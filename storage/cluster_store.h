@@ -19,7 +19,7 @@
 
 #include "model/cluster.h"
 #include "model/status.h"
-#include "storage/zk_client.h"
+#include "storage/zk_api.h"
 
 namespace jcm {
 
@@ -37,7 +37,7 @@ class ClusterStore {
   // Stored payloads above this are compressed.
   static constexpr size_t kCompressAbove = 16 * 1024;
 
-  ClusterStore(ZkClient* zk, std::string root);
+  ClusterStore(ZkApi* zk, std::string root);
 
   const std::string& root() const { return root_; }
   std::string ClustersDir() const { return root_ + "/clusters"; }
@@ -76,7 +76,7 @@ class ClusterStore {
                          const std::string& fence);
 
  private:
-  ZkClient* const zk_;
+  ZkApi* const zk_;
   const std::string root_;
 };
 
