@@ -157,6 +157,7 @@ nlohmann::json ClusterService::SystemStatus() const {
                  {"conflicts", w.conflicts},
                  {"failed", w.failed},
                  {"clustersBeingWritten", PerNameStateCount()}};
+  j["reloads"] = {{"decoded", reloads_decoded_.load()}, {"skipped", reloads_skipped_.load()}};
   for (const auto& [key, producer] : sections_) j[key] = producer();
   return j;
 }
@@ -182,9 +183,18 @@ Status ClusterService::CheckWritable(std::string* fence) const {
 
 Status ClusterService::ReloadCluster(const std::string& name, bool watch) {
   for (int attempt = 0; attempt < 3; ++attempt) {
-    Result<StoredCluster> r = store_->Load(name, watch);
+    // What is held already need not be decoded again (the leader's own
+    // write, or a change a coalesced earlier event brought in).
+    ClusterRegistry::WriteBase held = registry_.ForWrite(name);
+    Result<StoredCluster> r =
+        store_->Load(name, watch, held.definition ? held.definition->version : 0);
     if (hooks_.after_load) hooks_.after_load(name);
+    if (r.ok() && r->not_newer) {
+      ++reloads_skipped_;
+      return Status::Ok();
+    }
     if (r.ok()) {
+      ++reloads_decoded_;
       registry_.ApplyDefinition(std::move(r->cluster), r->znode_version, r->czxid);
       return Status::Ok();
     }

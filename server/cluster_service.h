@@ -155,6 +155,10 @@ class ClusterService : public NameService {
   mutable std::mutex view_mu_;
   MemberView view_;                         // GUARDED_BY(view_mu_)
   MembershipListener membership_listener_;  // GUARDED_BY(view_mu_)
+  // Watch-driven reloads that decoded a newer definition / found nothing
+  // newer than held (not decoded).
+  std::atomic<uint64_t> reloads_decoded_{0};
+  std::atomic<uint64_t> reloads_skipped_{0};
   std::vector<std::pair<std::string, std::function<nlohmann::json()>>> sections_;
   std::function<void(bool)> status_cache_handler_;
   std::function<void(const ZkEvent&)> status_event_handler_;

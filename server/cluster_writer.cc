@@ -9,6 +9,7 @@
 
 #include "model/limits.h"
 #include "model/validation.h"
+#include "server/cluster_edit.h"
 
 namespace jcm {
 
@@ -161,8 +162,11 @@ Result<WriteAck> ClusterWriter::Mutate(const std::string& name, bool create_if_m
 
 bool ClusterWriter::ApplyBatch(const std::string& name, const std::vector<PendingWrite*>& batch,
                                bool exists, bool isolate, Cluster* next,
-                               std::vector<Status>* outcomes) const {
+                               std::vector<Status>* outcomes, Status* valid) const {
   bool any_applied = false;
+  if (!exists) next->name = name;
+  // One index for the whole batch; validation of what it touched only.
+  ClusterEdit edit(next);
   for (size_t i = 0; i < batch.size(); ++i) {
     Status& out = (*outcomes)[i];
     if (!exists && !batch[i]->create_if_missing) {
@@ -170,12 +174,14 @@ bool ClusterWriter::ApplyBatch(const std::string& name, const std::vector<Pendin
       continue;
     }
     if (!isolate) {
-      if (!exists) next->name = name;
-      out = (*batch[i]->fn)(next);
+      out = (*batch[i]->fn)(&edit);
     } else {
+      // Rare (the batch as a whole could not be stored): each mutation on
+      // its own copy, checked in full, so the one at fault fails alone.
       Cluster trial = *next;
-      if (!exists) trial.name = name;
-      out = (*batch[i]->fn)(&trial);
+      ClusterEdit trial_edit(&trial);
+      out = (*batch[i]->fn)(&trial_edit);
+      trial_edit.Finish();
       if (out.ok()) out = ValidateCluster(trial);
       if (out.ok()) {
         Result<std::string> bytes = ClusterStore::Encode(trial);
@@ -187,6 +193,12 @@ bool ClusterWriter::ApplyBatch(const std::string& name, const std::vector<Pendin
       exists = true;
       any_applied = true;
     }
+  }
+  if (!isolate) {
+    edit.Finish();
+    *valid = edit.Validate();
+  } else {
+    *valid = Status::Ok();
   }
   return any_applied;
 }
@@ -218,23 +230,21 @@ void ClusterWriter::WriteBatch(NameState* state, const std::string& name,
     Cluster next;
     if (existed) next = *base.definition;
     std::fill(outcomes.begin(), outcomes.end(), Status::Ok());
-    bool any_applied = ApplyBatch(name, batch, existed, isolate, &next, &outcomes);
+    Status valid;
+    bool any_applied = ApplyBatch(name, batch, existed, isolate, &next, &outcomes, &valid);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!outcomes[i].ok()) batch[i]->result = outcomes[i];
     }
     if (!any_applied) return;
-    if (!isolate && batch.size() > 1) {
-      s = ValidateCluster(next);
-      if (!s.ok()) {
-        isolate = true;
-        continue;
-      }
-    } else if (!isolate) {
-      s = ValidateCluster(next);
-      if (!s.ok()) return fail_all(s);
+    if (!valid.ok()) {
+      if (batch.size() == 1) return fail_all(valid);
+      isolate = true;
+      continue;
     }
     if (before_save_) before_save_(name);
-    Result<StoredCluster> r = store_->Save(next, existed ? base.znode_version : -1, fence);
+    // `next` moves into the store (no copy); an attempt that fails rebuilds it.
+    Result<StoredCluster> r =
+        store_->Save(std::move(next), existed ? base.znode_version : -1, fence);
     if (r.ok()) {
       WriteAck ack{name, r->cluster.version, false};
       registry_->ApplyDefinition(std::move(r->cluster), r->znode_version, r->czxid);
@@ -269,10 +279,10 @@ void ClusterWriter::WriteBatch(NameState* state, const std::string& name,
 }
 
 Result<WriteAck> ClusterWriter::PutCluster(const Cluster& cluster) {
-  Cluster definition = cluster;
-  return Mutate(cluster.name, true, true, [&definition](Cluster* c) {
+  return Mutate(cluster.name, true, true, [&cluster](ClusterEdit* e) {
+    Cluster* c = e->whole();
     int64_t version = c->version;
-    *c = definition;
+    *c = cluster;
     c->version = version;
     return Status::Ok();
   });
@@ -310,68 +320,49 @@ Result<WriteAck> ClusterWriter::DeleteCluster(const std::string& name) {
 }
 
 Result<WriteAck> ClusterWriter::SetClusterOnline(const std::string& name, bool online) {
-  return Mutate(name, false, false, [online](Cluster* c) {
-    c->online = online;
+  return Mutate(name, false, false, [online](ClusterEdit* e) {
+    e->SetOnline(online);
     return Status::Ok();
   });
 }
 
 Result<WriteAck> ClusterWriter::AddNodes(const std::string& name, const std::vector<Node>& nodes) {
-  return Mutate(name, false, false, [&nodes](Cluster* c) {
-    std::unordered_map<std::string, size_t> index;
-    index.reserve(c->nodes.size() + nodes.size());
-    for (size_t i = 0; i < c->nodes.size(); ++i) index.emplace(c->nodes[i].Spec(), i);
+  return Mutate(name, false, false, [&nodes](ClusterEdit* e) {
     size_t added = 0;
-    for (const Node& n : nodes) added += index.count(n.Spec()) ? 0 : 1;
+    for (const Node& n : nodes) added += e->Contains(n.Spec()) ? 0 : 1;
     // Refuse before touching anything: this mutation may share a batch.
-    if (c->nodes.size() + added > limits::kMaxNodesPerCluster) {
-      return Status::InvalidArgument(
-          "nodes: cluster '" + c->name + "' would have " + std::to_string(c->nodes.size() + added) +
-          " nodes, more than " + std::to_string(limits::kMaxNodesPerCluster));
+    if (e->node_count() + added > limits::kMaxNodesPerCluster) {
+      return Status::InvalidArgument("nodes: cluster '" + e->name() + "' would have " +
+                                     std::to_string(e->node_count() + added) +
+                                     " nodes, more than " +
+                                     std::to_string(limits::kMaxNodesPerCluster));
     }
-    for (const Node& n : nodes) {
-      auto [it, inserted] = index.emplace(n.Spec(), c->nodes.size());
-      if (inserted) {
-        c->nodes.push_back(n);
-      } else {
-        c->nodes[it->second] = n;
-      }
-    }
+    for (const Node& n : nodes) e->Upsert(n);
     return Status::Ok();
   });
 }
 
 Result<WriteAck> ClusterWriter::RemoveNodes(const std::string& name,
                                             const std::vector<std::string>& specs) {
-  return Mutate(name, false, false, [&specs](Cluster* c) {
-    std::unordered_map<std::string, size_t> index;
-    index.reserve(c->nodes.size());
-    for (size_t i = 0; i < c->nodes.size(); ++i) index.emplace(c->nodes[i].Spec(), i);
-    std::vector<bool> drop(c->nodes.size(), false);
+  return Mutate(name, false, false, [&specs](ClusterEdit* e) {
+    // Check every spec before removing any: this mutation may share a batch.
     for (size_t i = 0; i < specs.size(); ++i) {
-      auto it = index.find(specs[i]);
-      if (it == index.end()) {
+      if (!e->Contains(specs[i])) {
         return Status::NotFound("specs[" + std::to_string(i) + "]: '" + specs[i] +
-                                "' is not a node of cluster '" + c->name + "'");
+                                "' is not a node of cluster '" + e->name() + "'");
       }
-      drop[it->second] = true;
     }
-    std::vector<Node> kept;
-    kept.reserve(c->nodes.size());
-    for (size_t i = 0; i < c->nodes.size(); ++i) {
-      if (!drop[i]) kept.push_back(std::move(c->nodes[i]));
-    }
-    c->nodes = std::move(kept);
+    for (const std::string& spec : specs) e->Remove(spec);
     return Status::Ok();
   });
 }
 
 Result<WriteAck> ClusterWriter::SetNodeOnline(const std::string& name, const std::string& spec,
                                               bool online) {
-  return Mutate(name, false, false, [&spec, online](Cluster* c) {
-    Node* n = c->FindNode(spec);
+  return Mutate(name, false, false, [&spec, online](ClusterEdit* e) {
+    Node* n = e->Find(spec);
     if (n == nullptr) {
-      return Status::NotFound("spec: '" + spec + "' is not a node of cluster '" + c->name + "'");
+      return Status::NotFound("spec: '" + spec + "' is not a node of cluster '" + e->name() + "'");
     }
     n->online = online;
     return Status::Ok();

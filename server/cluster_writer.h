@@ -41,6 +41,7 @@
 #include "api/name_service.h"
 #include "model/cluster.h"
 #include "model/status.h"
+#include "server/cluster_edit.h"
 #include "server/cluster_registry.h"
 #include "storage/cluster_store.h"
 
@@ -70,9 +71,10 @@ class ClusterWriter {
     uint64_t conflicts = 0;
     uint64_t failed = 0;
   };
-  // Edits a copy of the current definition; returns non-OK to refuse, and
-  // then must have left the cluster unchanged (it shares a batch).
-  using Mutation = std::function<Status(Cluster*)>;
+  // Edits the batch's copy of the current definition through a ClusterEdit
+  // (one spec index per batch); returns non-OK to refuse, and then must have
+  // left the cluster unchanged (it shares a batch).
+  using Mutation = std::function<Status(ClusterEdit*)>;
 
   ClusterWriter(ClusterStore* store, ClusterRegistry* registry, Fencing fencing, Options options);
   ~ClusterWriter();
@@ -115,9 +117,10 @@ class ClusterWriter {
   // Applies the batch to `next` (the base, or a new cluster when !exists),
   // recording each mutation's outcome. With `isolate`, each applied
   // mutation must leave a storable cluster or is undone and fails alone.
-  // Returns whether any applied.
+  // Returns whether any applied; `valid`: whether what the batch touched is
+  // valid (without `isolate`).
   bool ApplyBatch(const std::string& name, const std::vector<PendingWrite*>& batch, bool exists,
-                  bool isolate, Cluster* next, std::vector<Status>* outcomes) const;
+                  bool isolate, Cluster* next, std::vector<Status>* outcomes, Status* valid) const;
   // After a NotLeader store: true (with the fence to use) when the failed
   // fence was of an earlier registration and the current one may write.
   bool RetryUnderCurrentFence(std::string* fence);

@@ -76,11 +76,20 @@ Result<std::vector<std::string>> ClusterStore::ListNames(bool watch, int64_t* pz
   return names;
 }
 
-Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch) {
+Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch,
+                                         int64_t held_version) {
   ZkStat stat;
   Result<std::string> data = zk_->Get(ClusterPath(name), &stat, watch);
   if (!data.ok()) return data.status();
   StoredCluster out;
+  if (held_version > 0 && stat.mzxid <= held_version) {
+    out.not_newer = true;
+    out.cluster.name = name;
+    out.cluster.version = stat.mzxid;
+    out.znode_version = stat.version;
+    out.czxid = stat.czxid;
+    return out;
+  }
   Status s = Decode(data.value(), &out.cluster);
   if (!s.ok()) {
     return Status::Internal("stored cluster " + ClusterPath(name) +
@@ -126,7 +135,7 @@ Result<int64_t> ClusterStore::ClustersDirPzxid() {
   return stat.pzxid;
 }
 
-Result<StoredCluster> ClusterStore::Save(const Cluster& cluster, int32_t expected_znode_version,
+Result<StoredCluster> ClusterStore::Save(Cluster cluster, int32_t expected_znode_version,
                                          const std::string& fence) {
   Result<std::string> bytes = Encode(cluster);
   if (!bytes.ok()) return bytes.status();
@@ -150,7 +159,7 @@ Result<StoredCluster> ClusterStore::Save(const Cluster& cluster, int32_t expecte
     return s;
   }
   StoredCluster out;
-  out.cluster = cluster;
+  out.cluster = std::move(cluster);
   out.cluster.version = results.back().stat.mzxid;
   out.znode_version = results.back().stat.version;
   out.czxid = results.back().stat.czxid;

@@ -27,6 +27,9 @@ struct StoredCluster {
   Cluster cluster;            // cluster.version = znode mzxid
   int32_t znode_version = 0;  // for the next conditional write
   int64_t czxid = 0;          // when this incarnation of the znode was created
+  // Load() found the znode not newer than the version its caller holds: the
+  // definition was not decoded (`cluster` holds only name and version).
+  bool not_newer = false;
 };
 
 // One answer of LoadMany(): NotFound when the znode is absent.
@@ -55,7 +58,10 @@ class ClusterStore {
   // The cluster names; `pzxid` (if given) gets the listing's date: a name
   // absent from it was absent at that zxid.
   Result<std::vector<std::string>> ListNames(bool watch, int64_t* pzxid = nullptr);
-  Result<StoredCluster> Load(const std::string& name, bool watch);
+  // With `held_version` > 0, a znode whose mzxid is not newer is not
+  // decoded (not_newer): the decode is the O(size) part of a reload, and a
+  // leader re-reading its own write would only drop it.
+  Result<StoredCluster> Load(const std::string& name, bool watch, int64_t held_version = 0);
   // Loads many clusters with pipelined reads (see ZkClient::GetMany); one
   // result per name, in order.
   std::vector<LoadResult> LoadMany(const std::vector<std::string>& names, bool watch);
@@ -67,7 +73,8 @@ class ClusterStore {
   // exactly that znode version, in one multi() with a check of `fence`.
   // Errors: Conflict (it changed, or exists/is gone), NotLeader (`fence` is
   // gone: this session no longer leads), TooLarge, Unavailable.
-  Result<StoredCluster> Save(const Cluster& cluster, int32_t expected_znode_version,
+  // `cluster` is taken by value so a writer can move it in (no O(size) copy).
+  Result<StoredCluster> Save(Cluster cluster, int32_t expected_znode_version,
                              const std::string& fence);
   // Deletes the cluster; returns the zxid of the deletion (the same multi
   // touches <root>/clusters' data, whose Stat carries that zxid, because

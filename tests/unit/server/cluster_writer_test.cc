@@ -283,7 +283,7 @@ TEST_F(ClusterWriterTest, MutationsThatCannotApplyFailAloneInTheirBatch) {
 TEST_F(ClusterWriterTest, AnExceptionFailsItsBatchAndTheQueueGoesOn) {
   Seed("web", 1);
   Result<WriteAck> r = writer_->Mutate(
-      "web", false, false, [](Cluster*) -> Status { throw std::runtime_error("boom"); });
+      "web", false, false, [](ClusterEdit*) -> Status { throw std::runtime_error("boom"); });
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kInternal);
   EXPECT_NE(r.status().message().find("boom"), std::string::npos);
