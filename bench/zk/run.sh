@@ -18,7 +18,7 @@
 #
 # Knobs (environment): RUNS (1), RAW_SECONDS (5), REG_THREADS (64),
 # REG_SECONDS (10), REG_WARMUP (3), PROBE_MS (200), SIZES ("100 2000 20000"),
-# SESSION_MS (6000), REG_VIA (follower|leader). Everything listens on
+# SESSION_MS (6000), REG_VIA (follower|leader), HTTP_THREADS (32). Everything listens on
 # 127.0.0.1 only and is stopped by PID when the script exits.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -37,6 +37,10 @@ PROBE_MS=${PROBE_MS:-200}
 SIZES=${SIZES:-100 2000 20000}
 SESSION_MS=${SESSION_MS:-6000}
 REG_VIA=${REG_VIA:-follower}
+# --http-threads of each jcm-server (the product's default is 32): a
+# follower holds one worker per write through forward and wait, which caps
+# the writes one follower has in flight, hence the leader's batch size.
+HTTP_THREADS=${HTTP_THREADS:-32}
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   [ -f "$BUILD_DIR/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -60,7 +64,7 @@ cleanup() {
 trap cleanup EXIT
 
 pid_of() { cat "$1" 2>/dev/null || true; }
-echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg); threads=$REG_THREADS http_threads=$HTTP_THREADS sizes=$SIZES seconds=$REG_SECONDS"
 for run in $(seq 1 "$RUNS"); do
   dir=$WORK/run$run
   mkdir -p "$dir"
@@ -86,7 +90,7 @@ for run in $(seq 1 "$RUNS"); do
     PIDFILES+=("$pf")
     jcm_spawn "$pf" "$dir/server$i.log" "$BIN/jcm-server" --zk "127.0.0.1:$zk_port" \
       --zk-root /jcm --listen "127.0.0.1:$port" --advertise "127.0.0.1:$port" \
-      --session-timeout-ms "$SESSION_MS" --log-level warn
+      --session-timeout-ms "$SESSION_MS" --log-level warn --http-threads "$HTTP_THREADS"
     jcm_wait_http "http://127.0.0.1:$port/healthz" 30 "$pf" jcm-server || { jcm_log "server $i did not start"; cat "$dir/server$i.log" >&2; exit 1; }
     addrs+=("127.0.0.1:$port")
     pids+=("$(pid_of "$pf")")
