@@ -5,9 +5,9 @@
 // What it models: a tree of znodes with data versions, czxid/mzxid/pzxid
 // from one zxid counter, ephemeral owners, sequential names, and atomic
 // multi() with ZooKeeper's error mapping (no node -> NotFound, node exists /
-// bad version / not empty -> Conflict). What it does not: watches and
-// session events (SetEventHandler stores the handler; tests drive the logic
-// directly), connection loss (set_state() simulates it).
+// bad version / not empty -> Conflict). What it does not: watches (no
+// event after Start()'s kConnected; tests drive the logic directly), and
+// connection loss (set_state() simulates it).
 //
 // Fault injection: `before_multi` runs before every multi() outside the
 // fake's lock; it may change the tree (another writer), block (to let a
@@ -32,10 +32,14 @@ class FakeZk : public ZkApi {
   std::function<Status(const std::vector<ZkOp>& ops)> before_multi;
 
   void SetEventHandler(EventHandler handler) override { handler_ = std::move(handler); }
+  // Connects at once and, when `connect_on_start`, hands kConnected (a new
+  // session) to the handler on the calling thread.
   Status Start() override {
     state_ = ZkState::kConnected;
+    if (connect_on_start && handler_) handler_(ZkEvent{ZkEvent::Type::kConnected, "", true});
     return Status::Ok();
   }
+  bool connect_on_start = true;
   void Close() override { state_ = ZkState::kClosed; }
   ZkState state() const override { return state_.load(); }
   void set_state(ZkState s) { state_ = s; }
