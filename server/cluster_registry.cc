@@ -40,7 +40,7 @@ ClusterRegistry::WriteBase ClusterRegistry::ForWrite(const std::string& name) co
   std::lock_guard lock(mu_);
   auto it = entries_.find(name);
   if (it == entries_.end() || !it->second.definition) return {};
-  return {it->second.definition, it->second.znode_version};
+  return {it->second.definition, it->second.znode_version, it->second.czxid};
 }
 
 bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_t czxid) {

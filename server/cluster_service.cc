@@ -95,6 +95,33 @@ bool ClusterService::WaitUntilApplied(const WriteAck& ack,
   return registry_.WaitForVersion(ack.name, ack.version, ack.deleted, timeout);
 }
 
+bool ClusterService::ApplyAck(const WriteAck& ack) const {
+  if (!ack.delta || ack.deleted || is_leader_.load()) return false;
+  const WriteDelta& delta = *ack.delta;
+  ClusterRegistry::WriteBase base = registry_.ForWrite(ack.name);
+  // Exactly the base: one write (one data version) later is this ack.
+  if (!base.definition || base.definition->version != delta.base_version ||
+      base.znode_version + 1 != delta.znode_version) {
+    ++acks_not_applied_;
+    return false;
+  }
+  Cluster next = *base.definition;
+  ClusterEdit edit(&next);
+  for (const AppliedOp& op : delta.ops) {
+    if (!ClusterWriter::ApplyOp(op, &edit).ok()) {
+      // Cannot happen on the leader's base; leave it to the watch.
+      ++acks_not_applied_;
+      return false;
+    }
+  }
+  edit.Finish();
+  next.version = ack.version;
+  // The watch's reload of this version is then not decoded (not newer).
+  bool applied = registry_.ApplyDefinition(std::move(next), delta.znode_version, base.czxid);
+  ++(applied ? acks_applied_ : acks_not_applied_);
+  return applied;
+}
+
 uint64_t ClusterService::ChangeCounter() const { return registry_.change_counter(); }
 
 uint64_t ClusterService::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
@@ -158,6 +185,8 @@ nlohmann::json ClusterService::SystemStatus() const {
                  {"failed", w.failed},
                  {"clustersBeingWritten", PerNameStateCount()}};
   j["reloads"] = {{"decoded", reloads_decoded_.load()}, {"skipped", reloads_skipped_.load()}};
+  j["forwardedAcks"] = {{"applied", acks_applied_.load()},
+                        {"leftToWatch", acks_not_applied_.load()}};
   for (const auto& [key, producer] : sections_) j[key] = producer();
   return j;
 }

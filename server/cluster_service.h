@@ -108,6 +108,7 @@ class ClusterService : public NameService {
                                  bool online) override;
   LeaderInfo Leader() const override;
   bool WaitUntilApplied(const WriteAck& ack, std::chrono::milliseconds timeout) const override;
+  bool ApplyAck(const WriteAck& ack) const override;
   uint64_t ChangeCounter() const override;
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const override;
   void SetChangeListener(ChangeListener listener) override;
@@ -137,7 +138,8 @@ class ClusterService : public NameService {
   void RefreshMembership();
 
   const Options options_;
-  ClusterRegistry registry_;
+  // Mutable for ApplyAck(), a const view refresh (NameService's contract).
+  mutable ClusterRegistry registry_;
   std::unique_ptr<ZkApi> zk_;
   std::unique_ptr<ClusterStore> store_;
   std::unique_ptr<Membership> membership_;
@@ -159,6 +161,9 @@ class ClusterService : public NameService {
   // newer than held (not decoded).
   std::atomic<uint64_t> reloads_decoded_{0};
   std::atomic<uint64_t> reloads_skipped_{0};
+  // Forwarded writes applied from the leader's ack / left to the watch.
+  mutable std::atomic<uint64_t> acks_applied_{0};
+  mutable std::atomic<uint64_t> acks_not_applied_{0};
   std::vector<std::pair<std::string, std::function<nlohmann::json()>>> sections_;
   std::function<void(bool)> status_cache_handler_;
   std::function<void(const ZkEvent&)> status_event_handler_;

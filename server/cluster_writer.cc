@@ -38,6 +38,7 @@ struct ClusterWriter::PendingWrite {
   bool create_if_missing = false;
   bool replaces = false;  // replaces the whole definition (PutCluster)
   const Mutation* fn = nullptr;
+  const AppliedOp* op = nullptr;  // null: not replayable
   Result<WriteAck> result = Status::Internal("not written");
   bool done = false;
 };
@@ -94,6 +95,22 @@ size_t ClusterWriter::QueuedWrites(const std::string& name) const {
   return st->pending.size();
 }
 
+std::shared_ptr<const WriteDelta> ClusterWriter::DeltaOf(const std::vector<PendingWrite*>& batch,
+                                                         const std::vector<Status>& outcomes,
+                                                         int64_t base_version,
+                                                         int32_t znode_version) {
+  if (base_version == 0) return nullptr;  // a creation: nothing to replay onto
+  auto delta = std::make_shared<WriteDelta>();
+  delta->base_version = base_version;
+  delta->znode_version = znode_version;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!outcomes[i].ok()) continue;  // left the cluster unchanged
+    if (batch[i]->op == nullptr) return nullptr;
+    delta->ops.push_back(*batch[i]->op);
+  }
+  return delta;
+}
+
 bool ClusterWriter::RetryUnderCurrentFence(std::string* fence) {
   fencing_.on_fence_lost(*fence);
   std::string current;
@@ -105,7 +122,7 @@ bool ClusterWriter::RetryUnderCurrentFence(std::string* fence) {
 }
 
 Result<WriteAck> ClusterWriter::Mutate(const std::string& name, bool create_if_missing,
-                                       bool replaces, const Mutation& fn) {
+                                       bool replaces, const Mutation& fn, const AppliedOp* op) {
   std::string fence;
   Status s = fencing_.check_writable(&fence);
   if (!s.ok()) return s;
@@ -114,6 +131,7 @@ Result<WriteAck> ClusterWriter::Mutate(const std::string& name, bool create_if_m
   mine.create_if_missing = create_if_missing;
   mine.replaces = replaces;
   mine.fn = &fn;
+  mine.op = op;
   std::unique_lock lock(q->mu);
   q->pending.push_back(&mine);
   // Either another thread is writing and will carry this mutation in its
@@ -247,6 +265,8 @@ void ClusterWriter::WriteBatch(NameState* state, const std::string& name,
         store_->Save(std::move(next), existed ? base.znode_version : -1, fence);
     if (r.ok()) {
       WriteAck ack{name, r->cluster.version, false};
+      ack.delta =
+          DeltaOf(batch, outcomes, existed ? base.definition->version : 0, r->znode_version);
       registry_->ApplyDefinition(std::move(r->cluster), r->znode_version, r->czxid);
       for (size_t i = 0; i < batch.size(); ++i) {
         if (!outcomes[i].ok()) continue;
@@ -319,54 +339,82 @@ Result<WriteAck> ClusterWriter::DeleteCluster(const std::string& name) {
   return Status::Conflict("cluster '" + name + "' kept changing; gave up");
 }
 
+Status ClusterWriter::ApplyOp(const AppliedOp& op, ClusterEdit* e) {
+  switch (op.kind) {
+    case AppliedOp::Kind::kSetClusterOnline:
+      e->SetOnline(op.online);
+      return Status::Ok();
+    case AppliedOp::Kind::kAddNodes: {
+      size_t added = 0;
+      for (const Node& n : op.nodes) added += e->Contains(n.Spec()) ? 0 : 1;
+      // Refuse before touching anything: this mutation may share a batch.
+      if (e->node_count() + added > limits::kMaxNodesPerCluster) {
+        return Status::InvalidArgument("nodes: cluster '" + e->name() + "' would have " +
+                                       std::to_string(e->node_count() + added) +
+                                       " nodes, more than " +
+                                       std::to_string(limits::kMaxNodesPerCluster));
+      }
+      for (const Node& n : op.nodes) e->Upsert(n);
+      return Status::Ok();
+    }
+    case AppliedOp::Kind::kRemoveNodes:
+      // Check every spec before removing any: this mutation may share a batch.
+      for (size_t i = 0; i < op.specs.size(); ++i) {
+        if (!e->Contains(op.specs[i])) {
+          return Status::NotFound("specs[" + std::to_string(i) + "]: '" + op.specs[i] +
+                                  "' is not a node of cluster '" + e->name() + "'");
+        }
+      }
+      for (const std::string& spec : op.specs) e->Remove(spec);
+      return Status::Ok();
+    case AppliedOp::Kind::kSetNodeOnline: {
+      const std::string spec = op.specs.empty() ? std::string() : op.specs[0];
+      Node* n = e->Find(spec);
+      if (n == nullptr) {
+        return Status::NotFound("spec: '" + spec + "' is not a node of cluster '" + e->name() +
+                                "'");
+      }
+      n->online = op.online;
+      return Status::Ok();
+    }
+  }
+  return Status::Internal("unknown mutation kind");
+}
+
+Result<WriteAck> ClusterWriter::Run(const std::string& name, AppliedOp op) {
+  return Mutate(
+      name, false, false, [&op](ClusterEdit* e) { return ApplyOp(op, e); }, &op);
+}
+
 Result<WriteAck> ClusterWriter::SetClusterOnline(const std::string& name, bool online) {
-  return Mutate(name, false, false, [online](ClusterEdit* e) {
-    e->SetOnline(online);
-    return Status::Ok();
-  });
+  AppliedOp op;
+  op.kind = AppliedOp::Kind::kSetClusterOnline;
+  op.online = online;
+  return Run(name, std::move(op));
 }
 
 Result<WriteAck> ClusterWriter::AddNodes(const std::string& name, const std::vector<Node>& nodes) {
-  return Mutate(name, false, false, [&nodes](ClusterEdit* e) {
-    size_t added = 0;
-    for (const Node& n : nodes) added += e->Contains(n.Spec()) ? 0 : 1;
-    // Refuse before touching anything: this mutation may share a batch.
-    if (e->node_count() + added > limits::kMaxNodesPerCluster) {
-      return Status::InvalidArgument("nodes: cluster '" + e->name() + "' would have " +
-                                     std::to_string(e->node_count() + added) +
-                                     " nodes, more than " +
-                                     std::to_string(limits::kMaxNodesPerCluster));
-    }
-    for (const Node& n : nodes) e->Upsert(n);
-    return Status::Ok();
-  });
+  AppliedOp op;
+  op.kind = AppliedOp::Kind::kAddNodes;
+  op.nodes = nodes;
+  return Run(name, std::move(op));
 }
 
 Result<WriteAck> ClusterWriter::RemoveNodes(const std::string& name,
                                             const std::vector<std::string>& specs) {
-  return Mutate(name, false, false, [&specs](ClusterEdit* e) {
-    // Check every spec before removing any: this mutation may share a batch.
-    for (size_t i = 0; i < specs.size(); ++i) {
-      if (!e->Contains(specs[i])) {
-        return Status::NotFound("specs[" + std::to_string(i) + "]: '" + specs[i] +
-                                "' is not a node of cluster '" + e->name() + "'");
-      }
-    }
-    for (const std::string& spec : specs) e->Remove(spec);
-    return Status::Ok();
-  });
+  AppliedOp op;
+  op.kind = AppliedOp::Kind::kRemoveNodes;
+  op.specs = specs;
+  return Run(name, std::move(op));
 }
 
 Result<WriteAck> ClusterWriter::SetNodeOnline(const std::string& name, const std::string& spec,
                                               bool online) {
-  return Mutate(name, false, false, [&spec, online](ClusterEdit* e) {
-    Node* n = e->Find(spec);
-    if (n == nullptr) {
-      return Status::NotFound("spec: '" + spec + "' is not a node of cluster '" + e->name() + "'");
-    }
-    n->online = online;
-    return Status::Ok();
-  });
+  AppliedOp op;
+  op.kind = AppliedOp::Kind::kSetNodeOnline;
+  op.specs = {spec};
+  op.online = online;
+  return Run(name, std::move(op));
 }
 
 }  // namespace jcm

@@ -96,8 +96,12 @@ class ClusterWriter {
   // The general form: `fn` runs on a copy of the definition (or on a new
   // cluster named `name` when absent and `create_if_missing`). `replaces`:
   // `fn` replaces the whole definition (starts its own batch).
+  // `op` (optional): what `fn` does, in a form a follower can replay; a
+  // write whose every applied mutation has one acks with a WriteDelta.
   Result<WriteAck> Mutate(const std::string& name, bool create_if_missing, bool replaces,
-                          const Mutation& fn);
+                          const Mutation& fn, const AppliedOp* op = nullptr);
+  // Applies `op` as the leader does (the follower's replay uses the same).
+  static Status ApplyOp(const AppliedOp& op, ClusterEdit* e);
 
   // Per-cluster write state entries held now (0 when no write is running).
   size_t PerNameStateCount() const;
@@ -124,6 +128,13 @@ class ClusterWriter {
   // After a NotLeader store: true (with the fence to use) when the failed
   // fence was of an earlier registration and the current one may write.
   bool RetryUnderCurrentFence(std::string* fence);
+  // A mutation of the kind a follower can replay.
+  Result<WriteAck> Run(const std::string& name, AppliedOp op);
+  // The replayable form of a stored batch, or null (a creation, or a
+  // mutation without an AppliedOp, e.g. a replacement).
+  static std::shared_ptr<const WriteDelta> DeltaOf(const std::vector<PendingWrite*>& batch,
+                                                   const std::vector<Status>& outcomes,
+                                                   int64_t base_version, int32_t znode_version);
   NameRef AcquireName(const std::string& name);
   void ReleaseName(const std::string& name);
 
