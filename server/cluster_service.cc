@@ -99,6 +99,10 @@ bool ClusterService::ApplyAck(const WriteAck& ack) const {
   if (!ack.delta || ack.deleted || is_leader_.load()) return false;
   const WriteDelta& delta = *ack.delta;
   ClusterRegistry::WriteBase base = registry_.ForWrite(ack.name);
+  if (base.definition && base.definition->version >= ack.version) {
+    ++acks_already_held_;  // another ack of the same batch, or the watch, came first
+    return false;
+  }
   // Exactly the base: one write (one data version) later is this ack.
   if (!base.definition || base.definition->version != delta.base_version ||
       base.znode_version + 1 != delta.znode_version) {
@@ -186,6 +190,7 @@ nlohmann::json ClusterService::SystemStatus() const {
                  {"clustersBeingWritten", PerNameStateCount()}};
   j["reloads"] = {{"decoded", reloads_decoded_.load()}, {"skipped", reloads_skipped_.load()}};
   j["forwardedAcks"] = {{"applied", acks_applied_.load()},
+                        {"alreadyHeld", acks_already_held_.load()},
                         {"leftToWatch", acks_not_applied_.load()}};
   for (const auto& [key, producer] : sections_) j[key] = producer();
   return j;

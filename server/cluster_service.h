@@ -161,9 +161,11 @@ class ClusterService : public NameService {
   // newer than held (not decoded).
   std::atomic<uint64_t> reloads_decoded_{0};
   std::atomic<uint64_t> reloads_skipped_{0};
-  // Forwarded writes applied from the leader's ack / left to the watch.
+  // Forwarded writes applied from the leader's ack / left to the watch /
+  // held already when their ack arrived.
   mutable std::atomic<uint64_t> acks_applied_{0};
   mutable std::atomic<uint64_t> acks_not_applied_{0};
+  mutable std::atomic<uint64_t> acks_already_held_{0};
   std::vector<std::pair<std::string, std::function<nlohmann::json()>>> sections_;
   std::function<void(bool)> status_cache_handler_;
   std::function<void(const ZkEvent&)> status_event_handler_;
