@@ -103,9 +103,15 @@ std::shared_ptr<const WriteDelta> ClusterWriter::DeltaOf(const std::vector<Pendi
   auto delta = std::make_shared<WriteDelta>();
   delta->base_version = base_version;
   delta->znode_version = znode_version;
+  // Every caller of the group gets the delta in its ack: past this many
+  // nodes and specs it costs more than the follower's reload saves.
+  constexpr size_t kMaxDeltaEntries = 4096;
+  size_t entries = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!outcomes[i].ok()) continue;  // left the cluster unchanged
     if (batch[i]->op == nullptr) return nullptr;
+    entries += batch[i]->op->nodes.size() + batch[i]->op->specs.size() + 1;
+    if (entries > kMaxDeltaEntries) return nullptr;
     delta->ops.push_back(*batch[i]->op);
   }
   return delta;

@@ -277,6 +277,11 @@ TEST_F(ClusterWriterTest, MutationsThatCannotApplyFailAloneInTheirBatch) {
   EXPECT_EQ(stored.cluster.nodes.size(), 3u);
   EXPECT_EQ(stored.cluster.FindNode(bad.Spec()), nullptr);
   EXPECT_GE(g2->version, g1->version);
+  // The ack's delta replays what applied: the two good mutations, in order.
+  ASSERT_NE(g2->delta, nullptr);
+  ASSERT_EQ(g2->delta->ops.size(), 2u);
+  EXPECT_EQ(g2->delta->ops[0].nodes[0].Spec(), MakeNode(10).Spec());
+  EXPECT_EQ(g2->delta->ops[1].nodes[0].Spec(), MakeNode(12).Spec());
   EXPECT_EQ(stored.cluster.version, g2->version);
 }
 
@@ -337,6 +342,32 @@ TEST_F(ClusterWriterTest, NotWritableFailsBeforeTouchingZooKeeper) {
   c.name = "web";
   EXPECT_EQ(writer_->PutCluster(c).status().code(), Status::Code::kNotLeader);
   EXPECT_EQ(zk_.multis(), multis);
+}
+
+}  // namespace
+}  // namespace jcm
+
+namespace jcm {
+namespace {
+
+TEST_F(ClusterWriterTest, AckCarriesTheAppliedMutationsOnly) {
+  Seed("web", 2);
+  const int64_t base = Stored("web").cluster.version;
+  Result<WriteAck> refused = writer_->RemoveNodes("web", {"10.9.9.9|HTTP:1"});
+  ASSERT_TRUE(refused.status().IsNotFound());
+  Result<WriteAck> r = writer_->AddNodes("web", {MakeNode(30)});
+  ASSERT_TRUE(r.ok());
+  ASSERT_NE(r->delta, nullptr);
+  EXPECT_EQ(r->delta->base_version, base);
+  EXPECT_EQ(r->delta->znode_version, Stored("web").znode_version);
+  ASSERT_EQ(r->delta->ops.size(), 1u);
+  EXPECT_EQ(r->delta->ops[0].kind, AppliedOp::Kind::kAddNodes);
+  // Too large a delta is not sent: the follower's watch brings it.
+  std::vector<Node> many;
+  for (int i = 0; i < 5000; ++i) many.push_back(MakeNode(1000 + i));
+  Result<WriteAck> big = writer_->AddNodes("web", many);
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->delta, nullptr);
 }
 
 }  // namespace
