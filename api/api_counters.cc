@@ -77,6 +77,7 @@ nlohmann::json ApiCounters::ToJson() const {
       {"forwarded", get(forwarded)},
       {"forwardFailures", get(forward_failures)},
       {"readYourWritesTimeouts", get(read_your_writes_timeouts)},
+      {"writesHeld", get(writes_held)},
       {"subRequests", get(sub_requests)},
       {"longPolls", get(long_polls)},
       {"longPollsRefused", get(long_polls_refused)},

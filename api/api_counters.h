@@ -53,6 +53,7 @@ struct ApiCounters {
   std::atomic<uint64_t> forwarded{0};         // writes sent to the leader
   std::atomic<uint64_t> forward_failures{0};  // leader unknown or unreachable
   std::atomic<uint64_t> read_your_writes_timeouts{0};
+  std::atomic<uint64_t> writes_held{0};  // waited for a leader at least once
   std::atomic<uint64_t> sub_requests{0};
   std::atomic<uint64_t> long_polls{0};          // parked at least once
   std::atomic<uint64_t> long_polls_refused{0};  // answered at once: bound reached

@@ -1,11 +1,16 @@
 #include "api/api_server.h"
 
+#include <thread>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include "api/http_server.h"
 #include "api/leader_forwarder.h"
+#include "api/metrics_api.h"
+#include "api/metrics_page.h"
+#include "api/metrics_timed_exchange.h"
 #include "api/request_decoding.h"
 #include "api/subscribe_handler.h"
 #include "api/ui_assets.h"
@@ -61,6 +66,8 @@ Status ApiServer::Start() {
 
   SubscribeOptions sopts;
   sopts.max_parked = options_.max_parked_long_polls;
+  sopts.max_units = options_.sub_max_units;
+  sopts.max_reply_bytes = options_.sub_max_reply_bytes;
   sub_ = std::make_unique<SubscribeHandler>(sopts, names_, &cache_, &counters_);
   names_->SetChangeListener(
       [sub = sub_.get()](const std::string& name) { sub->OnClusterChanged(name); });
@@ -172,8 +179,17 @@ ApiRoute ApiServer::Resolve(const HttpRequest& req, std::string* name) const {
     if (path == "/healthz") return ApiRoute::kHealthz;
     if (path == "/readyz") return ApiRoute::kReadyz;
     if (path == "/sys/status") return ApiRoute::kSysStatus;
+    if (path == "/metrics") return ApiRoute::kMetrics;
     if (path == "/c" || path == "/c/list") return ApiRoute::kListClusters;
     if (path == "/ui" || path.rfind("/ui/", 0) == 0) return ApiRoute::kUi;
+    // /c/{name}/history: names hold no '/', so this cannot shadow a cluster.
+    constexpr std::string_view kHistorySuffix = "/history";
+    if (path.size() > kHistorySuffix.size() + 3 &&
+        path.compare(path.size() - kHistorySuffix.size(), kHistorySuffix.size(), kHistorySuffix) ==
+            0 &&
+        Suffix(path.substr(0, path.size() - kHistorySuffix.size()), "/c/", name)) {
+      return ApiRoute::kHistory;
+    }
     // (.+), not ([^/]+): a name holding '/' must reach the validator and
     // get a 400 naming it, not a 404.
     if (Suffix(path, "/c/", name)) return ApiRoute::kGetCluster;
@@ -196,6 +212,9 @@ void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
   counters_.requests.fetch_add(1, std::memory_order_relaxed);
   std::string name;
   const ApiRoute route = Resolve(req, &name);
+  // Every reply of the request, however it is answered, is timed.
+  ex = std::make_shared<MetricsTimedExchange>(
+      std::move(ex), &ApiMetrics::Instance().request_seconds(route), req.received);
   try {
     if (route == ApiRoute::kNoRoute) {
       counters_.CountError(Status::Code::kNotFound);
@@ -214,12 +233,16 @@ void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
         return Send(ex, route, GetReadyz());
       case ApiRoute::kSysStatus:
         return Send(ex, route, GetSysStatus());
+      case ApiRoute::kMetrics:
+        return Send(ex, route, GetMetrics());
       case ApiRoute::kUi:
         return Send(ex, route, GetUi(req.path));
       case ApiRoute::kListClusters:
         return Send(ex, route, GetClusters(req, req.path == "/c/list"));
       case ApiRoute::kGetCluster:
         return Send(ex, route, GetCluster(req, name));
+      case ApiRoute::kHistory:
+        return Send(ex, route, GetHistory(name));
       case ApiRoute::kSub:
         return PostSub(std::move(req), std::move(ex));
       case ApiRoute::kPutCluster:
@@ -269,6 +292,19 @@ HttpReply ApiServer::GetUi(const std::string& path) {
                 "base-uri 'none'; form-action 'none'"},
                {"Referrer-Policy", "no-referrer"}};
   return r;
+}
+
+HttpReply ApiServer::GetHistory(const std::string& name) {
+  Status s = PathName(name);
+  if (s.ok() && !names_->GetCluster(name)) {
+    s = Status::NotFound("cluster " + QuoteForError(name) + " not found");
+  }
+  if (s.ok() && !history_) s = Status::NotFound("no health history on this instance");
+  if (!s.ok()) {
+    counters_.CountError(s.code());
+    return ErrorReply(s);
+  }
+  return OkReply(history_(name));
 }
 
 HttpReply ApiServer::GetReadyz() {
@@ -326,31 +362,80 @@ HttpReply ApiServer::GetCluster(const HttpRequest& req, const std::string& name)
   return OkReplyRaw(form == ClusterJsonForm::kJcm ? encoded->Jcm() : encoded->Full());
 }
 
-HttpReply ApiServer::GetSysStatus() {
+HttpReply ApiServer::GetSysStatus() { return OkReply(SysStatusJson()); }
+
+json ApiServer::SysStatusJson() {
   json data = names_->SystemStatus();
   if (!data.is_object()) data = json{{"service", std::move(data)}};
   data["api"] = CountersJson();
   Status ready = names_->Readiness();
   data["ready"] = ready.ok();
   if (!ready.ok()) data["notReadyReason"] = ready.message();
-  return OkReply(data);
+  return data;
 }
 
-HttpReply ApiServer::RunWrite(const HttpRequest& req,
-                              const std::function<Result<WriteAck>()>& mutation) {
-  Result<WriteAck> result = mutation();
-  if (result.ok()) return OkReply(WriteAckJson(result.value()));
-  Status status = result.status();
-  if (status.code() == Status::Code::kNotLeader) {
-    ForwardRequest forward{req.method, req.target, req.body, req.Header(kForwardedHeader),
-                           req.Header("Authorization")};
-    Result<HttpReply> reply = forwarder_->Forward(forward);
-    if (reply.ok()) return reply.value();
-    status = reply.status();
+// Prometheus scrapes this (api/metrics_page.h); it answers even when not
+// ready, since "not ready" is what an alert wants to see.
+HttpReply ApiServer::GetMetrics() {
+  std::string text = MetricsPage::Render(SysStatusJson(), names_->ListClusters(), names_->Leader(),
+                                         ApiMetrics::Instance().registry());
+  return HttpReply{200, std::move(text), MetricsPage::kContentType};
+}
+
+HttpReply ApiServer::RunWrite(const HttpRequest& req, const Mutation& mutation) {
+  const bool forwarded = !req.Header(kForwardedHeader).empty();
+  bool retry = req.Header(kRetryHeader) == "1";
+  // Only the instance the client called holds a write through a leader
+  // change; one that received it forwarded answers at once, so the sender
+  // can decide.
+  const auto deadline = std::chrono::steady_clock::now() + options_.write_hold;
+  bool held = false;
+  ApiMetrics& metrics = ApiMetrics::Instance();
+  while (true) {
+    const auto start = std::chrono::steady_clock::now();
+    Result<WriteAck> result = mutation(retry);
+    // Timed when this instance ran the write as leader (done or refused by
+    // ZooKeeper), not when it only learned it is a follower.
+    if (result.ok() || result.status().code() != Status::Code::kNotLeader) {
+      metrics.write_seconds().ObserveSince(start);
+    }
+    if (result.ok()) return OkReply(WriteAckJson(result.value()));
+    Status status = result.status();
+    ForwardFailure why = ForwardFailure::kFinal;
+    if (status.code() == Status::Code::kNotLeader) {
+      ForwardRequest forward{req.method,
+                             req.target,
+                             req.body,
+                             req.Header(kForwardedHeader),
+                             req.Header("Authorization"),
+                             retry};
+      const auto forward_start = std::chrono::steady_clock::now();
+      Result<HttpReply> reply = forwarder_->Forward(forward, &why);
+      metrics.forward_seconds().ObserveSince(forward_start);
+      if (why == ForwardFailure::kNone) return reply.value();
+      status =
+          reply.ok() ? Status::Unavailable("leadership moved during the write") : reply.status();
+    }
+    bool waitable = why == ForwardFailure::kNoLeader || why == ForwardFailure::kNotSent ||
+                    why == ForwardFailure::kLeaderMoved || why == ForwardFailure::kOutcomeUnknown;
+    if (!forwarded && waitable && std::chrono::steady_clock::now() < deadline) {
+      // From now on the write may have been applied once: send it so that
+      // a second application is a no-op (kRetryHeader).
+      if (why == ForwardFailure::kOutcomeUnknown) retry = true;
+      if (!held) counters_.writes_held.fetch_add(1, std::memory_order_relaxed);
+      held = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    counters_.CountError(status.code());
+    if (HttpStatusFor(status.code()) >= 500) spdlog::warn("api: {}", status.ToString());
+    HttpReply reply = ErrorReply(status);
+    // Tells the instance that forwarded this write that nothing was applied
+    // here, so it may wait for the new leader and send it again.
+    if (status.code() == Status::Code::kNotLeader)
+      reply.headers.emplace_back(kNotLeaderHeader, "1");
+    return reply;
   }
-  counters_.CountError(status.code());
-  if (HttpStatusFor(status.code()) >= 500) spdlog::warn("api: {}", status.ToString());
-  return ErrorReply(status);
 }
 
 // The write routes: decode and validate on a worker (a cluster document may
@@ -380,7 +465,7 @@ void ApiServer::PostCluster(HttpRequest req, HttpExchangePtr ex) {
           Status s = ParseJsonText(req.body, &doc);
           return s.ok() ? DecodeCluster(doc, cluster.get()) : s;
         },
-        [&] { return RunWrite(req, [&] { return names_->PutCluster(*cluster); }); });
+        [&] { return RunWrite(req, [&](bool) { return names_->PutCluster(*cluster); }); });
   });
 }
 
@@ -389,41 +474,52 @@ void ApiServer::DeleteCluster(HttpRequest req, HttpExchangePtr ex, std::string n
            [this, req = std::move(req), name = std::move(name)] {
              return DecodeThenWrite(
                  &counters_, [&] { return PathName(name); },
-                 [&] { return RunWrite(req, [&] { return names_->DeleteCluster(name); }); });
+                 [&] {
+                   return RunWrite(req, [&](bool retry) -> Result<WriteAck> {
+                     Result<WriteAck> r = names_->DeleteCluster(name);
+                     // Sent again after an unknown outcome: gone is done.
+                     if (retry && !r.ok() && r.status().IsNotFound()) {
+                       return WriteAck{name, 0, true};
+                     }
+                     return r;
+                   });
+                 });
            });
 }
 
 void ApiServer::PostClusterOnline(HttpRequest req, HttpExchangePtr ex, std::string name) {
-  OnWorker(
-      std::move(ex), ApiRoute::kClusterOnline,
-      [this, req = std::move(req), name = std::move(name)] {
-        bool online = false;
-        return DecodeThenWrite(
-            &counters_,
-            [&] {
-              json doc;
-              Status s = PathName(name);
-              if (s.ok()) s = ParseJsonText(req.body, &doc);
-              return s.ok() ? DecodeBool(doc, "body", /*allow_words=*/true, &online) : s;
-            },
-            [&] { return RunWrite(req, [&] { return names_->SetClusterOnline(name, online); }); });
-      });
-}
-
-void ApiServer::PostNodes(HttpRequest req, HttpExchangePtr ex, std::string name) {
-  OnWorker(std::move(ex), ApiRoute::kAddNodes,
+  OnWorker(std::move(ex), ApiRoute::kClusterOnline,
            [this, req = std::move(req), name = std::move(name)] {
-             std::vector<Node> nodes;
+             bool online = false;
              return DecodeThenWrite(
                  &counters_,
                  [&] {
                    json doc;
                    Status s = PathName(name);
                    if (s.ok()) s = ParseJsonText(req.body, &doc);
-                   return s.ok() ? DecodeNodeList(doc, &nodes) : s;
+                   return s.ok() ? DecodeBool(doc, "body", /*allow_words=*/true, &online) : s;
                  },
-                 [&] { return RunWrite(req, [&] { return names_->AddNodes(name, nodes); }); });
+                 [&] {
+                   return RunWrite(req,
+                                   [&](bool) { return names_->SetClusterOnline(name, online); });
+                 });
            });
+}
+
+void ApiServer::PostNodes(HttpRequest req, HttpExchangePtr ex, std::string name) {
+  OnWorker(
+      std::move(ex), ApiRoute::kAddNodes, [this, req = std::move(req), name = std::move(name)] {
+        std::vector<Node> nodes;
+        return DecodeThenWrite(
+            &counters_,
+            [&] {
+              json doc;
+              Status s = PathName(name);
+              if (s.ok()) s = ParseJsonText(req.body, &doc);
+              return s.ok() ? DecodeNodeList(doc, &nodes) : s;
+            },
+            [&] { return RunWrite(req, [&](bool) { return names_->AddNodes(name, nodes); }); });
+      });
 }
 
 void ApiServer::DeleteNodes(HttpRequest req, HttpExchangePtr ex, std::string name) {
@@ -438,27 +534,44 @@ void ApiServer::DeleteNodes(HttpRequest req, HttpExchangePtr ex, std::string nam
                    if (s.ok()) s = ParseJsonText(req.body, &doc);
                    return s.ok() ? DecodeSpecList(doc, &specs) : s;
                  },
-                 [&] { return RunWrite(req, [&] { return names_->RemoveNodes(name, specs); }); });
+                 [&] {
+                   return RunWrite(req, [&](bool retry) -> Result<WriteAck> {
+                     Result<WriteAck> r = names_->RemoveNodes(name, specs);
+                     if (!retry || r.ok() || !r.status().IsNotFound()) return r;
+                     // Sent again after an unknown outcome, and a spec is
+                     // gone (NotLeader would have come first: this is the
+                     // leader): remove what is still there; none left means
+                     // the first send did it all.
+                     ClusterPtr current = names_->GetCluster(name);
+                     if (!current) return r;
+                     std::vector<std::string> left;
+                     for (const std::string& spec : specs) {
+                       if (current->FindNode(spec)) left.push_back(spec);
+                     }
+                     if (left.empty()) return WriteAck{name, current->version, false};
+                     return names_->RemoveNodes(name, left);
+                   });
+                 });
            });
 }
 
 void ApiServer::PostNodeOnline(HttpRequest req, HttpExchangePtr ex, std::string name) {
-  OnWorker(std::move(ex), ApiRoute::kNodeOnline,
-           [this, req = std::move(req), name = std::move(name)] {
-             std::string spec;
-             bool online = false;
-             return DecodeThenWrite(
-                 &counters_,
-                 [&] {
-                   json doc;
-                   Status s = PathName(name);
-                   if (s.ok()) s = ParseJsonText(req.body, &doc);
-                   return s.ok() ? DecodeNodeOnline(doc, &spec, &online) : s;
-                 },
-                 [&] {
-                   return RunWrite(req, [&] { return names_->SetNodeOnline(name, spec, online); });
-                 });
-           });
+  OnWorker(
+      std::move(ex), ApiRoute::kNodeOnline, [this, req = std::move(req), name = std::move(name)] {
+        std::string spec;
+        bool online = false;
+        return DecodeThenWrite(
+            &counters_,
+            [&] {
+              json doc;
+              Status s = PathName(name);
+              if (s.ok()) s = ParseJsonText(req.body, &doc);
+              return s.ok() ? DecodeNodeOnline(doc, &spec, &online) : s;
+            },
+            [&] {
+              return RunWrite(req, [&](bool) { return names_->SetNodeOnline(name, spec, online); });
+            });
+      });
 }
 
 void ApiServer::PostNsCache(HttpRequest req, HttpExchangePtr ex) {

@@ -3,8 +3,8 @@
 // against NameService only. docs/api.md describes every route.
 //
 // Threads: the HttpServer's I/O threads (io_threads) parse requests and run
-// every route that only reads memory: cluster reads, /sys/status, /healthz,
-// /readyz and /sub (whose long polls park without a thread, woken per
+// every route that only reads memory: cluster reads, /sys/status, /metrics,
+// /healthz, /readyz and /sub (whose long polls park without a thread, woken per
 // cluster by the NameService's change listener). Routes that may block
 // (writes on ZooKeeper, forwards to the leader and the read-your-writes wait
 // after them) run on a pool of worker_threads and answer asynchronously; an
@@ -25,6 +25,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -59,6 +60,8 @@ struct ApiOptions {
   // Open client connections; at the cap the longest-idle one is closed.
   size_t max_connections = 10000;
   size_t max_parked_long_polls = 10000;
+  size_t sub_max_units = 1000;                        // units per /sub request
+  size_t sub_max_reply_bytes = 64 * 1024 * 1024;      // a larger /sub reply is refused
   std::chrono::milliseconds idle_timeout{60000};      // keep-alive, between requests
   std::chrono::milliseconds request_deadline{10000};  // headers and body, in total
   size_t header_limit = 16 * 1024;
@@ -67,6 +70,9 @@ struct ApiOptions {
   std::chrono::milliseconds forward_read_timeout{10000};
   std::chrono::milliseconds apply_timeout{10000};  // read-your-writes wait
   std::string tokens_file;                         // api/token_auth.h; empty: every route open
+  // How long a write waits for a leader (election in progress, leader
+  // unreachable) before it is refused with 503.
+  std::chrono::milliseconds write_hold{8000};
 };
 
 class ApiServer {
@@ -82,6 +88,12 @@ class ApiServer {
   // Answers parked long polls, finishes the writes in hand, closes every
   // connection and joins every thread.
   void Stop();
+
+  // GET /c/{name}/history answers with what `provider` returns for the
+  // cluster (the checker's transition log). Set before Start().
+  void SetHistoryProvider(std::function<nlohmann::json(const std::string&)> provider) {
+    history_ = std::move(provider);
+  }
 
   // Re-reads the tokens file (SIGHUP). On error the old tokens stay.
   Status ReloadTokens();
@@ -104,13 +116,22 @@ class ApiServer {
   void OnWorker(HttpExchangePtr ex, ApiRoute route, Blocking work);
   // A mutation, then (on NotLeader) a forward to the leader. Runs on a
   // worker. `mutation` is called only after the input was fully validated.
-  HttpReply RunWrite(const HttpRequest& req, const std::function<Result<WriteAck>()>& mutation);
+  // While no leader can take the write (none elected, unreachable before
+  // the request went out, or it said it no longer leads), the write waits
+  // up to write_hold and is tried again, as Consul's rpc_hold_timeout does.
+  // `mutation(retry)`: retry is true when the write is sent again after an
+  // attempt whose outcome is unknown (see kRetryHeader).
+  using Mutation = std::function<Result<WriteAck>(bool retry)>;
+  HttpReply RunWrite(const HttpRequest& req, const Mutation& mutation);
 
   HttpReply GetClusters(const HttpRequest& req, bool names_only);
   HttpReply GetCluster(const HttpRequest& req, const std::string& name);
   HttpReply GetSysStatus();
+  nlohmann::json SysStatusJson();
+  HttpReply GetMetrics();  // GET /metrics, Prometheus text format
   HttpReply GetReadyz();
   HttpReply GetUi(const std::string& path);
+  HttpReply GetHistory(const std::string& name);
 
   // Each decodes and validates its input, then queues the write; a bad input
   // is answered at once with the refusal.
@@ -126,6 +147,7 @@ class ApiServer {
   const ApiOptions options_;
   NameService* const names_;
   TokenAuth auth_;
+  std::function<nlohmann::json(const std::string&)> history_;
   ApiCounters counters_;
   EncodedClusterCache cache_;
   int port_ = 0;

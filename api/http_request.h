@@ -5,6 +5,7 @@
 // answered from any thread, exactly once; later calls are ignored.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,6 +27,9 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string peer;  // "ip:port" of the client
+  // When the request was read in full (the latency histograms' start);
+  // left at the epoch by code that builds requests itself.
+  std::chrono::steady_clock::time_point received{};
 
   // The first value of a header (names compared case-insensitively), or "".
   std::string Header(std::string_view name) const;

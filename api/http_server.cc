@@ -80,6 +80,10 @@ class HttpServerImpl {
   Status Start(int* port);
   void Stop();
   nlohmann::json AcceptQueueJson();
+  size_t Waiting() {
+    std::lock_guard lock(mu_);
+    return waiting_.size();
+  }
 
   const HttpServerOptions& options() const { return options_; }
   HttpServerCounters& counters() { return *counters_; }
@@ -261,6 +265,7 @@ class Session : public std::enable_shared_from_this<Session> {
     server_->counters().requests.fetch_add(1, std::memory_order_relaxed);
 
     HttpRequest request;
+    request.received = std::chrono::steady_clock::now();
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
     request.peer = peer_;
@@ -503,6 +508,9 @@ nlohmann::json HttpServer::CountersJson() const {
   nlohmann::json j = impl_->AcceptQueueJson();
   j["accepted"] = counters_.accepted.load(std::memory_order_relaxed);
   j["open"] = counters_.open.load(std::memory_order_relaxed);
+  // Open connections waiting for or reading a request (the ones the cap may
+  // close); the rest are being handled, answered, or parked.
+  j["waiting"] = impl_->Waiting();
   j["maxConnections"] = impl_->options().max_connections;
   j["requests"] = counters_.requests.load(std::memory_order_relaxed);
   j["closedIdle"] = counters_.closed_idle.load(std::memory_order_relaxed);

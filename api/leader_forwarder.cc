@@ -69,7 +69,9 @@ LeaderForwarder::LeaderForwarder(LeaderForwarderOptions options, const NameServi
 
 LeaderForwarder::~LeaderForwarder() = default;
 
-Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request) const {
+Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request,
+                                           ForwardFailure* why) const {
+  *why = ForwardFailure::kFinal;
   if (!request.forwarded_by.empty()) {
     counters_->forward_failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("write {} {} forwarded by {} reached a non-leader; not forwarding again",
@@ -77,14 +79,22 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request) const 
     return Status::NotLeader("not the leader; leadership moved, retry");
   }
   LeaderInfo leader = names_->Leader();
+  if (!leader.connected) {
+    // No way to learn of a new leader from here: refuse now ("503 fast
+    // when ZooKeeper is gone").
+    counters_->forward_failures.fetch_add(1, std::memory_order_relaxed);
+    return Status::Unavailable("no leader elected: ZooKeeper is unreachable from this instance");
+  }
   if (!leader.known || leader.address.empty()) {
     counters_->forward_failures.fetch_add(1, std::memory_order_relaxed);
+    *why = ForwardFailure::kNoLeader;
     return Status::Unavailable("no leader elected");
   }
   if (leader.self || leader.address == options_.self_address) {
     // The mutation said NotLeader but the election says us: leadership is
     // changing hands right now. Forwarding to ourselves would loop.
     counters_->forward_failures.fetch_add(1, std::memory_order_relaxed);
+    *why = ForwardFailure::kNoLeader;
     return Status::Unavailable("leadership is changing; retry");
   }
 
@@ -94,6 +104,7 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request) const 
   std::unique_ptr<httplib::Client> client = pool_->Take(leader.address);
   httplib::Headers headers = {{kForwardedHeader, options_.self_address}};
   if (!request.authorization.empty()) headers.emplace("Authorization", request.authorization);
+  if (request.retry) headers.emplace(kRetryHeader, "1");
   counters_->forwarded.fetch_add(1, std::memory_order_relaxed);
   httplib::Result res =
       request.method == "POST"
@@ -104,10 +115,18 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request) const 
   }
   if (!res) {
     counters_->forward_failures.fetch_add(1, std::memory_order_relaxed);
-    std::string why = httplib::to_string(res.error());
+    std::string error = httplib::to_string(res.error());
     spdlog::warn("forwarding {} {} to leader {} failed: {}", request.method, request.target,
-                 leader.address, why);
-    return Status::Unavailable("leader " + leader.address + " unreachable: " + why);
+                 leader.address, error);
+    // A failed connect never delivered the request; anything later may have.
+    *why = res.error() == httplib::Error::Connection ? ForwardFailure::kNotSent
+                                                     : ForwardFailure::kOutcomeUnknown;
+    return Status::Unavailable("leader " + leader.address + " unreachable: " + error);
+  }
+  *why = ForwardFailure::kNone;
+  if (res->status == 503 && res->has_header(kNotLeaderHeader)) {
+    // The addressee was no longer the leader and applied nothing.
+    *why = ForwardFailure::kLeaderMoved;
   }
 
   if (res->status >= 200 && res->status < 300) {

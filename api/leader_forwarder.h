@@ -41,6 +41,26 @@
 namespace jcm {
 
 inline constexpr char kForwardedHeader[] = "X-Jcm-Forwarded";
+// Set on a write sent again after an attempt whose outcome is unknown: the
+// leader then treats "already done" as done (a spec to remove that is gone,
+// a cluster to delete that is gone), so the second send cannot fail or act
+// twice. Every other mutation is idempotent as it is.
+inline constexpr char kRetryHeader[] = "X-Jcm-Retry";
+
+// On a 503 from an instance that received a forwarded write but does not
+// lead: nothing was applied there.
+inline constexpr char kNotLeaderHeader[] = "X-Jcm-Not-Leader";
+
+// Why a forward got no answer from the leader, which decides whether the
+// write may wait for a leader and be sent again.
+enum class ForwardFailure {
+  kNone,            // the leader answered (any status); nothing to retry
+  kNoLeader,        // none elected or known: nothing was sent
+  kNotSent,         // could not connect: the leader never saw it
+  kLeaderMoved,     // the addressee said it is not the leader: not applied
+  kOutcomeUnknown,  // the connection failed after the request went out
+  kFinal,           // a refusal that waiting cannot change
+};
 
 struct ForwardRequest {
   std::string method;  // "POST" or "DELETE"
@@ -48,6 +68,7 @@ struct ForwardRequest {
   std::string body;
   std::string forwarded_by;   // the incoming X-Jcm-Forwarded value; empty if none
   std::string authorization;  // the caller's Authorization header, sent on unchanged
+  bool retry = false;         // sent with kRetryHeader
 };
 
 struct LeaderForwarderOptions {
@@ -68,8 +89,9 @@ class LeaderForwarder {
   ~LeaderForwarder();
 
   // Forwards a write whose local mutation returned NotLeader. Returns the
-  // leader's reply, or the Status explaining why there is none.
-  Result<HttpReply> Forward(const ForwardRequest& request) const;
+  // leader's reply, or the Status explaining why there is none, with the
+  // kind of failure in *why (kNone when the leader answered).
+  Result<HttpReply> Forward(const ForwardRequest& request, ForwardFailure* why) const;
 
  private:
   class ClientPool;

@@ -58,6 +58,9 @@ struct LeaderInfo {
   bool known = false;   // false: no leader elected or ZooKeeper unreachable
   bool self = false;    // this instance is the leader
   std::string address;  // leader's API address "host:port" when known
+  // This instance has a ZooKeeper connection: a missing leader is being
+  // elected and a write may wait for it. Without one, writes fail at once.
+  bool connected = true;
 };
 
 class NameService {

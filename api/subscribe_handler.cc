@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <limits>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "api/metrics_api.h"
 #include "model/cluster_codec.h"
 #include "model/validation.h"
 
@@ -87,6 +89,22 @@ Status SubscribeHandler::Decode(const json& doc, Request* out) const {
                  &unit.status_version);
     if (!s.ok()) return s;
   }
+  // A name asked twice is answered once, from the older of the versions
+  // held, so nothing the caller lacks is missed and nothing is sent twice.
+  std::unordered_map<std::string, size_t> first;
+  std::vector<Unit> merged;
+  merged.reserve(out->units.size());
+  for (Unit& u : out->units) {
+    auto [it, fresh] = first.emplace(u.name, merged.size());
+    if (fresh) {
+      merged.push_back(std::move(u));
+      continue;
+    }
+    Unit& kept = merged[it->second];
+    kept.version = std::min(kept.version, u.version);
+    kept.status_version = std::min(kept.status_version, u.status_version);
+  }
+  out->units = std::move(merged);
   return Status::Ok();
 }
 
@@ -128,9 +146,20 @@ bool SubscribeHandler::Evaluate(const Request& request, std::string* units) cons
     bool nochange = false;
     AppendUnit(request, request.units[i], units, &nochange);
     all_nochange = all_nochange && nochange;
+    // Past the bound the text is useless (Reply refuses it): stop building.
+    if (units->size() > options_.max_reply_bytes) return false;
   }
   *units += ']';
   return all_nochange;
+}
+
+Result<HttpReply> SubscribeHandler::Reply(const std::string& units) const {
+  if (units.size() > options_.max_reply_bytes) {
+    return Status::TooLarge("units: the reply would exceed " +
+                            std::to_string(options_.max_reply_bytes) +
+                            " bytes; subscribe to fewer clusters per request");
+  }
+  return HttpReply{200, R"({"units":)" + units + "}"};
 }
 
 struct SubscribeHandler::Poll : ParkedPoll {
@@ -140,6 +169,7 @@ struct SubscribeHandler::Poll : ParkedPoll {
   boost::asio::steady_timer timer;  // waitMs; runs on the connection's executor
   Responder respond;
   bool answered = false;
+  const std::chrono::steady_clock::time_point parked = std::chrono::steady_clock::now();
 };
 
 void SubscribeHandler::UpdateParkedGauge() {
@@ -151,7 +181,8 @@ void SubscribeHandler::Answer(const std::shared_ptr<Poll>& poll, std::string uni
   if (poll->answered) return;
   poll->answered = true;
   poll->timer.cancel();
-  poll->respond(HttpReply{200, R"({"units":)" + units + "}"});
+  ApiMetrics::Instance().long_poll_wait_seconds().ObserveSince(poll->parked);
+  poll->respond(Reply(units));
 }
 
 void SubscribeHandler::ParkOrAnswer(const std::shared_ptr<Poll>& poll, uint64_t seen,
@@ -220,11 +251,11 @@ void SubscribeHandler::Handle(std::string_view body, boost::asio::any_io_executo
   bool quiet = Evaluate(request, &units);
   bool wants_wait = request.ext && request.wait.count() > 0 && !request.units.empty();
   if (!quiet || !wants_wait || stopping_.load(std::memory_order_acquire)) {
-    return respond(HttpReply{200, R"({"units":)" + units + "}"});
+    return respond(Reply(units));
   }
   if (table_.size() >= table_.capacity()) {
     counters_->long_polls_refused.fetch_add(1, std::memory_order_relaxed);
-    return respond(HttpReply{200, R"({"units":)" + units + "}"});
+    return respond(Reply(units));
   }
   auto wait = request.wait;
   auto poll = std::make_shared<Poll>(std::move(request), std::move(executor), std::move(respond));

@@ -48,7 +48,11 @@ namespace jcm {
 struct SubscribeOptions {
   size_t max_parked = 10000;
   std::chrono::milliseconds max_wait{30000};  // waitMs above this is capped
-  size_t max_units = 10000;
+  // Units per request, counted before duplicates are merged (a request of
+  // 10,000 copies of one large cluster would otherwise build gigabytes).
+  size_t max_units = 1000;
+  // A reply larger than this is refused (413) rather than built.
+  size_t max_reply_bytes = 64 * 1024 * 1024;
 };
 
 class SubscribeHandler {
@@ -89,6 +93,8 @@ class SubscribeHandler {
   // cached cluster encodings are spliced in, not re-encoded.
   bool Evaluate(const Request& request, std::string* units) const;
   void AppendUnit(const Request& request, const Unit& unit, std::string* out, bool* nochange) const;
+  // The reply around `units`, or TooLarge past max_reply_bytes.
+  Result<HttpReply> Reply(const std::string& units) const;
   struct Poll;
   // Parks `poll` if nothing it holds changed since `seen`; answers it
   // otherwise. REQUIRES: on the poll's executor, the poll not parked.

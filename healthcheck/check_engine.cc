@@ -23,9 +23,28 @@ struct CheckEngine::NodeSlot {
   uint32_t target = kNoTarget;
   ProbeTarget probe;  // valid iff target != kNoTarget
   bool in_flight = false;
+  bool fast_flight = false;  // the check in flight is an extra one (no round)
   uint8_t flight_parity = 0;
+  int64_t fast_due = -1;   // an extra check is queued for then; -1 none
+  int64_t started_ms = 0;  // mono time the check in flight started
+  uint64_t fast_gen = 0;
   // Status as of this instance's last successful write of the cluster.
   NodeStatus written = NodeStatus::kInvalid;
+  bool written_decided = false;
+
+  // What a report says of the node: its status, or "no opinion" while it is
+  // undecided (see NodeHealth).
+  NodeCheckState Reported() const {
+    if (!health.decided()) return NodeCheckState{NodeStatus::kInvalid, NodeCheckState::kNoOpinion};
+    return NodeCheckState{health.status(), health.last_check_ms()};
+  }
+  bool Unwritten() const {
+    return health.status() != written || health.decided() != written_decided;
+  }
+  void MarkWritten() {
+    written = health.status();
+    written_decided = health.decided();
+  }
 };
 
 struct CheckEngine::RoundTrack {
@@ -45,6 +64,7 @@ struct CheckEngine::ClusterSlot {
   int timeout_ms = 800;
   int rise = 1;
   int fall = 2;
+  int fastinter_ms = 250;
   uint64_t seed = 0;  // XXH64(name), seeds the node offsets
   uint64_t gen = 0;   // of the one valid entry in due_
   uint64_t round = 1;
@@ -56,6 +76,9 @@ struct CheckEngine::ClusterSlot {
   bool specs_changed = false;       // the set of specs differs from the last write
   bool force_write = false;         // the last write failed
   int64_t last_write_mono_ms = -1;  // for the early-write rate limit
+  int64_t early_flush_at = -1;      // an early write held back until then
+  size_t checked = 0;               // nodes with a check target
+  std::deque<int64_t> downs;        // mono times of NORMAL -> down in the last interval
 
   RoundTrack& Track(uint64_t r) { return track[r & 1]; }
 };
@@ -96,7 +119,14 @@ void CheckEngine::SetClusters(const std::vector<std::shared_ptr<const Cluster>>&
     if (it == by_name_.end()) {
       AddCluster(*def, now);
     } else if (slots_[it->second]->def != *def) {
-      UpdateCluster(slots_[it->second].get(), *def, now);
+      ClusterSlot* c = slots_[it->second].get();
+      // Same definition, new statuses (every status write comes back this
+      // way): only seed what is undecided; the schedule is left alone.
+      if (c->def->version == (*def)->version && c->def->version != 0) {
+        Reseed(c, *def);
+      } else {
+        UpdateCluster(c, *def, now);
+      }
     }
   }
   UpdateGauges();
@@ -110,6 +140,8 @@ void CheckEngine::ApplySettings(ClusterSlot* c) {
   c->timeout_ms = std::max(1, std::min(timeout, c->interval_ms * 9 / 10));
   c->rise = OrDefault(d.check.rise, OrDefault(options_.rise, 1));
   c->fall = OrDefault(d.check.fall, OrDefault(options_.fall, 2));
+  c->fastinter_ms = std::max(
+      100, OrDefault(d.check.fast_inter_ms, OrDefault(options_.fastinter_ms, c->interval_ms / 4)));
   c->seed = XxHash64(d.name);
   if (options_.late_tolerance_ms <= 0) {
     late_tolerance_ms_ = std::max(50, OrDefault(options_.interval_ms, 1000) / 10);
@@ -121,9 +153,13 @@ void CheckEngine::DropTarget(ClusterSlot* c, NodeSlot* n) {
   ProberFor(n->probe.type)->RemoveTarget(n->target);
   if (n->in_flight) {
     n->in_flight = false;
-    RoundTrack& t = c->track[n->flight_parity];
-    if (t.in_flight > 0) --t.in_flight;
+    if (!n->fast_flight) {
+      RoundTrack& t = c->track[n->flight_parity];
+      if (t.in_flight > 0) --t.in_flight;
+    }
+    n->fast_flight = false;
   }
+  n->fast_due = -1;
   if (n->probe.keepalive) --keepalive_used_;
   targets_[n->target] = TargetRef{};
   free_targets_.push_back(n->target);
@@ -215,6 +251,12 @@ void CheckEngine::UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> d
     if (it != old.end()) {
       n = std::move(it->second);
       old.erase(it);
+      // Statuses applied after the node was first seen (definitions load
+      // before statuses; a restarted owner learns them late): an undecided
+      // node starts from them, as a new one would have.
+      if (!n.health.decided() && def_node.online && def_node.status != NodeStatus::kInvalid) {
+        n.health = NodeHealth(def_node.status, def_node.last_check_ms);
+      }
     } else {
       if (had_nodes) specs_changed = true;
       n.spec = std::move(spec);
@@ -222,14 +264,15 @@ void CheckEngine::UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> d
       // write): see NodeHealth for why.
       n.health = NodeHealth(def_node.online ? def_node.status : NodeStatus::kInvalid,
                             def_node.last_check_ms);
-      n.written = n.health.status();
+      n.MarkWritten();
     }
     n.online = def_node.online;
     n.offset_ms =
         static_cast<int64_t>(XxHash64(n.spec, c->seed) % static_cast<uint64_t>(c->interval_ms));
     Retarget(c, &n, &def_node);
     if (!d.online || !def_node.online) {
-      n.health.SetOffline();
+      const NodeStatus before = n.health.status();
+      if (n.health.SetOffline()) Log(c, n, before, NodeStatus::kInvalid, "offline");
     } else if (d.check_type == CheckType::kNone) {
       n.health.SetUnchecked(wall);
     }
@@ -237,14 +280,19 @@ void CheckEngine::UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> d
   }
   for (auto& [spec, n] : old) {
     DropTarget(c, &n);
+    if (log_) log_->ForgetNode(d.name, spec);
     specs_changed = true;
   }
   c->specs_changed = c->specs_changed || specs_changed;
   std::sort(c->nodes.begin(), c->nodes.end(), [](const NodeSlot& a, const NodeSlot& b) {
     return a.offset_ms != b.offset_ms ? a.offset_ms < b.offset_ms : a.spec < b.spec;
   });
+  c->checked = 0;
   for (uint32_t i = 0; i < c->nodes.size(); ++i) {
-    if (c->nodes[i].target != kNoTarget) targets_[c->nodes[i].target] = TargetRef{c, i};
+    if (c->nodes[i].target != kNoTarget) {
+      targets_[c->nodes[i].target] = TargetRef{c, i};
+      ++c->checked;
+    }
   }
   // Nodes whose slot in the current round has passed wait for the next one.
   const int64_t elapsed = now - c->round_start;
@@ -259,9 +307,31 @@ void CheckEngine::UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> d
   Schedule(c);
 }
 
+void CheckEngine::Reseed(ClusterSlot* c, std::shared_ptr<const Cluster> def) {
+  c->def = std::move(def);
+  std::unordered_map<std::string, const Node*> by_spec;
+  for (NodeSlot& n : c->nodes) {
+    if (!n.health.decided()) by_spec.emplace(n.spec, nullptr);
+  }
+  if (by_spec.empty()) return;
+  for (const Node& d : c->def->nodes) {
+    auto it = by_spec.find(d.Spec());
+    if (it != by_spec.end()) it->second = &d;
+  }
+  for (NodeSlot& n : c->nodes) {
+    if (n.health.decided()) continue;
+    const Node* d = by_spec[n.spec];
+    if (d && d->online && d->status != NodeStatus::kInvalid) {
+      n.health = NodeHealth(d->status, d->last_check_ms);
+    }
+  }
+}
+
 void CheckEngine::RemoveCluster(uint32_t slot) {
   ClusterSlot* c = slots_[slot].get();
   for (NodeSlot& n : c->nodes) DropTarget(c, &n);
+  deferred_flush_.erase(slot);
+  if (log_) log_->ForgetCluster(c->def->name);
   by_name_.erase(c->def->name);
   slots_[slot].reset();
   free_slots_.push_back(slot);
@@ -277,7 +347,10 @@ void CheckEngine::Schedule(ClusterSlot* c) {
 int64_t CheckEngine::NextDueMs() const {
   // Stale entries (of removed or rescheduled clusters) can only make this
   // early, which costs one empty Poll.
-  return due_.empty() ? std::numeric_limits<int64_t>::max() : due_.top().at;
+  int64_t next = due_.empty() ? std::numeric_limits<int64_t>::max() : due_.top().at;
+  if (!fast_due_.empty()) next = std::min(next, fast_due_.top().at);
+  for (uint32_t slot : deferred_flush_) next = std::min(next, slots_[slot]->early_flush_at);
+  return next;
 }
 
 void CheckEngine::Poll() {
@@ -287,6 +360,103 @@ void CheckEngine::Poll() {
     due_.pop();
     if (d.slot >= slots_.size() || !slots_[d.slot] || slots_[d.slot]->gen != d.gen) continue;
     Advance(slots_[d.slot].get(), now);
+  }
+  RunFastChecks(now);
+  for (auto it = deferred_flush_.begin(); it != deferred_flush_.end();) {
+    ClusterSlot* c = slots_[*it].get();
+    if (c->early_flush_at > now) {
+      ++it;
+      continue;
+    }
+    it = deferred_flush_.erase(it);
+    c->early_flush_at = -1;
+    Flush(c, c->last_finished_round, /*unconditional=*/false);
+  }
+}
+
+bool CheckEngine::TakeFastToken(int64_t now) {
+  const double cap = options_.fastinter_max_per_sec;
+  if (cap <= 0) return false;
+  if (fast_tokens_at_ < 0) {
+    fast_tokens_ = cap;
+  } else {
+    fast_tokens_ =
+        std::min(cap, fast_tokens_ + static_cast<double>(now - fast_tokens_at_) * cap / 1000.0);
+  }
+  fast_tokens_at_ = now;
+  if (fast_tokens_ < 1.0) return false;
+  fast_tokens_ -= 1.0;
+  return true;
+}
+
+void CheckEngine::RunFastChecks(int64_t now) {
+  while (!fast_due_.empty() && fast_due_.top().at <= now) {
+    const FastDue f = fast_due_.top();
+    fast_due_.pop();
+    if (f.target >= targets_.size() || targets_[f.target].cluster == nullptr) continue;
+    ClusterSlot* c = targets_[f.target].cluster;
+    NodeSlot& n = c->nodes[targets_[f.target].node];
+    if (n.fast_gen != f.gen || n.fast_due != f.at) continue;  // superseded
+    n.fast_due = -1;
+    if (n.in_flight) continue;
+    if (!TakeFastToken(now)) {
+      counters_->fast_capped.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    n.in_flight = true;
+    n.started_ms = now;
+    n.fast_flight = true;
+    counters_->checks.fetch_add(1, std::memory_order_relaxed);
+    counters_->fast_checks.fetch_add(1, std::memory_order_relaxed);
+    ProberFor(n.probe.type)->Start(n.target);
+  }
+}
+
+void CheckEngine::MaybeFastRecheck(ClusterSlot* c, uint32_t index, CheckOutcome outcome,
+                                   int64_t now) {
+  NodeSlot& n = c->nodes[index];
+  if (c->fastinter_ms >= c->interval_ms || options_.fastinter_max_per_sec <= 0) return;
+  const NodeStatus st = n.health.status();
+  const bool down = st == NodeStatus::kAbnormal || st == NodeStatus::kTimeout;
+  // A node not yet down after a failure: short of fall, or its verdict held
+  // by the down cap.
+  const bool falling = outcome != CheckOutcome::kSuccess && !down;
+  const bool rising = outcome == CheckOutcome::kSuccess && st != NodeStatus::kNormal &&
+                      n.health.successes() < c->rise;
+  if (!falling && !rising) return;
+  const int64_t at = now + c->fastinter_ms;
+  // Its ordinary check comes first anyway: nothing to add.
+  const int64_t next_ordinary =
+      c->round_start + n.offset_ms + (index < c->next_index ? c->interval_ms : 0);
+  if (next_ordinary <= at) return;
+  n.fast_due = at;
+  n.fast_gen = next_fast_gen_++;
+  fast_due_.push(FastDue{at, n.target, n.fast_gen});
+}
+
+bool CheckEngine::DownAllowed(ClusterSlot* c, int64_t now) {
+  if (options_.max_down_share >= 1.0) return true;
+  while (!c->downs.empty() && c->downs.front() <= now - c->interval_ms) c->downs.pop_front();
+  const size_t limit = std::max<size_t>(
+      1, static_cast<size_t>(options_.max_down_share * static_cast<double>(c->checked)));
+  return c->downs.size() < limit;
+}
+
+void CheckEngine::Log(ClusterSlot* c, const NodeSlot& n, NodeStatus from, NodeStatus to,
+                      const char* reason) {
+  if (!log_) return;
+  log_->Record(c->def->name, n.spec, Transition{clock_->WallMs(), from, to, reason});
+}
+
+void CheckEngine::EarlyFlush(ClusterSlot* c, int64_t now) {
+  if (!c->ever_written) return;
+  if (c->last_write_mono_ms < 0 || now - c->last_write_mono_ms >= kMinEarlyWriteGapMs) {
+    Flush(c, c->last_finished_round, /*unconditional=*/false);
+    return;
+  }
+  if (c->early_flush_at < 0) {
+    c->early_flush_at = c->last_write_mono_ms + kMinEarlyWriteGapMs;
+    deferred_flush_.insert(c->slot);
   }
 }
 
@@ -356,12 +526,16 @@ void CheckEngine::StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t no
     return;
   }
   if (n->in_flight) {
+    // An extra check running now stands in for this one.
+    if (n->fast_flight) return;
     t.late = true;
     counters_->skipped_busy.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  n->fast_due = -1;  // this ordinary check replaces a queued extra one
   if (now - due > late_tolerance_ms_) t.late = true;
   n->in_flight = true;
+  n->started_ms = now;
   n->flight_parity = static_cast<uint8_t>(c->round & 1);
   ++t.in_flight;
   counters_->checks.fetch_add(1, std::memory_order_relaxed);
@@ -371,9 +545,12 @@ void CheckEngine::StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t no
 void CheckEngine::OnProbeResult(uint32_t target, CheckOutcome outcome) {
   if (target >= targets_.size() || targets_[target].cluster == nullptr) return;
   ClusterSlot* c = targets_[target].cluster;
-  NodeSlot& n = c->nodes[targets_[target].node];
+  const uint32_t index = targets_[target].node;
+  NodeSlot& n = c->nodes[index];
   if (!n.in_flight) return;
   n.in_flight = false;
+  const bool fast = n.fast_flight;
+  n.fast_flight = false;
   switch (outcome) {
     case CheckOutcome::kSuccess:
       counters_->successes.fetch_add(1, std::memory_order_relaxed);
@@ -385,18 +562,46 @@ void CheckEngine::OnProbeResult(uint32_t target, CheckOutcome outcome) {
       counters_->timeouts.fetch_add(1, std::memory_order_relaxed);
       break;
   }
-  const bool transition = n.health.Record(outcome, c->rise, c->fall, clock_->WallMs());
-  RoundTrack& t = c->track[n.flight_parity];
-  if (t.in_flight > 0) --t.in_flight;
   const int64_t now = clock_->MonoMs();
+  if (outcome == CheckOutcome::kNoAnswer && n.started_ms < stall_end_ms_ &&
+      now - stall_end_ms_ <= kStallGraceMs) {
+    // The loop was stalled while this check waited: its timeout measured
+    // our stall, not the node. No verdict; check it again soon.
+    counters_->voided.fetch_add(1, std::memory_order_relaxed);
+    if (c->fastinter_ms < c->interval_ms && options_.fastinter_max_per_sec > 0) {
+      n.fast_due = now + c->fastinter_ms;
+      n.fast_gen = next_fast_gen_++;
+      fast_due_.push(FastDue{n.fast_due, n.target, n.fast_gen});
+    }
+    if (fast) return;
+    RoundTrack& t = c->track[n.flight_parity];
+    if (t.in_flight > 0) --t.in_flight;
+    MaybeFinishRound(c, &t, now);
+    return;
+  }
+  const NodeStatus before = n.health.status();
+  bool transition = n.health.Record(outcome, c->rise, c->fall, clock_->WallMs());
+  if (transition) {
+    const NodeStatus after = n.health.status();
+    const bool goes_down = after == NodeStatus::kAbnormal || after == NodeStatus::kTimeout;
+    if (before == NodeStatus::kNormal && goes_down && !DownAllowed(c, now)) {
+      n.health.Revert(NodeStatus::kNormal);
+      transition = false;
+      counters_->downs_held.fetch_add(1, std::memory_order_relaxed);
+      Log(c, n, before, before, "held");
+    } else {
+      if (before == NodeStatus::kNormal && goes_down) c->downs.push_back(now);
+      Log(c, n, before, after, ToString(outcome));
+    }
+  }
+  MaybeFastRecheck(c, index, outcome, now);
   // A node changing state is news subscribers wait for: write it now rather
   // than at the end of the round (up to an interval later). Rate-limited per
-  // cluster so a storm of transitions costs a few writes, not one each; the
-  // rest go out when the round completes.
-  if (transition && c->ever_written &&
-      (c->last_write_mono_ms < 0 || now - c->last_write_mono_ms >= kMinEarlyWriteGapMs)) {
-    Flush(c, c->last_finished_round, /*unconditional=*/false);
-  }
+  // cluster so a storm of transitions costs a few writes, not one each.
+  if (transition) EarlyFlush(c, now);
+  if (fast) return;  // extra checks belong to no round
+  RoundTrack& t = c->track[n.flight_parity];
+  if (t.in_flight > 0) --t.in_flight;
   MaybeFinishRound(c, &t, now);
 }
 
@@ -413,7 +618,7 @@ void CheckEngine::MaybeFinishRound(ClusterSlot* c, RoundTrack* t, int64_t now) {
 void CheckEngine::Flush(ClusterSlot* c, uint64_t round, bool unconditional) {
   bool changed = c->specs_changed || c->force_write;
   for (size_t i = 0; i < c->nodes.size() && !changed; ++i) {
-    changed = c->nodes[i].health.status() != c->nodes[i].written;
+    changed = c->nodes[i].Unwritten();
   }
   if (!unconditional && write_cache_ && !changed) {
     counters_->writes_skipped.fetch_add(1, std::memory_order_relaxed);
@@ -424,7 +629,7 @@ void CheckEngine::Flush(ClusterSlot* c, uint64_t round, bool unconditional) {
   report.owner = options_.owner_id;
   report.round = round;
   for (const NodeSlot& n : c->nodes) {
-    report.nodes.emplace(n.spec, NodeCheckState{n.health.status(), n.health.last_check_ms()});
+    report.nodes.emplace(n.spec, n.Reported());
   }
   Status s = sink_ ? sink_->WriteStatuses(report) : Status::Ok();
   if (!s.ok()) {
@@ -437,7 +642,11 @@ void CheckEngine::Flush(ClusterSlot* c, uint64_t round, bool unconditional) {
   c->ever_written = true;
   c->specs_changed = false;
   c->force_write = false;
-  for (NodeSlot& n : c->nodes) n.written = n.health.status();
+  if (c->early_flush_at >= 0) {
+    c->early_flush_at = -1;
+    deferred_flush_.erase(c->slot);
+  }
+  for (NodeSlot& n : c->nodes) n.MarkWritten();
 }
 
 void CheckEngine::UpdateGauges() {
@@ -468,7 +677,7 @@ StatusReport CheckEngine::Snapshot(const std::string& cluster) const {
   report.owner = options_.owner_id;
   report.round = c->last_finished_round;
   for (const NodeSlot& n : c->nodes) {
-    report.nodes.emplace(n.spec, NodeCheckState{n.health.status(), n.health.last_check_ms()});
+    report.nodes.emplace(n.spec, n.Reported());
   }
   return report;
 }

@@ -20,6 +20,25 @@
 // written at once, at most one early write per cluster per 100 ms, so a
 // subscriber learns of it without waiting for the round to complete.
 //
+// Fast re-checks. A failed check of a node that is not down, or a good check
+// of one that is rising, leaves it between states: it is checked again after
+// the cluster's fastinter (HealthOptions::fastinter_ms) rather than at its
+// next ordinary slot, until it reaches fall (or rise) or its streak breaks.
+// These extra checks belong to no round; the ordinary schedule is untouched
+// (an ordinary check due while an extra one runs is left out, not late). A
+// token bucket caps them at fastinter_max_per_sec per instance; a node over
+// the cap waits for its ordinary check. A status change found this way is
+// written early like any other; an early write held back by the 100 ms rate
+// limit goes out when the limit allows, not at the end of the round.
+//
+// Down cap. With HealthOptions::max_down_share below 1, at most that share
+// of a cluster's checked nodes (at least one) may go from NORMAL to down
+// within one interval; a node past the cap stays NORMAL, its verdict "held"
+// (re-checked at fastinter, published once the window has room).
+//
+// History. Every status change (and held verdict) is recorded in the
+// TransitionLog, if one is set, with the outcome that decided it.
+//
 // Definition changes (SetClusters) take effect at once: removed and offlined
 // nodes stop being checked, nodes whose check target changed are re-targeted,
 // health is kept by spec, and -- once the cluster has been written -- a
@@ -30,9 +49,12 @@
 // Thread-safety: owned by the checker thread; not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <queue>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -43,6 +65,7 @@
 #include "healthcheck/node_health.h"
 #include "healthcheck/prober.h"
 #include "healthcheck/status_report.h"
+#include "healthcheck/transition_log.h"
 #include "model/cluster.h"
 
 namespace jcm {
@@ -66,7 +89,18 @@ class CheckEngine : public ProbeListener {
   // Monotonic ms at which Poll has work next; INT64_MAX if none.
   int64_t NextDueMs() const;
   void OnProbeResult(uint32_t target, CheckOutcome outcome) override;
+  // The event loop did not run until monotonic `end_ms` (a stall: process
+  // stopped, machine overloaded). A check started before then that times
+  // out within kStallGraceMs after it has timed our stall, not the node: it
+  // is voided (no verdict, counted in `voided`) and the node re-checked
+  // after fastinter. (Answers that arrived during the stall are read before
+  // timers run, see HealthChecker; this covers checks the stall caught
+  // mid-connect or mid-send.)
+  static constexpr int64_t kStallGraceMs = 200;
+  void NoteStall(int64_t end_ms) { stall_end_ms_ = std::max(stall_end_ms_, end_ms); }
   void SetWriteCache(bool enabled) { write_cache_ = enabled; }
+  // Where transitions are recorded; null: nowhere. Must outlive the engine.
+  void SetTransitionLog(TransitionLog* log) { log_ = log; }
 
   // For tests and /sys/status: the state the engine holds for a cluster.
   // Empty report if the cluster is not owned.
@@ -86,10 +120,18 @@ class CheckEngine : public ProbeListener {
     uint64_t gen;
     bool operator>(const Due& o) const { return at > o.at; }
   };
+  struct FastDue {
+    int64_t at;
+    uint32_t target;
+    uint64_t gen;
+    bool operator>(const FastDue& o) const { return at > o.at; }
+  };
 
   void AddCluster(std::shared_ptr<const Cluster> def, int64_t now);
   void UpdateCluster(ClusterSlot* c, std::shared_ptr<const Cluster> def, int64_t now);
   void RemoveCluster(uint32_t slot);
+  // The same definition with new statuses: seeds undecided nodes only.
+  void Reseed(ClusterSlot* c, std::shared_ptr<const Cluster> def);
   void ApplySettings(ClusterSlot* c);
   // Gives the node the probe target its definition asks for (or none).
   void Retarget(ClusterSlot* c, NodeSlot* n, const Node* def);
@@ -99,6 +141,17 @@ class CheckEngine : public ProbeListener {
   void StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t now);
   void MaybeFinishRound(ClusterSlot* c, RoundTrack* t, int64_t now);
   void Flush(ClusterSlot* c, uint64_t round, bool unconditional);
+  // Writes a cluster whose status changed mid-round now, or as soon as the
+  // early-write rate limit allows.
+  void EarlyFlush(ClusterSlot* c, int64_t now);
+  // After a result of node `index`: queue an extra check if it is between
+  // states (see the header comment).
+  void MaybeFastRecheck(ClusterSlot* c, uint32_t index, CheckOutcome outcome, int64_t now);
+  void RunFastChecks(int64_t now);
+  // True if one more NORMAL -> down verdict fits the cluster's cap now.
+  bool DownAllowed(ClusterSlot* c, int64_t now);
+  void Log(ClusterSlot* c, const NodeSlot& n, NodeStatus from, NodeStatus to, const char* reason);
+  bool TakeFastToken(int64_t now);
   void Schedule(ClusterSlot* c);
   void UpdateGauges();
   Prober* ProberFor(CheckType type) const;
@@ -110,6 +163,7 @@ class CheckEngine : public ProbeListener {
   Prober* tcp_;
   StatusSink* sink_;
   HealthCounters* counters_;
+  TransitionLog* log_ = nullptr;
   const Clock* clock_;
   bool write_cache_;
   int late_tolerance_ms_;
@@ -121,6 +175,12 @@ class CheckEngine : public ProbeListener {
   std::vector<uint32_t> free_targets_;
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
   uint64_t next_gen_ = 1;
+  std::priority_queue<FastDue, std::vector<FastDue>, std::greater<FastDue>> fast_due_;
+  uint64_t next_fast_gen_ = 1;
+  double fast_tokens_ = 0;
+  int64_t fast_tokens_at_ = -1;
+  std::set<uint32_t> deferred_flush_;  // slots with an early write held back
+  int64_t stall_end_ms_ = -1;          // see NoteStall
 };
 
 }  // namespace jcm

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "healthcheck/http_prober.h"
 #include "healthcheck/native_http_prober.h"
 #include "healthcheck/poller.h"
+#include "healthcheck/socket_address.h"
 #include "healthcheck/tcp_prober.h"
 
 namespace jcm {
@@ -92,6 +94,24 @@ Status HealthChecker::Start() {
       options_.max_keepalive >= 0 ? options_.max_keepalive : std::max(0, limit - reserve);
   keepalive_budget_ = budget;
 
+  SourceAddress source;
+  if (!ParseSourceAddress(options_.source_ip, &source)) {
+    return Status::InvalidArgument("--check-source-ip: '" + options_.source_ip +
+                                   "' is not an IP address");
+  }
+  if (source.set()) {
+    // Refuse at start an address this host does not have, rather than fail
+    // every check later.
+    const int fd = socket(source.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool bound = fd >= 0 && BindSource(fd, source, source.family());
+    const int err = errno;
+    if (fd >= 0) close(fd);
+    if (!bound) {
+      return Status::InvalidArgument("--check-source-ip: cannot bind '" + options_.source_ip +
+                                     "': " + std::strerror(err));
+    }
+  }
+
   auto loop = std::make_unique<Loop>();
   Status s = loop->poller.Init();
   if (!s.ok()) return s;
@@ -99,17 +119,24 @@ Status HealthChecker::Start() {
   if (wake_fd_ < 0) return Status::Internal(std::string("eventfd: ") + std::strerror(errno));
   loop->poller.Watch(wake_fd_, EPOLLIN, &loop->wake);
   if (options_.http_prober == HttpProberKind::kNative) {
-    loop->http = std::make_unique<NativeHttpProber>(&loop->poller, &loop->proxy, clock_);
+    auto native = std::make_unique<NativeHttpProber>(&loop->poller, &loop->proxy, clock_);
+    native->SetSource(source);
+    loop->http = std::move(native);
   } else {
-    loop->http = std::make_unique<HttpProber>(&loop->poller, &loop->proxy,
-                                              std::max(1, options_.multi_handles), clock_);
+    auto curl = std::make_unique<HttpProber>(&loop->poller, &loop->proxy,
+                                             std::max(1, options_.multi_handles), clock_);
+    curl->SetSourceIp(options_.source_ip);
+    loop->http = std::move(curl);
   }
   loop->tcp = std::make_unique<TcpProber>(&loop->poller, &loop->proxy, clock_);
+  loop->tcp->SetSource(source);
   loop->engine = std::make_unique<CheckEngine>(options_, budget, loop->http.get(), loop->tcp.get(),
-                                               sink_, &counters_, clock_);
+                                               &writer_, &counters_, clock_);
+  loop->engine->SetTransitionLog(&transitions_);
   loop->proxy.engine = loop->engine.get();
   loop_ = std::move(loop);
   stop_ = false;
+  writer_.Start();
   thread_ = std::thread([this] { Run(); });
   return Status::Ok();
 }
@@ -119,6 +146,8 @@ void HealthChecker::Stop() {
   stop_ = true;
   Wake();
   thread_.join();
+  // The loop is gone, so nothing is queued any more.
+  writer_.Stop();
   // Engine first: it hands its targets back to the probers.
   loop_->engine.reset();
   loop_->tcp.reset();
@@ -152,6 +181,13 @@ void HealthChecker::Run() {
   Loop& l = *loop_;
   int64_t rate_start = clock_->MonoMs();
   uint64_t rate_checks = counters_.checks.load(std::memory_order_relaxed);
+  // A turn longer than this since the last dispatch of socket events reads
+  // sockets again before running timers.
+  constexpr int64_t kStallReadMs = 5;
+  // A turn or a wait this much longer than asked is a stall of the loop:
+  // timeouts of checks that spanned it are voided (CheckEngine::NoteStall).
+  constexpr int64_t kStallMs = 100;
+  int64_t last_wait_end = rate_start;
   while (!stop_.load(std::memory_order_relaxed)) {
     std::optional<std::vector<std::shared_ptr<const Cluster>>> pending;
     {
@@ -163,6 +199,18 @@ void HealthChecker::Run() {
 
     l.engine->Poll();
     int64_t now = clock_->MonoMs();
+    if (now - last_wait_end > kStallReadMs) {
+      // This turn ran long: answers may be waiting in socket buffers. Read
+      // them before the timers expire their checks.
+      if (l.poller.Wait(0) < 0) break;
+      now = clock_->MonoMs();
+    }
+    if (now - last_wait_end > kStallMs) {
+      // This turn ran far longer than a turn should: checks that time out
+      // now may have timed us.
+      counters_.loop_stalls.fetch_add(1, std::memory_order_relaxed);
+      l.engine->NoteStall(now);
+    }
     l.tcp->RunTimers(now);
     l.http->RunTimers(now);
 
@@ -178,7 +226,14 @@ void HealthChecker::Run() {
         std::min({l.engine->NextDueMs(), l.tcp->NextTimerMs(), l.http->NextTimerMs()});
     // Wake at least every second to refresh the rate gauge.
     const int64_t wait = std::clamp<int64_t>(next - now, 0, 1000);
+    const int64_t wait_start = clock_->MonoMs();
     if (l.poller.Wait(static_cast<int>(wait)) < 0) break;
+    const int64_t wait_end = clock_->MonoMs();
+    if (wait_end - wait_start > wait + kStallMs) {
+      counters_.loop_stalls.fetch_add(1, std::memory_order_relaxed);
+      l.engine->NoteStall(wait_end);
+    }
+    last_wait_end = wait_end;
   }
 }
 

@@ -8,7 +8,14 @@
 // The server tells it which clusters this instance owns (SetClusters, on ring
 // or definition changes) and receives StatusReports through the StatusSink
 // after each round and on a node's status change, subject to the
-// change-only rule (see CheckEngine).
+// change-only rule (see CheckEngine). Reports go through a StatusWriter: the
+// sink runs on a writer thread of its own, so ZooKeeper I/O never runs on the
+// probing loop, and only the latest report per cluster is kept while a write
+// waits.
+//
+// Stalls. When a turn of the loop took longer than expected (the process was
+// stopped, the machine overloaded), answers that arrived meanwhile are read
+// before the probers' timers run, so a late-read answer is not a timeout.
 //
 // Keep-alive budget: at Start the soft RLIMIT_NOFILE is read; the checker
 // keeps at most RLIMIT_NOFILE - fd_reserve connections open (both from
@@ -17,8 +24,9 @@
 // (RaiseFileLimit below), since it is process-wide.
 //
 // Thread-safety: SetClusters, SetWriteCache, counters() and Stop may be called
-// from any thread. StatusSink::WriteStatuses is called from the checker's own
-// thread. Start and Stop must not race each other.
+// from any thread. StatusSink::WriteStatuses is called from the checker's
+// writer thread (never the probing loop), one call at a time; it may block.
+// Start and Stop must not race each other.
 #pragma once
 
 #include <atomic>
@@ -32,6 +40,8 @@
 #include "healthcheck/health_counters.h"
 #include "healthcheck/health_options.h"
 #include "healthcheck/status_report.h"
+#include "healthcheck/status_writer.h"
+#include "healthcheck/transition_log.h"
 #include "model/cluster.h"
 #include "model/status.h"
 
@@ -58,6 +68,8 @@ class HealthChecker {
   void SetWriteCache(bool enabled);
 
   const HealthCounters& counters() const { return counters_; }
+  // The last transitions of the nodes this instance checks (TransitionLog).
+  const TransitionLog& transitions() const { return transitions_; }
   // The keep-alive budget resolved at Start (0 before).
   int keepalive_budget() const { return keepalive_budget_.load(); }
 
@@ -70,6 +82,8 @@ class HealthChecker {
   StatusSink* sink_;
   Clock* clock_;
   HealthCounters counters_;
+  TransitionLog transitions_;
+  StatusWriter writer_{sink_, &counters_};
   std::atomic<int> keepalive_budget_{0};
   std::atomic<bool> write_cache_;
   std::atomic<bool> stop_{false};

@@ -19,11 +19,18 @@ nlohmann::json CountersToJson(const HealthCounters& c) {
       {"failures", get(c.failures)},
       {"timeouts", get(c.timeouts)},
       {"skippedBusy", get(c.skipped_busy)},
+      {"fastChecks", get(c.fast_checks)},
+      {"fastCapped", get(c.fast_capped)},
+      {"downsHeld", get(c.downs_held)},
+      {"voided", get(c.voided)},
+      {"loopStalls", get(c.loop_stalls)},
       {"rounds", get(c.rounds)},
       {"lateRounds", get(c.late_rounds)},
       {"statusWrites", get(c.status_writes)},
       {"writesSkipped", get(c.writes_skipped)},
       {"writeErrors", get(c.write_errors)},
+      {"writeQueue", get(c.write_queue)},
+      {"writesCoalesced", get(c.writes_coalesced)},
   };
 }
 

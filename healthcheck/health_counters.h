@@ -23,17 +23,24 @@ struct HealthCounters {
   std::atomic<uint64_t> short_targets{0};   // checked with a new connection each time
   std::atomic<uint64_t> checks_per_sec{0};  // over the last ~1 s
   std::atomic<int64_t> last_round_ms{0};    // round start to its last result
+  std::atomic<uint64_t> write_queue{0};     // reports waiting for the status writer
   // Cumulative.
   std::atomic<uint64_t> checks{0};  // started
   std::atomic<uint64_t> successes{0};
   std::atomic<uint64_t> failures{0};      // answered badly (code, refused, reset)
   std::atomic<uint64_t> timeouts{0};      // no answer within the timeout
   std::atomic<uint64_t> skipped_busy{0};  // due while the previous check still ran
+  std::atomic<uint64_t> fast_checks{0};   // extra checks at fastinter (part of checks)
+  std::atomic<uint64_t> fast_capped{0};   // extra checks not made: over the per-second cap
+  std::atomic<uint64_t> downs_held{0};    // down verdicts over the per-cluster cap
+  std::atomic<uint64_t> voided{0};        // timeouts that spanned a stall of our loop
+  std::atomic<uint64_t> loop_stalls{0};   // turns of the loop late by kStallMs or more
   std::atomic<uint64_t> rounds{0};        // cluster rounds completed
   std::atomic<uint64_t> late_rounds{0};   // of which a check started late, or skipped
   std::atomic<uint64_t> status_writes{0};
-  std::atomic<uint64_t> writes_skipped{0};  // unchanged since the last write
-  std::atomic<uint64_t> write_errors{0};    // sink refused; retried next round
+  std::atomic<uint64_t> writes_skipped{0};    // unchanged since the last write
+  std::atomic<uint64_t> write_errors{0};      // sink refused; retried (StatusWriter)
+  std::atomic<uint64_t> writes_coalesced{0};  // replaced by a newer report before written
 };
 
 // {"clusters": .., "nodes": .., "checksPerSec": .., ...} for /sys/status.

@@ -40,6 +40,16 @@ struct HealthOptions {
   int timeout_ms = 0;
   int rise = 1;
   int fall = 2;
+  // --health-fastinter-ms: after a failed check of a node that is not down
+  // (or a good check of one that is rising), check it again this soon
+  // instead of a whole interval later, until it reaches fall (or rise).
+  // 0: a quarter of the cluster's interval. At least 100 ms; a cluster's
+  // fastInterMs overrides it; at or above the interval it is off.
+  int fastinter_ms = 0;
+  // --health-fastinter-max-per-sec: extra (fast) checks this instance starts
+  // per second at most, so a mass failure cannot become a check storm. Past
+  // it nodes wait for their ordinary check. 0 turns fast re-checks off.
+  int fastinter_max_per_sec = 1000;
   // --http-prober. Native is the default: it passes every test the curl
   // prober passes, and costs a fraction of its CPU per check (see
   // bench/healthcheck/RESULTS.md).
@@ -58,6 +68,16 @@ struct HealthOptions {
   // A check started later than this after its due time makes its round
   // late. 0: max(50 ms, interval / 10).
   int late_tolerance_ms = 0;
+  // --health-max-down-share: at most this share of a cluster's checked nodes
+  // (at least one) may go from NORMAL to down within one interval on this
+  // instance's word; a node past it stays NORMAL ("held", in the transition
+  // history and health.downsHeld) and is re-checked, and goes down once the
+  // window has room. 1 = no cap.
+  double max_down_share = 1.0;
+  // --check-source-ip: the local address every check connects from (HTTP
+  // and TCP, both HTTP probers); empty: the kernel picks. Multi-homed hosts
+  // choose the path with it; an IPv4 source is not used for IPv6 nodes.
+  std::string source_ip;
   // JCM's /sys/nscache: true = write a cluster's statuses only when they
   // changed since this instance's last write.
   bool write_cache = true;

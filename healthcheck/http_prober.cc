@@ -20,6 +20,7 @@ struct HttpProber::Target {
   bool keepalive = true;
   std::vector<int> ok_codes;
   std::string url;
+  std::string interface;  // CURLOPT_INTERFACE keeps a pointer to it
 };
 
 namespace {
@@ -87,6 +88,12 @@ void HttpProber::AddTarget(uint32_t target, const ProbeTarget& spec) {
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  // "host!" makes curl take it as an address, never an interface name. An
+  // IPv4 source is not forced on an IPv6 node (nor the reverse).
+  if (!source_ip_.empty() && (source_ip_.find(':') != std::string::npos) == v6) {
+    t->interface = "host!" + source_ip_;
+    curl_easy_setopt(e, CURLOPT_INTERFACE, t->interface.c_str());
+  }
   if (!spec.keepalive) {
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "healthcheck/clock.h"
@@ -37,6 +38,9 @@ class HttpProber : public Prober, public FdHandler {
   // Call curl_global_init before the first HttpProber (HealthChecker does).
   HttpProber(Poller* poller, ProbeListener* listener, int multi_handles, const Clock* clock);
   ~HttpProber() override;
+
+  // Targets added from then on connect from `ip` (CURLOPT_INTERFACE).
+  void SetSourceIp(const std::string& ip) { source_ip_ = ip; }
 
   void AddTarget(uint32_t target, const ProbeTarget& spec) override;
   void RemoveTarget(uint32_t target) override;
@@ -57,6 +61,7 @@ class HttpProber : public Prober, public FdHandler {
   void Drain(Multi* m);
 
   Poller* poller_;
+  std::string source_ip_;
   ProbeListener* listener_;
   const Clock* clock_;
   std::vector<std::unique_ptr<Multi>> multis_;

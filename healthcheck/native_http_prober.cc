@@ -348,6 +348,12 @@ void NativeHttpProber::Connect(Target* t) {
   t->fd = fd;
   if (static_cast<size_t>(fd) >= fd_target_.size()) fd_target_.resize(fd + 1024);
   fd_target_[fd] = t->id;
+  if (!BindSource(fd, source_, t->addr.ss_family)) {
+    // Our source address is gone: our problem, no evidence about the node.
+    CloseSocket(t);
+    Finish(t, CheckOutcome::kNoAnswer);
+    return;
+  }
   const int rc = connect(fd, reinterpret_cast<const sockaddr*>(&t->addr), t->addr_len);
   if (rc != 0 && errno != EINPROGRESS) {
     // Refused at once (common on loopback): the node answered, badly.

@@ -54,6 +54,7 @@
 #include "healthcheck/clock.h"
 #include "healthcheck/poller.h"
 #include "healthcheck/prober.h"
+#include "healthcheck/socket_address.h"
 
 namespace jcm {
 
@@ -124,6 +125,9 @@ class NativeHttpProber : public Prober, public FdHandler {
 
   NativeHttpProber(Poller* poller, ProbeListener* listener, const Clock* clock);
   ~NativeHttpProber() override;
+
+  // Checks from then on connect from `source` (--check-source-ip).
+  void SetSource(const SourceAddress& source) { source_ = source; }
 
   void AddTarget(uint32_t target, const ProbeTarget& spec) override;
   void RemoveTarget(uint32_t target) override;
@@ -197,6 +201,7 @@ class NativeHttpProber : public Prober, public FdHandler {
   void CloseSocket(Target* t);
 
   Poller* poller_;
+  SourceAddress source_;
   ProbeListener* listener_;
   const Clock* clock_;
   std::vector<std::unique_ptr<Target>> targets_;  // indexed by target id

@@ -4,7 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/cluster_codec.h"
 #include "model/limits.h"
+#include "model/validation.h"
 
 namespace jcm {
 namespace {
@@ -14,6 +16,8 @@ constexpr size_t kHeaderBytes = 4 + 1 + 4;
 // A decoded payload larger than this is refused before allocating for it: a
 // corrupt length must not make us reserve gigabytes.
 constexpr uint32_t kMaxPayloadBytes = 64u << 20;
+
+Result<StatusReport> DecodeStatusReportUnchecked(std::string_view bytes);
 
 }  // namespace
 
@@ -53,6 +57,18 @@ Result<std::string> EncodeStatusReport(const StatusReport& report) {
 }
 
 Result<StatusReport> DecodeStatusReport(std::string_view bytes) {
+  // Every malformed input is refused by a check below; this only catches
+  // what no check can rule out (an allocation failing).
+  try {
+    return DecodeStatusReportUnchecked(bytes);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("status znode: decoding failed: ") + e.what());
+  }
+}
+
+namespace {
+
+Result<StatusReport> DecodeStatusReportUnchecked(std::string_view bytes) {
   if (bytes.size() < kHeaderBytes || bytes.substr(0, 4) != kStatusMagic) {
     return Status::InvalidArgument("status znode: missing 'JCMS' header (" +
                                    std::to_string(bytes.size()) + " bytes)");
@@ -76,8 +92,10 @@ Result<StatusReport> DecodeStatusReport(std::string_view bytes) {
     return Status::InvalidArgument("status znode: zlib stream is corrupt (code " +
                                    std::to_string(rc) + ")");
   }
-  nlohmann::json doc = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
+  nlohmann::json doc;
+  Status parsed = ParseJsonText(payload, &doc);  // bounded depth, no exception
+  if (!parsed.ok()) return Status::InvalidArgument("status znode: " + parsed.message());
+  if (!doc.is_object()) {
     return Status::InvalidArgument("status znode: payload is not a JSON object");
   }
   auto c = doc.find("cluster");
@@ -98,12 +116,14 @@ Result<StatusReport> DecodeStatusReport(std::string_view bytes) {
     NodeCheckState state;
     if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number_integer() ||
         !ParseNodeStatus(v[0].get<std::string>(), &state.status)) {
-      return Status::InvalidArgument("status znode: bad entry for node '" + it.key() + "'");
+      return Status::InvalidArgument("status znode: bad entry for node " + QuoteForError(it.key()));
     }
     state.last_check_ms = v[1].get<int64_t>();
     report.nodes.emplace(it.key(), state);
   }
   return report;
 }
+
+}  // namespace
 
 }  // namespace jcm

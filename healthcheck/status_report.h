@@ -17,6 +17,10 @@
 namespace jcm {
 
 struct NodeCheckState {
+  // last_check_ms == kNoOpinion: the owner has not decided this node yet (it
+  // has neither risen nor fallen there, and had no status to start from);
+  // readers keep whatever status they last applied for it, or INVALID.
+  static constexpr int64_t kNoOpinion = -1;
   NodeStatus status = NodeStatus::kInvalid;
   int64_t last_check_ms = 0;  // wall-clock ms of the last check, 0 = never
   bool operator==(const NodeCheckState&) const = default;

@@ -64,6 +64,12 @@ void TcpProber::Start(uint32_t target) {
     ready_.emplace_back(target, CheckOutcome::kNoAnswer);
     return;
   }
+  if (!BindSource(fd, source_, t->addr.ss_family)) {
+    // Our source address is gone: our problem, no evidence about the node.
+    close(fd);
+    ready_.emplace_back(target, CheckOutcome::kNoAnswer);
+    return;
+  }
   int rc = connect(fd, reinterpret_cast<const sockaddr*>(&t->addr), t->addr_len);
   if (rc == 0 || errno != EINPROGRESS) {
     const CheckOutcome outcome = rc == 0 ? CheckOutcome::kSuccess : CheckOutcome::kBadAnswer;

@@ -20,6 +20,7 @@
 #include "healthcheck/clock.h"
 #include "healthcheck/poller.h"
 #include "healthcheck/prober.h"
+#include "healthcheck/socket_address.h"
 
 namespace jcm {
 
@@ -27,6 +28,9 @@ class TcpProber : public Prober, public FdHandler {
  public:
   TcpProber(Poller* poller, ProbeListener* listener, const Clock* clock);
   ~TcpProber() override;
+
+  // Checks from then on connect from `source` (--check-source-ip).
+  void SetSource(const SourceAddress& source) { source_ = source; }
 
   void AddTarget(uint32_t target, const ProbeTarget& spec) override;
   void RemoveTarget(uint32_t target) override;
@@ -39,6 +43,7 @@ class TcpProber : public Prober, public FdHandler {
   int64_t NextTimerMs() const override;
 
  private:
+  SourceAddress source_;
   struct Target {
     sockaddr_storage addr{};
     socklen_t addr_len = 0;

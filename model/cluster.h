@@ -64,6 +64,7 @@ struct CheckSettings {
   int timeout_ms = 0;
   int rise = 0;
   int fall = 0;
+  int fast_inter_ms = 0;      // fastInterMs: re-check delay while a node changes state
   std::vector<int> ok_codes;  // empty: any 2xx is healthy
   bool operator==(const CheckSettings&) const = default;
   bool IsDefault() const { return *this == CheckSettings{}; }

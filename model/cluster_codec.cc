@@ -1,13 +1,57 @@
 #include "model/cluster_codec.h"
 
 #include <limits>
+#include <new>
 
+#include "model/limits.h"
 #include "model/validation.h"
 
 namespace jcm {
 namespace {
 
 using nlohmann::json;
+
+// Error messages quote at most this much of a value's JSON text.
+constexpr size_t kShownJsonChars = 64;
+
+// At most `max` bytes of `text`, so an error message never carries a whole
+// hostile document (nlohmann's messages quote the offending token).
+std::string Truncated(std::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  return std::string(text.substr(0, max)) + "... (" + std::to_string(text.size()) + " characters)";
+}
+
+// A string's JSON text, from at most `max` of its bytes (a cut UTF-8
+// sequence is replaced, never an error).
+std::string DumpStringPrefix(const std::string& s, size_t max) {
+  json prefix = s.size() <= max ? s : s.substr(0, max);
+  return prefix.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// Integer value in [lo, hi]; `field` names it in errors.
+Status GetIntValue(const json& v, const std::string& field, int64_t lo, int64_t hi, int64_t* out) {
+  if (!v.is_number_integer() && !v.is_number_unsigned()) {
+    return JsonTypeError(field, v, "an integer");
+  }
+  bool in_range;
+  int64_t value = 0;
+  if (v.is_number_unsigned()) {
+    uint64_t u = v.get<uint64_t>();
+    // nlohmann stores every non-negative integer as unsigned: check both ends.
+    in_range =
+        hi >= 0 && u <= static_cast<uint64_t>(hi) && (lo <= 0 || u >= static_cast<uint64_t>(lo));
+    value = in_range ? static_cast<int64_t>(u) : 0;
+  } else {
+    value = v.get<int64_t>();
+    in_range = value >= lo && value <= hi;
+  }
+  if (!in_range) {
+    return Status::InvalidArgument(field + ": " + v.dump() + " is out of range " +
+                                   std::to_string(lo) + "-" + std::to_string(hi));
+  }
+  *out = value;
+  return Status::Ok();
+}
 
 Status GetString(const json& obj, const char* key, const std::string& field, std::string* out) {
   auto it = obj.find(key);
@@ -22,25 +66,15 @@ Status GetInt(const json& obj, const char* key, const std::string& field, int64_
               int64_t* out) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return Status::Ok();
-  if (!it->is_number_integer() && !it->is_number_unsigned()) {
-    return JsonTypeError(field, *it, "an integer");
-  }
-  bool in_range;
-  int64_t value = 0;
-  if (it->is_number_unsigned()) {
-    uint64_t u = it->get<uint64_t>();
-    in_range = u <= static_cast<uint64_t>(hi);
-    value = in_range ? static_cast<int64_t>(u) : 0;
-  } else {
-    value = it->get<int64_t>();
-    in_range = value >= lo && value <= hi;
-  }
-  if (!in_range) {
-    return Status::InvalidArgument(field + ": " + it->dump() + " is out of range " +
-                                   std::to_string(lo) + "-" + std::to_string(hi));
-  }
-  *out = value;
-  return Status::Ok();
+  return GetIntValue(*it, field, lo, hi, out);
+}
+
+// Refuses a list longer than a cluster may be before a Node is allocated
+// for each element.
+Status CheckNodeCount(size_t n, const std::string& field) {
+  if (n <= limits::kMaxNodesPerCluster) return Status::Ok();
+  return Status::InvalidArgument(field + ": " + std::to_string(n) + " nodes is more than " +
+                                 std::to_string(limits::kMaxNodesPerCluster));
 }
 
 // JCM writes "ONLINE"/"OFFLINE"; accept booleans too, as operators type them.
@@ -59,18 +93,108 @@ Status GetOnline(const json& obj, const std::string& field, bool* out) {
 
 }  // namespace
 
+std::string JsonTextPrefix(const json& value, size_t max) {
+  // Iterative, with an explicit stack, and stopping once `max` is passed: a
+  // value nested 100,000 deep must cost neither stack nor time (nlohmann's
+  // dump() recurses once per level).
+  struct Frame {
+    const json* container;
+    json::const_iterator it;
+  };
+  std::string out;
+  std::vector<Frame> stack;
+  auto emit = [&](const json& v) {
+    if (v.is_array() || v.is_object()) {
+      out += v.is_array() ? '[' : '{';
+      stack.push_back({&v, v.cbegin()});
+    } else if (v.is_string()) {
+      out += DumpStringPrefix(v.get_ref<const std::string&>(), max);
+    } else {
+      out += v.dump();  // a number, boolean or null: short
+    }
+  };
+  emit(value);
+  // Each turn appends at least one character, so this ends after ~max turns.
+  while (!stack.empty() && out.size() <= max) {
+    Frame& f = stack.back();
+    if (f.it == f.container->cend()) {
+      out += f.container->is_array() ? ']' : '}';
+      stack.pop_back();
+      continue;
+    }
+    if (f.it != f.container->cbegin()) out += ',';
+    if (f.container->is_object()) out += DumpStringPrefix(f.it.key(), max) + ':';
+    const json& child = *f.it;
+    ++f.it;
+    emit(child);  // may grow the stack: `f` is not used after this
+  }
+  if (out.size() > max) {
+    size_t cut = max;  // on a UTF-8 boundary: the message must stay valid UTF-8
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+    out += "...";
+  }
+  return out;
+}
+
 Status JsonTypeError(const std::string& field, const json& value, const char* want) {
-  return Status::InvalidArgument(
-      field + ": expected " + want + ", got " + value.type_name() + " " +
-      QuoteForError(value.dump(-1, ' ', false, json::error_handler_t::replace)));
+  std::string shown = JsonTextPrefix(value, kShownJsonChars);
+  std::string what = value.type_name();
+  if (value.is_array() || value.is_object()) {
+    const size_t n = value.size();
+    what += " of " + std::to_string(n) + (value.is_array() ? " element" : " member");
+    if (n != 1) what += 's';
+  }
+  return Status::InvalidArgument(field + ": expected " + want + ", got " + what + " '" + shown +
+                                 "'");
+}
+
+Status CheckJsonDepth(std::string_view text, int max_depth) {
+  // Counts brackets outside strings, exactly as the JSON grammar nests them,
+  // so that the parser (and every recursive walk over what it builds: copy,
+  // compare, dump) never sees more than `max_depth` levels.
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) {
+        return Status::InvalidArgument("body: nested deeper than " + std::to_string(max_depth) +
+                                       " (at byte " + std::to_string(i) + ")");
+      }
+    } else if (c == ']' || c == '}') {
+      if (depth > 0) --depth;  // unbalanced text is the parser's to refuse
+    }
+  }
+  return Status::Ok();
 }
 
 Status ParseJsonText(std::string_view text, json* out) {
+  Status s = CheckJsonDepth(text, static_cast<int>(limits::kMaxJsonDepth));
+  if (!s.ok()) return s;
+  // Every nlohmann exception becomes a Status: parse_error for bad syntax,
+  // out_of_range for a number beyond a double (1e400), and whatever a later
+  // version may add. Nothing escapes to a caller's thread.
   try {
     *out = json::parse(text.begin(), text.end());
   } catch (const json::parse_error& e) {
     return Status::InvalidArgument("body: malformed JSON at byte " + std::to_string(e.byte) + ": " +
-                                   e.what());
+                                   Truncated(e.what(), 200));
+  } catch (const json::out_of_range& e) {
+    return Status::InvalidArgument("body: number out of range: " + Truncated(e.what(), 200));
+  } catch (const json::exception& e) {
+    return Status::InvalidArgument("body: unreadable JSON: " + Truncated(e.what(), 200));
+  } catch (const std::bad_alloc&) {
+    return Status::TooLarge("body: " + std::to_string(text.size()) +
+                            " bytes of JSON do not fit in memory");
   }
   return Status::Ok();
 }
@@ -143,6 +267,8 @@ Status DecodeNode(const json& doc, const std::string& field, Node* out) {
 Status DecodeNodeList(const json& doc, std::vector<Node>* out) {
   if (!doc.is_array()) return JsonTypeError("nodes", doc, "an array of node objects");
   if (doc.empty()) return Status::InvalidArgument("nodes: the list is empty");
+  Status count = CheckNodeCount(doc.size(), "nodes");
+  if (!count.ok()) return count;
   std::vector<Node> nodes(doc.size());
   for (size_t i = 0; i < doc.size(); ++i) {
     Status s = DecodeNode(doc[i], "nodes[" + std::to_string(i) + "]", &nodes[i]);
@@ -179,7 +305,8 @@ Status DecodeCluster(const json& doc, Cluster* out) {
   const std::pair<const char*, int*> ints[] = {{"intervalMs", &c.check.interval_ms},
                                                {"timeoutMs", &c.check.timeout_ms},
                                                {"rise", &c.check.rise},
-                                               {"fall", &c.check.fall}};
+                                               {"fall", &c.check.fall},
+                                               {"fastInterMs", &c.check.fast_inter_ms}};
   for (const auto& [key, dst] : ints) {
     v = *dst;
     s = GetInt(doc, key, key, std::numeric_limits<int32_t>::min(),
@@ -190,15 +317,20 @@ Status DecodeCluster(const json& doc, Cluster* out) {
   if (auto codes = doc.find("okCodes"); codes != doc.end() && !codes->is_null()) {
     if (!codes->is_array()) return JsonTypeError("okCodes", *codes, "an array of integers");
     for (size_t i = 0; i < codes->size(); ++i) {
-      if (!(*codes)[i].is_number_integer()) {
-        return JsonTypeError("okCodes[" + std::to_string(i) + "]", (*codes)[i], "an integer");
-      }
-      c.check.ok_codes.push_back((*codes)[i].get<int>());
+      // Range-checked here, on the JSON value: narrowing first would turn
+      // 4294967496 into 200.
+      int64_t code = 0;
+      s = GetIntValue((*codes)[i], "okCodes[" + std::to_string(i) + "]", limits::kMinHttpStatusCode,
+                      limits::kMaxHttpStatusCode, &code);
+      if (!s.ok()) return s;
+      c.check.ok_codes.push_back(static_cast<int>(code));
     }
   }
   auto nodes = doc.find("nodes");
   if (nodes != doc.end() && !nodes->is_null()) {
     if (!nodes->is_array()) return JsonTypeError("nodes", *nodes, "an array of node objects");
+    s = CheckNodeCount(nodes->size(), "nodes");
+    if (!s.ok()) return s;
     c.nodes.resize(nodes->size());
     for (size_t i = 0; i < nodes->size(); ++i) {
       s = DecodeNode((*nodes)[i], "nodes[" + std::to_string(i) + "]", &c.nodes[i]);
@@ -254,6 +386,7 @@ json EncodeCluster(const Cluster& c, ClusterJsonForm form) {
     if (cs.timeout_ms) j["timeoutMs"] = cs.timeout_ms;
     if (cs.rise) j["rise"] = cs.rise;
     if (cs.fall) j["fall"] = cs.fall;
+    if (cs.fast_inter_ms) j["fastInterMs"] = cs.fast_inter_ms;
     if (!cs.ok_codes.empty()) j["okCodes"] = cs.ok_codes;
   }
   json nodes = json::array();

@@ -27,10 +27,22 @@ enum class ClusterJsonForm {
   kStored,
 };
 
-// "field: expected <want>, got <type> '<value>'" as an InvalidArgument.
+// "field: expected <want>, got <type> '<value>'" as an InvalidArgument. The
+// value is shown by JsonTextPrefix: bounded, whatever its size or depth.
 Status JsonTypeError(const std::string& field, const nlohmann::json& value, const char* want);
 
-// Parses request text. Malformed JSON is an InvalidArgument that says where.
+// The first `max` characters of `value`'s JSON text ("..." appended when cut),
+// built without recursion in O(max) time, however large or deep `value` is.
+std::string JsonTextPrefix(const nlohmann::json& value, size_t max);
+
+// InvalidArgument "body: nested deeper than <max_depth>" if `text` opens more
+// than `max_depth` arrays/objects inside one another. One linear pass.
+Status CheckJsonDepth(std::string_view text, int max_depth);
+
+// Parses text from a caller, a znode or a file. Never throws: malformed JSON
+// is an InvalidArgument that says where, a number beyond a double (1e400) an
+// InvalidArgument too, nesting beyond limits::kMaxJsonDepth is refused
+// before parsing.
 Status ParseJsonText(std::string_view text, nlohmann::json* out);
 
 // Decodes and validates a cluster document.

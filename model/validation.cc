@@ -10,11 +10,30 @@ namespace jcm {
 
 std::string QuoteForError(std::string_view value) {
   constexpr size_t kShown = 64;
+  // Control characters are shown escaped: these messages go into logs, and
+  // a hostile value must not be able to forge a log line.
+  auto append_escaped = [](std::string* out, std::string_view v) {
+    for (char c : v) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7f) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        *out += "\\x";
+        *out += kHex[u >> 4];
+        *out += kHex[u & 15];
+      } else {
+        *out += c;
+      }
+    }
+  };
   std::string out = "'";
   if (value.size() <= kShown) {
-    out += value;
+    append_escaped(&out, value);
   } else {
-    out += value.substr(0, kShown);
+    // Cut on a UTF-8 boundary: half a character would make the message
+    // invalid UTF-8, which JSON encoders refuse.
+    size_t cut = kShown;
+    while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
+    append_escaped(&out, value.substr(0, cut));
     out += "...' (" + std::to_string(value.size()) + " characters";
     return out + ")";
   }
@@ -144,6 +163,13 @@ Status ValidateClusterFields(const Cluster& cluster) {
     return Status::InvalidArgument("timeoutMs: " + std::to_string(cs.timeout_ms) +
                                    " must be positive and below intervalMs");
   }
+  if (cs.fast_inter_ms != 0 &&
+      (cs.fast_inter_ms < limits::kMinIntervalMs || cs.fast_inter_ms > limits::kMaxIntervalMs ||
+       (cs.interval_ms != 0 && cs.fast_inter_ms > cs.interval_ms))) {
+    return Status::InvalidArgument("fastInterMs: " + std::to_string(cs.fast_inter_ms) +
+                                   " is out of range " + std::to_string(limits::kMinIntervalMs) +
+                                   "-intervalMs");
+  }
   if (cs.rise < 0 || cs.rise > limits::kMaxRiseFall) {
     return Status::InvalidArgument("rise: " + std::to_string(cs.rise) + " is out of range 1-" +
                                    std::to_string(limits::kMaxRiseFall));
@@ -153,7 +179,8 @@ Status ValidateClusterFields(const Cluster& cluster) {
                                    std::to_string(limits::kMaxRiseFall));
   }
   for (size_t i = 0; i < cs.ok_codes.size(); ++i) {
-    if (cs.ok_codes[i] < 100 || cs.ok_codes[i] > 599) {
+    if (cs.ok_codes[i] < limits::kMinHttpStatusCode ||
+        cs.ok_codes[i] > limits::kMaxHttpStatusCode) {
       return Status::InvalidArgument("okCodes[" + std::to_string(i) +
                                      "]: " + std::to_string(cs.ok_codes[i]) +
                                      " is not an HTTP status code");

@@ -32,7 +32,8 @@ Status ValidateClusterFields(const Cluster& cluster);
 // No spec twice (each node already valid).
 Status CheckDuplicateSpecs(const std::vector<Node>& nodes, const std::string& field);
 
-// Quotes a value for an error message, shortening very long ones.
+// Quotes a value for an error message, shortening very long ones and
+// escaping control characters (\x0a), so a message is one safe log line.
 std::string QuoteForError(std::string_view value);
 
 }  // namespace jcm

@@ -8,9 +8,11 @@ PACKAGES=(
   libzookeeper-mt-dev libcpp-httplib-dev nlohmann-json3-dev libcurl4-openssl-dev zlib1g-dev
   libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libboost1.81-dev libxxhash-dev libssl-dev
+  clang-14 libclang-rt-14-dev
   zookeeper default-jre-headless curl procps iproute2 ccache
   nginx-light haproxy
   chromium  # the dashboard's browser test and scripts/screenshots.sh (headless)
+  prometheus  # promtool: tests/integration/metrics checks /metrics and docs/alerts.yml
 )
 
 missing=()
@@ -26,7 +28,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-# Debian's nginx and haproxy packages try to start system services; we run
+# Debian's nginx, haproxy and prometheus packages try to start system services; we run
 # our own instances, so keep the package scripts from starting theirs.
 policy=/usr/sbin/policy-rc.d
 created_policy=0

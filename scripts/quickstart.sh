@@ -9,7 +9,8 @@
 #   scripts/quickstart.sh status   show what runs
 #
 # State lives under var/: var/zk (ZooKeeper data), var/log, var/run/*.pid,
-# var/nginx. Running it again while things run is harmless: running
+# var/nginx, var/tokens (the API's write token, made on the first start:
+# writes need "Authorization: Bearer <token>"; reads and /sub stay open). Running it again while things run is harmless: running
 # processes are left alone, missing ones are started, samples re-registered.
 # Ports: ZooKeeper 127.0.0.1:${JCM_ZK_PORT:-2181}, jcm-server
 # 127.0.0.1:8601-8603, targets 127.0.0.11-14:9981 (HTTP) and :9982 (TCP).
@@ -72,7 +73,14 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$LOG/cmake-configure.log" 2>&1 ||
     { cat "$LOG/cmake-configure.log"; exit 1; }
 fi
-cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)" --target jcm-server
+cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)" --target jcm-server jcmctl
+
+# --- the API's write token (kept across restarts; remove var/tokens for a new one)
+TOKENS=$VAR/tokens
+if [ ! -s "$TOKENS" ]; then
+  (umask 077 && printf 'write %s\n' "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$TOKENS")
+fi
+TOKEN=$(awk '$1 == "write" { print $2; exit }' "$TOKENS")
 
 # --- ZooKeeper
 if jcm_pid_alive "$RUN/zookeeper.pid" QuorumPeerMain; then
@@ -159,7 +167,7 @@ for i in 1 2 3; do
   echo "quickstart: starting jcm-server $i on 127.0.0.1:$port"
   jcm_spawn "$RUN/jcm-server-$i.pid" "$LOG/jcm-server-$i.log" "$BUILD/bin/jcm-server" \
     --zk "127.0.0.1:$ZK_PORT" --zk-root /jcm --listen "127.0.0.1:$port" \
-    --advertise "127.0.0.1:$port" --session-timeout-ms "$SESSION_MS"
+    --advertise "127.0.0.1:$port" --session-timeout-ms "$SESSION_MS" --tokens-file "$TOKENS"
 done
 for i in 1 2 3; do
   port=${SERVER_PORTS[$((i - 1))]}
@@ -174,7 +182,8 @@ register() {
   doc=$(sed "s/\"127\.0\.0\.1\([1-5]\)\"/\"${TARGET_PREFIX}\1\"/g" "$file")
   for t in $(seq 1 50); do
     code=$(curl -s -o "$LOG/register.out" -w '%{http_code}' --max-time 5 \
-      -H 'Content-Type: application/json' --data-binary "$doc" http://127.0.0.1:8602/c || true)
+      -H 'Content-Type: application/json' -H "Authorization: Bearer $TOKEN" \
+      --data-binary "$doc" http://127.0.0.1:8602/c || true)
     [ "$code" = 200 ] && return 0
     sleep 0.2
   done
@@ -193,12 +202,18 @@ jcm is running (stop it with: scripts/quickstart.sh stop)
   targets      nginx on ${T1}-4:9981 (HTTP /health; ${T4} answers 503), ${T1}-3:9982 (TCP)
   PIDs         var/run/*.pid
 
+  write token  $TOKEN   (in var/tokens; writes need it, reads and /sub do not)
+
 Try:
+  export JCM_TOKEN=$TOKEN
   curl -s 127.0.0.1:8601/sys/status
   curl -s 127.0.0.1:8601/c/list
   curl -s 127.0.0.1:8603/c/sudoku_solver
-  curl -s -X POST 127.0.0.1:8602/c/node/sudoku_solver -d '[{"ip":"$T3","protos":[{"port":9982,"proto":"HTTP"}],"online":"ONLINE"}]'
-  curl -s -X POST 127.0.0.1:8601/c/node/online/sudoku_solver -d '{"spec":"$T3|HTTP:9981","online":true}'
-  curl -s -X DELETE 127.0.0.1:8603/c/node/sudoku_solver -d '["$T3|HTTP:9982"]'
+  curl -s -H "Authorization: Bearer \$JCM_TOKEN" -X POST 127.0.0.1:8602/c/node/sudoku_solver -d '[{"ip":"$T3","protos":[{"port":9982,"proto":"HTTP"}],"online":"ONLINE"}]'
+  curl -s -H "Authorization: Bearer \$JCM_TOKEN" -X POST 127.0.0.1:8601/c/node/online/sudoku_solver -d '{"spec":"$T3|HTTP:9981","online":true}'
+  curl -s -H "Authorization: Bearer \$JCM_TOKEN" -X DELETE 127.0.0.1:8603/c/node/sudoku_solver -d '["$T3|HTTP:9982"]'
   curl -s -X POST 127.0.0.1:8601/sub -d '{"tag":"curl","units":[{"name":"sudoku_solver","version":0}]}'
+
+Dashboard:  http://127.0.0.1:8601/ui/
+jcmctl:     JCM_SERVER=127.0.0.1:8601,127.0.0.1:8602,127.0.0.1:8603 JCM_TOKEN=$TOKEN $BUILD/bin/jcmctl ls
 MSG

@@ -62,6 +62,9 @@ status=0
 echo "== Release suite"
 run_ctest "$RELEASE" || status=1
 
+echo "== Fuzz targets (a few seconds each; scripts/fuzz.sh SECONDS for longer)"
+JCM_FUZZ_BUILD=build-test/fuzz scripts/fuzz.sh 3 || status=1
+
 if [ -n "$asan_pid" ]; then
   if ! wait "$asan_pid"; then
     tail -50 "$ASAN.build.log"

@@ -79,7 +79,8 @@ std::vector<ClusterPtr> ClusterService::ListClusters() const { return registry_.
 
 LeaderInfo ClusterService::Leader() const {
   LeaderInfo info;
-  if (!zk_->connected()) return info;  // nobody can write without ZooKeeper
+  info.connected = zk_->connected();
+  if (!info.connected) return info;  // nobody can write without ZooKeeper
   std::lock_guard lock(view_mu_);
   if (view_.leader_address.empty()) return info;
   info.known = true;
@@ -232,7 +233,15 @@ Status ClusterService::ReloadCluster(const std::string& name, bool watch) {
       registry_.ApplyDefinition(std::move(r->cluster), r->znode_version, r->czxid);
       return Status::Ok();
     }
-    if (!r.status().IsNotFound()) return r.status();
+    if (!r.status().IsNotFound()) {
+      if (watch && ClusterStore::IsUnreadable(r.status())) {
+        // A znode nobody can decode (the store logged it, once per version)
+        // is skipped: the definition held, if any, stays served, as does
+        // every other cluster. A write path (no watch) reports it.
+        return Status::Ok();
+      }
+      return r.status();
+    }
     // Absent: date the absence so a stale answer cannot remove a newer
     // incarnation. The parent's pzxid, read after the failed get, bounds
     // every create so far; if the znode is still absent after it, every

@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <tuple>
+#include <unordered_map>
+
 #include "healthcheck/status_codec.h"
 #include "model/limits.h"
 
@@ -59,7 +63,9 @@ void HealthCoordinator::OnMembership(const MemberView& view) {
 void HealthCoordinator::OwnershipLoop() {
   ClusterRegistry* registry = service_->registry();
   uint64_t seen = ~uint64_t{0};
-  std::vector<std::pair<std::string, int64_t>> last_key;
+  // Per owned cluster: definition version and status version. Statuses
+  // matter too: they seed nodes the checker has not decided yet.
+  std::vector<std::tuple<std::string, int64_t, int64_t>> last_key;
   for (;;) {
     std::vector<std::string> rewrite;
     HashRing ring;
@@ -77,21 +83,21 @@ void HealthCoordinator::OwnershipLoop() {
     if (counter != seen || ring_changed || !rewrite.empty()) {
       seen = counter;
       std::vector<std::shared_ptr<const Cluster>> owned;
-      std::vector<std::pair<std::string, int64_t>> key;
+      std::vector<std::tuple<std::string, int64_t, int64_t>> key;
       for (const auto& c : registry->List()) {
         if (ring.Owns(self_, c->name)) {
           owned.push_back(c);
-          key.emplace_back(c->name, c->version);
+          key.emplace_back(c->name, c->version, c->status_version);
         }
       }
-      // Status writes bump the counter too; only definition or ownership
-      // changes matter to the checker.
       if (key != last_key) {
         std::vector<std::string> names;
-        for (const auto& [name, version] : key) names.push_back(name);
-        spdlog::info("event=ownership_changed owned={} members={}", names.size(),
-                     ring.members().size());
-        {
+        for (const auto& [name, version, status_version] : key) names.push_back(name);
+        if (names.size() != last_key.size() ||
+            !std::equal(names.begin(), names.end(), last_key.begin(),
+                        [](const std::string& a, const auto& b) { return a == std::get<0>(b); })) {
+          spdlog::info("event=ownership_changed owned={} members={}", names.size(),
+                       ring.members().size());
           std::lock_guard lock(mu_);
           owned_ = names;
         }
@@ -125,6 +131,15 @@ void HealthCoordinator::RewriteOwned(const std::vector<std::string>& names) {
 // ------------------------------------------------------------ writing
 
 Status HealthCoordinator::WriteStatuses(const StatusReport& report) {
+  {
+    // Queued while we owned it; the ring has moved on since. Writing it now
+    // would fight the new owner over the znode.
+    std::lock_guard lock(mu_);
+    if (!ring_.empty() && !ring_.Owns(self_, report.cluster)) {
+      ++reports_dropped_;
+      return Status::Ok();
+    }
+  }
   Result<std::string> bytes = EncodeStatusReport(report);
   if (!bytes.ok()) return bytes.status();
   if (bytes->size() > limits::kMaxZnodeBytes) {
@@ -182,17 +197,39 @@ void HealthCoordinator::LoadStatus(const std::string& name) {
     }
     return;
   }
+  const std::string path = StatusDir() + "/" + name;
+  if (bad_status_log_.Reported(path, stat.mzxid)) return;  // known bad: not decoded again
   Result<StatusReport> report = DecodeStatusReport(data.value());
   if (!report.ok()) {
-    ++status_decode_errors_;
-    spdlog::warn("event=status_decode_failed cluster={} error=\"{}\"", name,
-                 report.status().ToString());
+    // Skipped: the statuses held stay. Logged once per version, as the
+    // watch re-reads it on every reconnect.
+    if (bad_status_log_.FirstReport(path, stat.mzxid)) {
+      ++status_decode_errors_;
+      spdlog::warn("event=status_decode_failed cluster={} mzxid={} error=\"{}\"", name, stat.mzxid,
+                   report.status().ToString());
+    }
     return;
+  }
+  bad_status_log_.Clear(path);
+  // Nodes the owner has no opinion of yet keep the state applied here last
+  // (a restarted owner must not turn them INVALID while they rise).
+  std::shared_ptr<const Cluster> current = service_->registry()->Get(name);
+  std::unordered_map<std::string, const Node*> current_nodes;
+  if (current) {
+    for (const Node& n : current->nodes) current_nodes.emplace(n.Spec(), &n);
   }
   StatusMap statuses;
   statuses.reserve(report->nodes.size());
   for (const auto& [spec, st] : report->nodes) {
-    statuses.emplace(spec, NodeState{st.status, st.last_check_ms});
+    NodeState state{st.status, st.last_check_ms};
+    if (st.last_check_ms == NodeCheckState::kNoOpinion) {
+      auto it = current_nodes.find(spec);
+      state = it != current_nodes.end() && it->second->online
+                  ? NodeState{it->second->status, it->second->last_check_ms}
+                  : NodeState{NodeStatus::kInvalid, 0};
+      ++no_opinion_kept_;
+    }
+    statuses.emplace(spec, state);
   }
   if (service_->registry()->ApplyStatuses(name, std::move(statuses), stat.mzxid)) {
     ++status_applied_;
@@ -251,7 +288,18 @@ nlohmann::json HealthCoordinator::StatusJson() const {
   j["statusApplied"] = status_applied_.load();
   j["statusDecodeErrors"] = status_decode_errors_.load();
   j["takeovers"] = takeovers_.load();
+  j["reportsDropped"] = reports_dropped_.load();
+  j["noOpinionKept"] = no_opinion_kept_.load();
+  j["history"] = checker_->transitions().Summary();
   j["keepaliveBudget"] = checker_->keepalive_budget();
+  return j;
+}
+
+nlohmann::json HealthCoordinator::History(const std::string& cluster) const {
+  nlohmann::json j = checker_->transitions().Json(cluster);
+  j["owner"] = self_;
+  std::lock_guard lock(mu_);
+  j["checking"] = std::find(owned_.begin(), owned_.end(), cluster) != owned_.end();
   return j;
 }
 

@@ -15,7 +15,8 @@
 //   when its znode vanished under it (new session), since the checker itself
 //   only writes on change.
 //
-// Thread-safety: WriteStatuses runs on the checker thread, OnMembership and
+// Thread-safety: WriteStatuses runs on the checker's status writer thread
+// (never on its probing loop: ZooKeeper may stall there freely), OnMembership and
 // OnStatusEvent on the ZooKeeper dispatch thread, the ownership loop on a
 // thread of its own; shared state is under mu_.
 #pragma once
@@ -36,6 +37,7 @@
 #include "healthcheck/health_checker.h"
 #include "healthcheck/status_report.h"
 #include "server/cluster_service.h"
+#include "storage/bad_znode_log.h"
 
 namespace jcm {
 
@@ -55,6 +57,17 @@ class HealthCoordinator : public StatusSink {
   void OnMembership(const MemberView& view);
   void OnStatusEvent(const ZkEvent& ev);
   nlohmann::json StatusJson() const;
+  // The transition history of a cluster's nodes as seen by this instance's
+  // checker (for GET /c/{name}/history):
+  //   {"cluster": name, "owner": this instance's id,
+  //    "checking": whether this instance checks the cluster now,
+  //    "nodes": {spec: [{"at": wall ms, "from": status, "to": status,
+  //                      "reason": "success" | "bad-answer" | "no-answer" |
+  //                                "offline" | "held"}, ... oldest first]}}
+  // At most TransitionLog::kPerNode entries per node. Only the instance that
+  // checks a cluster has its history; others answer with "nodes": {} and
+  // "checking": false (a caller may ask the owner). Thread-safe.
+  nlohmann::json History(const std::string& cluster) const;
 
  private:
   std::string StatusDir() const { return service_->root() + "/status"; }
@@ -83,8 +96,11 @@ class HealthCoordinator : public StatusSink {
   std::map<std::string, std::string> last_written_;  // GUARDED_BY(write_mu_)
 
   std::atomic<uint64_t> status_applied_{0};
-  std::atomic<uint64_t> status_decode_errors_{0};
+  std::atomic<uint64_t> status_decode_errors_{0};  // once per bad znode version
+  BadZnodeLog bad_status_log_;
   std::atomic<uint64_t> takeovers_{0};
+  std::atomic<uint64_t> reports_dropped_{0};  // queued, but no longer ours to write
+  std::atomic<uint64_t> no_opinion_kept_{0};  // report entries that kept our last status
   std::thread thread_;
 };
 

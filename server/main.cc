@@ -78,6 +78,10 @@ int main(int argc, char** argv) {
   health_options.rise = config.health_rise;
   health_options.fall = config.health_fall;
   health_options.max_keepalive = static_cast<int>(budget.checker_keepalive);
+  health_options.fastinter_ms = config.health_fastinter_ms;
+  health_options.fastinter_max_per_sec = config.health_fastinter_max_per_sec;
+  health_options.source_ip = config.check_source_ip;
+  health_options.max_down_share = config.health_max_down_share;
   jcm::ParseHttpProberKind(config.http_prober, &health_options.http_prober);  // checked by CLI
   auto health = std::make_unique<jcm::HealthCoordinator>(service.get(), health_options);
   health->Attach();
@@ -90,10 +94,16 @@ int main(int argc, char** argv) {
   api_options.io_threads = config.http_io_threads;
   api_options.max_connections = budget.api_connections;
   api_options.max_parked_long_polls = static_cast<size_t>(config.max_long_polls);
+  api_options.sub_max_units = static_cast<size_t>(config.sub_max_units);
   api_options.idle_timeout = std::chrono::milliseconds(config.http_idle_timeout_ms);
   api_options.request_deadline = std::chrono::milliseconds(config.http_request_deadline_ms);
   api_options.tokens_file = config.tokens_file;
+  // Long enough for a dead leader's session to expire and a successor to
+  // be elected (Consul's rpc_hold_timeout plays the same part).
+  api_options.write_hold = std::chrono::milliseconds(
+      config.write_hold_ms > 0 ? config.write_hold_ms : config.session_timeout_ms + 2000);
   auto api = std::make_unique<jcm::ApiServer>(api_options, service.get());
+  api->SetHistoryProvider([h = health.get()](const std::string& name) { return h->History(name); });
 
   s = api->Start();
   if (!s.ok()) {

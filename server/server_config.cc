@@ -1,5 +1,8 @@
 #include "server/server_config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <CLI/CLI.hpp>
 
 namespace jcm {
@@ -64,6 +67,25 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "Default consecutive failures for a node to become ABNORMAL/TIMEOUT")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
+  app.add_option("--health-fastinter-ms", c->health_fastinter_ms,
+                 "Re-check delay after a failed check of a healthy node (or a good check of a "
+                 "rising one), until it reaches fall (or rise); 0 = interval / 4, at least 100; "
+                 "a cluster's fastInterMs overrides it")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600000));
+  app.add_option("--health-fastinter-max-per-sec", c->health_fastinter_max_per_sec,
+                 "Fast re-checks this instance makes per second at most (0 = none)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
+  app.add_option("--health-max-down-share", c->health_max_down_share,
+                 "At most this share of a cluster's nodes may go from NORMAL to down within one "
+                 "interval on this instance's checks; the rest stay NORMAL and are re-checked "
+                 "(1 = no cap)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 1.0));
+  app.add_option("--check-source-ip", c->check_source_ip,
+                 "Local address health checks connect from (HTTP and TCP); default: the "
+                 "kernel's choice");
   app.add_option("--http-prober", c->http_prober,
                  "HTTP health check client: native (built-in HTTP/1.1) or curl (libcurl)")
       ->capture_default_str()
@@ -90,6 +112,10 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "/sub long polls parked at once; beyond it a poll is answered at once")
       ->capture_default_str()
       ->check(CLI::Range(0, 1 << 24));
+  app.add_option("--sub-max-units", c->sub_max_units,
+                 "Units (clusters) one /sub request may name; more is a 400")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
   app.add_option("--http-idle-timeout-ms", c->http_idle_timeout_ms,
                  "Keep-alive: close a connection idle this long between requests")
       ->capture_default_str()
@@ -98,6 +124,11 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "A request's headers and body must arrive within this, in total")
       ->capture_default_str()
       ->check(CLI::Range(100, 600000));
+  app.add_option("--write-hold-ms", c->write_hold_ms,
+                 "How long a write waits for a leader while none can take it (0: the session "
+                 "timeout plus 2 s)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600000));
   app.add_option("--tokens-file", c->tokens_file,
                  "API tokens, one '<write|read> <token>' per line: writes need a write token "
                  "once one is named, reads need a token once a read token is named; re-read on "
@@ -111,6 +142,16 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
     *exit_now = true;
     *exit_code = app.exit(e);  // prints help or the error itself
     return Status::Ok();
+  }
+  if (!c->check_source_ip.empty()) {
+    in6_addr buf;
+    if (inet_pton(AF_INET, c->check_source_ip.c_str(), &buf) != 1 &&
+        inet_pton(AF_INET6, c->check_source_ip.c_str(), &buf) != 1) {
+      *exit_now = true;
+      *exit_code = 2;
+      return Status::InvalidArgument("--check-source-ip: '" + c->check_source_ip +
+                                     "' is not an IPv4 or IPv6 address");
+    }
   }
   std::string host;
   int port = 0;

@@ -20,15 +20,21 @@ struct ServerConfig {
   int health_interval_ms = 1000;
   int health_rise = 1;
   int health_fall = 2;
-  std::string http_prober = "native";  // --http-prober native|curl (HealthOptions)
+  int health_fastinter_ms = 0;              // 0: interval / 4 (HealthOptions)
+  int health_fastinter_max_per_sec = 1000;  // 0: no fast re-checks
+  double health_max_down_share = 1.0;       // 1: no cap (HealthOptions)
+  std::string check_source_ip;              // --check-source-ip; empty: the kernel picks
+  std::string http_prober = "native";       // --http-prober native|curl (HealthOptions)
   double panic_share = 0.5;
   int http_threads = 32;                 // workers for writes and forwards
   int http_io_threads = 2;               // event loops: parsing, reads, /sub
   int max_connections = 0;               // 0: derived from RLIMIT_NOFILE (FileBudget)
   int max_long_polls = 10000;            // parked /sub long polls
+  int sub_max_units = 1000;              // units per /sub request
   int http_idle_timeout_ms = 60000;      // keep-alive idle
   int http_request_deadline_ms = 10000;  // headers and body of one request
   std::string tokens_file;               // api/token_auth.h; re-read on SIGHUP
+  int write_hold_ms = 0;                 // 0: session timeout + 2 s
   std::string log_level = "info";
 
   std::string listen_host() const;

@@ -1,12 +1,18 @@
 #include "storage/cluster_store.h"
 
+#include <spdlog/spdlog.h>
+
 #include "model/cluster_codec.h"
 #include "model/limits.h"
+#include "model/validation.h"
 #include "storage/compression.h"
 
 namespace jcm {
 
 namespace {
+
+// Starts the message of every IsUnreadable() status.
+constexpr std::string_view kUnreadablePrefix = "stored cluster ";
 
 // The fence check is op 0 of every write; its failure means leadership is gone.
 Status FenceOrWriteFailure(const std::vector<ZkOpResult>& results, const Status& overall,
@@ -54,11 +60,20 @@ Result<std::string> ClusterStore::Encode(const Cluster& cluster) {
 }
 
 Status ClusterStore::Decode(std::string_view bytes, Cluster* out) {
+  // The decoders return a Status for every input; this catches what no input
+  // check can rule out (an allocation failing), so nothing escapes either way.
+  try {
+    return DecodeUnchecked(bytes, out);
+  } catch (const std::exception& e) {
+    return Status::Internal(std::string("stored cluster: decoding failed: ") + e.what());
+  }
+}
+
+Status ClusterStore::DecodeUnchecked(std::string_view bytes, Cluster* out) {
   std::string inflated;
   if (!bytes.empty() && bytes[0] != '{') {
-    // Stored clusters are bounded by the znode size; a ratio of 64 is far
-    // beyond what cluster JSON compresses to.
-    Result<std::string> r = ZlibDecompress(bytes, 64 * limits::kMaxZnodeBytes);
+    // Capped: a hostile znode of 1 MB could otherwise inflate to 1 GB.
+    Result<std::string> r = ZlibDecompress(bytes, limits::kMaxInflatedClusterBytes);
     if (!r.ok()) return r.status();
     inflated = std::move(r).value();
     bytes = inflated;
@@ -67,6 +82,11 @@ Status ClusterStore::Decode(std::string_view bytes, Cluster* out) {
   Status s = ParseJsonText(bytes, &doc);
   if (!s.ok()) return s;
   return DecodeCluster(doc, out);
+}
+
+bool ClusterStore::IsUnreadable(const Status& status) {
+  return status.code() == Status::Code::kInternal &&
+         status.message().compare(0, kUnreadablePrefix.size(), kUnreadablePrefix) == 0;
 }
 
 Result<std::vector<std::string>> ClusterStore::ListNames(bool watch, int64_t* pzxid) {
@@ -79,10 +99,14 @@ Result<std::vector<std::string>> ClusterStore::ListNames(bool watch, int64_t* pz
 Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch,
                                          int64_t held_version) {
   ZkStat stat;
-  Result<std::string> data = zk_->Get(ClusterPath(name), &stat, watch);
-  if (!data.ok()) return data.status();
-  StoredCluster out;
+  const std::string path = ClusterPath(name);
+  Result<std::string> data = zk_->Get(path, &stat, watch);
+  if (!data.ok()) {
+    if (data.status().IsNotFound()) bad_log_.Clear(path);
+    return data.status();
+  }
   if (held_version > 0 && stat.mzxid <= held_version) {
+    StoredCluster out;
     out.not_newer = true;
     out.cluster.name = name;
     out.cluster.version = stat.mzxid;
@@ -90,11 +114,31 @@ Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch,
     out.czxid = stat.czxid;
     return out;
   }
-  Status s = Decode(data.value(), &out.cluster);
-  if (!s.ok()) {
-    return Status::Internal("stored cluster " + ClusterPath(name) +
-                            " is unreadable: " + s.ToString());
+  return DecodeLoaded(name, path, data.value(), stat);
+}
+
+Result<StoredCluster> ClusterStore::DecodeLoaded(const std::string& name, const std::string& path,
+                                                 std::string_view bytes, const ZkStat& stat) {
+  if (bad_log_.Reported(path, stat.mzxid)) {
+    return Status::Internal(std::string(kUnreadablePrefix) + path + " (mzxid " +
+                            std::to_string(stat.mzxid) + ") is unreadable, as logged");
   }
+  StoredCluster out;
+  Status s = Decode(bytes, &out.cluster);
+  if (s.ok() && out.cluster.name != name) {
+    // A definition copied under another name would shadow the real one.
+    s = Status::InvalidArgument("name: " + QuoteForError(out.cluster.name) +
+                                " is not the znode's name");
+  }
+  if (!s.ok()) {
+    if (bad_log_.FirstReport(path, stat.mzxid)) {
+      spdlog::error("event=cluster_znode_unreadable path={} mzxid={} bytes={} error=\"{}\"", path,
+                    stat.mzxid, bytes.size(), s.ToString());
+    }
+    return Status::Internal(std::string(kUnreadablePrefix) + path + " (mzxid " +
+                            std::to_string(stat.mzxid) + ") is unreadable: " + s.ToString());
+  }
+  bad_log_.Clear(path);
   out.cluster.version = stat.mzxid;
   out.znode_version = stat.version;
   out.czxid = stat.czxid;
@@ -113,17 +157,7 @@ std::vector<LoadResult> ClusterStore::LoadMany(const std::vector<std::string>& n
       out.emplace_back(got[i].status);
       continue;
     }
-    StoredCluster c;
-    Status s = Decode(got[i].data, &c.cluster);
-    if (!s.ok()) {
-      out.emplace_back(
-          Status::Internal("stored cluster " + paths[i] + " is unreadable: " + s.ToString()));
-      continue;
-    }
-    c.cluster.version = got[i].stat.mzxid;
-    c.znode_version = got[i].stat.version;
-    c.czxid = got[i].stat.czxid;
-    out.emplace_back(std::move(c));
+    out.emplace_back(DecodeLoaded(names[i], paths[i], got[i].data, got[i].stat));
   }
   return out;
 }

@@ -10,7 +10,11 @@
 // conditional on the znode version the writer read, so nobody overwrites a
 // write they have not seen (Conflict: re-read and retry).
 //
-// Thread-safety: thread-safe; holds no state besides its collaborators.
+// Reading never trusts the bytes: Decode() returns a Status for anything
+// (non-JSON, numbers beyond a double, deep nesting, a zlib bomb) and Load()
+// reports an unreadable znode as IsUnreadable(), logged once per version.
+//
+// Thread-safety: thread-safe; its only state is the thread-safe BadZnodeLog.
 #pragma once
 
 #include <string>
@@ -19,6 +23,7 @@
 
 #include "model/cluster.h"
 #include "model/status.h"
+#include "storage/bad_znode_log.h"
 #include "storage/zk_api.h"
 
 namespace jcm {
@@ -53,14 +58,20 @@ class ClusterStore {
 
   // TooLarge when the encoded cluster would not fit in a znode.
   static Result<std::string> Encode(const Cluster& cluster);
+  // Never throws. A compressed payload inflating beyond
+  // limits::kMaxInflatedClusterBytes is TooLarge; bad JSON or a bad
+  // definition is InvalidArgument.
   static Status Decode(std::string_view bytes, Cluster* out);
 
   // The cluster names; `pzxid` (if given) gets the listing's date: a name
   // absent from it was absent at that zxid.
   Result<std::vector<std::string>> ListNames(bool watch, int64_t* pzxid = nullptr);
-  // With `held_version` > 0, a znode whose mzxid is not newer is not
-  // decoded (not_newer): the decode is the O(size) part of a reload, and a
-  // leader re-reading its own write would only drop it.
+  // Errors: NotFound, Unavailable, or a status for which IsUnreadable() holds
+  // (the znode exists but does not decode; logged once per mzxid, and the
+  // watch, if asked for, is set all the same). With `held_version` > 0, a
+  // znode whose mzxid is not newer is not decoded (not_newer): the decode is
+  // the O(size) part of a reload, and a leader re-reading its own write
+  // would only drop it.
   Result<StoredCluster> Load(const std::string& name, bool watch, int64_t held_version = 0);
   // Loads many clusters with pipelined reads (see ZkClient::GetMany); one
   // result per name, in order.
@@ -68,6 +79,9 @@ class ClusterStore {
   // The pzxid of <root>/clusters: every child created or deleted up to now
   // has a zxid <= it.
   Result<int64_t> ClustersDirPzxid();
+  static bool IsUnreadable(const Status& status);
+  // Versions of unreadable cluster znodes seen so far.
+  uint64_t unreadable_seen() const { return bad_log_.reported(); }
 
   // Creates the cluster (expected_znode_version < 0) or replaces it at
   // exactly that znode version, in one multi() with a check of `fence`.
@@ -83,8 +97,15 @@ class ClusterStore {
                          const std::string& fence);
 
  private:
+  // Decodes a cluster znode read as `path` for cluster `name`; an unreadable
+  // one is logged once per mzxid and reported as IsUnreadable().
+  Result<StoredCluster> DecodeLoaded(const std::string& name, const std::string& path,
+                                     std::string_view bytes, const ZkStat& stat);
+  static Status DecodeUnchecked(std::string_view bytes, Cluster* out);
+
   ZkApi* const zk_;
   const std::string root_;
+  BadZnodeLog bad_log_;
 };
 
 }  // namespace jcm

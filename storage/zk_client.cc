@@ -3,6 +3,7 @@
 #include <zookeeper/zookeeper.h>
 
 #include <chrono>
+#include <exception>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -17,6 +18,23 @@ constexpr int kMaxZnodeRead = (1 << 20) + 4096;
 // second while ZooKeeper is down. Route it into our log at debug level; our
 // own state events say what matters.
 void ZkLogToSpdlog(const char* message) { spdlog::debug("zk_client: {}", message); }
+
+// The last-resort barrier of the dispatch thread: an exception out of the
+// handler (a bug, or a decoder that should have returned a Status) would end
+// the process through std::terminate; instead it is logged and the next
+// event is handled. What the failed handler would have done is redone on the
+// next event that re-reads the same data.
+void CallHandler(const ZkClient::EventHandler& handler, const ZkEvent& ev) {
+  try {
+    handler(ev);
+  } catch (const std::exception& e) {
+    spdlog::error("event=zk_handler_exception type={} path={} error=\"{}\"",
+                  static_cast<int>(ev.type), ev.path, e.what());
+  } catch (...) {
+    spdlog::error("event=zk_handler_exception type={} path={} error=\"unknown exception\"",
+                  static_cast<int>(ev.type), ev.path);
+  }
+}
 
 ZkStat ToZkStat(const struct Stat& s) {
   ZkStat out;
@@ -218,7 +236,7 @@ void ZkClient::DispatchLoop() {
     }
     if (ev.type == ZkEvent::Type::kExpired) {
       spdlog::warn("event=zk_session_expired session=0x{:x}", last_announced_session_);
-      handler_(ev);
+      CallHandler(handler_, ev);
       std::unique_lock lock(handle_mu_);
       if (zh_ == nullptr) return;  // closing
       zookeeper_close(zh_);
@@ -241,7 +259,7 @@ void ZkClient::DispatchLoop() {
     } else if (ev.type == ZkEvent::Type::kDisconnected) {
       spdlog::warn("event=zk_disconnected session=0x{:x}", last_announced_session_);
     }
-    handler_(ev);
+    CallHandler(handler_, ev);
   }
 }
 

@@ -9,6 +9,8 @@
 //   they are turned into typed ZkEvents and queued, and one dispatch thread
 //   owned by this class hands them to the EventHandler. The handler may call
 //   the synchronous methods (the C client forbids that on its own thread).
+//   An exception escaping the handler is logged and dropped: the dispatch
+//   thread goes on with the next event.
 // - On session expiry the dispatch thread closes the dead handle and opens a
 //   new session; the handler sees kExpired, then kConnected with a new
 //   session id. Watches do not survive a new session: the handler re-reads

@@ -19,7 +19,8 @@
 #
 # Environment: BUILD_DIR (build-si, Release), MS ("1000 10000"), RUNS (3),
 # SECONDS_RUN (20), WARMUP (5), CLUSTERS (4), NODES (20), TRIALS (25),
-# STOP_SUBS (5 per mode), INTERVAL_MS (1000), FALL (2), POLL_MS (1000),
+# STOP_SUBS (5 per mode), INTERVAL_MS (1000), FALL (2), FASTINTER_MS (0: the
+# server's default, interval / 4; >= INTERVAL_MS turns fast re-checks off), POLL_MS (1000),
 # SKIP_BUILD=1, SKIP_LOAD=1, SKIP_STOP=1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,6 +36,7 @@ TRIALS=${TRIALS:-25}
 STOP_SUBS=${STOP_SUBS:-5}
 INTERVAL_MS=${INTERVAL_MS:-1000}
 FALL=${FALL:-2}
+FASTINTER_MS=${FASTINTER_MS:-0}
 POLL_MS=${POLL_MS:-1000}
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
@@ -66,5 +68,5 @@ if [ "${SKIP_LOAD:-0}" != 1 ]; then
 fi
 if [ "${SKIP_STOP:-0}" != 1 ]; then
   "$BIN/jcm-bench-sub-stop" --trials "$TRIALS" --subscribers "$STOP_SUBS" --interval-ms "$INTERVAL_MS" \
-    --fall "$FALL" --poll-ms "$POLL_MS" 2> >(grep -v '^trial' >&2) || echo "(some trials failed)"
+    --fall "$FALL" --fastinter-ms "$FASTINTER_MS" --poll-ms "$POLL_MS" 2> >(grep -v '^trial' >&2) || echo "(some trials failed)"
 fi

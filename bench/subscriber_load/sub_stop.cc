@@ -10,6 +10,7 @@
 // hold it usable again.
 //
 //   jcm-bench-sub-stop --trials 25 --subscribers 5 --interval-ms 1000 --fall 2 --poll-ms 1000
+//                      [--fastinter-ms 250]
 //
 // Thread-safety: a single-threaded program (the subscribers poll on their own
 // threads; only thread-safe Subscriber calls are made).
@@ -24,6 +25,7 @@
 
 #include <jcm/subscriber.h>
 
+#include "tests/integration/healthcheck/loopback_http_targets.h"
 #include "tests/support/http_json.h"
 #include "tests/support/http_target.h"
 #include "tests/support/jcm_cluster.h"
@@ -40,8 +42,14 @@ struct Flags {
   int instances = 3;
   int interval_ms = 1000;
   int fall = 2;
+  int fastinter_ms = 0;  // 0: the server's default (interval / 4)
   int poll_ms = 1000;
   int long_poll_ms = 20000;
+  // 0: targets are LoopbackHttpTargets listeners, whose stop closes their
+  // connections too (a crashed node). 1: httplib servers (tests/support
+  // HttpTarget), which keep answering on connections already open for a
+  // while after stop() -- how the figures before 2026-12-01 were taken.
+  int httplib_target = 0;
 };
 
 bool Usable(const jcm::Subscriber& sub, const std::string& name, const std::string& ip) {
@@ -78,10 +86,14 @@ int main(int argc, char** argv) {
       f.interval_ms = v;
     else if (k == "--fall")
       f.fall = v;
+    else if (k == "--fastinter-ms")
+      f.fastinter_ms = v;
     else if (k == "--poll-ms")
       f.poll_ms = v;
     else if (k == "--long-poll-ms")
       f.long_poll_ms = v;
+    else if (k == "--httplib-target")
+      f.httplib_target = v;
     else {
       std::fprintf(stderr, "unknown flag %s\n", k.c_str());
       return 2;
@@ -91,6 +103,10 @@ int main(int argc, char** argv) {
   co.instances = f.instances;
   co.extra_args = {"--log-level",   "warn", "--health-interval-ms", std::to_string(f.interval_ms),
                    "--health-rise", "1",    "--health-fall",        std::to_string(f.fall)};
+  if (f.fastinter_ms > 0) {
+    co.extra_args.push_back("--health-fastinter-ms");
+    co.extra_args.push_back(std::to_string(f.fastinter_ms));
+  }
   jcm::testing::JcmCluster cluster(co);
   std::string error;
   if (!cluster.Start(&error)) {
@@ -99,18 +115,41 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string name = "stop-c";
-  std::vector<std::unique_ptr<jcm::testing::HttpTarget>> targets;
+  // One target per node, behind a common stop/start/host interface.
+  std::vector<std::unique_ptr<jcm::testing::HttpTarget>> httplib_targets;
+  jcm::testing::LoopbackHttpTargets loopback;
+  std::vector<int> loopback_index;
+  std::vector<std::string> hosts;
   nlohmann::json nodes = nlohmann::json::array();
   for (int i = 0; i < 4; ++i) {
     std::string host = "127.0.51." + std::to_string(i + 1);
-    int port = jcm::testing::FreeLoopbackPort(host);
-    targets.push_back(std::make_unique<jcm::testing::HttpTarget>(host, port, "/health"));
-    if (!targets.back()->Start()) {
-      std::fprintf(stderr, "target %s:%d did not start\n", host.c_str(), port);
+    int port = 0;
+    if (f.httplib_target) {
+      port = jcm::testing::FreeLoopbackPort(host);
+      httplib_targets.push_back(std::make_unique<jcm::testing::HttpTarget>(host, port, "/health"));
+      if (!httplib_targets.back()->Start()) port = 0;
+    } else {
+      int idx = loopback.Add(host);
+      loopback_index.push_back(idx);
+      if (idx >= 0) port = loopback.port(idx);
+    }
+    if (port <= 0) {
+      std::fprintf(stderr, "target %s did not start\n", host.c_str());
       return 1;
     }
+    hosts.push_back(host);
     nodes.push_back(jcm::testing::NodeDoc(host, port));
   }
+  auto stop_target = [&](size_t i) {
+    if (f.httplib_target) {
+      httplib_targets[i]->Stop();
+    } else {
+      loopback.Stop(loopback_index[i]);
+    }
+  };
+  auto start_target = [&](size_t i) {
+    return f.httplib_target ? httplib_targets[i]->Start() : loopback.Start(loopback_index[i]);
+  };
   auto r = jcm::testing::HttpPostJson(cluster.address(0), "/c",
                                       jcm::testing::ClusterDoc(name, nodes, "HTTP"));
   if (!r.ok()) {
@@ -155,16 +194,17 @@ int main(int argc, char** argv) {
   std::vector<double> first[2], last[2];
   int failed_trials = 0;
   for (int trial = 0; trial < f.trials; ++trial) {
-    jcm::testing::HttpTarget& t = *targets[static_cast<size_t>(trial % 4)];
-    if (!jcm::testing::WaitUntil([&] { return all_usable(t.host(), true); }, milliseconds(20000))) {
-      std::fprintf(stderr, "trial %d: %s never usable everywhere\n", trial, t.host().c_str());
+    const size_t ti = static_cast<size_t>(trial % 4);
+    const std::string& host = hosts[ti];
+    if (!jcm::testing::WaitUntil([&] { return all_usable(host, true); }, milliseconds(20000))) {
+      std::fprintf(stderr, "trial %d: %s never usable everywhere\n", trial, host.c_str());
       ++failed_trials;
       continue;
     }
     std::this_thread::sleep_for(
         milliseconds(std::uniform_int_distribution<int>(0, f.interval_ms)(rng)));
     Clock::time_point stopped = Clock::now();
-    t.Stop();
+    stop_target(ti);
     double seen[2][64];
     int pending = 2 * f.subscribers;
     std::vector<bool> done(static_cast<size_t>(pending), false);
@@ -173,7 +213,7 @@ int main(int argc, char** argv) {
         for (int k = 0; k < f.subscribers; ++k) {
           size_t slot = static_cast<size_t>(mode * f.subscribers + k);
           if (done[slot]) continue;
-          if (!Usable(*subs[mode][static_cast<size_t>(k)], name, t.host())) {
+          if (!Usable(*subs[mode][static_cast<size_t>(k)], name, host)) {
             done[slot] = true;
             --pending;
             seen[mode][k] =
@@ -185,7 +225,7 @@ int main(int argc, char** argv) {
     }
     if (pending > 0) {
       std::fprintf(stderr, "trial %d: %d subscribers still pick %s after 20 s\n", trial, pending,
-                   t.host().c_str());
+                   host.c_str());
       ++failed_trials;
     } else {
       for (int mode = 0; mode < 2; ++mode) {
@@ -197,8 +237,8 @@ int main(int argc, char** argv) {
                    "trial %d: plain first %.0f last %.0f ms; long poll first %.0f last %.0f ms\n",
                    trial, first[0].back(), last[0].back(), first[1].back(), last[1].back());
     }
-    if (!t.Start()) {
-      std::fprintf(stderr, "target %s did not restart\n", t.host().c_str());
+    if (!start_target(ti)) {
+      std::fprintf(stderr, "target %s did not restart\n", host.c_str());
       return 1;
     }
   }
@@ -211,17 +251,19 @@ int main(int argc, char** argv) {
   for (int mode = 0; mode < 2; ++mode) {
     std::printf(
         "mode=%s trials=%zu failed_trials=%d subscribers=%d instances=%d interval_ms=%d fall=%d "
-        "poll_ms=%d first_p50_ms=%.0f first_p99_ms=%.0f first_max_ms=%.0f last_p50_ms=%.0f "
+        "fastinter_ms=%d target=%s poll_ms=%d first_p50_ms=%.0f first_p99_ms=%.0f "
+        "first_max_ms=%.0f "
+        "last_p50_ms=%.0f "
         "last_p99_ms=%.0f loadavg1=%.2f\n",
         mode_name[mode], first[mode].size(), failed_trials, f.subscribers, f.instances,
-        f.interval_ms, f.fall, f.poll_ms, Percentile(first[mode], 0.5),
-        Percentile(first[mode], 0.99),
+        f.interval_ms, f.fall, f.fastinter_ms, f.httplib_target ? "httplib" : "loopback", f.poll_ms,
+        Percentile(first[mode], 0.5), Percentile(first[mode], 0.99),
         first[mode].empty() ? 0 : *std::max_element(first[mode].begin(), first[mode].end()),
         Percentile(last[mode], 0.5), Percentile(last[mode], 0.99), load1);
   }
   for (auto& group : subs) {
     for (auto& s : group) s->Stop();
   }
-  for (auto& t : targets) t->Stop();
+  for (auto& t : httplib_targets) t->Stop();
   return failed_trials == 0 ? 0 : 1;
 }

@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 #include "model/cluster_codec.h"
 
@@ -65,10 +64,19 @@ Status WriteCacheFile(const std::string& path,
 Status ReadCacheFile(const std::string& path, std::vector<Cluster>* clusters, int* skipped) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("cache file " + path + ": cannot open");
-  std::stringstream ss;
-  ss << in.rdbuf();
+  // Read in chunks and stop past the cap, so a huge (or endless: a FIFO,
+  // /dev/zero) file costs no more than the cap.
+  std::string text;
+  char chunk[64 * 1024];
+  while (in.read(chunk, sizeof(chunk)) || in.gcount() > 0) {
+    text.append(chunk, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxCacheFileBytes) {
+      return Status::TooLarge("cache file " + path + ": larger than " +
+                              std::to_string(kMaxCacheFileBytes) + " bytes");
+    }
+  }
   nlohmann::json doc;
-  Status s = ParseJsonText(ss.str(), &doc);
+  Status s = ParseJsonText(text, &doc);
   if (!s.ok()) return Status::InvalidArgument("cache file " + path + ": " + s.message());
   if (!doc.is_object() || !doc.contains("format") || doc["format"] != kFormat ||
       !doc.contains("clusters") || !doc["clusters"].is_array()) {

@@ -21,8 +21,14 @@ namespace jcm::internal {
 Status WriteCacheFile(const std::string& path,
                       const std::vector<std::shared_ptr<const Cluster>>& clusters);
 
+// A cache file larger than this is refused unread: the file may have been
+// replaced by anything, and reading it must not exhaust the application.
+inline constexpr size_t kMaxCacheFileBytes = 256u * 1024 * 1024;
+
 // Every cluster in the file that decodes and validates; `skipped` counts the
-// rest. NotFound if there is no file, InvalidArgument if it is not a cache.
+// rest. NotFound if there is no file, InvalidArgument if it is not a cache
+// (any content: not JSON, 1e400, deep nesting, wrong types), TooLarge past
+// kMaxCacheFileBytes. Never throws.
 Status ReadCacheFile(const std::string& path, std::vector<Cluster>* clusters, int* skipped);
 
 }  // namespace jcm::internal

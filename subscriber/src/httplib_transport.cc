@@ -39,8 +39,9 @@ bool IsInterrupted(const Status& status) {
          status.message() == "interrupted: request to be resent";
 }
 
-HttplibTransport::HttplibTransport(std::chrono::milliseconds connect_timeout)
-    : connect_timeout_(connect_timeout) {}
+HttplibTransport::HttplibTransport(std::chrono::milliseconds connect_timeout,
+                                   size_t max_reply_bytes)
+    : connect_timeout_(connect_timeout), max_reply_bytes_(max_reply_bytes) {}
 
 HttplibTransport::~HttplibTransport() = default;
 
@@ -72,7 +73,26 @@ Result<std::string> HttplibTransport::Post(const std::string& server, const std:
     }
     active_ = &client;
   }
-  httplib::Result res = client.Post(path, body, "application/json");
+  // Sent as Client::Post would, but the reply goes through a receiver that
+  // stops reading past the cap instead of growing the body without bound.
+  httplib::Request req;
+  req.method = "POST";
+  req.path = path;
+  req.set_header("Content-Type", "application/json");
+  req.body = body;
+  std::string reply;
+  bool too_large = false;
+  req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
+    if (len > max_reply_bytes_ - reply.size()) {
+      too_large = true;
+      return false;  // ends the request (Error::Canceled)
+    }
+    reply.append(data, len);
+    return true;
+  };
+  httplib::Response res;
+  httplib::Error error = httplib::Error::Success;
+  const bool sent = client.send(req, res, error);
   {
     std::lock_guard<std::mutex> lock(mu_);
     active_ = nullptr;
@@ -81,13 +101,15 @@ Result<std::string> HttplibTransport::Post(const std::string& server, const std:
       return Interrupted();
     }
   }
-  if (!res) {
-    return Status::Unavailable(server + path + ": " + httplib::to_string(res.error()));
+  if (too_large) {
+    return Status::Unavailable(server + path + ": reply larger than " +
+                               std::to_string(max_reply_bytes_) + " bytes");
   }
-  if (res->status != 200) {
-    return Status::Unavailable(server + path + ": HTTP " + std::to_string(res->status));
+  if (!sent) return Status::Unavailable(server + path + ": " + httplib::to_string(error));
+  if (res.status != 200) {
+    return Status::Unavailable(server + path + ": HTTP " + std::to_string(res.status));
   }
-  return std::move(res->body);
+  return reply;
 }
 
 void HttplibTransport::Interrupt() {

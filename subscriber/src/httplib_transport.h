@@ -2,6 +2,10 @@
 // keep-alive connection per server, TCP_NODELAY on (without it Nagle plus
 // delayed ACK cost ~40 ms per request, see shared/measured.md).
 //
+// A reply is read into memory up to `max_reply_bytes` and no further: a
+// server (or anything answering on its port) that sends more is a failed
+// server, not an application out of memory.
+//
 // Thread-safety: as Transport.
 #pragma once
 
@@ -20,7 +24,12 @@ namespace jcm::internal {
 
 class HttplibTransport : public Transport {
  public:
-  explicit HttplibTransport(std::chrono::milliseconds connect_timeout);
+  // 256 MiB: far above any real reply (10,000 clusters of 100 nodes is ~100
+  // MB of JSON), far below what would threaten the application.
+  static constexpr size_t kDefaultMaxReplyBytes = 256u * 1024 * 1024;
+
+  explicit HttplibTransport(std::chrono::milliseconds connect_timeout,
+                            size_t max_reply_bytes = kDefaultMaxReplyBytes);
   ~HttplibTransport() override;
 
   Result<std::string> Post(const std::string& server, const std::string& path,
@@ -31,6 +40,7 @@ class HttplibTransport : public Transport {
 
  private:
   const std::chrono::milliseconds connect_timeout_;
+  const size_t max_reply_bytes_;
   std::map<std::string, std::unique_ptr<httplib::Client>> clients_;  // poller thread only
   std::mutex mu_;                                                    // guards the two fields below
   httplib::Client* active_ = nullptr;                                // GUARDED_BY(mu_)

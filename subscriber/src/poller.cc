@@ -1,6 +1,7 @@
 #include "subscriber/src/poller.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <unordered_set>
 
 #include "model/cluster_codec.h"
@@ -14,6 +15,8 @@ using nlohmann::json;
 int64_t Int64Field(const json& obj, const char* key, int64_t fallback) {
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_number_integer()) return fallback;
+  // An unsigned value past INT64_MAX would wrap to a negative version.
+  if (it->is_number_unsigned() && it->get<uint64_t>() > INT64_MAX) return fallback;
   return it->get<int64_t>();
 }
 
@@ -86,7 +89,7 @@ Poller::Outcome Poller::PollOnce() {
       out.delay = std::chrono::milliseconds(0);  // not the server's fault
       return out;
     }
-    Status s = reply.ok() ? ApplyReply(reply.value(), &out) : reply.status();
+    Status s = reply.ok() ? ApplyReplyCaught(reply.value(), &out) : reply.status();
     int64_t end_ms = clock_->NowMs();
     if (!s.ok()) {
       counters_.poll_failures.fetch_add(1, std::memory_order_relaxed);
@@ -115,6 +118,18 @@ Poller::Outcome Poller::PollOnce() {
   }
   if (out.changed && !options_.cache_file.empty()) WriteCache();
   return out;
+}
+
+Status Poller::ApplyReplyCaught(const std::string& body, Outcome* outcome) {
+  try {
+    return ApplyReply(body, outcome);
+  } catch (const std::exception& e) {
+    CountException();
+    return Status::Internal(std::string("reply: ") + e.what());
+  } catch (...) {
+    CountException();
+    return Status::Internal("reply: unknown exception");
+  }
 }
 
 Status Poller::ApplyReply(const std::string& body, Outcome* outcome) {
@@ -254,8 +269,20 @@ std::vector<ClusterEvent> Poller::LoadCache() {
   if (options_.cache_file.empty()) return events;
   std::vector<Cluster> clusters;
   int skipped = 0;
-  if (!ReadCacheFile(options_.cache_file, &clusters, &skipped).ok()) return events;
-  for (Cluster& c : clusters) {
+  // The cache is only an aid: anything unexpected while reading it (a bug)
+  // means no cache, never an exception in the application's Start().
+  try {
+    if (!ReadCacheFile(options_.cache_file, &clusters, &skipped).ok()) return events;
+    return PublishCached(&clusters);
+  } catch (...) {
+    CountException();
+    return events;
+  }
+}
+
+std::vector<ClusterEvent> Poller::PublishCached(std::vector<Cluster>* clusters) {
+  std::vector<ClusterEvent> events;
+  for (Cluster& c : *clusters) {
     std::shared_ptr<ClusterSlot> slot = registry_->Find(c.name);
     if (!slot || slot->Load()->cluster() || !c.online) continue;
     auto cluster = std::make_shared<Cluster>(std::move(c));
@@ -280,6 +307,7 @@ SubscriberStats Poller::stats() const {
   s.cache_writes = counters_.cache_writes.load();
   s.cache_write_failures = counters_.cache_write_failures.load();
   s.cache_loads = counters_.cache_loads.load();
+  s.exceptions_caught = counters_.exceptions_caught.load();
   return s;
 }
 

@@ -8,6 +8,11 @@
 // connect attempt, not a poll interval. When no server answers nothing is
 // changed: the last good data stays.
 //
+// Replies and the cache file are hostile input: anything that is not a
+// well-formed answer (bad JSON, 1e400, deep nesting, wrong types) is a
+// failed server or a refused unit, never an exception; a barrier around
+// each reply and around the cache turns any exception left into that too.
+//
 // Each answered unit becomes a new snapshot published to its slot:
 // RESP_UPDATE replaces the cluster; RESP_STATUS marks the listed specs
 // unusable and every other node usable again; RESP_REMOVE empties the slot;
@@ -56,6 +61,8 @@ class Poller {
   // request (sent at once, to the same server) carries it.
   void Interrupt() { transport_->Interrupt(); }
   SubscriberStats stats() const;
+  // An exception was stopped by a barrier (the poller's or its owner's).
+  void CountException() { counters_.exceptions_caught.fetch_add(1, std::memory_order_relaxed); }
 
  private:
   struct ServerState {
@@ -66,15 +73,19 @@ class Poller {
   struct Counters {
     std::atomic<uint64_t> polls{0}, poll_failures{0}, failovers{0}, all_servers_down{0}, updates{0},
         status_changes{0}, removes{0}, bad_units{0}, cache_writes{0}, cache_write_failures{0},
-        cache_loads{0};
+        cache_loads{0}, exceptions_caught{0};
   };
 
   // Applies a reply. Returns InvalidArgument if the reply as a whole is not
   // a /sub answer (the server is then treated as failed); bad single units
   // are counted and skipped.
   Status ApplyReply(const std::string& body, Outcome* outcome);
+  // ApplyReply behind a barrier: an exception counts as a malformed reply.
+  Status ApplyReplyCaught(const std::string& body, Outcome* outcome);
   void MarkFailed(ServerState* server, int64_t now_ms);
   void WriteCache();
+  // Publishes cached clusters into the slots that hold nothing.
+  std::vector<ClusterEvent> PublishCached(std::vector<Cluster>* clusters);
 
   const SubscriberOptions options_;
   ClusterRegistry* const registry_;

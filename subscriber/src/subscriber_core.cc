@@ -22,11 +22,11 @@ Status SubscriberCore::Start() {
     started_ = true;
   }
   // The first poll runs here so that data is there when Start() returns.
-  Poller::Outcome first = poller_.PollOnce();
+  Poller::Outcome first = PollCaught();
   std::vector<ClusterEvent> events = std::move(first.events);
   bool have_data = first.answered;
   if (!first.answered) {
-    std::vector<ClusterEvent> cached = poller_.LoadCache();
+    std::vector<ClusterEvent> cached = poller_.LoadCache();  // has its own barrier
     have_data = !cached.empty();
     events.insert(events.end(), cached.begin(), cached.end());
   }
@@ -55,11 +55,26 @@ void SubscriberCore::Run() {
       std::lock_guard<std::mutex> lock(mu_);
       if (stopping_) return;
     }
-    Poller::Outcome out = poller_.PollOnce();
+    Poller::Outcome out = PollCaught();
     Dispatch(out.events);
     std::unique_lock<std::mutex> lock(mu_);
     wake_.wait_for(lock, out.delay, [this] { return stopping_ || poll_now_; });
     poll_now_ = false;
+  }
+}
+
+Poller::Outcome SubscriberCore::PollCaught() {
+  // The last-resort barrier of the polling thread (and of Start()): an
+  // exception here would reach std::terminate and end the application. The
+  // poll counts as unanswered, the data held stays, and polling goes on
+  // after the usual interval.
+  try {
+    return poller_.PollOnce();
+  } catch (...) {
+    poller_.CountException();
+    Poller::Outcome out;
+    out.delay = options_.poll_interval;
+    return out;
   }
 }
 
@@ -124,7 +139,15 @@ void SubscriberCore::Dispatch(const std::vector<ClusterEvent>& events) {
   if (events.empty()) return;
   std::lock_guard<std::mutex> lock(listeners_mu_);
   for (const ClusterEvent& e : events) {
-    for (auto& [id, listener] : listeners_) listener(e);
+    for (auto& [id, listener] : listeners_) {
+      // A throwing listener must not end the polling thread (and with it the
+      // application) nor keep the event from the other listeners.
+      try {
+        listener(e);
+      } catch (...) {
+        poller_.CountException();
+      }
+    }
   }
 }
 

@@ -4,7 +4,8 @@
 //
 // Thread-safety: all methods are thread-safe. The polling thread is started
 // by Start() and joined by Stop() (or the destructor); it is the only thread
-// that runs the Poller after Start() returns.
+// that runs the Poller after Start() returns. No exception leaves the polling
+// thread or Start(): the poll and each listener call are behind barriers.
 #pragma once
 
 #include <condition_variable>
@@ -39,6 +40,8 @@ class SubscriberCore {
 
  private:
   void Run();
+  // PollOnce behind a barrier: no exception leaves it.
+  Poller::Outcome PollCaught();
   // Subscribes `name` (valid) and makes the polling thread fetch it now.
   std::shared_ptr<ClusterSlot> Add(const std::string& name);
   void Dispatch(const std::vector<ClusterEvent>& events);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -137,5 +138,9 @@ std::string FourLetterWordTo(const std::string& host, int port, const std::strin
   close(fd);
   return reply;
 }
+
+bool ZkServer::Pause() { return process_.Signal(SIGSTOP); }
+
+bool ZkServer::Resume() { return process_.Signal(SIGCONT); }
 
 }  // namespace jcm::testing

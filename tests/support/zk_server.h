@@ -38,6 +38,10 @@ class ZkServer {
   void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(5000));
   // SIGKILL at once (a crash); data stays.
   void Kill();
+  // SIGSTOP / SIGCONT: a ZooKeeper that stalls (GC pause, frozen VM) with its
+  // connections open.
+  bool Pause();
+  bool Resume();
 
   bool running() { return process_.running(); }
   int port() const { return port_; }

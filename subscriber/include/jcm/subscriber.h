@@ -130,6 +130,10 @@ struct SubscriberStats {
   uint64_t cache_writes = 0;
   uint64_t cache_write_failures = 0;
   uint64_t cache_loads = 0;  // clusters loaded from the disk cache
+  // Exceptions stopped before they reached the application: thrown by a
+  // listener, or (a bug) by the library itself on hostile input. The polling
+  // thread goes on after each.
+  uint64_t exceptions_caught = 0;
 };
 
 class Subscriber {

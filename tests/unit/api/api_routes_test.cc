@@ -295,3 +295,37 @@ TEST(HttpReply, InvalidUtf8NeverThrows) {
 
 }  // namespace
 }  // namespace jcm
+
+namespace jcm {
+namespace {
+
+TEST(HistoryRoute, ServesTheProvidersAnswerForKnownClustersOnly) {
+  ApiOptions o;
+  FakeNameService fake;
+  Cluster web;
+  web.name = "web";
+  web.version = 3;
+  fake.SetCluster(web);
+  Cluster named_history;
+  named_history.name = "history";
+  named_history.version = 4;
+  fake.SetCluster(named_history);
+  ApiServer server(o, &fake);
+  server.SetHistoryProvider([](const std::string& name) {
+    return nlohmann::json{
+        {"cluster", name}, {"checking", true}, {"nodes", nlohmann::json::object()}};
+  });
+  ASSERT_TRUE(server.Start().ok());
+  Reply r = Call(server.port(), "GET", "/c/web/history");
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["data"]["cluster"], "web");
+  ExpectError(Call(server.port(), "GET", "/c/nosuch/history"), 404, {"nosuch"});
+  ExpectError(Call(server.port(), "GET", "/c/a/b/history"), 400, {"a/b"});
+  // A cluster called "history" is still a cluster.
+  Reply h = Call(server.port(), "GET", "/c/history");
+  ASSERT_EQ(h.status, 200) << h.raw;
+  EXPECT_EQ(h.body["data"]["version"], 4);
+}
+
+}  // namespace
+}  // namespace jcm

@@ -214,6 +214,9 @@ TEST(ApiServer, AtTheCapTheLongestIdleConnectionMakesRoom) {
     idle.push_back(std::make_unique<RawHttp>(api.port()));
     ASSERT_TRUE(idle.back()->Send(kHealthz));
     ASSERT_EQ(idle.back()->Read().status, 200);
+    // The server takes it as idle once its reply is written, which may be
+    // a moment after the client read it: wait, so the order is known.
+    ASSERT_TRUE(AwaitHttpCounter(api, "waiting", i + 1));
   }
   // A fourth client is served; the first (longest idle) is closed for it.
   EXPECT_EQ(api.Call("GET", "/healthz").status, 200);

@@ -1,9 +1,17 @@
 // Leader forwarding with real servers: a follower whose NameService answers
 // NotLeader forwards writes to the leader's ApiServer, returns its reply
 // unchanged, and waits for read-your-writes; loops and dead ends answer 503.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
 #include <mutex>
+#include <thread>
 
 #include "api/leader_forwarder.h"
 #include "model/cluster_codec.h"
@@ -16,8 +24,16 @@ using nlohmann::json;
 
 LeaderInfo Points(int port) { return LeaderInfo{true, false, "127.0.0.1:" + std::to_string(port)}; }
 
+ApiOptions Hold(std::chrono::milliseconds hold) {
+  ApiOptions o;
+  o.write_hold = hold;
+  return o;
+}
+
+// Without a write hold: every failure is answered at once.
 class Forwarding : public ::testing::Test {
  protected:
+  Forwarding() : follower_(Hold(std::chrono::milliseconds(0))) {}
   void SetUp() override {
     follower_.fake().FailWritesWith(Status::NotLeader("follower"));
     follower_.fake().SetLeader(Points(leader_.port()));
@@ -168,6 +184,133 @@ TEST(ForwardingWire, SendsSameMethodTargetBodyAndForwardedHeader) {
   EXPECT_EQ(header, follower.server().self_address());
   ASSERT_EQ(follower.fake().applied_waits().size(), 1u);
   EXPECT_EQ(follower.fake().applied_waits()[0].version, 77);
+}
+
+}  // namespace
+}  // namespace jcm
+
+namespace jcm {
+namespace {
+
+// A TCP server that reads one request and closes without answering: the
+// sender cannot know whether it was applied.
+class BlackHole {
+ public:
+  BlackHole() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+    ::listen(fd_, 16);
+    socklen_t len = sizeof(a);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      char buf[4096];
+      std::string got;
+      while (got.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = ::recv(c, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        got.append(buf, static_cast<size_t>(n));
+      }
+      ++requests_;
+      ::close(c);
+    });
+  }
+  ~BlackHole() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  int requests() const { return requests_.load(); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+class HeldWrites : public ::testing::Test {
+ protected:
+  HeldWrites() : follower_(Hold(std::chrono::milliseconds(5000))) {}
+  void SetUp() override {
+    follower_.fake().FailWritesWith(Status::NotLeader("follower"));
+    Cluster c;
+    ASSERT_TRUE(DecodeCluster(json::parse(ClusterDoc("web")), &c).ok());
+    leader_.fake().SetCluster(c);
+  }
+  TestApi leader_;
+  TestApi follower_;
+};
+
+TEST_F(HeldWrites, AWriteWaitsForALeaderToBeElected) {
+  follower_.fake().SetLeader(LeaderInfo{});
+  auto start = std::chrono::steady_clock::now();
+  auto call = std::async(std::launch::async,
+                         [&] { return follower_.Call("POST", "/c", ClusterDoc("held")); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(call.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  follower_.fake().SetLeader(Points(leader_.port()));  // elected
+  Reply r = call.get();
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(400));
+  EXPECT_EQ(leader_.fake().calls(), std::vector<std::string>{"PutCluster held"});
+  EXPECT_EQ(follower_.server().CountersJson()["writesHeld"], 1);
+}
+
+TEST_F(HeldWrites, AnInstanceThatNoLongerLeadsMakesTheWriteWaitNotFail) {
+  // The follower still points at an instance that lost the lead: it answers
+  // 503 saying so, and applied nothing.
+  TestApi former(Hold(std::chrono::milliseconds(5000)));
+  former.fake().FailWritesWith(Status::NotLeader("former"));
+  former.fake().SetLeader(Points(leader_.port()));
+  follower_.fake().SetLeader(Points(former.port()));
+  auto call = std::async(std::launch::async,
+                         [&] { return follower_.Call("POST", "/c/online/web", "false"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  follower_.fake().SetLeader(Points(leader_.port()));  // the election reached it
+  Reply r = call.get();
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(leader_.fake().calls(), std::vector<std::string>{"SetClusterOnline web false"});
+  EXPECT_GE(former.fake().calls().size(), 1u);  // tried there, refused, nothing applied
+}
+
+TEST_F(HeldWrites, AnUnknownOutcomeIsResentSoThatDoingItTwiceIsHarmless) {
+  BlackHole hole;
+  follower_.fake().SetLeader(Points(hole.port()));
+  // Removing a node the leader does not have: a first send would be 404; a
+  // send after an unknown outcome means "it may be gone already" and passes.
+  auto call = std::async(std::launch::async, [&] {
+    return follower_.Call("DELETE", "/c/node/web", R"(["10.9.9.9|HTTP:80"])");
+  });
+  for (int i = 0; i < 100 && hole.requests() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(hole.requests(), 1);
+  follower_.fake().SetLeader(Points(leader_.port()));
+  Reply r = call.get();
+  EXPECT_EQ(r.status, 200) << r.raw;
+  // One removal tried (NotFound), none repeated: nothing was left to remove.
+  EXPECT_EQ(leader_.fake().calls(), std::vector<std::string>{"RemoveNodes web"});
+  EXPECT_EQ(leader_.fake().GetCluster("web")->nodes.size(), 2u);
+  // Without the retry marker the same request is refused.
+  ExpectError(leader_.Call("DELETE", "/c/node/web", R"(["10.9.9.9|HTTP:80"])"), 404, {});
+}
+
+TEST_F(HeldWrites, TheHoldIsBounded) {
+  TestApi quick(Hold(std::chrono::milliseconds(300)));
+  quick.fake().FailWritesWith(Status::NotLeader("quick"));
+  quick.fake().SetLeader(LeaderInfo{});
+  auto start = std::chrono::steady_clock::now();
+  ExpectError(quick.Call("POST", "/c", ClusterDoc("never")), 503, {"no leader elected"});
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_LT(took, std::chrono::milliseconds(3000));
 }
 
 }  // namespace

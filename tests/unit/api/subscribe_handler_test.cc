@@ -75,11 +75,20 @@ class Subscribe : public ::testing::Test {
 
 const json kInvalids = {"10.0.0.2|HTTP:80|TCP:81", "10.0.0.3|HTTP:80"};
 
+// A copy of "web" under another name: a request names each cluster once
+// (a name sent twice is answered once; see DuplicateUnits... below).
+void AddTwin(FakeNameService& fake, const std::string& name) {
+  Cluster twin = Web();
+  twin.name = name;
+  fake.SetCluster(twin);
+}
+
 TEST_F(Subscribe, JcmFormHasOnlyJcmFields) {
+  AddTwin(api_.fake(), "web2");
   Reply r = Sub({{"tag", "java v1"},
                  {"units",
                   {{{"name", "web"}, {"version", 0}},
-                   {{"name", "web"}, {"version", 5}},
+                   {{"name", "web2"}, {"version", 5}},
                    {{"name", "nosuch"}, {"version", 0}},
                    {{"name", "dark"}, {"version", 0}}}}});
   ASSERT_EQ(r.status, 200) << r.raw;
@@ -116,12 +125,14 @@ TEST_F(Subscribe, JcmFormCallerAheadStillGetsStatus) {
 }
 
 TEST_F(Subscribe, ExtendedFormEveryKind) {
+  AddTwin(api_.fake(), "web2");
+  AddTwin(api_.fake(), "web3");
   Reply r = Sub({{"tag", "app v2"},
                  {"ext", 1},
                  {"units",
                   {{{"name", "web"}, {"version", 0}, {"statusVersion", 0}},
-                   {{"name", "web"}, {"version", 5}, {"statusVersion", 0}},
-                   {{"name", "web"}, {"version", 5}, {"statusVersion", 9}},
+                   {{"name", "web2"}, {"version", 5}, {"statusVersion", 0}},
+                   {{"name", "web3"}, {"version", 5}, {"statusVersion", 9}},
                    {{"name", "dark"}, {"version", 5}, {"statusVersion", 9}}}}});
   ASSERT_EQ(r.status, 200) << r.raw;
   const json& units = r.body["units"];
@@ -135,12 +146,12 @@ TEST_F(Subscribe, ExtendedFormEveryKind) {
   EXPECT_EQ(cluster["nodes"][0]["weight"], 7);
   EXPECT_EQ(cluster["nodes"][1]["status"], "ABNORMAL");
 
-  EXPECT_EQ(units[1], (json{{"name", "web"},
+  EXPECT_EQ(units[1], (json{{"name", "web2"},
                             {"kind", "RESP_STATUS"},
                             {"statusVersion", 9},
                             {"panic", true},
                             {"invalids", kInvalids}}));
-  EXPECT_EQ(units[2], (json{{"name", "web"}, {"kind", "RESP_NOCHANGE"}}));
+  EXPECT_EQ(units[2], (json{{"name", "web3"}, {"kind", "RESP_NOCHANGE"}}));
   EXPECT_EQ(units[3], (json{{"name", "dark"}, {"kind", "RESP_REMOVE"}}));
 }
 
@@ -173,9 +184,40 @@ TEST_F(Subscribe, BadRequestsAre400NamingField) {
 
 TEST_F(Subscribe, TooManyUnitsIs400) {
   json units = json::array();
-  for (int i = 0; i < 10001; ++i) units.push_back({{"name", "web"}, {"version", 0}});
+  for (int i = 0; i < 1001; ++i) units.push_back({{"name", "web"}, {"version", 0}});
   Reply r = Sub({{"units", units}});
-  ExpectError(r, 400, {"units", "10001", "10000"});
+  ExpectError(r, 400, {"units", "1001", "1000"});
+}
+
+TEST_F(Subscribe, DuplicateUnitsAreAnsweredOnceFromTheOlderVersion) {
+  Reply r = Sub({{"ext", 1},
+                 {"units",
+                  {{{"name", "web"}, {"version", 5}, {"statusVersion", 9}},
+                   {{"name", "dark"}, {"version", 0}},
+                   {{"name", "web"}, {"version", 4}, {"statusVersion", 9}}}}});
+  ASSERT_EQ(r.status, 200) << r.raw;
+  ASSERT_EQ(r.body["units"].size(), 2u) << r.raw;
+  EXPECT_EQ(r.body["units"][0]["name"], "web");
+  EXPECT_EQ(r.body["units"][0]["kind"], "RESP_UPDATE");  // version 4 held: 5 is news
+  EXPECT_EQ(r.body["units"][1]["name"], "dark");
+}
+
+class SubscribeSmallReplies : public Subscribe {
+ protected:
+  SubscribeSmallReplies() : Subscribe(Options()) {}
+  static ApiOptions Options() {
+    ApiOptions o;
+    o.sub_max_reply_bytes = 300;
+    return o;
+  }
+};
+
+TEST_F(SubscribeSmallReplies, AReplyOverTheBoundIs413NotBuilt) {
+  // One cluster fits, two do not.
+  EXPECT_EQ(Sub({{"units", {{{"name", "web"}, {"version", 5}}}}}).status, 200);
+  Reply r =
+      Sub({{"units", {{{"name", "web"}, {"version", 0}}, {{"name", "dark"}, {"version", 0}}}}});
+  ExpectError(r, 413, {"units", "300 bytes"});
 }
 
 json CurrentPoll(int wait_ms) {
@@ -224,11 +266,14 @@ TEST_F(Subscribe, LongPollTimesOutWithNoChange) {
 }
 
 TEST_F(Subscribe, NoParkingWhenSomethingIsNewAlready) {
+  Cluster other = Web();
+  other.name = "other";
+  api_.fake().SetCluster(other);
   Reply r = Sub({{"ext", 1},
                  {"waitMs", 20000},
                  {"units",
                   {{{"name", "web"}, {"version", 5}, {"statusVersion", 9}},
-                   {{"name", "web"}, {"version", 4}, {"statusVersion", 9}}}}});
+                   {{"name", "other"}, {"version", 4}, {"statusVersion", 9}}}}});
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(r.body["units"][0]["kind"], "RESP_NOCHANGE");
   EXPECT_EQ(r.body["units"][1]["kind"], "RESP_UPDATE");

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "fakes.h"
 
 namespace jcm {
@@ -30,8 +32,11 @@ std::shared_ptr<const Cluster> MakeCluster(const std::string& name, int nodes,
 
 class CheckEngineTest : public ::testing::Test {
  protected:
+  // Fast re-checks are off unless a test turns them on (fast_ = true): the
+  // round and rise/fall tests count ordinary checks only.
   void Build(HealthOptions o = {}, int keepalive_budget = 1000) {
     o.owner_id = "me";
+    if (!fast_) o.fastinter_max_per_sec = 0;
     engine_ = std::make_unique<CheckEngine>(o, keepalive_budget, &http_, &tcp_, &sink_, &counters_,
                                             &clock_);
   }
@@ -56,10 +61,12 @@ class CheckEngineTest : public ::testing::Test {
     return NodeStatus::kInvalid;
   }
 
+  bool fast_ = false;
   FakeClock clock_;
   FakeProber http_, tcp_;
   RecordingSink sink_;
   HealthCounters counters_;
+  TransitionLog log_;  // outlives engine_, which forgets clusters into it
   std::unique_ptr<CheckEngine> engine_;
 };
 
@@ -310,6 +317,358 @@ TEST_F(CheckEngineTest, LateStartMarksTheRoundLate) {
     http_.AnswerAll(engine_.get(), [](const ProbeTarget&) { return CheckOutcome::kSuccess; });
   }
   EXPECT_GT(counters_.late_rounds.load(), 0u);
+}
+
+const NodeCheckState* StateIn(const StatusReport& r, const std::string& ip) {
+  for (const auto& [spec, st] : r.nodes) {
+    if (spec.rfind(ip + "|", 0) == 0) return &st;
+  }
+  return nullptr;
+}
+
+// Issue 8 item 6: an owner restarted with no statuses publishes no opinion of
+// a node until it rises or falls here, never INVALID.
+TEST_F(CheckEngineTest, OwnerWithoutStatusesHasNoOpinionUntilRiseOrFall) {
+  HealthOptions o;
+  o.rise = 3;
+  o.fall = 2;
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 2)});
+  auto second_fails = [](const ProbeTarget& t) {
+    return t.ip == "10.1.0.2" ? CheckOutcome::kNoAnswer : CheckOutcome::kSuccess;
+  };
+  Run(1000, second_fails);
+  ASSERT_EQ(sink_.reports.size(), 1u);
+  for (const char* ip : {"10.1.0.1", "10.1.0.2"}) {
+    const NodeCheckState* st = StateIn(sink_.reports[0], ip);
+    ASSERT_NE(st, nullptr);
+    EXPECT_EQ(st->last_check_ms, NodeCheckState::kNoOpinion) << ip;
+  }
+  // Round two: the failing node reaches fall (2) and is published down; the
+  // healthy one still has no opinion (rise 3).
+  Run(1000, second_fails);
+  const StatusReport& r2 = sink_.reports.back();
+  EXPECT_EQ(StateIn(r2, "10.1.0.2")->status, NodeStatus::kTimeout);
+  EXPECT_GT(StateIn(r2, "10.1.0.2")->last_check_ms, 0);
+  EXPECT_EQ(StateIn(r2, "10.1.0.1")->last_check_ms, NodeCheckState::kNoOpinion);
+  Run(1000, second_fails);
+  const StatusReport& r3 = sink_.reports.back();
+  EXPECT_EQ(StateIn(r3, "10.1.0.1")->status, NodeStatus::kNormal);
+  EXPECT_GT(StateIn(r3, "10.1.0.1")->last_check_ms, 0);
+}
+
+// Statuses applied after the engine first saw the cluster seed its
+// undecided nodes: a NORMAL one then needs `fall` failures to go down.
+TEST_F(CheckEngineTest, LateStatusesSeedUndecidedNodes) {
+  HealthOptions o;
+  o.rise = 3;
+  o.fall = 2;
+  Build(o);
+  auto bare_def = std::make_shared<Cluster>(*MakeCluster("a", 2));
+  bare_def->version = 7;  // as stored
+  std::shared_ptr<const Cluster> bare = bare_def;
+  engine_->SetClusters({bare});
+  Run(500);
+  // Only the statuses change (same definition version): a status write
+  // coming back.
+  auto seeded = std::make_shared<Cluster>(*bare);
+  seeded->status_version = 42;
+  for (Node& n : seeded->nodes) {
+    n.status = NodeStatus::kNormal;
+    n.last_check_ms = 5;
+  }
+  const int starts_before = http_.starts;
+  engine_->SetClusters({seeded});
+  auto all_fail = [](const ProbeTarget&) { return CheckOutcome::kBadAnswer; };
+  // One interval: every node fails once, below fall.
+  Run(1000, all_fail);
+  EXPECT_EQ(http_.starts - starts_before, 2);  // the schedule went on untouched
+  ASSERT_FALSE(sink_.reports.empty());
+  for (const char* ip : {"10.1.0.1", "10.1.0.2"}) {
+    EXPECT_EQ(StatusIn(sink_.reports.back(), ip), NodeStatus::kNormal) << ip;
+    EXPECT_EQ(StatusIn(engine_->Snapshot("a"), ip), NodeStatus::kNormal) << ip;
+  }
+  Run(1000, all_fail);
+  for (const char* ip : {"10.1.0.1", "10.1.0.2"}) {
+    EXPECT_EQ(StatusIn(sink_.reports.back(), ip), NodeStatus::kAbnormal) << ip;
+  }
+}
+
+// A node seen offline is INVALID as a decision, not for lack of an opinion.
+TEST_F(CheckEngineTest, OfflineNodeIsADecidedInvalid) {
+  Build();
+  auto c = std::make_shared<Cluster>(*MakeCluster("a", 2));
+  c->nodes[0].online = false;
+  engine_->SetClusters({c});
+  Run(1000);
+  ASSERT_EQ(sink_.reports.size(), 1u);
+  EXPECT_EQ(StateIn(sink_.reports[0], c->nodes[0].ip)->status, NodeStatus::kInvalid);
+  EXPECT_NE(StateIn(sink_.reports[0], c->nodes[0].ip)->last_check_ms, NodeCheckState::kNoOpinion);
+}
+
+// ---------------------------------------------------------- fast re-checks
+
+// One node whose check outcome the test switches; every check is answered
+// within the millisecond it starts. Returns the fake-clock times of the
+// checks started.
+class FastRecheckTest : public CheckEngineTest {
+ protected:
+  void SetUp() override { fast_ = true; }
+  std::vector<int64_t> RunRecording(int64_t ms, const std::function<CheckOutcome()>& outcome) {
+    std::vector<int64_t> starts;
+    for (int64_t i = 0; i < ms; ++i) {
+      engine_->Poll();
+      if (!http_.in_flight.empty()) starts.push_back(clock_.MonoMs());
+      http_.AnswerAll(engine_.get(), [&](const ProbeTarget&) { return outcome(); });
+      clock_.Advance(1);
+    }
+    return starts;
+  }
+  // Runs until the next check starts (answering it as `outcome` says);
+  // returns its time.
+  int64_t NextCheck(CheckOutcome outcome) {
+    for (int i = 0; i < 5000; ++i) {
+      engine_->Poll();
+      if (!http_.in_flight.empty()) {
+        const int64_t at = clock_.MonoMs();
+        http_.AnswerAll(engine_.get(), [&](const ProbeTarget&) { return outcome; });
+        clock_.Advance(1);
+        return at;
+      }
+      clock_.Advance(1);
+    }
+    ADD_FAILURE() << "no check within 5 s";
+    return -1;
+  }
+};
+
+TEST_F(FastRecheckTest, FailureOfANormalNodeIsRecheckedAtFastinterUntilFall) {
+  HealthOptions o;
+  o.fall = 3;  // two extra checks before the verdict
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 1)});
+  Run(2000);  // NORMAL, written
+  ASSERT_EQ(StatusIn(sink_.reports.back(), "10.1.0.1"), NodeStatus::kNormal);
+  const int64_t first = NextCheck(CheckOutcome::kBadAnswer);
+  const int64_t second = NextCheck(CheckOutcome::kBadAnswer);
+  const int64_t third = NextCheck(CheckOutcome::kBadAnswer);
+  EXPECT_EQ(second - first, 250);  // interval 1000 / 4
+  EXPECT_EQ(third - second, 250);
+  EXPECT_EQ(counters_.fast_checks.load(), 2u);
+  // Down after the third failure, written at once (not at the round's end).
+  ASSERT_EQ(StatusIn(sink_.reports.back(), "10.1.0.1"), NodeStatus::kAbnormal);
+  // Down: back to the ordinary interval.
+  const int64_t fourth = NextCheck(CheckOutcome::kBadAnswer);
+  EXPECT_EQ(fourth - first, 1000);
+  EXPECT_EQ(counters_.fast_checks.load(), 2u);
+}
+
+TEST_F(FastRecheckTest, RecoveryStopsTheExtraChecks) {
+  Build();
+  engine_->SetClusters({MakeCluster("a", 1)});
+  Run(2000);
+  const int64_t first = NextCheck(CheckOutcome::kNoAnswer);
+  const int64_t second = NextCheck(CheckOutcome::kSuccess);  // the blip is over
+  EXPECT_EQ(second - first, 250);
+  const int64_t third = NextCheck(CheckOutcome::kSuccess);
+  EXPECT_EQ(third - first, 1000);  // its ordinary slot again
+  EXPECT_EQ(counters_.fast_checks.load(), 1u);
+  EXPECT_EQ(StatusIn(engine_->Snapshot("a"), "10.1.0.1"), NodeStatus::kNormal);
+}
+
+TEST_F(FastRecheckTest, RisingNodeIsRecheckedAtFastinter) {
+  HealthOptions o;
+  o.rise = 3;
+  o.fall = 1;
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 1)});
+  RunRecording(1000, [] { return CheckOutcome::kBadAnswer; });  // down (fall 1)
+  ASSERT_EQ(StatusIn(sink_.reports.back(), "10.1.0.1"), NodeStatus::kAbnormal);
+  const int64_t first = NextCheck(CheckOutcome::kSuccess);
+  const int64_t second = NextCheck(CheckOutcome::kSuccess);
+  const int64_t third = NextCheck(CheckOutcome::kSuccess);
+  EXPECT_EQ(second - first, 250);
+  EXPECT_EQ(third - second, 250);
+  EXPECT_EQ(StatusIn(sink_.reports.back(), "10.1.0.1"), NodeStatus::kNormal);
+}
+
+TEST_F(FastRecheckTest, ClusterFastInterOverridesAndSpreadIsKept) {
+  Build();
+  auto c = std::make_shared<Cluster>(*MakeCluster("a", 1));
+  c->check.fast_inter_ms = 100;
+  engine_->SetClusters({c});
+  Run(2000);
+  const int64_t first = NextCheck(CheckOutcome::kBadAnswer);
+  const int64_t second = NextCheck(CheckOutcome::kBadAnswer);
+  EXPECT_EQ(second - first, 100);
+  // Ordinary slots do not move: the next ordinary check is first + 1000.
+  const int64_t third = NextCheck(CheckOutcome::kBadAnswer);
+  EXPECT_EQ(third - first, 1000);
+}
+
+TEST_F(FastRecheckTest, ExtraChecksAreCappedPerSecond) {
+  HealthOptions o;
+  o.fastinter_max_per_sec = 20;
+  o.fall = 5;
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 200)});
+  Run(2000);
+  // All 200 nodes fail at once for 5 s: 200 x 4 extra checks wanted, the
+  // cap lets 20 (burst) + 20 per second through.
+  Run(5000, [](const ProbeTarget&) { return CheckOutcome::kNoAnswer; });
+  EXPECT_LE(counters_.fast_checks.load(), 20u + 5 * 20u + 1u);
+  EXPECT_GE(counters_.fast_checks.load(), 80u);  // the budget is used, not wasted
+  EXPECT_GT(counters_.fast_capped.load(), 100u);
+  // Capped nodes still fall on their ordinary checks (five in 5 s).
+  for (const auto& [spec, st] : engine_->Snapshot("a").nodes) {
+    EXPECT_NE(st.status, NodeStatus::kNormal) << spec;
+  }
+}
+
+TEST_F(FastRecheckTest, CapZeroTurnsExtraChecksOff) {
+  HealthOptions o;
+  o.fastinter_max_per_sec = 0;
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 1)});
+  Run(2000);
+  const int64_t first = NextCheck(CheckOutcome::kBadAnswer);
+  const int64_t second = NextCheck(CheckOutcome::kBadAnswer);
+  EXPECT_EQ(second - first, 1000);
+  EXPECT_EQ(counters_.fast_checks.load(), 0u);
+}
+
+// ------------------------------------------------- down cap and history
+
+int CountDown(const StatusReport& r) {
+  int n = 0;
+  for (const auto& [spec, st] : r.nodes) {
+    n += st.status == NodeStatus::kAbnormal || st.status == NodeStatus::kTimeout;
+  }
+  return n;
+}
+
+TEST_F(CheckEngineTest, DownCapLetsAShareOfTheClusterFallPerInterval) {
+  HealthOptions o;
+  o.fall = 1;
+  o.max_down_share = 0.2;  // 2 of 10 per interval
+  Build(o);
+  engine_->SetTransitionLog(&log_);
+  engine_->SetClusters({MakeCluster("a", 10)});
+  Run(1000);
+  auto all_fail = [](const ProbeTarget&) { return CheckOutcome::kBadAnswer; };
+  Run(1000, all_fail);
+  EXPECT_EQ(CountDown(engine_->Snapshot("a")), 2);
+  EXPECT_EQ(counters_.downs_held.load(), 8u);
+  Run(1000, all_fail);
+  EXPECT_EQ(CountDown(engine_->Snapshot("a")), 4);
+  Run(3000, all_fail);
+  EXPECT_EQ(CountDown(engine_->Snapshot("a")), 10);  // a real outage still gets through
+  const nlohmann::json h = log_.Json("a");
+  int held = 0;
+  for (const auto& [spec, list] : h["nodes"].items()) {
+    for (const auto& t : list) held += t["reason"] == "held";
+  }
+  EXPECT_EQ(held, static_cast<int>(counters_.downs_held.load()));
+  // Back up: no cap on recoveries.
+  Run(1000);
+  EXPECT_EQ(CountDown(engine_->Snapshot("a")), 0);
+}
+
+TEST_F(CheckEngineTest, NoCapByDefault) {
+  HealthOptions o;
+  o.fall = 1;
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 10)});
+  Run(1000);
+  Run(1000, [](const ProbeTarget&) { return CheckOutcome::kNoAnswer; });
+  EXPECT_EQ(CountDown(engine_->Snapshot("a")), 10);
+  EXPECT_EQ(counters_.downs_held.load(), 0u);
+}
+
+TEST_F(CheckEngineTest, TransitionsAreRecordedWithTheirReason) {
+  Build();
+  engine_->SetTransitionLog(&log_);
+  auto c = MakeCluster("a", 2);
+  engine_->SetClusters({c});
+  Run(1000);  // INVALID -> NORMAL (rise 1)
+  auto first_fails = [](const ProbeTarget& t) {
+    return t.ip == "10.1.0.1" ? CheckOutcome::kNoAnswer : CheckOutcome::kSuccess;
+  };
+  Run(2000, first_fails);  // NORMAL -> TIMEOUT after fall (2)
+  Run(1000);               // TIMEOUT -> NORMAL
+  const nlohmann::json h = log_.Json("a");
+  const std::string spec = c->nodes[0].Spec();
+  ASSERT_TRUE(h["nodes"].contains(spec)) << h.dump();
+  const nlohmann::json& list = h["nodes"][spec];
+  ASSERT_EQ(list.size(), 3u) << list.dump();
+  EXPECT_EQ(list[0]["from"], "INVALID");
+  EXPECT_EQ(list[0]["to"], "NORMAL");
+  EXPECT_EQ(list[0]["reason"], "success");
+  EXPECT_EQ(list[1]["from"], "NORMAL");
+  EXPECT_EQ(list[1]["to"], "TIMEOUT");
+  EXPECT_EQ(list[1]["reason"], "no-answer");
+  EXPECT_EQ(list[2]["to"], "NORMAL");
+  EXPECT_LT(list[1]["at"].get<int64_t>(), list[2]["at"].get<int64_t>());
+  EXPECT_EQ(h["nodes"][c->nodes[1].Spec()].size(), 1u);  // only its first rise
+
+  // Switched offline: recorded; the cluster dropped: forgotten.
+  auto off = std::make_shared<Cluster>(*c);
+  off->nodes[1].online = false;
+  engine_->SetClusters({off});
+  EXPECT_EQ(log_.Json("a")["nodes"][c->nodes[1].Spec()].back()["reason"], "offline");
+  engine_->SetClusters({});
+  EXPECT_TRUE(log_.Json("a")["nodes"].empty());
+  EXPECT_EQ(log_.Summary()["entries"], 0);
+}
+
+TEST(TransitionLogTest, KeepsTheLastEntriesPerNode) {
+  TransitionLog log;
+  for (int i = 0; i < 40; ++i) {
+    log.Record("c", "n1", Transition{i, NodeStatus::kNormal, NodeStatus::kAbnormal, "bad-answer"});
+  }
+  log.Record("c", "n2", Transition{7, NodeStatus::kInvalid, NodeStatus::kNormal, "success"});
+  const nlohmann::json h = log.Json("c");
+  ASSERT_EQ(h["nodes"]["n1"].size(), TransitionLog::kPerNode);
+  EXPECT_EQ(h["nodes"]["n1"][0]["at"], 40 - static_cast<int>(TransitionLog::kPerNode));
+  EXPECT_EQ(h["nodes"]["n1"].back()["at"], 39);
+  const nlohmann::json sum = log.Summary();
+  EXPECT_EQ(sum["entries"], TransitionLog::kPerNode + 1);
+  EXPECT_EQ(sum["recorded"], 41);
+  EXPECT_EQ(sum["nodes"], 2);
+  log.ForgetNode("c", "n1");
+  EXPECT_EQ(log.Summary()["entries"], 1);
+  EXPECT_EQ(log.Json("other")["nodes"].size(), 0u);
+}
+
+// A timeout that spanned a stall of the loop gives no verdict.
+TEST_F(FastRecheckTest, TimeoutsThatSpannedALoopStallAreVoided) {
+  HealthOptions o;
+  o.fall = 1;  // one counted timeout would publish it down
+  Build(o);
+  engine_->SetClusters({MakeCluster("a", 1)});
+  Run(2000);
+  // A check starts; the loop then stalls 3 s; the timeout is delivered
+  // right after.
+  for (int i = 0; i < 2000 && http_.in_flight.empty(); ++i) {
+    engine_->Poll();
+    if (http_.in_flight.empty()) clock_.Advance(1);
+  }
+  ASSERT_FALSE(http_.in_flight.empty());
+  clock_.Advance(3000);
+  engine_->NoteStall(clock_.MonoMs());
+  http_.AnswerAll(engine_.get(), [](const ProbeTarget&) { return CheckOutcome::kNoAnswer; });
+  EXPECT_EQ(counters_.voided.load(), 1u);
+  EXPECT_EQ(StatusIn(engine_->Snapshot("a"), "10.1.0.1"), NodeStatus::kNormal);
+  // Re-checked soon (its ordinary slot, or fastinter at the latest); an
+  // answer now counts.
+  const int64_t stalled_at = clock_.MonoMs();
+  const int64_t next = NextCheck(CheckOutcome::kSuccess);
+  EXPECT_LE(next - stalled_at, 250);
+  // A real timeout well after the stall is counted.
+  const int64_t later = NextCheck(CheckOutcome::kNoAnswer);
+  EXPECT_GT(later - stalled_at, CheckEngine::kStallGraceMs);
+  EXPECT_EQ(counters_.voided.load(), 1u);
+  EXPECT_EQ(StatusIn(engine_->Snapshot("a"), "10.1.0.1"), NodeStatus::kTimeout);
 }
 
 }  // namespace

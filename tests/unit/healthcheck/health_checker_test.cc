@@ -7,11 +7,13 @@
 #include <arpa/inet.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -74,6 +76,7 @@ class HttpTarget {
                   {
                     std::lock_guard<std::mutex> lock(mu_);
                     ports_.insert(req.remote_port);
+                    peers_.insert(req.remote_addr);
                     ++requests_;
                   }
                   res.status = code;
@@ -103,6 +106,10 @@ class HttpTarget {
     std::lock_guard<std::mutex> lock(mu_);
     return requests_;
   }
+  std::set<std::string> peers() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return peers_;
+  }
 
  private:
   std::string ip_;
@@ -111,6 +118,7 @@ class HttpTarget {
   std::thread thread_;
   std::mutex mu_;
   std::set<int> ports_;
+  std::set<std::string> peers_;
   int requests_ = 0;
 };
 
@@ -130,6 +138,22 @@ class TcpListener {
   }
   ~TcpListener() { close(fd_); }
   int port() const { return port_; }
+  // Source addresses of the connections queued so far (accepts them all).
+  std::set<std::string> AcceptPeers() {
+    std::set<std::string> peers;
+    pollfd p{fd_, POLLIN, 0};
+    while (poll(&p, 1, 0) == 1) {
+      sockaddr_in peer{};
+      socklen_t len = sizeof(peer);
+      int c = accept(fd_, reinterpret_cast<sockaddr*>(&peer), &len);
+      if (c < 0) break;
+      char buf[INET_ADDRSTRLEN] = {};
+      inet_ntop(AF_INET, &peer.sin_addr, buf, sizeof(buf));
+      peers.insert(buf);
+      close(c);
+    }
+    return peers;
+  }
 
  private:
   int fd_ = -1;
@@ -311,6 +335,86 @@ TEST_P(HealthCheckerTest, ClusterLeavingTheSetIsNoLongerWritten) {
   EXPECT_EQ(sink.Count("gone"), n);
   EXPECT_LE(target.requests(), requests + 1);
   EXPECT_EQ(checker.counters().clusters.load(), 0u);
+}
+
+// A sink that holds its first write for 2 s, as a stalled ZooKeeper would.
+class StallingSink : public WaitingSink {
+ public:
+  Status WriteStatuses(const StatusReport& report) override {
+    if (first_.exchange(false)) {
+      entered_ = true;
+      std::this_thread::sleep_for(2s);
+    }
+    return WaitingSink::WriteStatuses(report);
+  }
+  std::atomic<bool> first_{true};
+  std::atomic<bool> entered_{false};
+};
+
+TEST_P(HealthCheckerTest, StalledStatusWriteDoesNotStallChecks) {
+  HttpTarget a("127.0.0.71", 200);
+  HttpTarget b("127.0.0.72", 200);
+  StallingSink sink;
+  HealthChecker checker(FastOptions(GetParam()), &sink);
+  ASSERT_TRUE(checker.Start().ok());
+  checker.SetClusters(
+      {MakeCluster("s", {HttpNode("127.0.0.71", a.port()), HttpNode("127.0.0.72", b.port())})});
+  // The first round's write is the stalled one.
+  for (int i = 0; i < 200 && !sink.entered_; ++i) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(sink.entered_);
+  const uint64_t checks_before = checker.counters().checks.load();
+  std::this_thread::sleep_for(1500ms);
+  // 300 ms interval, two nodes: ~10 checks in 1.5 s, and every one answered.
+  EXPECT_GE(checker.counters().checks.load(), checks_before + 8);
+  EXPECT_EQ(checker.counters().timeouts.load(), 0u);
+  EXPECT_EQ(checker.counters().failures.load(), 0u);
+  ASSERT_TRUE(sink.WaitFor(
+      "s", [](const StatusReport& r) { return StatusOf(r, "127.0.0.71") == NodeStatus::kNormal; },
+      3s));
+}
+
+// --check-source-ip: HTTP (either prober) and TCP checks connect from it.
+TEST_P(HealthCheckerTest, ChecksConnectFromTheSourceAddress) {
+  HttpTarget http("127.0.0.91", 200);
+  TcpListener tcp("127.0.0.92");
+  WaitingSink sink;
+  HealthOptions o = FastOptions(GetParam());
+  o.source_ip = "127.0.0.93";
+  HealthChecker checker(o, &sink);
+  ASSERT_TRUE(checker.Start().ok());
+  Node t;
+  t.ip = "127.0.0.92";
+  t.protos = {{static_cast<uint16_t>(tcp.port()), Proto::kTcp}};
+  checker.SetClusters({MakeCluster("h", {HttpNode("127.0.0.91", http.port())}),
+                       MakeCluster("t", {t}, CheckType::kTcp)});
+  for (const char* name : {"h", "t"}) {
+    ASSERT_TRUE(sink.WaitFor(
+        name,
+        [](const StatusReport& r) {
+          return StatusOf(r, "127.0.0.91") == NodeStatus::kNormal ||
+                 StatusOf(r, "127.0.0.92") == NodeStatus::kNormal;
+        },
+        2s))
+        << name;
+  }
+  checker.Stop();
+  EXPECT_EQ(http.peers(), std::set<std::string>{"127.0.0.93"});
+  EXPECT_EQ(tcp.AcceptPeers(), std::set<std::string>{"127.0.0.93"});
+}
+
+TEST(HealthCheckerSourceTest, AnAddressThisHostLacksIsRefusedAtStart) {
+  WaitingSink sink;
+  HealthOptions o = FastOptions(HttpProberKind::kNative);
+  o.source_ip = "192.0.2.1";  // TEST-NET-1: on no interface here; only bound, never sent to
+  HealthChecker checker(o, &sink);
+  Status s = checker.Start();
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("192.0.2.1"), std::string::npos) << s.message();
+  o.source_ip = "not-an-ip";
+  HealthChecker bad(o, &sink);
+  s = bad.Start();
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("--check-source-ip"), std::string::npos) << s.message();
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <random>
 
 #include "healthcheck/panic.h"
@@ -62,6 +64,47 @@ TEST(StatusCodec, GarbageIsAnErrorNotACrash) {
     if (d.ok()) {
       EXPECT_EQ(d->cluster, "orders");
     }
+  }
+}
+
+// A well-formed header and zlib stream around a hostile payload.
+std::string WithPayload(const std::string& payload) {
+  uLongf bound = compressBound(static_cast<uLong>(payload.size()));
+  std::string out(9 + bound, '\0');
+  out.replace(0, 4, "JCMS");
+  out[4] = 1;
+  const uint32_t n = static_cast<uint32_t>(payload.size());
+  for (int i = 0; i < 4; ++i) out[5 + i] = static_cast<char>(n >> (24 - 8 * i));
+  compress2(reinterpret_cast<Bytef*>(out.data() + 9), &bound,
+            reinterpret_cast<const Bytef*>(payload.data()), payload.size(), 1);
+  out.resize(9 + bound);
+  return out;
+}
+
+TEST(StatusCodec, HostilePayloadsAreErrorsNamingTheProblem) {
+  struct Case {
+    std::string payload;
+    const char* expect;
+  };
+  const Case kCases[] = {
+      {"not json", "malformed JSON"},
+      {R"({"cluster":"c","owner":"o","round":1e400,"nodes":{}})", "number out of range"},
+      {std::string(100000, '[') + std::string(100000, ']'), "nested deeper than 64"},
+      {R"({"cluster":"c","owner":"o","round":-1,"nodes":{}})", "unsigned 'round'"},
+      {R"({"cluster":"c","owner":"o","round":1,"nodes":[]})", "object 'nodes'"},
+      {R"({"cluster":"c","owner":"o","round":1,"nodes":{"x":["NORMAL",1e400]}})",
+       "number out of range"},
+      {R"({"cluster":"c","owner":"o","round":1,"nodes":{"x":["FINE",1]}})",
+       "bad entry for node 'x'"},
+      {R"({"cluster":"c","owner":"o","round":1,"nodes":{")" + std::string(5000, 'k') + R"(":[]}})",
+       "(5000 characters)"},
+  };
+  for (const Case& c : kCases) {
+    Result<StatusReport> r = DecodeStatusReport(WithPayload(c.payload));
+    ASSERT_FALSE(r.ok()) << c.payload.substr(0, 80);
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(c.expect), std::string::npos) << r.status().message();
+    EXPECT_LT(r.status().message().size(), 400u);
   }
 }
 

@@ -69,6 +69,31 @@ TEST(ServerConfig, RefusesBadValuesNamingTheFlag) {
   EXPECT_NE(p.exit_code, 0);
 }
 
+TEST(ServerConfig, DetectorFlags) {
+  Parsed p = Parse({"--health-fastinter-ms", "250", "--health-fastinter-max-per-sec", "50",
+                    "--health-max-down-share", "0.25", "--check-source-ip", "127.0.0.7"});
+  ASSERT_TRUE(p.status.ok()) << p.status.ToString();
+  EXPECT_EQ(p.config.health_fastinter_ms, 250);
+  EXPECT_EQ(p.config.health_fastinter_max_per_sec, 50);
+  EXPECT_DOUBLE_EQ(p.config.health_max_down_share, 0.25);
+  EXPECT_EQ(p.config.check_source_ip, "127.0.0.7");
+  p = Parse({"--check-source-ip", "::1"});
+  EXPECT_TRUE(p.status.ok()) << p.status.ToString();
+  p = Parse({});
+  EXPECT_EQ(p.config.health_fastinter_ms, 0) << "0: interval / 4";
+  EXPECT_EQ(p.config.health_max_down_share, 1.0) << "no cap by default";
+  EXPECT_TRUE(p.config.check_source_ip.empty());
+
+  p = Parse({"--check-source-ip", "eth0"});
+  EXPECT_TRUE(p.exit_now);
+  EXPECT_EQ(p.exit_code, 2);
+  EXPECT_NE(p.status.message().find("--check-source-ip"), std::string::npos);
+  EXPECT_NE(p.status.message().find("eth0"), std::string::npos);
+  p = Parse({"--health-max-down-share", "0"});
+  EXPECT_TRUE(p.exit_now);
+  EXPECT_NE(p.exit_code, 0);
+}
+
 TEST(SplitHostPort, AcceptsV4V6AndRefusesJunk) {
   std::string host;
   int port = 0;
