@@ -1,5 +1,7 @@
 #include "api/http_reply.h"
 
+#include "model/cluster_codec.h"
+
 namespace jcm {
 
 using nlohmann::json;
@@ -64,8 +66,91 @@ json WriteAckJson(const WriteAck& ack) {
     if (ack.version > 0) return {{"name", ack.name}, {"deleted", true}, {"version", ack.version}};
     return {{"name", ack.name}, {"deleted", true}};
   }
-  return {{"name", ack.name}, {"version", ack.version}};
+  json j = {{"name", ack.name}, {"version", ack.version}};
+  if (ack.delta) {
+    // Read-your-writes from the ack (a follower at `base` applies `applied`).
+    json ops = json::array();
+    for (const AppliedOp& op : ack.delta->ops) {
+      json o;
+      switch (op.kind) {
+        case AppliedOp::Kind::kAddNodes: {
+          json nodes = json::array();
+          for (const Node& n : op.nodes) nodes.push_back(EncodeNode(n, ClusterJsonForm::kStored));
+          o["add"] = std::move(nodes);
+          break;
+        }
+        case AppliedOp::Kind::kRemoveNodes:
+          o["remove"] = op.specs;
+          break;
+        case AppliedOp::Kind::kSetClusterOnline:
+          o["online"] = op.online;
+          break;
+        case AppliedOp::Kind::kSetNodeOnline:
+          o["spec"] = op.specs.empty() ? "" : op.specs[0];
+          o["online"] = op.online;
+          break;
+      }
+      ops.push_back(std::move(o));
+    }
+    j["base"] = ack.delta->base_version;
+    j["znodeVersion"] = ack.delta->znode_version;
+    j["applied"] = std::move(ops);
+  }
+  return j;
 }
+
+namespace {
+
+// The delta of a leader's ack; null when absent or not understood (the
+// follower then waits for its watch, as with an older leader).
+std::shared_ptr<const WriteDelta> ParseDelta(const json& data) {
+  auto base = data.find("base");
+  auto zv = data.find("znodeVersion");
+  auto applied = data.find("applied");
+  if (base == data.end() || zv == data.end() || applied == data.end()) return nullptr;
+  if (!base->is_number_integer() || !zv->is_number_integer() || !applied->is_array()) {
+    return nullptr;
+  }
+  auto delta = std::make_shared<WriteDelta>();
+  delta->base_version = base->get<int64_t>();
+  delta->znode_version = zv->get<int32_t>();
+  for (const json& o : *applied) {
+    if (!o.is_object()) return nullptr;
+    AppliedOp op;
+    if (auto add = o.find("add"); add != o.end()) {
+      if (!add->is_array()) return nullptr;
+      op.kind = AppliedOp::Kind::kAddNodes;
+      for (const json& n : *add) {
+        Node node;
+        if (!DecodeNode(n, "applied.add", &node).ok()) return nullptr;
+        op.nodes.push_back(std::move(node));
+      }
+    } else if (auto rm = o.find("remove"); rm != o.end()) {
+      if (!rm->is_array()) return nullptr;
+      op.kind = AppliedOp::Kind::kRemoveNodes;
+      for (const json& spec : *rm) {
+        if (!spec.is_string()) return nullptr;
+        op.specs.push_back(spec.get<std::string>());
+      }
+    } else {
+      auto online = o.find("online");
+      if (online == o.end() || !online->is_boolean()) return nullptr;
+      op.online = online->get<bool>();
+      auto spec = o.find("spec");
+      if (spec == o.end()) {
+        op.kind = AppliedOp::Kind::kSetClusterOnline;
+      } else {
+        if (!spec->is_string()) return nullptr;
+        op.kind = AppliedOp::Kind::kSetNodeOnline;
+        op.specs.push_back(spec->get<std::string>());
+      }
+    }
+    delta->ops.push_back(std::move(op));
+  }
+  return delta;
+}
+
+}  // namespace
 
 bool ParseWriteAck(const json& data, WriteAck* out) {
   if (!data.is_object()) return false;
@@ -84,6 +169,7 @@ bool ParseWriteAck(const json& data, WriteAck* out) {
   } else if (!ack.deleted) {
     return false;
   }
+  if (!ack.deleted) ack.delta = ParseDelta(data);
   *out = std::move(ack);
   return true;
 }

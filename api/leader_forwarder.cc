@@ -134,6 +134,9 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request,
     WriteAck ack;
     if (envelope.is_object() && envelope.contains("data") &&
         ParseWriteAck(envelope["data"], &ack)) {
+      // Holding exactly the write's base, apply it now rather than wait for
+      // the watch to fetch and decode the whole cluster.
+      names_->ApplyAck(ack);
       if (!names_->WaitUntilApplied(ack, options_.apply_timeout)) {
         counters_->read_your_writes_timeouts.fetch_add(1, std::memory_order_relaxed);
         spdlog::warn(

@@ -23,12 +23,35 @@ namespace jcm {
 
 using ClusterPtr = std::shared_ptr<const Cluster>;
 
+// One mutation as the leader applied it, for a follower to apply the same.
+struct AppliedOp {
+  enum class Kind { kAddNodes, kRemoveNodes, kSetClusterOnline, kSetNodeOnline };
+  Kind kind = Kind::kAddNodes;
+  std::vector<Node> nodes;         // kAddNodes
+  std::vector<std::string> specs;  // kRemoveNodes; kSetNodeOnline: exactly one
+  bool online = false;             // kSetClusterOnline, kSetNodeOnline
+};
+
+// What one stored write changed: the definition at `base_version` (znode
+// data version `znode_version` - 1) with `ops` applied in order is the
+// definition at the ack's version. Read-your-writes from the ack: a
+// follower holding exactly the base applies it at once.
+struct WriteDelta {
+  int64_t base_version = 0;
+  int32_t znode_version = 0;
+  std::vector<AppliedOp> ops;
+};
+
 // What a successful write returns: the cluster's version after it (the
 // znode's mzxid), or deleted = true when the write removed the cluster.
 struct WriteAck {
+  WriteAck() = default;
+  WriteAck(std::string n, int64_t v, bool d) : name(std::move(n)), version(v), deleted(d) {}
   std::string name;
   int64_t version = 0;
   bool deleted = false;
+  // Set by a leader when the whole write can be replayed (null otherwise).
+  std::shared_ptr<const WriteDelta> delta;
 };
 
 struct LeaderInfo {
@@ -75,6 +98,14 @@ class NameService {
   // model holds `ack` (the cluster at ack.version or newer, or gone when
   // ack.deleted) or `timeout` passes. Returns true iff it got there.
   virtual bool WaitUntilApplied(const WriteAck& ack, std::chrono::milliseconds timeout) const = 0;
+  // Read-your-writes from the ack: applies `ack.delta` when this instance
+  // holds exactly its base version. Returns whether it did (the wait above
+  // then ends at once); otherwise the watch brings the write.
+  // Const like the wait: it only brings this instance's view forward.
+  virtual bool ApplyAck(const WriteAck& ack) const {
+    (void)ack;
+    return false;
+  }
 
   // Change notification for long polls: a counter bumped on every change to
   // any cluster's definition or statuses. WaitForChange blocks until the

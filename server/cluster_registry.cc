@@ -40,18 +40,24 @@ ClusterRegistry::WriteBase ClusterRegistry::ForWrite(const std::string& name) co
   std::lock_guard lock(mu_);
   auto it = entries_.find(name);
   if (it == entries_.end() || !it->second.definition) return {};
-  return {it->second.definition, it->second.znode_version};
+  return {it->second.definition, it->second.znode_version, it->second.czxid};
 }
 
 bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_t czxid) {
   std::string name = def.name;
+  // Built and, for the replaced versions, freed outside mu_: for a large
+  // cluster both are O(nodes), and mu_ serves every read.
+  auto fresh = std::make_shared<const Cluster>(std::move(def));
+  std::shared_ptr<const Cluster> old_definition, old_published;
   {
     std::lock_guard lock(mu_);
     Entry& e = entries_[name];
-    if (e.definition && e.definition->version >= def.version) return false;
+    if (e.definition && e.definition->version >= fresh->version) return false;
     // Seen deleted after this was written: a stale read.
-    if (def.version <= e.absent_as_of) return false;
-    e.definition = std::make_shared<const Cluster>(std::move(def));
+    if (fresh->version <= e.absent_as_of) return false;
+    old_definition = std::move(e.definition);
+    old_published = e.published;
+    e.definition = std::move(fresh);
     e.znode_version = znode_version;
     e.czxid = czxid;
     Publish(e);
@@ -117,11 +123,13 @@ bool ClusterRegistry::WaitForVersion(const std::string& name, int64_t version, b
 
 bool ClusterRegistry::ApplyStatuses(const std::string& name, StatusMap statuses,
                                     int64_t status_version) {
+  std::shared_ptr<const Cluster> old_published;  // freed outside mu_
   {
     std::lock_guard lock(mu_);
     Entry& e = entries_[name];
     if (status_version <= e.status_version) return false;
-    e.statuses = std::move(statuses);
+    old_published = e.published;
+    std::swap(e.statuses, statuses);  // the old map is freed outside mu_
     e.status_version = status_version;
     if (!e.definition) return true;
     Publish(e);
@@ -134,15 +142,17 @@ void ClusterRegistry::Publish(Entry& e) {
   auto c = std::make_shared<Cluster>(*e.definition);
   c->status_version = e.status_version;
   size_t online = 0, normal = 0;
+  const bool none = c->check_type == CheckType::kNone;
   for (Node& n : c->nodes) {
-    auto it = e.statuses.find(n.Spec());
+    // A spec is built per lookup: skip it when nothing can be found.
+    auto it = e.statuses.empty() ? e.statuses.end() : e.statuses.find(n.Spec());
     if (it != e.statuses.end()) n.last_check_ms = it->second.last_check_ms;
     if (!c->online || !n.online) {
       n.status = NodeStatus::kInvalid;
       continue;
     }
     ++online;
-    if (c->check_type == CheckType::kNone) {
+    if (none) {
       n.status = NodeStatus::kNormal;
     } else {
       n.status = it == e.statuses.end() ? NodeStatus::kInvalid : it->second.status;

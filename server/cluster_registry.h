@@ -61,6 +61,7 @@ class ClusterRegistry {
   struct WriteBase {
     std::shared_ptr<const Cluster> definition;  // nullptr: not known
     int32_t znode_version = 0;
+    int64_t czxid = 0;
   };
   WriteBase ForWrite(const std::string& name) const;
 

@@ -1,30 +1,35 @@
 #include "server/cluster_service.h"
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <exception>
 #include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
-#include "model/limits.h"
-#include "model/validation.h"
-
 namespace jcm {
 
 ClusterService::ClusterService(Options options)
-    : options_(std::move(options)), registry_(options_.panic_share) {
-  zk_ =
-      std::make_unique<ZkClient>(ZkClient::Options{options_.zk_hosts, options_.session_timeout_ms},
-                                 [this](const ZkEvent& ev) { OnZkEvent(ev); });
+    : ClusterService(options, std::make_unique<ZkClient>(ZkClient::Options{
+                                  options.zk_hosts, options.session_timeout_ms})) {}
+
+ClusterService::ClusterService(Options options, std::unique_ptr<ZkApi> zk)
+    : options_(std::move(options)), registry_(options_.panic_share), zk_(std::move(zk)) {
+  zk_->SetEventHandler([this](const ZkEvent& ev) { OnZkEvent(ev); });
   store_ = std::make_unique<ClusterStore>(zk_.get(), options_.zk_root);
   membership_ = std::make_unique<Membership>(zk_.get(), options_.zk_root, options_.self_address);
+  ClusterWriter::Fencing fencing;
+  fencing.check_writable = [this](std::string* fence) { return CheckWritable(fence); };
+  fencing.current_fence = [this] { return membership_->self_path(); };
+  fencing.on_fence_lost = [this](const std::string& fence) { OnFenceLost(fence); };
+  fencing.reload = [this](const std::string& name) { return ReloadCluster(name, false); };
+  ClusterWriter::Options wo;
+  wo.max_write_attempts = options_.max_write_attempts;
+  writer_ = std::make_unique<ClusterWriter>(store_.get(), &registry_, std::move(fencing), wo);
 }
 
 ClusterService::~ClusterService() { Shutdown(); }
 
 Status ClusterService::Start() {
+  if (hooks_.before_save) writer_->SetBeforeSave(hooks_.before_save);
   session_lost_at_ms_ = NowMs();  // no session yet
   return zk_->Start();
 }
@@ -91,6 +96,37 @@ bool ClusterService::WaitUntilApplied(const WriteAck& ack,
   return registry_.WaitForVersion(ack.name, ack.version, ack.deleted, timeout);
 }
 
+bool ClusterService::ApplyAck(const WriteAck& ack) const {
+  if (!ack.delta || ack.deleted || is_leader_.load()) return false;
+  const WriteDelta& delta = *ack.delta;
+  ClusterRegistry::WriteBase base = registry_.ForWrite(ack.name);
+  if (base.definition && base.definition->version >= ack.version) {
+    ++acks_already_held_;  // another ack of the same batch, or the watch, came first
+    return false;
+  }
+  // Exactly the base: one write (one data version) later is this ack.
+  if (!base.definition || base.definition->version != delta.base_version ||
+      base.znode_version + 1 != delta.znode_version) {
+    ++acks_not_applied_;
+    return false;
+  }
+  Cluster next = *base.definition;
+  ClusterEdit edit(&next);
+  for (const AppliedOp& op : delta.ops) {
+    if (!ClusterWriter::ApplyOp(op, &edit).ok()) {
+      // Cannot happen on the leader's base; leave it to the watch.
+      ++acks_not_applied_;
+      return false;
+    }
+  }
+  edit.Finish();
+  next.version = ack.version;
+  // The watch's reload of this version is then not decoded (not newer).
+  bool applied = registry_.ApplyDefinition(std::move(next), delta.znode_version, base.czxid);
+  ++(applied ? acks_applied_ : acks_not_applied_);
+  return applied;
+}
+
 uint64_t ClusterService::ChangeCounter() const { return registry_.change_counter(); }
 
 uint64_t ClusterService::WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const {
@@ -119,9 +155,10 @@ Status ClusterService::Readiness() const {
   return Status::Ok();
 }
 
-size_t ClusterService::PerNameStateCount() const {
-  std::lock_guard lock(names_mu_);
-  return names_.size();
+size_t ClusterService::PerNameStateCount() const { return writer_->PerNameStateCount(); }
+
+size_t ClusterService::QueuedWrites(const std::string& name) const {
+  return writer_->QueuedWrites(name);
 }
 
 nlohmann::json ClusterService::SystemStatus() const {
@@ -145,11 +182,17 @@ nlohmann::json ClusterService::SystemStatus() const {
   Status ready = Readiness();
   j["ready"] = ready.ok();
   if (!ready.ok()) j["notReady"] = ready.message();
-  j["writes"] = {{"ok", writes_ok_.load()},
-                 {"batches", batches_.load()},
-                 {"conflicts", write_conflicts_.load()},
-                 {"failed", writes_failed_.load()},
+  ClusterWriter::Stats w = writer_->stats();
+  j["writes"] = {{"ok", w.ok},
+                 {"batches", w.batches},
+                 {"mutationsBatched", w.mutations},
+                 {"conflicts", w.conflicts},
+                 {"failed", w.failed},
                  {"clustersBeingWritten", PerNameStateCount()}};
+  j["reloads"] = {{"decoded", reloads_decoded_.load()}, {"skipped", reloads_skipped_.load()}};
+  j["forwardedAcks"] = {{"applied", acks_applied_.load()},
+                        {"alreadyHeld", acks_already_held_.load()},
+                        {"leftToWatch", acks_not_applied_.load()}};
   for (const auto& [key, producer] : sections_) j[key] = producer();
   return j;
 }
@@ -175,9 +218,18 @@ Status ClusterService::CheckWritable(std::string* fence) const {
 
 Status ClusterService::ReloadCluster(const std::string& name, bool watch) {
   for (int attempt = 0; attempt < 3; ++attempt) {
-    Result<StoredCluster> r = store_->Load(name, watch);
+    // What is held already need not be decoded again (the leader's own
+    // write, or a change a coalesced earlier event brought in).
+    ClusterRegistry::WriteBase held = registry_.ForWrite(name);
+    Result<StoredCluster> r =
+        store_->Load(name, watch, held.definition ? held.definition->version : 0);
     if (hooks_.after_load) hooks_.after_load(name);
+    if (r.ok() && r->not_newer) {
+      ++reloads_skipped_;
+      return Status::Ok();
+    }
     if (r.ok()) {
+      ++reloads_decoded_;
       registry_.ApplyDefinition(std::move(r->cluster), r->znode_version, r->czxid);
       return Status::Ok();
     }
@@ -209,64 +261,30 @@ Status ClusterService::ReloadCluster(const std::string& name, bool watch) {
   return Status::Unavailable("cluster '" + name + "' kept changing while being read");
 }
 
-struct ClusterService::PendingWrite {
-  bool create_if_missing = false;
-  bool replaces = false;  // replaces the whole definition (PutCluster)
-  const Mutation* fn = nullptr;
-  Result<WriteAck> result = Status::Internal("not written");
-  bool done = false;
-};
-
-struct ClusterService::NameState {
-  std::mutex write_mu;  // serialises the stores of this cluster (batches, deletes)
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<PendingWrite*> pending;  // GUARDED_BY(mu)
-  bool writer_active = false;         // GUARDED_BY(mu)
-  int users = 0;                      // GUARDED_BY(names_mu_)
-};
-
-// Holds a NameState; the last holder erases it from names_.
-class ClusterService::NameRef {
- public:
-  NameRef(ClusterService* owner, std::string name, std::shared_ptr<NameState> state)
-      : owner_(owner), name_(std::move(name)), state_(std::move(state)) {}
-  NameRef(const NameRef&) = delete;
-  NameRef& operator=(const NameRef&) = delete;
-  ~NameRef() { owner_->ReleaseName(name_); }
-  NameState* operator->() const { return state_.get(); }
-  NameState* get() const { return state_.get(); }
-
- private:
-  ClusterService* owner_;
-  std::string name_;
-  std::shared_ptr<NameState> state_;
-};
-
-ClusterService::NameRef ClusterService::AcquireName(const std::string& name) {
-  std::lock_guard lock(names_mu_);
-  auto& st = names_[name];
-  if (!st) st = std::make_shared<NameState>();
-  ++st->users;
-  return NameRef(this, name, st);
+Result<WriteAck> ClusterService::PutCluster(const Cluster& cluster) {
+  return writer_->PutCluster(cluster);
 }
 
-void ClusterService::ReleaseName(const std::string& name) {
-  std::lock_guard lock(names_mu_);
-  auto it = names_.find(name);
-  if (it != names_.end() && --it->second->users == 0) names_.erase(it);
+Result<WriteAck> ClusterService::DeleteCluster(const std::string& name) {
+  return writer_->DeleteCluster(name);
 }
 
-size_t ClusterService::QueuedWrites(const std::string& name) const {
-  std::shared_ptr<NameState> st;
-  {
-    std::lock_guard lock(names_mu_);
-    auto it = names_.find(name);
-    if (it == names_.end()) return 0;
-    st = it->second;
-  }
-  std::lock_guard lock(st->mu);
-  return st->pending.size();
+Result<WriteAck> ClusterService::SetClusterOnline(const std::string& name, bool online) {
+  return writer_->SetClusterOnline(name, online);
+}
+
+Result<WriteAck> ClusterService::AddNodes(const std::string& name, const std::vector<Node>& nodes) {
+  return writer_->AddNodes(name, nodes);
+}
+
+Result<WriteAck> ClusterService::RemoveNodes(const std::string& name,
+                                             const std::vector<std::string>& specs) {
+  return writer_->RemoveNodes(name, specs);
+}
+
+Result<WriteAck> ClusterService::SetNodeOnline(const std::string& name, const std::string& spec,
+                                               bool online) {
+  return writer_->SetNodeOnline(name, spec, online);
 }
 
 void ClusterService::OnFenceLost(const std::string& fence) {
@@ -278,295 +296,6 @@ void ClusterService::OnFenceLost(const std::string& fence) {
     return;
   }
   if (is_leader_.exchange(false)) spdlog::warn("event=lost_leadership reason=fence_gone");
-}
-
-Result<WriteAck> ClusterService::Mutate(const std::string& name, bool create_if_missing,
-                                        bool replaces, const Mutation& fn) {
-  std::string fence;
-  Status s = CheckWritable(&fence);
-  if (!s.ok()) return s;
-  constexpr size_t kMaxBatch = 512;
-  NameRef q = AcquireName(name);
-  PendingWrite mine;
-  mine.create_if_missing = create_if_missing;
-  mine.replaces = replaces;
-  mine.fn = &fn;
-  std::unique_lock lock(q->mu);
-  q->pending.push_back(&mine);
-  // Either another thread is writing and will carry this mutation in its
-  // next batch, or this thread becomes the writer until the queue is empty.
-  q->cv.wait(lock, [&] { return mine.done || !q->writer_active; });
-  if (mine.done) return std::move(mine.result);
-  q->writer_active = true;
-  // Whatever happens below, the next caller must be able to become the
-  // writer: an exception must not leave the cluster's writes wedged.
-  struct WriterReset {
-    NameState* st;
-    std::unique_lock<std::mutex>* lock;
-    ~WriterReset() {
-      if (!lock->owns_lock()) lock->lock();
-      st->writer_active = false;
-      st->cv.notify_all();
-    }
-  } reset{q.get(), &lock};
-  while (!q->pending.empty()) {
-    std::vector<PendingWrite*> batch;
-    while (!q->pending.empty() && batch.size() < kMaxBatch) {
-      // A replacement starts its own batch: an earlier caller's ack must
-      // name a version that holds that caller's change.
-      if (!batch.empty() && q->pending.front()->replaces) break;
-      batch.push_back(q->pending.front());
-      q->pending.pop_front();
-    }
-    lock.unlock();
-    try {
-      WriteBatch(q.get(), name, batch);
-    } catch (const std::exception& e) {
-      spdlog::error("event=write_batch_exception cluster={} error=\"{}\"", name, e.what());
-      for (PendingWrite* p : batch) {
-        p->result = Status::Internal(std::string("write failed: ") + e.what());
-      }
-    } catch (...) {
-      spdlog::error("event=write_batch_exception cluster={} error=unknown", name);
-      for (PendingWrite* p : batch) p->result = Status::Internal("write failed");
-    }
-    lock.lock();
-    for (PendingWrite* p : batch) p->done = true;
-    q->cv.notify_all();
-  }
-  return std::move(mine.result);
-}
-
-bool ClusterService::ApplyBatch(const std::string& name, const std::vector<PendingWrite*>& batch,
-                                bool exists, bool isolate, Cluster* next,
-                                std::vector<Status>* outcomes) const {
-  bool any_applied = false;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    Status& out = (*outcomes)[i];
-    if (!exists && !batch[i]->create_if_missing) {
-      out = Status::NotFound("cluster '" + name + "' does not exist");
-      continue;
-    }
-    if (!isolate) {
-      if (!exists) next->name = name;
-      out = (*batch[i]->fn)(next);
-    } else {
-      Cluster trial = *next;
-      if (!exists) trial.name = name;
-      out = (*batch[i]->fn)(&trial);
-      if (out.ok()) out = ValidateCluster(trial);
-      if (out.ok()) {
-        Result<std::string> bytes = ClusterStore::Encode(trial);
-        if (!bytes.ok()) out = bytes.status();
-      }
-      if (out.ok()) *next = std::move(trial);
-    }
-    if (out.ok()) {
-      exists = true;
-      any_applied = true;
-    }
-  }
-  return any_applied;
-}
-
-void ClusterService::WriteBatch(NameState* state, const std::string& name,
-                                const std::vector<PendingWrite*>& batch) {
-  // outcomes[i]: how mutation i applied to the latest attempt's copy; a
-  // failure of the write itself is the answer of every mutation that applied.
-  std::vector<Status> outcomes(batch.size());
-  auto fail_all = [&](const Status& s) {
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (outcomes[i].ok()) batch[i]->result = s;
-    }
-  };
-  std::string fence;
-  Status s = CheckWritable(&fence);
-  if (!s.ok()) return fail_all(s);
-  ++batches_;
-  std::lock_guard lock(state->write_mu);
-  // isolate: the batch as a whole could not be stored; apply one mutation
-  // at a time so the one that cannot apply fails alone.
-  bool isolate = false;
-  for (int attempt = 0; attempt < options_.max_write_attempts;) {
-    // Definition and znode version from one snapshot: a newer definition
-    // applied between two reads would be written over at its own version.
-    ClusterRegistry::WriteBase base = registry_.ForWrite(name);
-    const bool existed = base.definition != nullptr;
-    Cluster next;
-    if (existed) next = *base.definition;
-    std::fill(outcomes.begin(), outcomes.end(), Status::Ok());
-    bool any_applied = ApplyBatch(name, batch, existed, isolate, &next, &outcomes);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!outcomes[i].ok()) batch[i]->result = outcomes[i];
-    }
-    if (!any_applied) return;
-    if (!isolate && batch.size() > 1) {
-      s = ValidateCluster(next);
-      if (!s.ok()) {
-        isolate = true;
-        continue;
-      }
-    } else if (!isolate) {
-      s = ValidateCluster(next);
-      if (!s.ok()) return fail_all(s);
-    }
-    if (hooks_.before_save) hooks_.before_save(name);
-    Result<StoredCluster> r = store_->Save(next, existed ? base.znode_version : -1, fence);
-    if (r.ok()) {
-      WriteAck ack{name, r->cluster.version, false};
-      registry_.ApplyDefinition(std::move(r->cluster), r->znode_version, r->czxid);
-      for (size_t i = 0; i < batch.size(); ++i) {
-        if (!outcomes[i].ok()) continue;
-        batch[i]->result = ack;
-        ++writes_ok_;
-      }
-      return;
-    }
-    if (r.status().code() == Status::Code::kTooLarge && !isolate && batch.size() > 1) {
-      isolate = true;
-      continue;
-    }
-    if (r.status().code() == Status::Code::kNotLeader) {
-      OnFenceLost(fence);
-      std::string current;
-      if (fence != membership_->self_path() && CheckWritable(&current).ok()) {
-        // Our fence was of an earlier registration and we lead under the
-        // current one: the write did not apply; try again with this fence.
-        fence = current;
-        ++attempt;
-        continue;
-      }
-    }
-    if (!r.status().IsConflict()) {
-      ++writes_failed_;
-      fail_all(r.status());
-      return;
-    }
-    ++write_conflicts_;
-    ++attempt;
-    s = ReloadCluster(name, false);
-    if (!s.ok()) return fail_all(s);
-  }
-  ++writes_failed_;
-  fail_all(Status::Conflict("cluster '" + name + "' kept changing; gave up after " +
-                            std::to_string(options_.max_write_attempts) + " attempts"));
-}
-
-Result<WriteAck> ClusterService::PutCluster(const Cluster& cluster) {
-  Cluster definition = cluster;
-  return Mutate(cluster.name, true, true, [&definition](Cluster* c) {
-    int64_t version = c->version;
-    *c = definition;
-    c->version = version;
-    return Status::Ok();
-  });
-}
-
-Result<WriteAck> ClusterService::DeleteCluster(const std::string& name) {
-  std::string fence;
-  Status s = CheckWritable(&fence);
-  if (!s.ok()) return s;
-  NameRef state = AcquireName(name);
-  std::lock_guard lock(state->write_mu);
-  for (int attempt = 0; attempt < options_.max_write_attempts; ++attempt) {
-    std::optional<int32_t> znode_version = registry_.ZnodeVersion(name);
-    if (!znode_version) return Status::NotFound("cluster '" + name + "' does not exist");
-    Result<int64_t> deleted_at = store_->Remove(name, *znode_version, fence);
-    if (deleted_at.ok()) {
-      // The deletion's zxid orders it against loads and re-creations, here
-      // and (through the ack) in a follower's read-your-writes wait.
-      registry_.ApplyRemoval(name, deleted_at.value());
-      ++writes_ok_;
-      return WriteAck{name, deleted_at.value(), true};
-    }
-    s = deleted_at.status();
-    if (s.code() == Status::Code::kNotLeader) {
-      OnFenceLost(fence);
-      std::string current;
-      if (fence != membership_->self_path() && CheckWritable(&current).ok()) {
-        fence = current;
-        continue;
-      }
-    }
-    if (!s.IsConflict()) {
-      ++writes_failed_;
-      return s;
-    }
-    ++write_conflicts_;
-    s = ReloadCluster(name, false);
-    if (!s.ok()) return s;
-  }
-  ++writes_failed_;
-  return Status::Conflict("cluster '" + name + "' kept changing; gave up");
-}
-
-Result<WriteAck> ClusterService::SetClusterOnline(const std::string& name, bool online) {
-  return Mutate(name, false, false, [online](Cluster* c) {
-    c->online = online;
-    return Status::Ok();
-  });
-}
-
-Result<WriteAck> ClusterService::AddNodes(const std::string& name, const std::vector<Node>& nodes) {
-  return Mutate(name, false, false, [&nodes](Cluster* c) {
-    std::unordered_map<std::string, size_t> index;
-    index.reserve(c->nodes.size() + nodes.size());
-    for (size_t i = 0; i < c->nodes.size(); ++i) index.emplace(c->nodes[i].Spec(), i);
-    size_t added = 0;
-    for (const Node& n : nodes) added += index.count(n.Spec()) ? 0 : 1;
-    // Refuse before touching anything: this mutation may share a batch.
-    if (c->nodes.size() + added > limits::kMaxNodesPerCluster) {
-      return Status::InvalidArgument(
-          "nodes: cluster '" + c->name + "' would have " + std::to_string(c->nodes.size() + added) +
-          " nodes, more than " + std::to_string(limits::kMaxNodesPerCluster));
-    }
-    for (const Node& n : nodes) {
-      auto [it, inserted] = index.emplace(n.Spec(), c->nodes.size());
-      if (inserted) {
-        c->nodes.push_back(n);
-      } else {
-        c->nodes[it->second] = n;
-      }
-    }
-    return Status::Ok();
-  });
-}
-
-Result<WriteAck> ClusterService::RemoveNodes(const std::string& name,
-                                             const std::vector<std::string>& specs) {
-  return Mutate(name, false, false, [&specs](Cluster* c) {
-    std::unordered_map<std::string, size_t> index;
-    index.reserve(c->nodes.size());
-    for (size_t i = 0; i < c->nodes.size(); ++i) index.emplace(c->nodes[i].Spec(), i);
-    std::vector<bool> drop(c->nodes.size(), false);
-    for (size_t i = 0; i < specs.size(); ++i) {
-      auto it = index.find(specs[i]);
-      if (it == index.end()) {
-        return Status::NotFound("specs[" + std::to_string(i) + "]: '" + specs[i] +
-                                "' is not a node of cluster '" + c->name + "'");
-      }
-      drop[it->second] = true;
-    }
-    std::vector<Node> kept;
-    kept.reserve(c->nodes.size());
-    for (size_t i = 0; i < c->nodes.size(); ++i) {
-      if (!drop[i]) kept.push_back(std::move(c->nodes[i]));
-    }
-    c->nodes = std::move(kept);
-    return Status::Ok();
-  });
-}
-
-Result<WriteAck> ClusterService::SetNodeOnline(const std::string& name, const std::string& spec,
-                                               bool online) {
-  return Mutate(name, false, false, [&spec, online](Cluster* c) {
-    Node* n = c->FindNode(spec);
-    if (n == nullptr) {
-      return Status::NotFound("spec: '" + spec + "' is not a node of cluster '" + c->name + "'");
-    }
-    n->online = online;
-    return Status::Ok();
-  });
 }
 
 // ---------------------------------------------------------------- events

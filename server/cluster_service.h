@@ -2,21 +2,11 @@
 // keeps the ClusterRegistry in step with ZooKeeper through watches, takes part
 // in leader election, and applies writes when it leads.
 //
-// Write path (leader only): under the cluster's own mutex, take the current
-// definition from the registry, apply the change to a copy, and store it with
-// a fenced, version-conditional multi(). On Conflict (someone wrote first, or
-// our view was stale) re-read from ZooKeeper and try again; never overwrite.
-// Reply only after ZooKeeper acknowledged, with the new mzxid as version.
+// Writes (leader only) go through ClusterWriter (server/cluster_writer.h):
+// group commit, conflict retry, fenced conditional stores.
 //
-// Group commit: mutations of one cluster that arrive while a write of it is
-// in flight queue up, and the next write carries all of them (each applied
-// in arrival order, each answered on its own). A cluster is one znode, so
-// without this every node registration would rewrite the whole cluster once.
-//
-// A mutation that cannot apply (refused, invalid, or making the cluster too
-// large for its znode) fails alone; the rest of its batch is written. A
-// PutCluster always starts a new batch, so no earlier caller's ack names a
-// version that a later replacement wiped out.
+// ZooKeeper is reached only through the ZkApi seam (storage/zk_api.h),
+// built here from the options or passed in (a fake, in unit tests).
 //
 // Fencing: only a failed fence of the current registration demotes this
 // instance; a batch that took its fence before a session change retries
@@ -44,8 +34,10 @@
 
 #include "api/name_service.h"
 #include "server/cluster_registry.h"
+#include "server/cluster_writer.h"
 #include "storage/cluster_store.h"
 #include "storage/membership.h"
+#include "storage/zk_api.h"
 #include "storage/zk_client.h"
 
 namespace jcm {
@@ -79,7 +71,10 @@ class ClusterService : public NameService {
   // Called on the ZooKeeper dispatch thread after every membership refresh.
   using MembershipListener = std::function<void(const MemberView&)>;
 
+  // Connects to options.zk_hosts with a ZkClient.
   explicit ClusterService(Options options);
+  // Uses `zk` (e.g. a fake); options.zk_hosts is ignored.
+  ClusterService(Options options, std::unique_ptr<ZkApi> zk);
   ~ClusterService() override;
 
   Status Start();
@@ -94,7 +89,8 @@ class ClusterService : public NameService {
   size_t PerNameStateCount() const;
   // Mutations of `name` waiting for the running batch (for tests).
   size_t QueuedWrites(const std::string& name) const;
-  ZkClient* zk() { return zk_.get(); }
+  ZkApi* zk() { return zk_.get(); }
+  ClusterWriter* writer() { return writer_.get(); }
   ClusterRegistry* registry() { return &registry_; }
   const std::string& root() const { return options_.zk_root; }
   MemberView CurrentView() const;
@@ -112,6 +108,7 @@ class ClusterService : public NameService {
                                  bool online) override;
   LeaderInfo Leader() const override;
   bool WaitUntilApplied(const WriteAck& ack, std::chrono::milliseconds timeout) const override;
+  bool ApplyAck(const WriteAck& ack) const override;
   uint64_t ChangeCounter() const override;
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const override;
   void SetChangeListener(ChangeListener listener) override;
@@ -127,28 +124,6 @@ class ClusterService : public NameService {
   void SetStatusEventHandler(std::function<void(const ZkEvent&)> handler);
 
  private:
-  // Edits a copy of the current definition; returns non-OK to refuse, and
-  // then must have left the cluster unchanged (it shares a batch).
-  using Mutation = std::function<Status(Cluster*)>;
-  struct PendingWrite;
-  struct NameState;
-  class NameRef;
-
-  // Runs one batch of queued mutations as one write. REQUIRES: called by
-  // the queue's single active writer.
-  void WriteBatch(NameState* state, const std::string& name,
-                  const std::vector<PendingWrite*>& batch);
-  // Applies the batch to `next` (the base, or a new cluster when !exists),
-  // recording each mutation's outcome. With `isolate`, each applied
-  // mutation must leave a storable cluster or is undone and fails alone.
-  // Returns whether any applied.
-  bool ApplyBatch(const std::string& name, const std::vector<PendingWrite*>& batch, bool exists,
-                  bool isolate, Cluster* next, std::vector<Status>* outcomes) const;
-  NameRef AcquireName(const std::string& name);
-  void ReleaseName(const std::string& name);
-
-  Result<WriteAck> Mutate(const std::string& name, bool create_if_missing, bool replaces,
-                          const Mutation& fn);
   Status CheckWritable(std::string* fence) const;
   // A write failed its fence check: demote only if `fence` is still ours.
   void OnFenceLost(const std::string& fence);
@@ -163,10 +138,12 @@ class ClusterService : public NameService {
   void RefreshMembership();
 
   const Options options_;
-  ClusterRegistry registry_;
-  std::unique_ptr<ZkClient> zk_;
+  // Mutable for ApplyAck(), a const view refresh (NameService's contract).
+  mutable ClusterRegistry registry_;
+  std::unique_ptr<ZkApi> zk_;
   std::unique_ptr<ClusterStore> store_;
   std::unique_ptr<Membership> membership_;
+  std::unique_ptr<ClusterWriter> writer_;
 
   TestHooks hooks_;
   FatalHandler fatal_handler_;
@@ -180,20 +157,18 @@ class ClusterService : public NameService {
   mutable std::mutex view_mu_;
   MemberView view_;                         // GUARDED_BY(view_mu_)
   MembershipListener membership_listener_;  // GUARDED_BY(view_mu_)
+  // Watch-driven reloads that decoded a newer definition / found nothing
+  // newer than held (not decoded).
+  std::atomic<uint64_t> reloads_decoded_{0};
+  std::atomic<uint64_t> reloads_skipped_{0};
+  // Forwarded writes applied from the leader's ack / left to the watch /
+  // held already when their ack arrived.
+  mutable std::atomic<uint64_t> acks_applied_{0};
+  mutable std::atomic<uint64_t> acks_not_applied_{0};
+  mutable std::atomic<uint64_t> acks_already_held_{0};
   std::vector<std::pair<std::string, std::function<nlohmann::json()>>> sections_;
   std::function<void(bool)> status_cache_handler_;
   std::function<void(const ZkEvent&)> status_event_handler_;
-
-  // Write state per cluster name, only while some write of it runs: an
-  // entry is erased when its last user leaves, so names written once (or
-  // never existing) cost nothing afterwards.
-  mutable std::mutex names_mu_;
-  std::unordered_map<std::string, std::shared_ptr<NameState>> names_;  // GUARDED_BY(names_mu_)
-  std::atomic<uint64_t> batches_{0};
-
-  std::atomic<uint64_t> writes_ok_{0};
-  std::atomic<uint64_t> write_conflicts_{0};
-  std::atomic<uint64_t> writes_failed_{0};
 };
 
 }  // namespace jcm

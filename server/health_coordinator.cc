@@ -153,7 +153,7 @@ Status HealthCoordinator::WriteStatuses(const StatusReport& report) {
 }
 
 Status HealthCoordinator::WriteBytes(const std::string& name, const std::string& bytes) {
-  ZkClient* zk = service_->zk();
+  ZkApi* zk = service_->zk();
   const std::string path = StatusDir() + "/" + name;
   for (int attempt = 0; attempt < 3; ++attempt) {
     ZkStat stat;

@@ -25,7 +25,7 @@ Status FenceOrWriteFailure(const std::vector<ZkOpResult>& results, const Status&
 
 }  // namespace
 
-ClusterStore::ClusterStore(ZkClient* zk, std::string root) : zk_(zk), root_(std::move(root)) {}
+ClusterStore::ClusterStore(ZkApi* zk, std::string root) : zk_(zk), root_(std::move(root)) {}
 
 std::string ClusterStore::ClusterPath(std::string_view name) const {
   return ClustersDir() + "/" + std::string(name);
@@ -96,13 +96,23 @@ Result<std::vector<std::string>> ClusterStore::ListNames(bool watch, int64_t* pz
   return names;
 }
 
-Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch) {
+Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch,
+                                         int64_t held_version) {
   ZkStat stat;
   const std::string path = ClusterPath(name);
   Result<std::string> data = zk_->Get(path, &stat, watch);
   if (!data.ok()) {
     if (data.status().IsNotFound()) bad_log_.Clear(path);
     return data.status();
+  }
+  if (held_version > 0 && stat.mzxid <= held_version) {
+    StoredCluster out;
+    out.not_newer = true;
+    out.cluster.name = name;
+    out.cluster.version = stat.mzxid;
+    out.znode_version = stat.version;
+    out.czxid = stat.czxid;
+    return out;
   }
   return DecodeLoaded(name, path, data.value(), stat);
 }
@@ -159,7 +169,7 @@ Result<int64_t> ClusterStore::ClustersDirPzxid() {
   return stat.pzxid;
 }
 
-Result<StoredCluster> ClusterStore::Save(const Cluster& cluster, int32_t expected_znode_version,
+Result<StoredCluster> ClusterStore::Save(Cluster cluster, int32_t expected_znode_version,
                                          const std::string& fence) {
   Result<std::string> bytes = Encode(cluster);
   if (!bytes.ok()) return bytes.status();
@@ -183,7 +193,7 @@ Result<StoredCluster> ClusterStore::Save(const Cluster& cluster, int32_t expecte
     return s;
   }
   StoredCluster out;
-  out.cluster = cluster;
+  out.cluster = std::move(cluster);
   out.cluster.version = results.back().stat.mzxid;
   out.znode_version = results.back().stat.version;
   out.czxid = results.back().stat.czxid;

@@ -24,7 +24,7 @@
 #include "model/cluster.h"
 #include "model/status.h"
 #include "storage/bad_znode_log.h"
-#include "storage/zk_client.h"
+#include "storage/zk_api.h"
 
 namespace jcm {
 
@@ -32,6 +32,9 @@ struct StoredCluster {
   Cluster cluster;            // cluster.version = znode mzxid
   int32_t znode_version = 0;  // for the next conditional write
   int64_t czxid = 0;          // when this incarnation of the znode was created
+  // Load() found the znode not newer than the version its caller holds: the
+  // definition was not decoded (`cluster` holds only name and version).
+  bool not_newer = false;
 };
 
 // One answer of LoadMany(): NotFound when the znode is absent.
@@ -42,7 +45,7 @@ class ClusterStore {
   // Stored payloads above this are compressed.
   static constexpr size_t kCompressAbove = 16 * 1024;
 
-  ClusterStore(ZkClient* zk, std::string root);
+  ClusterStore(ZkApi* zk, std::string root);
 
   const std::string& root() const { return root_; }
   std::string ClustersDir() const { return root_ + "/clusters"; }
@@ -65,8 +68,11 @@ class ClusterStore {
   Result<std::vector<std::string>> ListNames(bool watch, int64_t* pzxid = nullptr);
   // Errors: NotFound, Unavailable, or a status for which IsUnreadable() holds
   // (the znode exists but does not decode; logged once per mzxid, and the
-  // watch, if asked for, is set all the same).
-  Result<StoredCluster> Load(const std::string& name, bool watch);
+  // watch, if asked for, is set all the same). With `held_version` > 0, a
+  // znode whose mzxid is not newer is not decoded (not_newer): the decode is
+  // the O(size) part of a reload, and a leader re-reading its own write
+  // would only drop it.
+  Result<StoredCluster> Load(const std::string& name, bool watch, int64_t held_version = 0);
   // Loads many clusters with pipelined reads (see ZkClient::GetMany); one
   // result per name, in order.
   std::vector<LoadResult> LoadMany(const std::vector<std::string>& names, bool watch);
@@ -81,7 +87,8 @@ class ClusterStore {
   // exactly that znode version, in one multi() with a check of `fence`.
   // Errors: Conflict (it changed, or exists/is gone), NotLeader (`fence` is
   // gone: this session no longer leads), TooLarge, Unavailable.
-  Result<StoredCluster> Save(const Cluster& cluster, int32_t expected_znode_version,
+  // `cluster` is taken by value so a writer can move it in (no O(size) copy).
+  Result<StoredCluster> Save(Cluster cluster, int32_t expected_znode_version,
                              const std::string& fence);
   // Deletes the cluster; returns the zxid of the deletion (the same multi
   // touches <root>/clusters' data, whose Stat carries that zxid, because
@@ -96,7 +103,7 @@ class ClusterStore {
                                      std::string_view bytes, const ZkStat& stat);
   static Status DecodeUnchecked(std::string_view bytes, Cluster* out);
 
-  ZkClient* const zk_;
+  ZkApi* const zk_;
   const std::string root_;
   BadZnodeLog bad_log_;
 };

@@ -29,7 +29,7 @@ int64_t NowMs() {
 }
 }  // namespace
 
-Membership::Membership(ZkClient* zk, std::string root, std::string self_address)
+Membership::Membership(ZkApi* zk, std::string root, std::string self_address)
     : zk_(zk),
       root_(std::move(root)),
       self_address_(std::move(self_address)),
@@ -94,7 +94,7 @@ Status Membership::Register() {
   Status last;
   for (int attempt = 0; attempt < 3; ++attempt) {
     Result<std::string> path =
-        zk_->Create(prefix, doc.dump(), ZkClient::kEphemeral | ZkClient::kSequential);
+        zk_->Create(prefix, doc.dump(), ZkApi::kEphemeral | ZkApi::kSequential);
     if (path.ok()) {
       std::function<bool()> lose;
       {

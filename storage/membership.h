@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "model/status.h"
-#include "storage/zk_client.h"
+#include "storage/zk_api.h"
 
 namespace jcm {
 
@@ -53,7 +53,7 @@ struct MemberView {
 
 class Membership {
  public:
-  Membership(ZkClient* zk, std::string root, std::string self_address);
+  Membership(ZkApi* zk, std::string root, std::string self_address);
 
   std::string ServersDir() const { return root_ + "/servers"; }
 
@@ -86,7 +86,7 @@ class Membership {
   void SetLoseCreateReplyForTest(std::function<bool()> hook);
 
  private:
-  ZkClient* const zk_;
+  ZkApi* const zk_;
   const std::string root_;
   const std::string self_address_;
   const int64_t started_ms_;

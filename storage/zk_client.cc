@@ -49,9 +49,6 @@ ZkStat ToZkStat(const struct Stat& s) {
 
 }  // namespace
 
-const int ZkClient::kEphemeral = 1;
-const int ZkClient::kSequential = 2;
-
 const char* ToString(ZkState state) {
   switch (state) {
     case ZkState::kConnecting:

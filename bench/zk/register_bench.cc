@@ -1,21 +1,41 @@
 // jcm-bench-register: node registrations per second through one jcm-server
-// instance (the benchmark points it at a follower, so every write is
-// forwarded to the leader and waited for locally, as a client would see
-// it). `threads` clients each send POST /c/node/{cluster} with one new node
-// per request over a keep-alive connection, spread over `clusters` clusters,
-// until `count` were sent or `seconds` passed. At the end it reads the
-// clusters back and checks every acknowledged node is there.
+// instance (run.sh points it at a follower, so every write is forwarded to
+// the leader and waited for locally, as a client would see it), at steady
+// state on a cluster of a fixed size.
 //
-// Usage: jcm-bench-register --target 127.0.0.1:8601 [--threads 8]
-//        [--count 5000] [--seconds 20] [--clusters 1] [--prefix bench]
+// 1. Pre-fill: cluster `prefix` with `nodes` nodes (checkType NONE, so no
+//    health checks run), in chunks of 1,000.
+// 2. Load: `threads` keep-alive clients; half add one new node per request
+//    (POST /c/node/{name}), half remove one node per request (DELETE
+//    /c/node/{name}, pre-filled nodes first, then added ones), so the
+//    cluster keeps its size. `warmup` seconds unmeasured, then `seconds`
+//    measured.
+// 3. Visibility: a probe adds one node every `probe-ms` (through the same
+//    instance) and polls every instance in `all` (GET /c/{name}) until it
+//    serves a version at least the ack's; the time from sending the probe
+//    to seeing it, per instance, gives p50/p99.
+// 4. Over the measured window: batches and mutations per batch from the
+//    leader's /sys/status, CPU seconds of `pids` (the three jcm-servers and
+//    ZooKeeper, from /proc) per registration.
+// 5. Afterwards: every acknowledged add that no remove took is present on
+//    every instance.
+//
+// Usage: jcm-bench-register --target HOST:PORT --all H:P,H:P,H:P
+//        [--threads 64] [--nodes 2000] [--seconds 10] [--warmup 3]
+//        [--probe-ms 200] [--pids 1,2,3] [--prefix bench]
 #include <httplib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
+#include <fstream>
 #include <mutex>
+#include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,37 +44,59 @@
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 struct Options {
   std::string target = "127.0.0.1:8601";
-  int threads = 8;
-  long count = 5000;
-  double seconds = 20;
-  int clusters = 1;
+  std::vector<std::string> all;
+  int threads = 64;
+  long nodes = 2000;
+  double seconds = 10;
+  double warmup = 3;
+  int probe_ms = 200;
+  std::vector<int> pids;
   std::string prefix = "bench";
 };
+
+std::vector<std::string> Split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
 
 bool ParseArgs(int argc, char** argv, Options* o) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--target")
+    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--target") {
       o->target = next();
-    else if (a == "--threads")
-      o->threads = std::atoi(next());
-    else if (a == "--count")
-      o->count = std::atol(next());
-    else if (a == "--seconds")
-      o->seconds = std::atof(next());
-    else if (a == "--clusters")
-      o->clusters = std::atoi(next());
-    else if (a == "--prefix")
+    } else if (a == "--all") {
+      o->all = Split(next());
+    } else if (a == "--threads") {
+      o->threads = std::atoi(next().c_str());
+    } else if (a == "--nodes") {
+      o->nodes = std::atol(next().c_str());
+    } else if (a == "--seconds") {
+      o->seconds = std::atof(next().c_str());
+    } else if (a == "--warmup") {
+      o->warmup = std::atof(next().c_str());
+    } else if (a == "--probe-ms") {
+      o->probe_ms = std::atoi(next().c_str());
+    } else if (a == "--pids") {
+      for (const std::string& p : Split(next())) o->pids.push_back(std::atoi(p.c_str()));
+    } else if (a == "--prefix") {
       o->prefix = next();
-    else {
+    } else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return false;
     }
   }
-  return o->threads > 0 && o->count > 0 && o->clusters > 0;
+  if (o->all.empty()) o->all.push_back(o->target);
+  return o->threads >= 2 && o->nodes >= o->threads && o->seconds > 0 && o->probe_ms > 0;
 }
 
 std::unique_ptr<httplib::Client> Connect(const std::string& target) {
@@ -64,23 +106,90 @@ std::unique_ptr<httplib::Client> Connect(const std::string& target) {
   c->set_tcp_nodelay(true);
   c->set_keep_alive(true);
   c->set_connection_timeout(std::chrono::seconds(5));
-  c->set_read_timeout(std::chrono::seconds(15));
-  c->set_write_timeout(std::chrono::seconds(15));
+  c->set_read_timeout(std::chrono::seconds(30));
+  c->set_write_timeout(std::chrono::seconds(30));
   return c;
 }
 
-// 10.a.b.c from a registration number: distinct nodes, never contacted
-// (the clusters have checkType NONE).
+// 10.a.b.c from a node number: distinct nodes, never contacted.
 std::string IpOf(long i) {
   return "10." + std::to_string((i >> 16) & 0xff) + "." + std::to_string((i >> 8) & 0xff) + "." +
          std::to_string(i & 0xff);
 }
-
+std::string SpecOf(long i) { return IpOf(i) + "|HTTP:8080"; }
 nlohmann::json NodeOf(long i) {
   return {{"ip", IpOf(i)}, {"protos", {{{"port", 8080}, {"proto", "HTTP"}}}}, {"online", "ONLINE"}};
 }
 
-std::string ClusterName(const Options& o, int k) { return o.prefix + "-" + std::to_string(k); }
+// The cluster's version as `target` serves it (0 when unreadable). The
+// document ends with the version (sorted keys), so no JSON parse.
+int64_t VersionOn(httplib::Client* c, const std::string& name) {
+  auto r = c->Get("/c/" + name);
+  if (!r || r->status != 200) return 0;
+  size_t at = r->body.rfind("\"version\":");
+  if (at == std::string::npos) return 0;
+  return std::atoll(r->body.c_str() + at + 10);
+}
+
+// The specs `target` serves for cluster `name`.
+std::set<std::string> SpecsOn(const std::string& target, const std::string& name) {
+  std::set<std::string> out;
+  auto c = Connect(target);
+  auto r = c->Get("/c/" + name);
+  if (!r || r->status != 200) return out;
+  auto doc = nlohmann::json::parse(r->body, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("data") || !doc["data"].contains("nodes")) return out;
+  for (const auto& n : doc["data"]["nodes"]) {
+    if (n.contains("ip")) out.insert(n["ip"].get<std::string>() + "|HTTP:8080");
+  }
+  return out;
+}
+
+double CpuSeconds(const std::vector<int>& pids) {
+  double total = 0;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  for (int pid : pids) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(f, line);
+    size_t paren = line.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream rest(line.substr(paren + 2));
+    std::string field;
+    // Fields after the name start at 3 (state); utime is 14, stime 15.
+    unsigned long long utime = 0, stime = 0;
+    for (int k = 3; k <= 15 && rest >> field; ++k) {
+      if (k == 14) utime = std::stoull(field);
+      if (k == 15) stime = std::stoull(field);
+    }
+    total += static_cast<double>(utime + stime) / tick;
+  }
+  return total;
+}
+
+struct WriteCounters {
+  uint64_t batches = 0, mutations = 0;
+};
+WriteCounters LeaderWrites(const std::vector<std::string>& all) {
+  for (const std::string& a : all) {
+    auto c = Connect(a);
+    auto r = c->Get("/sys/status");
+    if (!r || r->status != 200) continue;
+    auto doc = nlohmann::json::parse(r->body, nullptr, false);
+    if (doc.is_discarded()) continue;
+    const auto& d = doc.contains("data") ? doc["data"] : doc;
+    if (!d.value("isLeader", false) || !d.contains("writes")) continue;
+    return {d["writes"].value("batches", uint64_t{0}),
+            d["writes"].value("mutationsBatched", uint64_t{0})};
+  }
+  return {};
+}
+
+double Pct(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
 
 }  // namespace
 
@@ -88,96 +197,197 @@ int main(int argc, char** argv) {
   Options o;
   if (!ParseArgs(argc, argv, &o)) {
     std::fprintf(stderr,
-                 "usage: jcm-bench-register --target HOST:PORT [--threads N] [--count N] "
-                 "[--seconds S] [--clusters N] [--prefix NAME]\n");
+                 "usage: jcm-bench-register --target HOST:PORT --all H:P,... [--threads N>=2] "
+                 "[--nodes N>=threads] [--seconds S] [--warmup S] [--probe-ms MS] [--pids P,...] "
+                 "[--prefix NAME]\n");
     return 2;
   }
-  // Registration numbers start past the seeds so every node is new.
-  const long kSeedBase = 1L << 22;
+  const std::string name = o.prefix;
   auto admin = Connect(o.target);
-  for (int k = 0; k < o.clusters; ++k) {
-    nlohmann::json doc = {{"name", ClusterName(o, k)},
+  // 1. Pre-fill.
+  for (long done = 0; done < o.nodes;) {
+    long chunk = std::min(1000L, o.nodes - done);
+    nlohmann::json nodes = nlohmann::json::array();
+    for (long i = done; i < done + chunk; ++i) nodes.push_back(NodeOf(i));
+    nlohmann::json doc = {{"name", name},
                           {"online", "ONLINE"},
                           {"checkType", "NONE"},
-                          {"checkFile", "/health"},
-                          {"nodes", {NodeOf(kSeedBase + k)}}};
-    auto r = admin->Post("/c", doc.dump(), "application/json");
+                          {"checkFile", "/"},
+                          {"nodes", nodes}};
+    httplib::Result r = done == 0
+                            ? admin->Post("/c", doc.dump(), "application/json")
+                            : admin->Post("/c/node/" + name, nodes.dump(), "application/json");
     if (!r || r->status != 200) {
-      std::fprintf(stderr, "creating %s failed: %s\n", ClusterName(o, k).c_str(),
-                   r ? (std::to_string(r->status) + " " + r->body).c_str() : "no answer");
+      std::fprintf(
+          stderr, "pre-fill of %s failed at %ld: %s\n", name.c_str(), done,
+          r ? (std::to_string(r->status) + " " + r->body.substr(0, 200)).c_str() : "no answer");
       return 1;
     }
+    done += chunk;
   }
 
-  std::atomic<long> next{0};
-  std::atomic<long> ok{0}, failed{0};
+  // 2. Load.
   std::mutex mu;
-  std::vector<double> latencies_ms;
-  std::vector<long> ok_per_cluster(static_cast<size_t>(o.clusters), 0);
-  std::string first_error;
-  auto start = std::chrono::steady_clock::now();
-  auto deadline = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                              std::chrono::duration<double>(o.seconds));
+  std::deque<long> removable;  // GUARDED_BY(mu): present, not yet taken by a remover
+  for (long i = 0; i < o.nodes; ++i) removable.push_back(i);
+  std::atomic<long> next_id{o.nodes + 1000};
+  std::atomic<bool> measuring{false}, stop{false};
+  std::atomic<long> adds{0}, removes{0}, failed{0};
+  std::vector<double> add_ms;  // GUARDED_BY(mu), measured window only
+  std::string first_error;     // GUARDED_BY(mu)
+  auto note_error = [&](const httplib::Result& r) {
+    ++failed;
+    std::lock_guard lock(mu);
+    if (first_error.empty()) {
+      first_error = r ? std::to_string(r->status) + " " + r->body.substr(0, 200) : "no answer";
+    }
+  };
   std::vector<std::thread> threads;
   for (int t = 0; t < o.threads; ++t) {
-    threads.emplace_back([&] {
+    const bool adder = t % 2 == 0;
+    threads.emplace_back([&, adder] {
       auto client = Connect(o.target);
       std::vector<double> mine;
-      std::vector<long> mine_ok(static_cast<size_t>(o.clusters), 0);
-      std::string err;
-      while (std::chrono::steady_clock::now() < deadline) {
-        long i = next++;
-        if (i >= o.count) break;
-        int k = static_cast<int>(i % o.clusters);
-        nlohmann::json body = nlohmann::json::array({NodeOf(i)});
-        auto t0 = std::chrono::steady_clock::now();
-        auto r = client->Post("/c/node/" + ClusterName(o, k), body.dump(), "application/json");
-        mine.push_back(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                .count());
-        if (r && r->status == 200) {
-          ++ok;
-          ++mine_ok[static_cast<size_t>(k)];
+      while (!stop.load()) {
+        if (adder) {
+          long id = next_id++;
+          nlohmann::json body = nlohmann::json::array({NodeOf(id)});
+          auto t0 = Clock::now();
+          auto r = client->Post("/c/node/" + name, body.dump(), "application/json");
+          if (r && r->status == 200) {
+            if (measuring.load()) {
+              ++adds;
+              mine.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+            }
+            std::lock_guard lock(mu);
+            removable.push_back(id);
+          } else {
+            note_error(r);
+          }
         } else {
-          ++failed;
-          if (err.empty()) err = r ? std::to_string(r->status) + " " + r->body : "no answer";
+          long id;
+          {
+            std::lock_guard lock(mu);
+            if (removable.size() <= static_cast<size_t>(o.nodes) / 2) {
+              id = -1;  // let the adders catch up: the size stays put
+            } else {
+              id = removable.front();
+              removable.pop_front();
+            }
+          }
+          if (id < 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            continue;
+          }
+          nlohmann::json body = nlohmann::json::array({SpecOf(id)});
+          auto r = client->Delete("/c/node/" + name, body.dump(), "application/json");
+          if (r && r->status == 200) {
+            if (measuring.load()) ++removes;
+          } else {
+            note_error(r);
+          }
         }
       }
-      std::lock_guard<std::mutex> lock(mu);
-      latencies_ms.insert(latencies_ms.end(), mine.begin(), mine.end());
-      for (size_t k = 0; k < mine_ok.size(); ++k) ok_per_cluster[k] += mine_ok[k];
-      if (first_error.empty()) first_error = err;
+      std::lock_guard lock(mu);
+      add_ms.insert(add_ms.end(), mine.begin(), mine.end());
     });
   }
-  for (auto& t : threads) t.join();
-  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::sort(latencies_ms.begin(), latencies_ms.end());
-  auto pct = [&](double p) {
-    if (latencies_ms.empty()) return 0.0;
-    return latencies_ms[std::min(
-        latencies_ms.size() - 1,
-        static_cast<size_t>(p * static_cast<double>(latencies_ms.size())))];
-  };
 
-  // Every acknowledged registration must be readable on the same instance.
-  long missing = 0;
-  for (int k = 0; k < o.clusters; ++k) {
-    auto r = admin->Get("/c/" + ClusterName(o, k));
-    long have = -1;
-    if (r && r->status == 200) {
-      auto doc = nlohmann::json::parse(r->body, nullptr, false);
-      if (!doc.is_discarded() && doc.contains("data") && doc["data"].contains("nodes")) {
-        have = static_cast<long>(doc["data"]["nodes"].size());
+  // 3. Visibility probe.
+  std::vector<std::vector<double>> visible_ms(o.all.size());  // probe thread only
+  std::vector<long> probe_ids;
+  std::thread probe([&] {
+    auto writer = Connect(o.target);
+    std::vector<std::unique_ptr<httplib::Client>> readers;
+    for (const std::string& a : o.all) readers.push_back(Connect(a));
+    while (!stop.load()) {
+      auto next_probe = Clock::now() + std::chrono::milliseconds(o.probe_ms);
+      long id = next_id++;
+      nlohmann::json body = nlohmann::json::array({NodeOf(id)});
+      auto t0 = Clock::now();
+      auto r = writer->Post("/c/node/" + name, body.dump(), "application/json");
+      if (!r || r->status != 200) {
+        note_error(r);
+      } else {
+        auto doc = nlohmann::json::parse(r->body, nullptr, false);
+        int64_t version = doc.is_discarded() ? 0 : doc["data"].value("version", int64_t{0});
+        {
+          std::lock_guard lock(mu);
+          removable.push_back(id);
+        }
+        for (size_t k = 0; k < readers.size() && version > 0; ++k) {
+          auto give_up = Clock::now() + std::chrono::seconds(10);
+          while (VersionOn(readers[k].get(), name) < version && Clock::now() < give_up) {
+            std::this_thread::sleep_for(std::chrono::microseconds(500));
+          }
+          if (measuring.load()) {
+            visible_ms[k].push_back(
+                std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+          }
+        }
       }
+      std::this_thread::sleep_until(next_probe);
     }
-    long want = ok_per_cluster[static_cast<size_t>(k)] + 1;
-    if (have < want) missing += want - std::max(have, 0L);
+  });
+
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
+  WriteCounters w0 = LeaderWrites(o.all);
+  double cpu0 = CpuSeconds(o.pids);
+  auto start = Clock::now();
+  measuring = true;
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
+  measuring = false;
+  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  double cpu = CpuSeconds(o.pids) - cpu0;
+  WriteCounters w1 = LeaderWrites(o.all);
+  stop = true;
+  for (auto& t : threads) t.join();
+  probe.join();
+
+  // 5. Every acknowledged add not taken by a remover is on every instance.
+  std::set<long> expected;
+  {
+    std::lock_guard lock(mu);
+    expected.insert(removable.begin(), removable.end());
+  }
+  // Let the last writes reach every instance (bounded), then compare.
+  long missing = 0;
+  for (const std::string& a : o.all) {
+    std::set<std::string> have;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      have = SpecsOn(a, name);
+      bool all_there = true;
+      for (long id : expected) all_there = all_there && have.count(SpecOf(id));
+      if (all_there) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    for (long id : expected) missing += have.count(SpecOf(id)) ? 0 : 1;
+  }
+  const double batches = static_cast<double>(w1.batches - w0.batches);
+  const double mutations = static_cast<double>(w1.mutations - w0.mutations);
+  std::string vis;
+  for (size_t k = 0; k < o.all.size(); ++k) {
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), " vis_%s_p50_ms=%.1f vis_%s_p99_ms=%.1f", o.all[k].c_str(),
+                  Pct(visible_ms[k], 0.5), o.all[k].c_str(), Pct(visible_ms[k], 0.99));
+    vis += buf;
+  }
+  std::vector<double> worst;  // per probe: the last instance to see it
+  for (size_t i = 0; !visible_ms.empty() && i < visible_ms[0].size(); ++i) {
+    double m = 0;
+    for (const auto& v : visible_ms) m = std::max(m, i < v.size() ? v[i] : 0.0);
+    worst.push_back(m);
   }
   std::printf(
-      "jcm_register ok=%ld failed=%ld missing=%ld seconds=%.3f ops_per_s=%.0f threads=%d "
-      "clusters=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f%s%s\n",
-      ok.load(), failed.load(), missing, elapsed, ok.load() / elapsed, o.threads, o.clusters,
-      pct(0.50), pct(0.99), latencies_ms.empty() ? 0.0 : latencies_ms.back(),
-      first_error.empty() ? "" : " first_error=", first_error.substr(0, 200).c_str());
+      "jcm_register nodes=%ld threads=%d seconds=%.2f adds_per_s=%.0f removes_per_s=%.0f "
+      "mutations_per_s=%.0f failed=%ld missing=%ld add_p50_ms=%.1f add_p99_ms=%.1f "
+      "batches_per_s=%.1f mutations_per_batch=%.1f cpu_ms_per_mutation=%.3f "
+      "vis_all_p50_ms=%.1f vis_all_p99_ms=%.1f probes=%zu%s%s%s\n",
+      o.nodes, o.threads, elapsed, adds.load() / elapsed, removes.load() / elapsed,
+      (adds.load() + removes.load()) / elapsed, failed.load(), missing, Pct(add_ms, 0.5),
+      Pct(add_ms, 0.99), batches / elapsed, batches > 0 ? mutations / batches : 0.0,
+      (adds + removes) > 0 ? 1000.0 * cpu / static_cast<double>(adds + removes) : 0.0,
+      Pct(worst, 0.5), Pct(worst, 0.99), worst.size(), vis.c_str(),
+      first_error.empty() ? "" : " first_error=", first_error.c_str());
   return (failed > 0 || missing > 0) ? 1 : 0;
 }

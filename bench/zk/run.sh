@@ -1,35 +1,46 @@
 #!/usr/bin/env bash
-# Registration benchmark: node registrations per second through a jcm-server
-# FOLLOWER against raw asynchronous ZooKeeper setData throughput, measured on
-# the same machine in the same run against the same ZooKeeper.
+# Write-path benchmark (issue 10): registrations through a jcm-server
+# FOLLOWER at steady state, against raw asynchronous ZooKeeper setData on
+# the same ZooKeeper in the same run.
 #
-#   bench/zk/run.sh                 3 runs, medians printed at the end
-#   RUNS=5 bench/zk/run.sh
-#   BUILD_DIR=build-x bench/zk/run.sh   (default: build, Release)
+#   bench/zk/run.sh                      one run, sizes 100 2000 20000
+#   SIZES="100 2000" REG_SECONDS=5 bench/zk/run.sh
+#   BUILD_DIR=build-x bench/zk/run.sh    (default: build, Release)
 #
-# Knobs (environment): RAW_COUNT (200000), RAW_SECONDS (10), RAW_INFLIGHT
-# (1000), REG_COUNT (4000), REG_SECONDS (20), REG_THREADS (8), REG_CLUSTERS
-# (1), SESSION_MS (6000). Everything listens on 127.0.0.1 only and is
-# stopped by PID when the script exits.
+# Per run: raw zoo_aset (1 KB values over 64 znodes) at 64 and at 1,000 in
+# flight; then three jcm-servers and, for each cluster size N in SIZES, a
+# cluster pre-filled with N nodes (checkType NONE) under 64 keep-alive
+# clients through a follower (half add one node per request, half remove
+# one, so N stays put): registrations/s, batches/s and mutations per batch
+# (leader's /sys/status), CPU per mutation summed over the three jcm-servers
+# and ZooKeeper, visibility on all three instances (p50/p99), and every
+# acknowledged registration present afterwards.
+#
+# Knobs (environment): RUNS (1), RAW_SECONDS (5), REG_THREADS (64),
+# REG_SECONDS (10), REG_WARMUP (3), PROBE_MS (200), SIZES ("100 2000 20000"),
+# SESSION_MS (6000), REG_VIA (follower|leader), HTTP_THREADS (32). Everything listens on
+# 127.0.0.1 only and is stopped by PID when the script exits.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 # shellcheck source=../../scripts/lib/procs.sh
 . "$ROOT/scripts/lib/procs.sh"
 
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-1}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
-RAW_COUNT=${RAW_COUNT:-200000}
-RAW_SECONDS=${RAW_SECONDS:-10}
-RAW_INFLIGHT=${RAW_INFLIGHT:-1000}
-REG_COUNT=${REG_COUNT:-4000}
-REG_SECONDS=${REG_SECONDS:-20}
-REG_THREADS=${REG_THREADS:-8}
-REG_CLUSTERS=${REG_CLUSTERS:-1}
+RAW_COUNT=${RAW_COUNT:-400000}
+RAW_SECONDS=${RAW_SECONDS:-5}
+REG_THREADS=${REG_THREADS:-64}
+REG_SECONDS=${REG_SECONDS:-10}
+REG_WARMUP=${REG_WARMUP:-3}
+PROBE_MS=${PROBE_MS:-200}
+SIZES=${SIZES:-100 2000 20000}
 SESSION_MS=${SESSION_MS:-6000}
-# follower (the figure that matters: forwarded, waited for) or leader (to
-# see what forwarding costs).
 REG_VIA=${REG_VIA:-follower}
+# --http-threads of each jcm-server (the product's default is 32): a
+# follower holds one worker per write through forward and wait, which caps
+# the writes one follower has in flight, hence the leader's batch size.
+HTTP_THREADS=${HTTP_THREADS:-32}
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   [ -f "$BUILD_DIR/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -52,8 +63,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-raw_figures=()
-reg_figures=()
+pid_of() { cat "$1" 2>/dev/null || true; }
+echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg); threads=$REG_THREADS http_threads=$HTTP_THREADS sizes=$SIZES seconds=$REG_SECONDS"
 for run in $(seq 1 "$RUNS"); do
   dir=$WORK/run$run
   mkdir -p "$dir"
@@ -63,55 +74,53 @@ for run in $(seq 1 "$RUNS"); do
   jcm_zk_start "$dir/zk" "$zk_port" "$zk_pid"
   jcm_log "run $run: ZooKeeper on 127.0.0.1:$zk_port"
 
-  raw=$("$BIN/jcm-bench-zk-raw" --zk "127.0.0.1:$zk_port" --count "$RAW_COUNT" \
-    --seconds "$RAW_SECONDS" --inflight "$RAW_INFLIGHT" --value-bytes 1024 --znodes 64)
-  echo "run $run: $raw"
-  raw_figures+=("$(sed -n 's/.*ops_per_s=\([0-9]*\).*/\1/p' <<<"$raw")")
+  for inflight in 64 1000; do
+    raw=$("$BIN/jcm-bench-zk-raw" --zk "127.0.0.1:$zk_port" --count "$RAW_COUNT" \
+      --seconds "$RAW_SECONDS" --inflight "$inflight" --value-bytes 1024 --znodes 64 \
+      --root "/bench-raw-$inflight")
+    echo "run $run: raw inflight=$inflight: $raw"
+  done
 
-  if [ "$HAVE_SERVER" = 1 ]; then
-    addrs=()
-    for i in 1 2 3; do
-      port=$(jcm_free_port)
-      pf=$dir/server$i.pid.jcm-server
-      PIDFILES+=("$pf")
-      jcm_spawn "$pf" "$dir/server$i.log" "$BIN/jcm-server" --zk "127.0.0.1:$zk_port" \
-        --zk-root /jcm --listen "127.0.0.1:$port" --advertise "127.0.0.1:$port" \
-        --session-timeout-ms "$SESSION_MS" --log-level warn
-      jcm_wait_http "http://127.0.0.1:$port/healthz" 30 "$pf" jcm-server || { jcm_log "server $i did not start"; cat "$dir/server$i.log" >&2; exit 1; }
-      addrs+=("127.0.0.1:$port")
+  [ "$HAVE_SERVER" = 1 ] || { echo "jcm-server not built: registration half skipped"; continue; }
+  addrs=()
+  pids=("$(pid_of "$zk_pid")")
+  for i in 1 2 3; do
+    port=$(jcm_free_port)
+    pf=$dir/server$i.pid.jcm-server
+    PIDFILES+=("$pf")
+    jcm_spawn "$pf" "$dir/server$i.log" "$BIN/jcm-server" --zk "127.0.0.1:$zk_port" \
+      --zk-root /jcm --listen "127.0.0.1:$port" --advertise "127.0.0.1:$port" \
+      --session-timeout-ms "$SESSION_MS" --log-level warn --http-threads "$HTTP_THREADS"
+    jcm_wait_http "http://127.0.0.1:$port/healthz" 30 "$pf" jcm-server || { jcm_log "server $i did not start"; cat "$dir/server$i.log" >&2; exit 1; }
+    addrs+=("127.0.0.1:$port")
+    pids+=("$(pid_of "$pf")")
+  done
+  target=""
+  for t in $(seq 1 100); do
+    for a in "${addrs[@]}"; do
+      s=$(curl -s --max-time 1 "http://$a/sys/status" || true)
+      want=false
+      [ "$REG_VIA" = leader ] && want=true
+      if grep -Eq "\"isLeader\" *: *$want" <<<"$s" && grep -Eq '"leader" *: *"[0-9]' <<<"$s"; then
+        target=$a
+        break 2
+      fi
     done
-    follower=""
-    for t in $(seq 1 100); do
-      for a in "${addrs[@]}"; do
-        s=$(curl -s --max-time 1 "http://$a/sys/status" || true)
-        want=false
-        [ "$REG_VIA" = leader ] && want=true
-        if grep -Eq "\"isLeader\" *: *$want" <<<"$s" && grep -Eq '"leader" *: *"[0-9]' <<<"$s"; then
-          follower=$a
-          break 2
-        fi
-      done
-      sleep 0.1
-    done
-    [ -n "$follower" ] || { jcm_log "no $REG_VIA with a known leader"; exit 1; }
-    reg=$("$BIN/jcm-bench-register" --target "$follower" --threads "$REG_THREADS" \
-      --count "$REG_COUNT" --seconds "$REG_SECONDS" --clusters "$REG_CLUSTERS" \
-      --prefix "bench-run$run") || { echo "run $run: $reg"; jcm_log "registration run failed"; exit 1; }
-    echo "run $run: via $REG_VIA $follower: $reg"
-    reg_figures+=("$(sed -n 's/.*ops_per_s=\([0-9]*\).*/\1/p' <<<"$reg")")
-    for i in 1 2 3; do jcm_stop_pidfile "$dir/server$i.pid.jcm-server" jcm-server 10; done
-  fi
+    sleep 0.1
+  done
+  [ -n "$target" ] || { jcm_log "no $REG_VIA with a known leader"; exit 1; }
+  all=$(IFS=,; echo "${addrs[*]}")
+  pidlist=$(IFS=,; echo "${pids[*]}")
+  for n in $SIZES; do
+    reg=$("$BIN/jcm-bench-register" --target "$target" --all "$all" --threads "$REG_THREADS" \
+      --nodes "$n" --seconds "$REG_SECONDS" --warmup "$REG_WARMUP" --probe-ms "$PROBE_MS" \
+      --pids "$pidlist" --prefix "bench-$run-$n") || { echo "run $run: $reg"; jcm_log "registration run failed"; exit 1; }
+    echo "run $run: via $REG_VIA $target: $reg"
+  done
+  for a in "${addrs[@]}"; do
+    echo "run $run: $a reloads: $(curl -s --max-time 2 "http://$a/sys/status" | grep -o '"\(reloads\|forwardedAcks\)":{[^}]*}' | tr '\n' ' ')"
+  done
+  for i in 1 2 3; do jcm_stop_pidfile "$dir/server$i.pid.jcm-server" jcm-server 10; done
   jcm_stop_pidfile "$zk_pid" QuorumPeerMain 10
 done
-
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
-raw_med=$(median "${raw_figures[@]}")
-echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $RUNS runs"
-echo "raw ZooKeeper async setData (1 KB, $RAW_INFLIGHT in flight): median ${raw_med}/s  (runs: ${raw_figures[*]})"
-if [ "$HAVE_SERVER" = 1 ]; then
-  reg_med=$(median "${reg_figures[@]}")
-  echo "jcm registrations via $REG_VIA ($REG_THREADS threads, $REG_CLUSTERS cluster(s), 1 node/request): median ${reg_med}/s  (runs: ${reg_figures[*]})"
-  awk -v r="$reg_med" -v z="$raw_med" 'BEGIN { printf "ratio registrations / raw setData: %.3f (1 : %.1f)\n", r / z, z / (r > 0 ? r : 1) }'
-else
-  echo "jcm-server not built: registration half skipped"
-fi
+echo "== done, load average $(cut -d' ' -f1-3 /proc/loadavg)"

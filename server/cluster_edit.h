@@ -1,0 +1,59 @@
+// ClusterEdit: the edits one write batch makes to a copy of a cluster
+// definition. It builds the spec index once per batch (not once per
+// mutation: that was O(nodes) per registration) and records which nodes
+// the edits touched, so the batch validates only those nodes plus the
+// cluster's own fields, not every node of a large cluster again.
+//
+// Removals are marked and compacted once in Finish(), keeping node order.
+// A mutation that needs the whole definition (a replacement) takes whole();
+// the batch is then validated in full.
+//
+// Thread-safety: none; one batch's writer thread owns it.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "model/cluster.h"
+#include "model/status.h"
+
+namespace jcm {
+
+class ClusterEdit {
+ public:
+  explicit ClusterEdit(Cluster* cluster) : c_(cluster) {}
+
+  const std::string& name() const { return c_->name; }
+  // Whole-definition access: everything counts as touched.
+  Cluster* whole();
+  void SetOnline(bool online) { c_->online = online; }
+  // Nodes the cluster holds now (removals counted).
+  size_t node_count() const { return c_->nodes.size() - removed_; }
+  bool Contains(const std::string& spec);
+  // The node with `spec` for modification (it counts as touched), or null.
+  Node* Find(const std::string& spec);
+  // Adds `node`, or replaces the node with the same spec.
+  void Upsert(Node node);
+  // Removes the node with `spec`; false if there is none.
+  bool Remove(const std::string& spec);
+
+  // Compacts removals. REQUIRES: no edit after it.
+  void Finish();
+  // Validates what the edits touched (after Finish()).
+  Status Validate() const;
+
+ private:
+  void EnsureIndex();
+
+  Cluster* const c_;
+  bool indexed_ = false;
+  bool whole_ = false;
+  std::unordered_map<std::string, size_t> index_;  // spec -> position, live nodes only
+  std::vector<bool> dead_;                         // by position
+  size_t removed_ = 0;
+  std::vector<size_t> touched_;  // positions (after Finish(): compacted positions)
+};
+
+}  // namespace jcm

@@ -1,0 +1,100 @@
+// ClusterEdit: one index per batch, order-keeping removals, validation of
+// what was touched only.
+#include "server/cluster_edit.h"
+
+#include <gtest/gtest.h>
+
+namespace jcm {
+namespace {
+
+Node MakeNode(int i) {
+  Node n;
+  n.ip = "10.0.0." + std::to_string(i);
+  n.protos.push_back({80, Proto::kHttp});
+  return n;
+}
+
+Cluster MakeCluster(int nodes) {
+  Cluster c;
+  c.name = "web";
+  for (int i = 1; i <= nodes; ++i) c.nodes.push_back(MakeNode(i));
+  return c;
+}
+
+std::vector<std::string> Ips(const Cluster& c) {
+  std::vector<std::string> out;
+  for (const Node& n : c.nodes) out.push_back(n.ip);
+  return out;
+}
+
+TEST(ClusterEditTest, RemovalsKeepOrderAndUpsertsReplaceBySpec) {
+  Cluster c = MakeCluster(5);
+  ClusterEdit e(&c);
+  EXPECT_TRUE(e.Remove(MakeNode(2).Spec()));
+  EXPECT_FALSE(e.Remove(MakeNode(2).Spec()));
+  EXPECT_TRUE(e.Remove(MakeNode(4).Spec()));
+  EXPECT_EQ(e.node_count(), 3u);
+  Node heavier = MakeNode(3);
+  heavier.weight = 7;
+  e.Upsert(heavier);
+  e.Upsert(MakeNode(9));
+  e.Finish();
+  EXPECT_EQ(Ips(c), (std::vector<std::string>{"10.0.0.1", "10.0.0.3", "10.0.0.5", "10.0.0.9"}));
+  EXPECT_EQ(c.nodes[1].weight, 7);
+  EXPECT_TRUE(e.Validate().ok());
+}
+
+TEST(ClusterEditTest, ValidationNamesTheTouchedNodeAtItsFinalPosition) {
+  Cluster c = MakeCluster(4);
+  ClusterEdit e(&c);
+  Node bad = MakeNode(4);
+  bad.weight = 0;  // out of range
+  e.Upsert(bad);
+  EXPECT_TRUE(e.Remove(MakeNode(1).Spec()));
+  e.Finish();
+  Status s = e.Validate();
+  ASSERT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("nodes[2].weight"), std::string::npos) << s.ToString();
+}
+
+TEST(ClusterEditTest, UntouchedNodesAreNotValidatedAgainButWholeEditsAre) {
+  Cluster c = MakeCluster(3);
+  c.nodes[0].weight = 0;  // stored before a rule changed, say
+  {
+    ClusterEdit e(&c);
+    e.Upsert(MakeNode(8));
+    e.Finish();
+    EXPECT_TRUE(e.Validate().ok());
+  }
+  {
+    ClusterEdit e(&c);
+    e.whole()->check_file = "/health";
+    e.Finish();
+    EXPECT_EQ(e.Validate().code(), Status::Code::kInvalidArgument);
+  }
+}
+
+TEST(ClusterEditTest, ClusterFieldsAreAlwaysValidated) {
+  Cluster c = MakeCluster(1);
+  c.check_file = "no-slash";
+  ClusterEdit e(&c);
+  e.SetOnline(false);
+  e.Finish();
+  Status s = e.Validate();
+  ASSERT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("checkFile"), std::string::npos);
+}
+
+TEST(ClusterEditTest, FindMarksTheNodeTouched) {
+  Cluster c = MakeCluster(2);
+  ClusterEdit e(&c);
+  Node* n = e.Find(MakeNode(2).Spec());
+  ASSERT_NE(n, nullptr);
+  n->weight = 100000;
+  EXPECT_EQ(e.Find("10.9.9.9|HTTP:80"), nullptr);
+  e.Finish();
+  EXPECT_EQ(e.Validate().code(), Status::Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace jcm

@@ -1,0 +1,172 @@
+// ClusterService over the ZkApi seam with an in-memory ZooKeeper: a whole
+// instance (layout, registration, load, election, writes) in one process,
+// no ZooKeeper, in milliseconds.
+#include <gtest/gtest.h>
+
+#include "api/http_reply.h"
+#include "server/cluster_service.h"
+#include "tests/unit/server/fake_zk.h"
+
+namespace jcm {
+namespace {
+
+Node MakeNode(int i) {
+  Node n;
+  n.ip = "10.1.0." + std::to_string(i);
+  n.protos.push_back({80, Proto::kHttp});
+  return n;
+}
+
+class ClusterServiceFakeZkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto zk = std::make_unique<testing::FakeZk>();
+    zk_ = zk.get();
+    ClusterService::Options o;
+    o.self_address = "127.0.0.1:1";
+    service_ = std::make_unique<ClusterService>(o, std::move(zk));
+    ASSERT_TRUE(service_->Start().ok());
+  }
+
+  testing::FakeZk* zk_ = nullptr;
+  std::unique_ptr<ClusterService> service_;
+};
+
+TEST_F(ClusterServiceFakeZkTest, ASoleInstanceLoadsLeadsAndWrites) {
+  EXPECT_TRUE(service_->Readiness().ok()) << service_->Readiness().ToString();
+  ASSERT_TRUE(service_->Leader().self);
+  Cluster c;
+  c.name = "web";
+  c.check_type = CheckType::kNone;
+  c.nodes.push_back(MakeNode(1));
+  Result<WriteAck> put = service_->PutCluster(c);
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  Result<WriteAck> add = service_->AddNodes("web", {MakeNode(2)});
+  ASSERT_TRUE(add.ok()) << add.status().ToString();
+  EXPECT_GT(add->version, put->version);
+  ClusterPtr held = service_->GetCluster("web");
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->nodes.size(), 2u);
+  EXPECT_EQ(held->version, add->version);
+  // What ZooKeeper holds decodes to the same definition.
+  ClusterStore store(zk_, "/jcm");
+  Result<StoredCluster> stored = store.Load("web", false);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->cluster.nodes.size(), 2u);
+  EXPECT_EQ(stored->cluster.version, add->version);
+  nlohmann::json status = service_->SystemStatus();
+  EXPECT_EQ(status["writes"]["ok"], 2);
+  EXPECT_EQ(status["writes"]["batches"], 2);
+  EXPECT_EQ(status["writes"]["mutationsBatched"], 2);
+}
+
+TEST_F(ClusterServiceFakeZkTest, ZooKeeperUnreachableRefusesWrites) {
+  zk_->set_state(ZkState::kConnecting);
+  Result<WriteAck> r = service_->AddNodes("web", {MakeNode(1)});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().IsUnavailable()) << r.status().ToString();
+  EXPECT_FALSE(service_->Leader().known);
+}
+
+TEST(ClusterStoreFakeZkTest, NotNewerThanHeldIsNotDecoded) {
+  testing::FakeZk zk;
+  ClusterStore store(&zk, "/jcm");
+  ASSERT_TRUE(store.EnsureLayout().ok());
+  // Bytes that would not decode: only a decode could fail on them.
+  ZkStat stat;
+  ASSERT_TRUE(zk.Create(store.ClusterPath("web"), "", 0).ok());
+  ASSERT_TRUE(zk.Set(store.ClusterPath("web"), "{not json", -1, &stat).ok());
+  Result<StoredCluster> held = store.Load("web", false, stat.mzxid);
+  ASSERT_TRUE(held.ok()) << held.status().ToString();
+  EXPECT_TRUE(held->not_newer);
+  EXPECT_EQ(held->cluster.version, stat.mzxid);
+  EXPECT_EQ(held->znode_version, stat.version);
+  Result<StoredCluster> older = store.Load("web", false, stat.mzxid - 1);
+  EXPECT_FALSE(older.ok());  // newer than held: decoded, and unreadable
+}
+
+}  // namespace
+}  // namespace jcm
+
+namespace jcm {
+namespace {
+
+// Read-your-writes from the ack: a follower holding exactly the base
+// applies the leader's delta (through the ack's JSON, as forwarded) and
+// ends with the leader's definition at the leader's version.
+TEST(ApplyAckTest, AFollowerAtTheBaseAppliesTheLeadersDelta) {
+  auto zk = std::make_unique<testing::FakeZk>();
+  testing::FakeZk* leader_zk = zk.get();
+  ClusterService::Options o;
+  o.self_address = "127.0.0.1:1";
+  ClusterService leader(o, std::move(zk));
+  ASSERT_TRUE(leader.Start().ok());
+  auto fzk = std::make_unique<testing::FakeZk>();
+  fzk->connect_on_start = false;  // never loads, never leads
+  o.self_address = "127.0.0.1:2";
+  ClusterService follower(o, std::move(fzk));
+
+  Cluster c;
+  c.name = "web";
+  c.check_type = CheckType::kNone;
+  for (int i = 1; i <= 3; ++i) c.nodes.push_back(MakeNode(i));
+  ASSERT_TRUE(leader.PutCluster(c).ok());
+  ClusterStore store(leader_zk, "/jcm");
+  Result<StoredCluster> base = store.Load("web", false);
+  ASSERT_TRUE(base.ok());
+  ASSERT_TRUE(
+      follower.registry()->ApplyDefinition(base->cluster, base->znode_version, base->czxid));
+
+  Result<WriteAck> add = leader.AddNodes("web", {MakeNode(9)});
+  ASSERT_TRUE(add.ok());
+  ASSERT_NE(add->delta, nullptr);
+  EXPECT_EQ(add->delta->base_version, base->cluster.version);
+  WriteAck forwarded;
+  ASSERT_TRUE(ParseWriteAck(WriteAckJson(add.value()), &forwarded));
+  ASSERT_NE(forwarded.delta, nullptr);
+  ASSERT_TRUE(follower.ApplyAck(forwarded));
+  ClusterPtr held = follower.GetCluster("web");
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->version, add->version);
+  Result<StoredCluster> stored = store.Load("web", false);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(held->nodes.size(), stored->cluster.nodes.size());
+  for (size_t i = 0; i < held->nodes.size(); ++i) {
+    EXPECT_TRUE(held->nodes[i].SameDefinition(stored->cluster.nodes[i])) << i;
+  }
+  EXPECT_TRUE(follower.WaitUntilApplied(forwarded, std::chrono::milliseconds(0)));
+
+  // Two writes later the follower is not at the base of the second: the
+  // delta is left to the watch, nothing changes.
+  ASSERT_TRUE(leader.RemoveNodes("web", {MakeNode(1).Spec()}).ok());
+  Result<WriteAck> off = leader.SetNodeOnline("web", MakeNode(2).Spec(), false);
+  ASSERT_TRUE(off.ok());
+  ASSERT_TRUE(ParseWriteAck(WriteAckJson(off.value()), &forwarded));
+  EXPECT_FALSE(follower.ApplyAck(forwarded));
+  EXPECT_EQ(follower.GetCluster("web")->version, add->version);
+  EXPECT_EQ(follower.SystemStatus()["forwardedAcks"]["applied"], 1);
+  EXPECT_EQ(follower.SystemStatus()["forwardedAcks"]["leftToWatch"], 1);
+  // The leader never applies an ack to itself.
+  EXPECT_FALSE(leader.ApplyAck(off.value()));
+}
+
+TEST(ApplyAckTest, AReplacementCarriesNoDelta) {
+  ClusterService::Options o;
+  o.self_address = "127.0.0.1:1";
+  ClusterService leader(o, std::make_unique<testing::FakeZk>());
+  ASSERT_TRUE(leader.Start().ok());
+  Cluster c;
+  c.name = "web";
+  c.nodes.push_back(MakeNode(1));
+  Result<WriteAck> created = leader.PutCluster(c);
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(created->delta, nullptr);
+  Result<WriteAck> replaced = leader.PutCluster(c);
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_EQ(replaced->delta, nullptr);
+  nlohmann::json j = WriteAckJson(replaced.value());
+  EXPECT_FALSE(j.contains("applied"));
+}
+
+}  // namespace
+}  // namespace jcm
