@@ -223,6 +223,10 @@ Status ClusterService::ReloadCluster(const std::string& name, bool watch) {
     ClusterRegistry::WriteBase held = registry_.ForWrite(name);
     Result<StoredCluster> r =
         store_->Load(name, watch, held.definition ? held.definition->version : 0);
+    // The get armed a data watch whenever the znode exists (decodable or
+    // not): later changes will reach us.
+    if (watch && (r.ok() || ClusterStore::IsUnreadable(r.status()))) SetWatched(name, true);
+    if (watch && !r.ok() && r.status().IsNotFound()) SetWatched(name, false);
     if (hooks_.after_load) hooks_.after_load(name);
     if (r.ok() && r->not_newer) {
       ++reloads_skipped_;
@@ -387,6 +391,20 @@ void ClusterService::OnConnected(bool new_session) {
   }
 }
 
+void ClusterService::SetWatched(const std::string& name, bool watched) {
+  std::lock_guard lock(watch_mu_);
+  if (watched) {
+    watched_.insert(name);
+  } else {
+    watched_.erase(name);
+  }
+}
+
+bool ClusterService::IsWatched(const std::string& name) const {
+  std::lock_guard lock(watch_mu_);
+  return watched_.count(name) > 0;
+}
+
 bool ClusterService::SyncClusterNames(bool reload_all) {
   if (reload_all && hooks_.before_full_load) hooks_.before_full_load();
   const int64_t started = NowMs();
@@ -399,10 +417,18 @@ bool ClusterService::SyncClusterNames(bool reload_all) {
   if (hooks_.after_list) hooks_.after_list();
   std::unordered_map<std::string, bool> in_zk;
   std::vector<std::string> to_load;
+  if (reload_all) {
+    // A new session: the old one's watches are gone.
+    std::lock_guard lock(watch_mu_);
+    watched_.clear();
+  }
   for (const std::string& n : names.value()) {
     in_zk[n] = true;
-    // Without reload_all, a known cluster's data watch keeps it current.
-    if (reload_all || !registry_.ZnodeVersion(n)) to_load.push_back(n);
+    // A known cluster whose data watch is armed stays current through it. A
+    // cluster this instance learned of from its own write or a leader's ack
+    // has none yet: read it once, with a watch, or later changes made
+    // through other instances would never reach it.
+    if (reload_all || !registry_.ZnodeVersion(n) || !IsWatched(n)) to_load.push_back(n);
   }
   // Pipelined: one round trip per window of reads, not per cluster.
   std::vector<LoadResult> loaded = store_->LoadMany(to_load, true);
@@ -410,6 +436,7 @@ bool ClusterService::SyncClusterNames(bool reload_all) {
   size_t added = 0, removed = 0, unreadable = 0;
   for (size_t i = 0; i < to_load.size(); ++i) {
     const std::string& n = to_load[i];
+    if (loaded[i].ok() || ClusterStore::IsUnreadable(loaded[i].status())) SetWatched(n, true);
     if (loaded[i].ok()) {
       StoredCluster& c = loaded[i].value();
       registry_.ApplyDefinition(std::move(c.cluster), c.znode_version, c.czxid);

@@ -30,6 +30,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "api/name_service.h"
@@ -151,6 +152,11 @@ class ClusterService : public NameService {
   std::atomic<bool> shutting_down_{false};
   // A complete load of this session's view has finished.
   std::atomic<bool> loaded_{false};
+  // Clusters with a data watch armed in the current session.
+  void SetWatched(const std::string& name, bool watched);
+  bool IsWatched(const std::string& name) const;
+  mutable std::mutex watch_mu_;
+  std::unordered_set<std::string> watched_;  // GUARDED_BY(watch_mu_)
   // When the last session was lost (NowMs()); 0 while one is held.
   std::atomic<int64_t> session_lost_at_ms_{0};
   bool address_checked_ = false;  // dispatch thread only
