@@ -44,12 +44,17 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/proc_stats.h"
 #include "tests/support/http_json.h"
 #include "tests/support/jcm_cluster.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using jcm::bench::CpuSeconds;
+using jcm::bench::ListenOverflows;
+using jcm::bench::Percentile;
+using jcm::bench::SelfCpuSeconds;
 using nlohmann::json;
 using std::chrono::milliseconds;
 
@@ -106,48 +111,6 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
          (f->peer.empty() || f->mode == "poll");
 }
 
-double CpuSeconds(const std::vector<pid_t>& pids) {
-  double total = 0;
-  for (pid_t pid : pids) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(in, line);
-    size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    std::string field;
-    unsigned long long utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {
-      if (i == 14) utime = std::strtoull(field.c_str(), nullptr, 10);
-      if (i == 15) stime = std::strtoull(field.c_str(), nullptr, 10);
-    }
-    total += static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
-  return total;
-}
-
-// The host's count of connections dropped on a full listen queue.
-long long ListenOverflows() {
-  std::ifstream in("/proc/net/netstat");
-  std::string names, values;
-  while (std::getline(in, names) && std::getline(in, values)) {
-    if (names.rfind("TcpExt:", 0) != 0) continue;
-    std::istringstream n(names), v(values);
-    std::string name, value;
-    while (n >> name && v >> value) {
-      if (name == "ListenOverflows") return std::strtoll(value.c_str(), nullptr, 10);
-    }
-  }
-  return 0;
-}
-
-double SelfCpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 long RssKb(const std::vector<pid_t>& pids) {
   long total = 0;
   for (pid_t pid : pids) {
@@ -158,13 +121,6 @@ long RssKb(const std::vector<pid_t>& pids) {
     }
   }
   return total;
-}
-
-double Percentile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  size_t i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
-  return v[i];
 }
 
 std::string PostRequest(const std::string& host, const std::string& path, const std::string& body) {

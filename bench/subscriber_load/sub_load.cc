@@ -36,6 +36,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/common/proc_stats.h"
 #include "tests/support/http_json.h"
 #include "tests/support/jcm_cluster.h"
 #include "tests/support/test_env.h"
@@ -81,30 +82,6 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
   return f->subscribers > 0 && f->seconds > 0 && f->clusters > 0;
 }
 
-// utime + stime of `pid`, in seconds.
-double ProcessCpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(in, line);
-  size_t close = line.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream rest(line.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {  // field 3 is state
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double SelfCpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 struct Sub {
   int fd = -1;
   Clock::time_point scheduled;  // start of the poll in flight
@@ -112,13 +89,6 @@ struct Sub {
   std::string reply;
   in_addr source{};
 };
-
-double Percentile(std::vector<double>& v, double q) {
-  if (v.empty()) return 0;
-  size_t i = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
-  return v[i];
-}
 
 }  // namespace
 
@@ -250,8 +220,8 @@ int main(int argc, char** argv) {
     Clock::time_point now = Clock::now();
     if (!measuring && now >= measure_from) {
       measuring = true;
-      server_cpu0 = ProcessCpuSeconds(server_pid);
-      self_cpu0 = SelfCpuSeconds();
+      server_cpu0 = jcm::bench::CpuSeconds({server_pid});
+      self_cpu0 = jcm::bench::SelfCpuSeconds();
     }
     if (now >= measure_to + milliseconds(flags.timeout_ms) ||
         (now >= measure_to && inflight == 0)) {
@@ -357,16 +327,16 @@ int main(int argc, char** argv) {
     }
   }
   const double wall = std::chrono::duration<double>(measure_to - measure_from).count();
-  const double server_cpu = ProcessCpuSeconds(server_pid) - server_cpu0;
-  const double self_cpu = SelfCpuSeconds() - self_cpu0;
+  const double server_cpu = jcm::bench::CpuSeconds({server_pid}) - server_cpu0;
+  const double self_cpu = jcm::bench::SelfCpuSeconds() - self_cpu0;
   double load1 = 0;
   {
     std::ifstream la("/proc/loadavg");
     la >> load1;
   }
   size_t ok = lat_ms.size();
-  double p50 = Percentile(lat_ms, 0.50), p90 = Percentile(lat_ms, 0.90),
-         p99 = Percentile(lat_ms, 0.99), p999 = Percentile(lat_ms, 0.999);
+  double p50 = jcm::bench::Percentile(lat_ms, 0.50), p90 = jcm::bench::Percentile(lat_ms, 0.90),
+         p99 = jcm::bench::Percentile(lat_ms, 0.99), p999 = jcm::bench::Percentile(lat_ms, 0.999);
   double mx = lat_ms.empty() ? 0 : *std::max_element(lat_ms.begin(), lat_ms.end());
   std::printf(
       "subscribers=%d clusters=%d nodes=%d seconds=%d ok=%zu rps=%.0f failures=%lld "
