@@ -442,6 +442,16 @@ HttpReply ApiServer::RunWrite(const HttpRequest& req, const Mutation& mutation) 
 // be megabytes), refuse bad input before any mutation is called.
 namespace {
 
+// The route's {name}, then its body as JSON, then `decode_body(doc)`: the
+// first refusal wins.
+template <typename DecodeBody>
+Status NameAndBody(const std::string& name, const std::string& body, DecodeBody decode_body) {
+  json doc;
+  Status s = PathName(name);
+  if (s.ok()) s = ParseJsonText(body, &doc);
+  return s.ok() ? decode_body(doc) : s;
+}
+
 // Runs `decode`, and on success the write; on a refusal, its error reply.
 template <typename Decode, typename Write>
 HttpReply DecodeThenWrite(ApiCounters* counters, Decode decode, Write write) {
@@ -494,10 +504,9 @@ void ApiServer::PostClusterOnline(HttpRequest req, HttpExchangePtr ex, std::stri
              return DecodeThenWrite(
                  &counters_,
                  [&] {
-                   json doc;
-                   Status s = PathName(name);
-                   if (s.ok()) s = ParseJsonText(req.body, &doc);
-                   return s.ok() ? DecodeBool(doc, "body", /*allow_words=*/true, &online) : s;
+                   return NameAndBody(name, req.body, [&](const json& doc) {
+                     return DecodeBool(doc, "body", /*allow_words=*/true, &online);
+                   });
                  },
                  [&] {
                    return RunWrite(req,
@@ -513,10 +522,8 @@ void ApiServer::PostNodes(HttpRequest req, HttpExchangePtr ex, std::string name)
         return DecodeThenWrite(
             &counters_,
             [&] {
-              json doc;
-              Status s = PathName(name);
-              if (s.ok()) s = ParseJsonText(req.body, &doc);
-              return s.ok() ? DecodeNodeList(doc, &nodes) : s;
+              return NameAndBody(name, req.body,
+                                 [&](const json& doc) { return DecodeNodeList(doc, &nodes); });
             },
             [&] { return RunWrite(req, [&](bool) { return names_->AddNodes(name, nodes); }); });
       });
@@ -529,10 +536,8 @@ void ApiServer::DeleteNodes(HttpRequest req, HttpExchangePtr ex, std::string nam
              return DecodeThenWrite(
                  &counters_,
                  [&] {
-                   json doc;
-                   Status s = PathName(name);
-                   if (s.ok()) s = ParseJsonText(req.body, &doc);
-                   return s.ok() ? DecodeSpecList(doc, &specs) : s;
+                   return NameAndBody(name, req.body,
+                                      [&](const json& doc) { return DecodeSpecList(doc, &specs); });
                  },
                  [&] {
                    return RunWrite(req, [&](bool retry) -> Result<WriteAck> {
@@ -563,10 +568,9 @@ void ApiServer::PostNodeOnline(HttpRequest req, HttpExchangePtr ex, std::string 
         return DecodeThenWrite(
             &counters_,
             [&] {
-              json doc;
-              Status s = PathName(name);
-              if (s.ok()) s = ParseJsonText(req.body, &doc);
-              return s.ok() ? DecodeNodeOnline(doc, &spec, &online) : s;
+              return NameAndBody(name, req.body, [&](const json& doc) {
+                return DecodeNodeOnline(doc, &spec, &online);
+              });
             },
             [&] {
               return RunWrite(req, [&](bool) { return names_->SetNodeOnline(name, spec, online); });
