@@ -8,6 +8,12 @@
 #include "tests/support/jcm_cluster.h"
 
 namespace jcm::testing {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
 namespace {
 
 using std::chrono::milliseconds;
@@ -61,7 +67,9 @@ TEST_F(ReadyLoadTest, FiveThousandClustersReadyUnderTwoSeconds) {
   std::cerr << "ready_load: " << kClusters << " four-node clusters, ready " << ms
             << " ms after launch\n";
   EXPECT_EQ((*st)["clusters"], kClusters);
-  EXPECT_LT(ms, 2000);
+  // The bound is for an optimised build; an ASan/UBSan build at -O0
+  // decodes several times slower, so it only has to be ready at all.
+  EXPECT_LT(ms, kSanitized ? 10000 : 2000);
 }
 
 // Before its first load completes an instance says why it is not ready.

@@ -40,9 +40,15 @@ class ServingTest : public JcmClusterTest {
     HttpReply r = HttpPostJson(address(), "/c", ClusterDoc(name, docs));
     ASSERT_EQ(r.status, 200) << r.Describe();
   }
+  // /sys/status "api" of the instance. Asked again while it does not answer
+  // in time (a sanitizer build accepting 2,000 connections is slow).
   json Api() {
-    auto status = cluster_->Status(0);
-    return status ? (*status)["api"] : json();
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      auto status = cluster_->Status(0);
+      if (status && (*status)["api"].is_object()) return (*status)["api"];
+    }
+    ADD_FAILURE() << "no /sys/status from " << address();
+    return json::object();
   }
 };
 
@@ -101,7 +107,7 @@ TEST_F(ServingTest, TricklingClientsDoNotSilenceTheInstance) {
   EXPECT_GT(answered, 40);
   // None of the trickled requests was ever answered: each was cut off.
   for (auto& s : slow) EXPECT_TRUE(s->ClosedByPeer(milliseconds(3000)));
-  EXPECT_GE(Api()["http"]["closedDeadline"].get<int>(), kSlow);
+  EXPECT_GE(Api()["http"].value("closedDeadline", 0), kSlow);
 }
 
 TEST_F(ServingTest, HundredRequestsOnOneConnectionAndPipelined) {
@@ -128,7 +134,7 @@ TEST_F(ServingTest, HundredRequestsOnOneConnectionAndPipelined) {
   // The /sub came after the write on the same connection: it sees 4 nodes.
   EXPECT_EQ(json::parse(sub.body)["units"][0]["cluster"]["nodes"].size(), 4u) << sub.body;
   EXPECT_EQ(miss.status, 404);
-  EXPECT_EQ(Api()["http"]["accepted"].get<int>() >= 1, true);
+  EXPECT_GE(Api()["http"].value("accepted", 0), 1);
 }
 
 TEST_F(ServingTest, TwoThousandLongPollsParkAndAllHearOneChange) {
@@ -149,7 +155,7 @@ TEST_F(ServingTest, TwoThousandLongPollsParkAndAllHearOneChange) {
   int parked = 0;
   auto deadline = Clock::now() + std::chrono::seconds(10);
   while (Clock::now() < deadline) {
-    parked = Api()["longPollsParked"].get<int>();
+    parked = Api().value("longPollsParked", 0);
     if (parked >= kPolls) break;
     std::this_thread::sleep_for(milliseconds(20));
   }
