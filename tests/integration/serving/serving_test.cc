@@ -139,10 +139,26 @@ TEST_F(ServingTest, HundredRequestsOnOneConnectionAndPipelined) {
 
 TEST_F(ServingTest, TwoThousandLongPollsParkAndAllHearOneChange) {
   CreateCluster("lp", 2);
-  auto current = cluster_->GetCluster(0, "lp");
-  ASSERT_TRUE(current);
-  long long version = (*current)["version"].get<long long>();
-  long long status_version = current->value("statusVersion", 0LL);
+  // The versions to hold: after the checker's first status write (it moves
+  // statusVersion shortly after a create; later only on a change), and
+  // settled: a short long poll holding them times out unchanged.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto c = cluster_->GetCluster(0, "lp");
+        return c && c->value("statusVersion", 0LL) > 0;
+      },
+      milliseconds(15000)));
+  long long version = 0, status_version = 0;
+  bool settled = false;
+  for (int attempt = 0; attempt < 20 && !settled; ++attempt) {
+    auto current = cluster_->GetCluster(0, "lp");
+    ASSERT_TRUE(current);
+    version = (*current)["version"].get<long long>();
+    status_version = current->value("statusVersion", 0LL);
+    HttpReply probe = HttpPost(address(), "/sub", SubBody("lp", version, status_version, 300));
+    settled = probe.status == 200 && probe.json["units"][0]["kind"] == "RESP_NOCHANGE";
+  }
+  ASSERT_TRUE(settled) << "the cluster's versions kept moving";
   constexpr int kPolls = 2000;
   std::vector<std::unique_ptr<RawHttp>> polls;
   const std::string request = PostRequest("/sub", SubBody("lp", version, status_version, 20000));
@@ -160,6 +176,11 @@ TEST_F(ServingTest, TwoThousandLongPollsParkAndAllHearOneChange) {
     std::this_thread::sleep_for(milliseconds(20));
   }
   EXPECT_GE(parked, kPolls * 95 / 100);
+  if (parked < kPolls * 95 / 100) {
+    RawResponse early = polls[0]->Read(milliseconds(100));
+    ADD_FAILURE() << "the first poll was answered without parking: " << early.status << " "
+                  << early.body;
+  }
   EXPECT_EQ(Api()["longPollsRefused"], 0);
 
   auto change = Clock::now();
