@@ -47,6 +47,7 @@
 #include "bench/common/proc_stats.h"
 #include "tests/support/http_json.h"
 #include "tests/support/jcm_cluster.h"
+#include "tests/support/test_env.h"
 
 namespace {
 
@@ -258,10 +259,7 @@ int main(int argc, char** argv) {
                  "[--max-connections N] [--io-threads N] [--peer HOST:PORT --peer-pids P1,P2]\n");
     return 2;
   }
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
+  jcm::testing::RaiseOpenFileLimit();
 
   std::unique_ptr<jcm::testing::JcmCluster> cluster;
   std::string address = flags.peer;

@@ -100,10 +100,7 @@ int main(int argc, char** argv) {
                  "[--clusters C] [--nodes N] [--http-threads T] [--timeout-ms MS]\n");
     return 2;
   }
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
+  jcm::testing::RaiseOpenFileLimit();
 
   jcm::testing::JcmClusterOptions co;
   co.instances = 1;

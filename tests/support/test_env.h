@@ -20,6 +20,10 @@ int FreeLoopbackPort(const std::string& host = "127.0.0.1");
 // $JCM_BIN_DIR (set by ctest), else "build/bin" relative to the cwd.
 std::string BinDir();
 
+// Raises this process's open-file soft limit to its hard limit (tests and
+// benchmarks that hold thousands of client sockets).
+void RaiseOpenFileLimit();
+
 // Polls `predicate` every `step` until it returns true or `timeout` passes.
 // Returns true iff the predicate held. Polling is right here: the things
 // waited on are real processes, not code under an injected clock.

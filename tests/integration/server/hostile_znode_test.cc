@@ -6,7 +6,6 @@
 // restarted among them comes up and serves the good clusters. Plus the
 // ZooKeeper client's dispatch barrier against a throwing handler.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <map>
@@ -14,37 +13,13 @@
 
 #include "storage/zk_client.h"
 #include "tests/support/jcm_cluster.h"
+#include "tests/support/zlib_bomb.h"
 
 namespace jcm::testing {
 namespace {
 
 using nlohmann::json;
 using std::chrono::milliseconds;
-
-// A zlib stream of `prefix` then `filler_bytes` spaces then `"}`, deflated
-// in pieces: 256 MiB of JSON in ~250 KB, what a znode can hold.
-std::string ZlibBomb(const std::string& prefix, size_t filler_bytes) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit(&zs, Z_BEST_COMPRESSION), Z_OK);
-  std::string out;
-  char buf[64 * 1024];
-  const std::string filler(1 << 20, ' ');
-  auto feed = [&](const std::string& in, int flush) {
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = static_cast<uInt>(in.size());
-    do {
-      zs.next_out = reinterpret_cast<Bytef*>(buf);
-      zs.avail_out = sizeof(buf);
-      deflate(&zs, flush);
-      out.append(buf, sizeof(buf) - zs.avail_out);
-    } while (zs.avail_out == 0);
-  };
-  feed(prefix, Z_NO_FLUSH);
-  for (size_t done = 0; done < filler_bytes; done += filler.size()) feed(filler, Z_NO_FLUSH);
-  feed("\"}", Z_FINISH);
-  deflateEnd(&zs);
-  return out;
-}
 
 size_t Count(const std::string& haystack, const std::string& needle) {
   size_t n = 0;

@@ -2,8 +2,6 @@
 // ZooKeeper, with default flags: slow clients cost the instance nothing,
 // keep-alive and pipelining on one connection, and 2,000 long polls that
 // park without threads and all hear one change.
-#include <sys/resource.h>
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -25,12 +23,7 @@ class ServingTest : public JcmClusterTest {
  protected:
   ServingTest() {
     options_.instances = 1;
-    // Thousands of client sockets in this process.
-    rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    RaiseOpenFileLimit();  // thousands of client sockets in this process
   }
   int port() const { return std::stoi(address().substr(address().rfind(':') + 1)); }
   std::string address() const { return cluster_->address(0); }

@@ -1,7 +1,6 @@
 // Hostile bytes in a cluster znode: ClusterStore::Decode and ZlibDecompress
 // answer every one with a Status, and a zlib bomb is refused at a size cap.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <string>
@@ -10,34 +9,12 @@
 #include "storage/bad_znode_log.h"
 #include "storage/cluster_store.h"
 #include "storage/compression.h"
+#include "tests/support/zlib_bomb.h"
 
 namespace jcm {
 namespace {
 
-// A zlib stream of `prefix` followed by `filler_bytes` spaces, deflated in
-// pieces so the test never holds the inflated text itself.
-std::string ZlibBomb(const std::string& prefix, size_t filler_bytes) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit(&zs, Z_BEST_COMPRESSION), Z_OK);
-  std::string out;
-  char buf[64 * 1024];
-  const std::string filler(1 << 20, ' ');
-  auto feed = [&](const std::string& in, int flush) {
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = static_cast<uInt>(in.size());
-    do {
-      zs.next_out = reinterpret_cast<Bytef*>(buf);
-      zs.avail_out = sizeof(buf);
-      deflate(&zs, flush);
-      out.append(buf, sizeof(buf) - zs.avail_out);
-    } while (zs.avail_out == 0);
-  };
-  feed(prefix, Z_NO_FLUSH);
-  for (size_t done = 0; done < filler_bytes; done += filler.size()) feed(filler, Z_NO_FLUSH);
-  feed("\"}", Z_FINISH);
-  deflateEnd(&zs);
-  return out;
-}
+using jcm::testing::ZlibBomb;
 
 TEST(StoredClusterDecode, ZlibBombIsRefusedAtTheCap) {
   // 256 MiB of JSON in ~250 KB: what a znode can hold.
