@@ -237,6 +237,14 @@ void SubscribeHandler::Shutdown() {
 void SubscribeHandler::Handle(std::string_view body, boost::asio::any_io_executor executor,
                               Responder respond) {
   counters_->sub_requests.fetch_add(1, std::memory_order_relaxed);
+  // Read the counter before evaluating: a change that lands during the
+  // evaluation then moves it past `seen` and is not missed (by a parked
+  // poll, and by the reply cache, whose entry for `seen` is then stale).
+  const uint64_t seen = names_->ChangeCounter();
+  if (auto cached = replies_.Find(body, seen)) {
+    counters_->sub_cached_replies.fetch_add(1, std::memory_order_relaxed);
+    return respond(HttpReply{200, *cached});
+  }
   json doc;
   Status s = ParseJsonText(body, &doc);
   if (!s.ok()) return respond(s);
@@ -244,15 +252,16 @@ void SubscribeHandler::Handle(std::string_view body, boost::asio::any_io_executo
   s = Decode(doc, &request);
   if (!s.ok()) return respond(s);
 
-  // Read the counter before evaluating: a change that lands during the
-  // evaluation then moves it past `seen` and is not missed.
-  uint64_t seen = names_->ChangeCounter();
   std::string units;
   bool quiet = Evaluate(request, &units);
   bool wants_wait = request.ext && request.wait.count() > 0 && !request.units.empty();
-  if (!quiet || !wants_wait || stopping_.load(std::memory_order_acquire)) {
-    return respond(Reply(units));
+  if (!quiet || !wants_wait) {
+    // The same body with nothing changed is answered the same way, at once.
+    Result<HttpReply> reply = Reply(units);
+    if (reply.ok()) replies_.Store(body, seen, reply.value().body);
+    return respond(std::move(reply));
   }
+  if (stopping_.load(std::memory_order_acquire)) return respond(Reply(units));
   if (table_.size() >= table_.capacity()) {
     counters_->long_polls_refused.fetch_add(1, std::memory_order_relaxed);
     return respond(Reply(units));

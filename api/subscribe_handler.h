@@ -15,6 +15,10 @@
 // `max_parked` park at once; beyond that a request is answered at once and
 // the client falls back to its normal poll interval.
 //
+// A body answered at once is remembered with the registry's change counter
+// (SubReplyCache): the same body again, with nothing changed anywhere since,
+// gets the same reply without being parsed again.
+//
 // "invalids" are the specs of nodes that are not Usable() (offline, or not
 // NORMAL). A cluster that is missing or OFFLINE is RESP_REMOVE.
 //
@@ -41,6 +45,7 @@
 #include "api/http_reply.h"
 #include "api/long_poll_table.h"
 #include "api/name_service.h"
+#include "api/sub_reply_cache.h"
 #include "model/status.h"
 
 namespace jcm {
@@ -109,6 +114,7 @@ class SubscribeHandler {
   EncodedClusterCache* const cache_;
   ApiCounters* const counters_;
   LongPollTable table_;
+  SubReplyCache replies_;
   std::atomic<bool> stopping_{false};
 };
 

@@ -155,6 +155,29 @@ TEST_F(Subscribe, ExtendedFormEveryKind) {
   EXPECT_EQ(units[3], (json{{"name", "dark"}, {"kind", "RESP_REMOVE"}}));
 }
 
+// The same body again with nothing changed is answered from the reply cache,
+// byte for byte; after a change the answer is evaluated afresh.
+TEST_F(Subscribe, RepeatedBodyIsAnsweredFromTheCacheUntilSomethingChanges) {
+  const json body = {{"ext", 1},
+                     {"units", {{{"name", "web"}, {"version", 5}, {"statusVersion", 9}}}}};
+  Reply first = Sub(body);
+  ASSERT_EQ(first.status, 200) << first.raw;
+  EXPECT_EQ(first.body["units"][0]["kind"], "RESP_NOCHANGE");
+  Reply second = Sub(body);
+  EXPECT_EQ(second.raw, first.raw);
+  EXPECT_EQ(api_.server().CountersJson()["subCachedReplies"], 1);
+
+  Cluster newer = Web();
+  newer.version = 6;
+  api_.fake().SetCluster(newer);
+  Reply third = Sub(body);
+  ASSERT_EQ(third.status, 200) << third.raw;
+  EXPECT_EQ(third.body["units"][0]["kind"], "RESP_UPDATE");
+  EXPECT_EQ(api_.server().CountersJson()["subCachedReplies"], 1);
+  EXPECT_EQ(Sub(body).raw, third.raw);
+  EXPECT_EQ(api_.server().CountersJson()["subCachedReplies"], 2);
+}
+
 TEST_F(Subscribe, BadRequestsAre400NamingField) {
   const std::pair<std::string, std::vector<std::string>> cases[] = {
       {R"({"tag":"x"})", {"units", "missing"}},
