@@ -45,6 +45,7 @@ class thread_pool;
 
 namespace jcm {
 
+class ApiMetrics;
 class HttpServer;
 class LeaderForwarder;
 class SubscribeHandler;
@@ -73,6 +74,10 @@ struct ApiOptions {
   // How long a write waits for a leader (election in progress, leader
   // unreachable) before it is refused with 503.
   std::chrono::milliseconds write_hold{8000};
+  // The latency histograms /metrics shows (api/metrics_api.h), shared with
+  // what else in the process observes into them; must outlive the server.
+  // Null: the server makes its own.
+  ApiMetrics* metrics = nullptr;
 };
 
 class ApiServer {
@@ -103,6 +108,7 @@ class ApiServer {
   // Counters as GET /sys/status shows them under "api" (HTTP connection
   // counters under "api.http").
   nlohmann::json CountersJson() const;
+  ApiMetrics& metrics() { return *metrics_; }
 
  private:
   using Blocking = std::function<HttpReply()>;
@@ -149,6 +155,8 @@ class ApiServer {
   TokenAuth auth_;
   std::function<nlohmann::json(const std::string&)> history_;
   ApiCounters counters_;
+  std::unique_ptr<ApiMetrics> own_metrics_;  // when options_.metrics is null
+  ApiMetrics* const metrics_;
   EncodedClusterCache cache_;
   int port_ = 0;
   std::string self_address_;
