@@ -4,8 +4,9 @@
 // the deployment has (leader, members, ZooKeeper, nodes by health), and the
 // counters and histograms must move with what was done: checks of an HTTP
 // and a TCP node, writes on the leader and through a follower, a long poll
-// that times out and one that a change answers. The alert rules
-// of docs/alerts.yml must pass `promtool check rules`.
+// that times out and one that a change answers. The alert rules of
+// docs/alerts.yml must pass `promtool check rules`, and the ones on
+// histograms `promtool test rules`.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -253,6 +254,23 @@ TEST(AlertRules, DocsAlertsPassPromtoolCheckRules) {
   EXPECT_EQ(check.exit_code, 0) << check.output;
   // Every rule of the doc was read: the count promtool reports.
   EXPECT_NE(check.output.find("SUCCESS: 8 rules found"), std::string::npos) << check.output;
+}
+
+// The alerts on histograms, run on series made to fire them and series
+// that must not (tests/integration/metrics/alerts_rules_test.yml).
+TEST(AlertRules, HistogramAlertsFireOnlyWhereTheyShould) {
+  std::string promtool = FindPromtool();
+  if (promtool.empty()) {
+    GTEST_SKIP() << "promtool not found on PATH: install the Debian package `prometheus` "
+                    "(scripts/deps.sh does) to test docs/alerts.yml";
+  }
+  const char* src = std::getenv("JCM_SOURCE_DIR");
+  ASSERT_NE(src, nullptr) << "JCM_SOURCE_DIR is set by ctest";
+  std::string file = std::string(src) + "/tests/integration/metrics/alerts_rules_test.yml";
+  ASSERT_TRUE(std::ifstream(file).good()) << file;
+  PromtoolResult test = RunPromtoolTestRules(promtool, file);
+  EXPECT_EQ(test.exit_code, 0) << test.output;
+  EXPECT_NE(test.output.find("SUCCESS"), std::string::npos) << test.output;
 }
 
 }  // namespace
