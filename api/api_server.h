@@ -20,8 +20,9 @@
 // Thread-safety: Start() and Stop() are called by the owner, from one thread
 // (Stop() may be called more than once, and by the destructor). port(),
 // self_address() and CountersJson() may be called from any thread after
-// Start() returned OK; metrics() from any thread at any time. The NameService must outlive the
-// server and is called from I/O and worker threads concurrently (its contract allows that).
+// Start() returned OK; metrics() from any thread at any time. The
+// NameService must outlive the server and is called from I/O and worker
+// threads concurrently (its contract allows that).
 #pragma once
 
 #include <chrono>
