@@ -50,6 +50,8 @@
 
 namespace jcm {
 
+class ApiMetrics;
+
 struct SubscribeOptions {
   size_t max_parked = 10000;
   std::chrono::milliseconds max_wait{30000};  // waitMs above this is capped
@@ -58,6 +60,8 @@ struct SubscribeOptions {
   size_t max_units = 1000;
   // A reply larger than this is refused (413) rather than built.
   size_t max_reply_bytes = 64 * 1024 * 1024;
+  // Where each parked poll's wait is observed (by outcome); null: nowhere.
+  ApiMetrics* metrics = nullptr;
 };
 
 class SubscribeHandler {
@@ -106,7 +110,8 @@ class SubscribeHandler {
   void ParkOrAnswer(const std::shared_ptr<Poll>& poll, uint64_t seen, std::string units);
   // Re-evaluates a poll taken out of the table after a change.
   void Resume(const std::shared_ptr<Poll>& poll);
-  void Answer(const std::shared_ptr<Poll>& poll, std::string units);
+  // `changed`: the units carry a change (else the poll's wait ran out).
+  void Answer(const std::shared_ptr<Poll>& poll, std::string units, bool changed);
   void UpdateParkedGauge();
 
   const SubscribeOptions options_;

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "api/metrics_api.h"
 #include "api/subscribe_handler.h"
 #include "model/cluster_codec.h"
 #include "tests/unit/api/api_test_util.h"
@@ -278,6 +279,9 @@ TEST_F(Subscribe, LongPollReturnsWhenSomethingItHoldsChanges) {
                                       {"invalids", {"10.0.0.3|HTTP:80"}}}));
   EXPECT_EQ(api_.server().CountersJson()["longPolls"], 1);
   EXPECT_EQ(api_.server().CountersJson()["longPollsParked"], 0);
+  // Its wait is timed once, as answered by a change.
+  EXPECT_EQ(api_.server().metrics().long_poll_wait_seconds(true).Read().count, 1u);
+  EXPECT_EQ(api_.server().metrics().long_poll_wait_seconds(false).Read().count, 0u);
 }
 
 TEST_F(Subscribe, LongPollTimesOutWithNoChange) {
@@ -286,6 +290,11 @@ TEST_F(Subscribe, LongPollTimesOutWithNoChange) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(60));
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(r.body["units"][0]["kind"], "RESP_NOCHANGE");
+  // Its wait is timed once, as run out, and lasted waitMs at least.
+  MetricHistogram::Snapshot timeout = api_.server().metrics().long_poll_wait_seconds(false).Read();
+  EXPECT_EQ(timeout.count, 1u);
+  EXPECT_GE(timeout.sum, 0.06);
+  EXPECT_EQ(api_.server().metrics().long_poll_wait_seconds(true).Read().count, 0u);
 }
 
 TEST_F(Subscribe, NoParkingWhenSomethingIsNewAlready) {
