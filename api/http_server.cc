@@ -4,9 +4,12 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +25,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -75,7 +79,8 @@ class HttpServerImpl {
         handler_(std::move(handler)),
         counters_(counters),
         acceptor_(net::make_strand(ioc_)),
-        retry_timer_(acceptor_.get_executor()) {}
+        retry_timer_(acceptor_.get_executor()),
+        sweep_timer_(net::make_strand(ioc_)) {}
 
   Status Start(int* port);
   void Stop();
@@ -99,6 +104,9 @@ class HttpServerImpl {
  private:
   void Accept();
   void OnAccept(error_code ec, tcp::socket socket);
+  // Closes every connection past its deadline, then runs again after
+  // sweep_interval_. See Session::SetDeadline.
+  void Sweep();
   // Asks the longest-waiting connection to close. False if there is none.
   bool EvictOne();
 
@@ -108,6 +116,8 @@ class HttpServerImpl {
   net::io_context ioc_;
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;  // accept paused after EMFILE
+  net::steady_timer sweep_timer_;  // deadlines; on its own strand
+  std::chrono::milliseconds sweep_interval_{250};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
@@ -125,41 +135,76 @@ class HttpServerImpl {
   friend class Session;
 };
 
-// One connection. Every handler runs on the connection's strand (the
-// stream's executor), so its members need no lock; Exchange::Reply from
-// another thread posts onto that strand.
+// One connection. Every handler runs on the connection's executor (a strand
+// when there is more than one I/O thread), so its members need no lock;
+// Exchange::Reply from another thread posts onto that executor.
+//
+// Deadlines are not Asio timers: arming and cancelling a timer on every read
+// and write was a tenth of the server's own CPU per request at 10,000
+// polls a second (a heap update per operation and a cancelled-handler
+// completion per success). A connection instead stores when its current
+// phase must end, and HttpServerImpl::Sweep, a few times a second, closes
+// the connections past theirs; a deadline is then kept to within one sweep
+// interval (at most 250 ms, and a tenth of the shortest timeout).
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, HttpServerImpl* server)
-      : stream_(std::move(socket)), server_(server) {
+      : socket_(std::move(socket)), server_(server) {
     error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = socket_.remote_endpoint(ec);
     if (!ec) peer_ = JoinHostPort(ep.address().to_string(), ep.port());
-    stream_.socket().set_option(tcp::no_delay(true), ec);
+    socket_.set_option(tcp::no_delay(true), ec);
   }
-  ~Session() { server_->counters().open.fetch_sub(1, std::memory_order_relaxed); }
+  ~Session() {
+    // Also when no Close() ran (a handler that dropped its exchange): the
+    // sweeper reads this object while it is listed.
+    server_->Forget(this);
+    server_->counters().open.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+    net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
   }
   // Closes the connection if it is waiting for or reading a request; a
   // connection whose request is being handled or answered is left alone.
   void CloseIfWaiting(bool evicted) {
-    net::post(stream_.get_executor(), [self = shared_from_this(), evicted] {
+    net::post(socket_.get_executor(), [self = shared_from_this(), evicted] {
       if (self->wait_key_ == 0 || self->closed_) return;
       if (evicted) self->server_->counters().closed_evicted.fetch_add(1, std::memory_order_relaxed);
       self->Close();
     });
   }
   void Reply(HttpReply reply) {
-    net::dispatch(stream_.get_executor(),
+    net::dispatch(socket_.get_executor(),
                   [self = shared_from_this(), r = std::move(reply)]() mutable {
                     self->Write(std::move(r), /*close_after=*/false);
                   });
   }
-  net::any_io_executor executor() { return stream_.get_executor(); }
+  net::any_io_executor executor() { return socket_.get_executor(); }
+
+  // For the sweeper, from any thread: whether the current phase's deadline
+  // (steady_clock ticks) has passed.
+  bool Overdue(int64_t now) const { return deadline_.load(std::memory_order_relaxed) <= now; }
+  // Closes the connection if its deadline has passed by the time this runs
+  // on its executor (a phase may have ended meanwhile), counting why.
+  void Expire() {
+    net::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->closed_ || !self->Overdue(Now())) return;
+      HttpServerCounters& c = self->server_->counters();
+      if (self->phase_ == Phase::kIdle) c.closed_idle.fetch_add(1, std::memory_order_relaxed);
+      if (self->phase_ == Phase::kRequest)
+        c.closed_deadline.fetch_add(1, std::memory_order_relaxed);
+      self->Close();
+    });
+  }
+
+  static int64_t Now() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
  private:
+  // What the connection is doing, for the deadline and what its expiry counts.
+  enum class Phase : uint8_t { kNone, kIdle, kRequest, kWrite, kLinger };
+  static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
   class Exchange : public HttpExchange {
    public:
     explicit Exchange(std::shared_ptr<Session> session) : session_(std::move(session)) {}
@@ -174,32 +219,43 @@ class Session : public std::enable_shared_from_this<Session> {
     std::atomic<bool> done_{false};
   };
 
+  void SetDeadline(Phase phase, std::chrono::milliseconds after) {
+    phase_ = phase;
+    deadline_.store(
+        Now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(after).count(),
+        std::memory_order_relaxed);
+  }
+  void ClearDeadline() {
+    phase_ = Phase::kNone;
+    deadline_.store(kNever, std::memory_order_relaxed);
+  }
+
   void WaitForRequest() {
     if (closed_) return;
     if (server_->stopping()) return Close();
     wait_key_ = server_->EnterWaiting(shared_from_this());
     if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is here already
-    stream_.expires_after(first_request_ ? server_->options().request_deadline
-                                         : server_->options().idle_timeout);
-    stream_.async_read_some(
-        buffer_.prepare(4096), [self = shared_from_this()](error_code ec, size_t n) {
-          if (ec == beast::error::timeout) {
-            self->server_->counters().closed_idle.fetch_add(1, std::memory_order_relaxed);
-          }
-          if (ec) return self->Close();
-          self->buffer_.commit(n);
-          self->ReadHeader();
-        });
+    if (first_request_) {
+      SetDeadline(Phase::kRequest, server_->options().request_deadline);
+    } else {
+      SetDeadline(Phase::kIdle, server_->options().idle_timeout);
+    }
+    socket_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](error_code ec, size_t n) {
+                              if (ec) return self->Close();
+                              self->buffer_.commit(n);
+                              self->ReadHeader();
+                            });
   }
 
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_->options().header_limit));
     parser_->body_limit(server_->options().body_limit);
-    // One deadline for headers and body together: a client cannot stretch
-    // a request by trickling it.
-    stream_.expires_after(server_->options().request_deadline);
-    http::async_read_header(stream_, buffer_, *parser_,
+    // One deadline for headers and body together, from the first byte: a
+    // client cannot stretch a request by trickling it.
+    SetDeadline(Phase::kRequest, server_->options().request_deadline);
+    http::async_read_header(socket_, buffer_, *parser_,
                             [self = shared_from_this()](error_code ec, size_t) {
                               if (ec) return self->OnReadError(ec);
                               self->AfterHeader();
@@ -212,7 +268,7 @@ class Session : public std::enable_shared_from_this<Session> {
         !parser_->is_done()) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                      req.version());
-      http::async_write(stream_, *cont, [self = shared_from_this(), cont](error_code ec, size_t) {
+      http::async_write(socket_, *cont, [self = shared_from_this(), cont](error_code ec, size_t) {
         if (ec) return self->Close();
         self->ReadBody();
       });
@@ -222,7 +278,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
-    http::async_read(stream_, buffer_, *parser_,
+    http::async_read(socket_, buffer_, *parser_,
                      [self = shared_from_this()](error_code ec, size_t) {
                        if (ec) return self->OnReadError(ec);
                        self->OnRequest();
@@ -230,16 +286,12 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadError(error_code ec) {
-    HttpServerCounters& c = server_->counters();
-    if (ec == beast::error::timeout) {
-      c.closed_deadline.fetch_add(1, std::memory_order_relaxed);
-      return Close();
-    }
-    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+    // A deadline closes the socket (counted by Expire): the read then fails.
+    if (closed_ || ec == http::error::end_of_stream || ec == net::error::eof ||
         ec == net::error::operation_aborted || ec == net::error::connection_reset) {
       return Close();
     }
-    c.bad_requests.fetch_add(1, std::memory_order_relaxed);
+    server_->counters().bad_requests.fetch_add(1, std::memory_order_relaxed);
     if (ec == http::error::body_limit) {
       return Write(ErrorReply(413, "body: larger than " +
                                        std::to_string(server_->options().body_limit) + " bytes"),
@@ -256,7 +308,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRequest() {
     server_->LeaveWaiting(wait_key_);
     wait_key_ = 0;
-    stream_.expires_never();
+    ClearDeadline();
     first_request_ = false;
     http::request<http::string_body> req = parser_->release();
     parser_.reset();
@@ -272,11 +324,41 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ParseTarget(request.target, &request.path, &request.query)) {
       return Write(ErrorReply(400, "target: '" + request.target + "' is not a valid path"), false);
     }
+    request.headers.reserve(static_cast<size_t>(std::distance(req.begin(), req.end())));
     for (const auto& field : req) {
       request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     request.body = std::move(req.body());
     server_->handler()(std::move(request), std::make_shared<Exchange>(shared_from_this()));
+  }
+
+  // The status line and headers, as Beast's serializer wrote them before
+  // (same fields, same order), into a buffer the connection keeps: building
+  // a Beast response object per reply cost allocations per field.
+  void FormatHead(const HttpReply& reply, unsigned version, bool keep) {
+    head_.clear();
+    head_ += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    head_ += std::to_string(reply.status);
+    head_ += ' ';
+    const std::string_view reason = http::obsolete_reason(static_cast<http::status>(reply.status));
+    head_.append(reason.data(), reason.size());
+    head_ += "\r\nContent-Type: ";
+    head_ += reply.content_type;
+    for (const auto& [name, value] : reply.headers) {
+      head_ += "\r\n";
+      head_ += name;
+      head_ += ": ";
+      head_ += value;
+    }
+    if (version >= 11 && !keep) head_ += "\r\nConnection: close";
+    if (version < 11 && keep) head_ += "\r\nConnection: keep-alive";
+    // No body and no length for 1xx, 204 and 304 (RFC 9110 8.6).
+    const bool bodiless = reply.status < 200 || reply.status == 204 || reply.status == 304;
+    if (!bodiless) {
+      head_ += "\r\nContent-Length: ";
+      head_ += std::to_string(reply.body.size());
+    }
+    head_ += "\r\n\r\n";
   }
 
   void Write(HttpReply reply, bool close_after) {
@@ -285,35 +367,33 @@ class Session : public std::enable_shared_from_this<Session> {
       server_->LeaveWaiting(wait_key_);
       wait_key_ = 0;
     }
-    auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(reply.status), version_ ? version_ : 11);
-    res->set(http::field::content_type, reply.content_type);
-    for (auto& [name, value] : reply.headers) res->set(name, value);
-    res->body() = std::move(reply.body);
     bool keep = keep_alive_ && !close_after && !server_->stopping();
-    res->keep_alive(keep);
-    res->prepare_payload();
-    stream_.expires_after(server_->options().write_timeout);
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep, close_after](error_code ec, size_t) {
-                        if (ec) return self->Close();
-                        if (close_after) return self->Linger();
-                        if (!keep) return self->Close();
-                        self->WaitForRequest();
-                      });
+    FormatHead(reply, version_ ? version_ : 11, keep);
+    body_ = std::move(reply.body);
+    if (reply.status < 200 || reply.status == 204 || reply.status == 304) body_.clear();
+    SetDeadline(Phase::kWrite, server_->options().write_timeout);
+    std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
+    net::async_write(socket_, buffers,
+                     [self = shared_from_this(), keep, close_after](error_code ec, size_t) {
+                       self->ClearDeadline();
+                       if (ec) return self->Close();
+                       if (close_after) return self->Linger();
+                       if (!keep) return self->Close();
+                       self->WaitForRequest();
+                     });
   }
 
   // See kLingerTime.
   void Linger() {
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return Close();
-    stream_.expires_after(kLingerTime);
+    SetDeadline(Phase::kLinger, std::chrono::duration_cast<std::chrono::milliseconds>(kLingerTime));
     DrainSome();
   }
   void DrainSome() {
     buffer_.consume(buffer_.size());
-    stream_.async_read_some(buffer_.prepare(64 * 1024),
+    socket_.async_read_some(buffer_.prepare(64 * 1024),
                             [self = shared_from_this()](error_code ec, size_t n) {
                               self->drained_ += n;
                               if (ec || self->drained_ > kLingerBytes) return self->Close();
@@ -324,20 +404,23 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close() {
     if (closed_) return;
     closed_ = true;
+    ClearDeadline();
     if (wait_key_ != 0) {
       server_->LeaveWaiting(wait_key_);
       wait_key_ = 0;
     }
     server_->Forget(this);
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    socket_.shutdown(tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
   }
 
-  beast::tcp_stream stream_;
+  tcp::socket socket_;
   HttpServerImpl* const server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::string head_;  // the reply being written: status line and headers
+  std::string body_;  // and its body
   std::string peer_;
   uint64_t wait_key_ = 0;  // non-zero while in the evictable set
   bool first_request_ = true;
@@ -345,6 +428,8 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
   bool closed_ = false;
   size_t drained_ = 0;
+  Phase phase_ = Phase::kNone;
+  std::atomic<int64_t> deadline_{kNever};  // steady_clock ticks; read by the sweeper
 };
 
 uint64_t HttpServerImpl::EnterWaiting(const std::shared_ptr<Session>& session) {
@@ -396,7 +481,13 @@ Status HttpServerImpl::Start(int* port) {
   *port = acceptor_.local_endpoint().port();
   started_ = true;
   work_.emplace(ioc_.get_executor());
+  // A tenth of the shortest timeout, between 5 and 250 ms.
+  auto shortest =
+      std::min({options_.request_deadline, options_.idle_timeout, options_.write_timeout});
+  sweep_interval_ =
+      std::clamp(shortest / 10, std::chrono::milliseconds(5), std::chrono::milliseconds(250));
   Accept();
+  Sweep();
   int n = std::max(1, options_.io_threads);
   running_threads_ = n;
   for (int i = 0; i < n; ++i) {
@@ -411,8 +502,30 @@ Status HttpServerImpl::Start(int* port) {
 }
 
 void HttpServerImpl::Accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](error_code ec, tcp::socket socket) {
-    OnAccept(ec, std::move(socket));
+  // One I/O thread needs no strand: its handlers never run at once.
+  net::any_io_executor executor = options_.io_threads > 1
+                                      ? net::any_io_executor(net::make_strand(ioc_))
+                                      : net::any_io_executor(ioc_.get_executor());
+  acceptor_.async_accept(
+      executor, [this](error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
+}
+
+void HttpServerImpl::Sweep() {
+  sweep_timer_.expires_after(sweep_interval_);
+  sweep_timer_.async_wait([this](error_code ec) {
+    if (ec || stopping()) return;
+    const int64_t now = Session::Now();
+    std::vector<std::shared_ptr<Session>> overdue;
+    {
+      std::lock_guard lock(mu_);
+      // A listed session is alive: its destructor unlists it under mu_.
+      for (auto& [ptr, weak] : sessions_) {
+        if (!ptr->Overdue(now)) continue;
+        if (auto s = weak.lock()) overdue.push_back(std::move(s));
+      }
+    }
+    for (auto& s : overdue) s->Expire();
+    Sweep();
   });
 }
 
@@ -456,6 +569,7 @@ void HttpServerImpl::Stop() {
     acceptor_.close(ec);
     retry_timer_.cancel();
   });
+  net::post(sweep_timer_.get_executor(), [this] { sweep_timer_.cancel(); });
   std::vector<std::shared_ptr<Session>> sessions;
   {
     std::lock_guard lock(mu_);
