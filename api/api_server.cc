@@ -618,7 +618,7 @@ void ApiServer::PostSub(HttpRequest req, HttpExchangePtr ex) {
   auto executor = ex->executor();
   sub_->Handle(req.body, std::move(executor), [this, ex](Result<HttpReply> reply) {
     if (!reply.ok()) return SendError(ex, ApiRoute::kSub, reply.status());
-    Send(ex, ApiRoute::kSub, reply.value());
+    Send(ex, ApiRoute::kSub, std::move(reply).value());
   });
 }
 
