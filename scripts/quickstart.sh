@@ -53,7 +53,7 @@ stop_all() {
 }
 
 show_status() {
-  local name word
+  local name word zk_seen=0
   for name in zookeeper:QuorumPeerMain zookeeper-1:QuorumPeerMain zookeeper-2:QuorumPeerMain \
     zookeeper-3:QuorumPeerMain nginx:nginx jcm-server-1:jcm-server \
     jcm-server-2:jcm-server jcm-server-3:jcm-server; do
@@ -61,8 +61,12 @@ show_status() {
     name=${name%%:*}
     if jcm_pid_alive "$RUN/$name.pid" "$word"; then
       echo "$name: running, pid $(cat "$RUN/$name.pid")"
+      [ "${name#zookeeper}" != "$name" ] && zk_seen=1
     elif [ "${name#zookeeper}" != "$name" ]; then
-      continue  # the other ZooKeeper layout (single or ensemble) is not in use
+      # Only the layout in use (single or ensemble) is worth a line.
+      [ -f "$RUN/$name.pid" ] && echo "$name: not running"
+      [ "$name" = zookeeper-3 ] && [ "$zk_seen" = 0 ] && ! [ -f "$RUN/$name.pid" ] &&
+        echo "zookeeper: not running"
     else
       echo "$name: not running"
     fi
@@ -125,7 +129,13 @@ if [ "$ENSEMBLE" = 1 ]; then
       fi
     done
   done
-  echo "quickstart: starting a three-member ZooKeeper ensemble on $ZK_CONNECT (data in var/zk-ensemble)"
+  if jcm_pid_alive "$RUN/zookeeper-1.pid" QuorumPeerMain &&
+    jcm_pid_alive "$RUN/zookeeper-2.pid" QuorumPeerMain &&
+    jcm_pid_alive "$RUN/zookeeper-3.pid" QuorumPeerMain; then
+    echo "quickstart: ZooKeeper ensemble already running on $ZK_CONNECT"
+  else
+    echo "quickstart: starting a three-member ZooKeeper ensemble on $ZK_CONNECT (data in var/zk-ensemble)"
+  fi
   jcm_zk_ensemble_start "$VAR/zk-ensemble" "$ZK_PORT" "$ZK_PEER_PORT" "$ZK_ELECTION_PORT" "$RUN"
 elif jcm_pid_alive "$RUN/zookeeper.pid" QuorumPeerMain; then
   echo "quickstart: ZooKeeper already running (pid $(cat "$RUN/zookeeper.pid"))"

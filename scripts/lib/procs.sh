@@ -144,7 +144,7 @@ jcm_zk_ensemble_start() {
   done
   for i in $(seq 1 900); do
     modes=""
-    for n in 1 2 3; do modes="$modes $(jcm_zk_mode $((client + n - 1)))"; done
+    for n in 1 2 3; do modes="$modes $(jcm_zk_mode $((client + n - 1)) || true)"; done
     if [ "$(echo "$modes" | tr ' ' '\n' | grep -c '^leader$')" = 1 ] &&
       [ "$(echo "$modes" | tr ' ' '\n' | grep -c '^follower$')" = 2 ]; then
       return 0
