@@ -136,6 +136,8 @@ TEST_F(ZkEnsembleTest, FollowerKilledNoWriteFailsNoSessionExpires) {
   for (int i = 0; i < cluster_->size(); ++i) {
     if (member_of[static_cast<size_t>(i)] == victim) {
       EXPECT_GE(Disconnects(i), 1) << "instance " << i;
+    } else {
+      EXPECT_EQ(Disconnects(i), 0) << "instance " << i;
     }
   }
   EXPECT_EQ(health.false_downs(), 0) << health.first_false_down();
