@@ -70,15 +70,15 @@ struct ApiOptions {
   std::chrono::milliseconds forward_read_timeout{10000};
   std::chrono::milliseconds apply_timeout{10000};  // read-your-writes wait
   std::string tokens_file;                         // api/token_auth.h; empty: every route open
-  // How long a write waits for a leader (election in progress, leader
-  // unreachable) before it is refused with 503.
-  std::chrono::milliseconds write_hold{8000};
   // How long a write that met a lost ZooKeeper connection (here, or on the
   // leader it was forwarded to) waits for the client to reconnect before it
   // is refused with 503. On an ensemble the client moves to another member
   // in the same session within milliseconds when one dies; with ZooKeeper
   // gone altogether the write is refused after this, not after write_hold.
   std::chrono::milliseconds zk_reconnect_hold{500};
+  // How long a write waits for a leader (election in progress, leader
+  // unreachable) before it is refused with 503.
+  std::chrono::milliseconds write_hold{8000};
 };
 
 class ApiServer {
