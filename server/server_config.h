@@ -35,6 +35,7 @@ struct ServerConfig {
   int http_request_deadline_ms = 10000;  // headers and body of one request
   std::string tokens_file;               // api/token_auth.h; re-read on SIGHUP
   int write_hold_ms = 0;                 // 0: session timeout + 2 s
+  int zk_reconnect_hold_ms = 500;        // a write waits this long for a lost ZooKeeper link
   std::string log_level = "info";
 
   std::string listen_host() const;
