@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <limits>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -297,10 +296,9 @@ void SubscribeHandler::Handle(std::string_view body, boost::asio::any_io_executo
   auto wait = request.wait;
   auto poll =
       std::make_shared<Poll>(std::move(decoded), body, std::move(executor), std::move(respond));
-  std::unordered_set<std::string> distinct;
-  for (const Unit& u : poll->request->units) {
-    if (distinct.insert(u.name).second) poll->names.push_back(u.name);
-  }
+  // Decode merged names asked twice: each unit's name is already distinct.
+  poll->names.reserve(poll->request->units.size());
+  for (const Unit& u : poll->request->units) poll->names.push_back(u.name);
   counters_->long_polls.fetch_add(1, std::memory_order_relaxed);
   poll->timer.expires_after(wait);
   poll->timer.async_wait([this, poll](boost::system::error_code ec) {
