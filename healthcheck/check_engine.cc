@@ -35,8 +35,7 @@ struct CheckEngine::NodeSlot {
   uint64_t opinion_id = 0;                          // a question in flight; 0 none
   NodeStatus opinion_down = NodeStatus::kAbnormal;  // the verdict it would publish
   CheckOutcome opinion_outcome = CheckOutcome::kBadAnswer;
-  bool suspect = false;        // a peer reached it after it failed here
-  int64_t suspect_until = -1;  // no new question before then
+  bool suspect = false;  // a peer reached it after it failed here
 
   // What a report says of the node: its status, or "no opinion" while it is
   // undecided (see NodeHealth).
@@ -679,12 +678,6 @@ bool CheckEngine::OnDownVerdict(ClusterSlot* c, NodeSlot* n, NodeStatus down, Ch
     n->opinion_outcome = outcome;
     return false;
   }
-  if (n->suspect && now < n->suspect_until) {
-    // A peer reached it less than an interval ago: stay NORMAL, keep
-    // re-checking, ask again later.
-    n->health.Revert(NodeStatus::kNormal);
-    return false;
-  }
   const bool over_cap = !DownAllowed(c, now);
   int peers = c->second_opinions;
   if (local_.degraded()) peers = std::max(peers, kDegradedOpinions);
@@ -750,7 +743,6 @@ void CheckEngine::OnOpinion(uint64_t id, OpinionVerdict verdict) {
     counters_->opinions_reachable.fetch_add(1, std::memory_order_relaxed);
     if (!n.suspect) counters_->suspect_nodes.fetch_add(1, std::memory_order_relaxed);
     n.suspect = true;
-    n.suspect_until = now + c->interval_ms;
     Log(c, n, NodeStatus::kNormal, NodeStatus::kNormal, "second opinion");
     return;
   }

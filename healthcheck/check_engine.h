@@ -43,7 +43,10 @@
 // kDegradedOpinions while LocalHealth says this instance is degraded) and
 // keeps the node NORMAL meanwhile. A verdict "reachable" keeps it NORMAL and
 // marks it suspect (history reason "second opinion"); it is re-checked at
-// fastinter, and its next down verdict asks again only an interval later.
+// fastinter (within the per-second cap), and each failed re-check asks
+// again, one question in flight per node at a time -- so once the node
+// stops answering everyone, it is published down one probe round trip
+// after its next re-check.
 // "Unreachable", or no verdict within the timeout plus opinion_grace_ms,
 // publishes it down. A success meanwhile cancels the question and clears
 // suspect. Past the down cap a verdict also asks (instead of being held)
