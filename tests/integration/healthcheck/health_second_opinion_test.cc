@@ -10,7 +10,8 @@
 // 2. The target then stops for everyone: every node is published down on
 //    every instance within the fast re-check bound plus a probe round trip.
 // Plus the route itself: no token -> 401; a malformed body -> 400 naming
-// the field; an unknown node -> "unknown".
+// the field; an unknown node -> "unknown"; and local health: an instance
+// paused for 1.5 s reports itself degraded (late loop) in /sys/status.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/integration/healthcheck/loopback_http_targets.h"
@@ -242,6 +244,33 @@ TEST_F(HealthSecondOpinionTest, ProbeRouteNeedsAWriteTokenAndNamesTheNode) {
   r = HttpPostJson(addr, "/sys/probe", nlohmann::json{{"probes", {{{"cluster", Name(0)}}}}});
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.msg().find("probes[0].node"), std::string::npos) << r.Describe();
+
+  // Local health on a real process: an instance stopped for 1.5 s finds
+  // its loop ran late, doubts itself and says so in /sys/status; the nodes
+  // it checks stay NORMAL everywhere.
+  auto degraded = [&](int inst) {
+    auto h = Health(inst);
+    return h && (*h)["localHealth"].value("degraded", false);
+  };
+  ASSERT_FALSE(degraded(2)) << Health(2)->dump();
+  ASSERT_TRUE(servers_[2]->Pause());
+  // Longer than the longest idle wait of its loop (1 s), so it cannot
+  // pass unnoticed inside one.
+  std::this_thread::sleep_for(milliseconds(1500));
+  ASSERT_TRUE(servers_[2]->Resume());
+  std::optional<nlohmann::json> h;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        h = Health(2);
+        return h && (*h)["localHealth"].value("degraded", false);
+      },
+      milliseconds(3000)))
+      << (h ? h->dump() : "no status");
+  EXPECT_EQ((*h)["localHealth"]["reason"], "late-loop") << h->dump();
+  EXPECT_GE((*h)["localHealth"]["episodes"].get<long>(), 1) << h->dump();
+  for (int i = 0; i < kClusters; ++i) {
+    for (int inst = 0; inst < 3; ++inst) EXPECT_EQ(NodeStatus(inst, i), "NORMAL") << Name(i);
+  }
 }
 
 }  // namespace
