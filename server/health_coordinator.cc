@@ -26,6 +26,23 @@ void HealthCoordinator::Attach() {
 }
 
 Status HealthCoordinator::Start() {
+  opinions_ = std::make_unique<OpinionClient>(
+      [this](const std::string& cluster, size_t k) {
+        std::vector<std::string> peers;
+        {
+          std::lock_guard lock(mu_);
+          peers = ring_.Successors(cluster, k + 1);
+        }
+        // Ourselves excluded (the ring may have moved since we took the
+        // cluster); at most k.
+        peers.erase(std::remove(peers.begin(), peers.end(), self_), peers.end());
+        if (peers.size() > k) peers.resize(k);
+        return peers;
+      },
+      [this](uint64_t id, OpinionVerdict verdict) { checker_->DeliverOpinion(id, verdict); },
+      peer_tokens_file_);
+  opinions_->Start();
+  checker_->SetOpinionSource(opinions_.get());
   Status s = checker_->Start();
   if (!s.ok()) return s;
   thread_ = std::thread([this] { OwnershipLoop(); });
@@ -40,7 +57,45 @@ void HealthCoordinator::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The client first: its workers deliver into the checker.
+  if (opinions_) opinions_->Stop();
   checker_->Stop();
+}
+
+void HealthCoordinator::ProbeForPeer(std::vector<PeerProbe> probes,
+                                     std::function<void(std::vector<std::string>)> done) {
+  struct Gather {
+    std::mutex mu;
+    std::vector<std::string> outcomes;
+    size_t left;
+    std::function<void(std::vector<std::string>)> done;
+  };
+  auto g = std::make_shared<Gather>();
+  g->outcomes.assign(probes.size(), "unknown");
+  g->left = probes.size();
+  g->done = std::move(done);
+  auto finish = [g](size_t i, std::string outcome) {
+    std::function<void(std::vector<std::string>)> done;
+    {
+      std::lock_guard lock(g->mu);
+      g->outcomes[i] = std::move(outcome);
+      if (--g->left > 0) return;
+      done = std::move(g->done);
+    }
+    done(std::move(g->outcomes));
+  };
+  ClusterRegistry* registry = service_->registry();
+  for (size_t i = 0; i < probes.size(); ++i) {
+    std::shared_ptr<const Cluster> cluster = registry->Get(probes[i].cluster);
+    if (!cluster) {
+      finish(i, "unknown");
+      continue;
+    }
+    checker_->ProbeOnce(std::move(cluster), probes[i].node,
+                        [finish, i](std::optional<CheckOutcome> outcome) {
+                          finish(i, outcome ? ToString(*outcome) : "unknown");
+                        });
+  }
 }
 
 // ------------------------------------------------------------ ownership
@@ -292,12 +347,21 @@ nlohmann::json HealthCoordinator::StatusJson() const {
   j["noOpinionKept"] = no_opinion_kept_.load();
   j["history"] = checker_->transitions().Summary();
   j["keepaliveBudget"] = checker_->keepalive_budget();
+  j["suspects"] = checker_->Suspects();
+  if (opinions_) j["secondOpinions"]["client"] = opinions_->StatsJson();
+  j["secondOpinions"]["peers"] = options_.second_opinions;
   return j;
 }
 
 nlohmann::json HealthCoordinator::History(const std::string& cluster) const {
   nlohmann::json j = checker_->transitions().Json(cluster);
   j["owner"] = self_;
+  nlohmann::json suspects = nlohmann::json::array();
+  const std::string prefix = cluster + "/";
+  for (const std::string& s : checker_->Suspects()) {
+    if (s.compare(0, prefix.size(), prefix) == 0) suspects.push_back(s.substr(prefix.size()));
+  }
+  j["suspects"] = std::move(suspects);
   std::lock_guard lock(mu_);
   j["checking"] = std::find(owned_.begin(), owned_.end(), cluster) != owned_.end();
   return j;

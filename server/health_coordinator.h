@@ -11,6 +11,10 @@
 //   its registry, so every instance serves the statuses. A vanished status
 //   znode changes nothing: the last known statuses stay until the new owner
 //   writes, so a dead checker never makes nodes look down.
+// - Second opinions: an OpinionClient asks the next members on the ring
+//   (HashRing::Successors) before the checker publishes a NORMAL node down;
+//   ProbeForPeer answers other instances' questions (POST /sys/probe) with
+//   one-shot checks on this instance's checker.
 // - The owner keeps its last written report per cluster and writes it again
 //   when its znode vanished under it (new session), since the checker itself
 //   only writes on change.
@@ -33,10 +37,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/peer_probe.h"
 #include "healthcheck/hash_ring.h"
 #include "healthcheck/health_checker.h"
 #include "healthcheck/status_report.h"
 #include "server/cluster_service.h"
+#include "server/opinion_client.h"
 #include "storage/bad_znode_log.h"
 
 namespace jcm {
@@ -48,6 +54,13 @@ class HealthCoordinator : public StatusSink {
 
   // Wires itself into the service (call before service->Start()).
   void Attach();
+  // The tokens file whose first write token is sent to peers with second
+  // opinion questions (see OpinionClient). Before Start.
+  void SetPeerTokensFile(std::string path) { peer_tokens_file_ = std::move(path); }
+  // POST /sys/probe: checks each named node once from this instance and
+  // calls `done` with the outcomes (api/peer_probe.h). Thread-safe.
+  void ProbeForPeer(std::vector<PeerProbe> probes,
+                    std::function<void(std::vector<std::string>)> done);
   Status Start();
   void Stop();
 
@@ -63,7 +76,12 @@ class HealthCoordinator : public StatusSink {
   //    "checking": whether this instance checks the cluster now,
   //    "nodes": {spec: [{"at": wall ms, "from": status, "to": status,
   //                      "reason": "success" | "bad-answer" | "no-answer" |
-  //                                "offline" | "held"}, ... oldest first]}}
+  //                                "offline" | "held" | "second opinion" |
+  //                                "<outcome>, confirmed by peers" |
+  //                                "<outcome>, no peer answered"}, ...
+  //                                oldest first]},
+  //    "suspects": [spec, ...]: nodes NORMAL but failing here while a peer
+  //                reaches them}
   // At most TransitionLog::kPerNode entries per node. Only the instance that
   // checks a cluster has its history; others answer with "nodes": {} and
   // "checking": false (a caller may ask the owner). Thread-safe.
@@ -83,6 +101,8 @@ class HealthCoordinator : public StatusSink {
   const std::string self_;
   HealthOptions options_;
   std::unique_ptr<HealthChecker> checker_;
+  std::string peer_tokens_file_;
+  std::unique_ptr<OpinionClient> opinions_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
