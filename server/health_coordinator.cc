@@ -252,9 +252,14 @@ void HealthCoordinator::LoadStatus(const std::string& name) {
     }
     return;
   }
+  ApplyStatus(name, data.value(), stat);
+}
+
+void HealthCoordinator::ApplyStatus(const std::string& name, const std::string& data,
+                                    const ZkStat& stat) {
   const std::string path = StatusDir() + "/" + name;
   if (bad_status_log_.Reported(path, stat.mzxid)) return;  // known bad: not decoded again
-  Result<StatusReport> report = DecodeStatusReport(data.value());
+  Result<StatusReport> report = DecodeStatusReport(data);
   if (!report.ok()) {
     // Skipped: the statuses held stay. Logged once per version, as the
     // watch re-reads it on every reconnect.
@@ -291,16 +296,33 @@ void HealthCoordinator::LoadStatus(const std::string& name) {
   }
 }
 
-void HealthCoordinator::SyncStatusNames() {
+bool HealthCoordinator::SyncStatusNames() {
   Result<std::vector<std::string>> names = service_->zk()->GetChildren(StatusDir(), true);
-  if (!names.ok()) return;
-  for (const std::string& name : names.value()) LoadStatus(name);
+  if (!names.ok()) return names.status().IsNotFound();
+  // Pipelined, as the definitions are: an instance is ready only once it
+  // holds the statuses too, so this is on the path to readiness.
+  std::vector<std::string> paths;
+  paths.reserve(names->size());
+  for (const std::string& name : names.value()) paths.push_back(StatusDir() + "/" + name);
+  std::vector<ZkGetResult> got = service_->zk()->GetMany(paths, true);
+  bool complete = true;
+  for (size_t i = 0; i < got.size() && i < names->size(); ++i) {
+    const std::string& name = names.value()[i];
+    if (got[i].status.ok()) {
+      ApplyStatus(name, got[i].data, got[i].stat);
+    } else if (!got[i].status.IsNotFound()) {
+      complete = complete && !got[i].status.IsUnavailable();
+      spdlog::warn("event=status_load_failed cluster={} error=\"{}\"", name,
+                   got[i].status.ToString());
+    }
+  }
+  return complete;
 }
 
 void HealthCoordinator::OnStatusEvent(const ZkEvent& ev) {
   switch (ev.type) {
     case ZkEvent::Type::kConnected: {
-      SyncStatusNames();
+      service_->SetStatusesLoaded(SyncStatusNames());
       if (ev.new_session) {
         // Our ephemerals died with the old session: write them again.
         std::lock_guard wlock(write_mu_);

@@ -91,7 +91,11 @@ class HealthCoordinator : public StatusSink {
   std::string StatusDir() const { return service_->root() + "/status"; }
   std::string NameFromStatusPath(const std::string& path) const;
   void LoadStatus(const std::string& name);
-  void SyncStatusNames();
+  // Applies one status znode's content (decoded here; a bad one is skipped).
+  void ApplyStatus(const std::string& name, const std::string& data, const ZkStat& stat);
+  // Reads every status znode (pipelined) with watches. False if ZooKeeper
+  // could not be read, so the statuses held may be incomplete.
+  bool SyncStatusNames();
   // REQUIRES: write_mu_ held.
   Status WriteBytes(const std::string& name, const std::string& bytes);
   void OwnershipLoop();
