@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/cluster_codec.h"
+#include "model/cluster_text.h"
 #include "model/limits.h"
 #include "model/validation.h"
 
@@ -26,21 +27,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsWhite(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsWhite(s.back())) s.remove_suffix(1);
   return s;
-}
-
-// Appends `s` as a JSON string: printable ASCII without quote or backslash
-// as is, anything else through nlohmann (its escaping, its UTF-8 checks).
-void AppendString(std::string_view s, std::string* out) {
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u > 0x7e || c == '"' || c == '\\') {
-      *out += json(std::string(s)).dump();
-      return;
-    }
-  }
-  *out += '"';
-  out->append(s);
-  *out += '"';
 }
 
 // Where the top-level "nodes" array is and its elements' text. False for
@@ -142,51 +128,8 @@ bool SplitNodes(std::string_view t, NodesSplit* out) {
 
 }  // namespace
 
-void StoredClusterCodec::AppendNode(const Node& node, std::string* out) {
-  // Keys in nlohmann's (sorted) order, so the text is EncodeNode(kStored)'s.
-  *out += "{\"ip\":";
-  AppendString(node.ip, out);
-  *out +=
-      node.online ? ",\"online\":\"ONLINE\",\"protos\":[" : ",\"online\":\"OFFLINE\",\"protos\":[";
-  for (size_t i = 0; i < node.protos.size(); ++i) {
-    if (i > 0) *out += ',';
-    *out += "{\"port\":";
-    *out += std::to_string(node.protos[i].port);
-    *out += ",\"proto\":\"";
-    *out += ToString(node.protos[i].proto);
-    *out += "\"}";
-  }
-  *out += "],\"udata\":";
-  AppendString(node.udata, out);
-  if (node.weight != kDefaultWeight) {
-    *out += ",\"weight\":";
-    *out += std::to_string(node.weight);
-  }
-  *out += '}';
-}
-
 std::string StoredClusterCodec::Encode(const Cluster& cluster) {
-  Cluster header;
-  header.name = cluster.name;
-  header.online = cluster.online;
-  header.check_type = cluster.check_type;
-  header.check_file = cluster.check_file;
-  header.check = cluster.check;
-  std::string head = EncodeCluster(header, ClusterJsonForm::kStored).dump();
-  // The first `"nodes":[]` of a dump is the key: inside a dumped string
-  // every quote is escaped.
-  static constexpr std::string_view kEmpty = "\"nodes\":[]";
-  const size_t at = head.find(kEmpty);
-  std::string out;
-  out.reserve(head.size() + cluster.nodes.size() * 96);
-  const size_t open = at + kEmpty.size() - 1;  // the ']'
-  out.append(head, 0, open);
-  for (size_t i = 0; i < cluster.nodes.size(); ++i) {
-    if (i > 0) out += ',';
-    AppendNode(cluster.nodes[i], &out);
-  }
-  out.append(head, open, std::string::npos);
-  return out;
+  return EncodeClusterText(cluster, ClusterJsonForm::kStored, InvalidUtf8::kStrict);
 }
 
 Status StoredClusterCodec::DecodeSlow(std::string_view text, Cluster* out) {

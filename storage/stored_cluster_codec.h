@@ -7,9 +7,8 @@
 // cluster (1.8 MB of JSON) took ~180 ms to encode and ~140 ms to decode,
 // which capped writes of large clusters at a few per second.
 //
-// - Encode writes each node's JSON directly (no DOM); strings that need
-//   escaping go through nlohmann, so the text is what EncodeCluster(kStored)
-//   means, key for key.
+// - Encode writes each node's JSON directly (EncodeClusterText, no DOM):
+//   the same bytes as EncodeCluster(kStored).dump().
 // - Decode splits the "nodes" array into one text fragment per node with a
 //   linear scan, and walks it beside the previous version of the same
 //   cluster (a FragmentCache: its fragments and decoded Nodes, in order): a
@@ -71,7 +70,6 @@ class StoredClusterCodec {
   static Status DecodeSlow(std::string_view json, Cluster* out);
 
  private:
-  static void AppendNode(const Node& node, std::string* out);
   // Text the fast path does not take: the DOM decode; `cache` is emptied.
   static Status Fallback(std::string_view text, FragmentCache* cache, Cluster* out);
 };
