@@ -1,7 +1,8 @@
 #include "storage/stored_cluster_codec.h"
 
 #include <algorithm>
-#include <unordered_set>
+#include <cstring>
+#include <functional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -54,13 +55,17 @@ bool SplitNodes(std::string_view t, NodesSplit* out) {
   for (size_t i = 0; i < t.size(); ++i) {
     const char c = t[i];
     if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-        if (depth == 1 && expect_key) {
-          last_key_nodes = t.substr(string_start + 1, i - string_start - 1) == "nodes";
-        }
+      // Most of the text is inside strings: jump to the next quote. It ends
+      // the string unless escaped (an odd run of backslashes before it).
+      const void* q = std::memchr(t.data() + i, '"', t.size() - i);
+      if (q == nullptr) return false;
+      i = static_cast<size_t>(static_cast<const char*>(q) - t.data());
+      size_t backslashes = 0;
+      while (i - backslashes - 1 > string_start && t[i - backslashes - 1] == '\\') ++backslashes;
+      if (backslashes % 2 == 1) continue;
+      in_string = false;
+      if (depth == 1 && expect_key) {
+        last_key_nodes = t.substr(string_start + 1, i - string_start - 1) == "nodes";
       }
       continue;
     }
@@ -156,8 +161,10 @@ Status StoredClusterCodec::Decode(std::string text, FragmentCache* cache, Cluste
   if (!DecodeSlow(head, &c).ok()) return Fallback(t, cache, out);
   c.nodes.resize(split.elements.size());
   next->nodes_.reserve(split.elements.size());
-  std::unordered_set<std::string_view> specs;
-  specs.reserve(split.elements.size());
+  // Spec hashes for the duplicate check: one vector, sorted once (a hash
+  // set cost an allocation per node).
+  std::vector<std::pair<uint64_t, uint32_t>> hashes;
+  hashes.reserve(split.elements.size());
   std::vector<FragmentCache::Entry>* prev = cache != nullptr ? &cache->nodes_ : nullptr;
   size_t j = 0;  // the next unused entry of the previous version
   for (size_t i = 0; i < split.elements.size(); ++i) {
@@ -169,7 +176,7 @@ Status StoredClusterCodec::Decode(std::string text, FragmentCache* cache, Cluste
         if ((*prev)[k].text != e) continue;
         // Moved over: the previous cache is replaced by this one.
         FragmentCache::Entry& from = (*prev)[k];
-        next->nodes_.push_back({e, std::move(from.node), std::move(from.spec)});
+        next->nodes_.push_back({e, std::move(from.node), std::move(from.spec), from.spec_hash});
         j = k + 1;
         reused = true;
         break;
@@ -177,17 +184,25 @@ Status StoredClusterCodec::Decode(std::string text, FragmentCache* cache, Cluste
     }
     if (!reused) {
       json doc;
-      FragmentCache::Entry parsed{e, Node{}, std::string()};
+      FragmentCache::Entry parsed{e, Node{}, std::string(), 0};
       if (!ParseJsonText(e, &doc).ok() ||
           !DecodeNode(doc, "nodes[" + std::to_string(i) + "]", &parsed.node).ok()) {
         return Fallback(t, cache, out);
       }
       parsed.spec = parsed.node.Spec();
+      parsed.spec_hash = std::hash<std::string>{}(parsed.spec);
       next->nodes_.push_back(std::move(parsed));
     }
     const FragmentCache::Entry& entry = next->nodes_.back();
-    if (!specs.insert(entry.spec).second) return Fallback(t, cache, out);
+    hashes.emplace_back(entry.spec_hash, static_cast<uint32_t>(i));
     c.nodes[i] = entry.node;
+  }
+  std::sort(hashes.begin(), hashes.end());
+  for (size_t k = 1; k < hashes.size(); ++k) {
+    if (hashes[k].first == hashes[k - 1].first &&
+        next->nodes_[hashes[k].second].spec == next->nodes_[hashes[k - 1].second].spec) {
+      return Fallback(t, cache, out);  // the same spec twice: DecodeCluster's error
+    }
   }
   *out = std::move(c);
   if (cache != nullptr) *cache = std::move(*next);

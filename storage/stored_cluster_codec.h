@@ -26,6 +26,7 @@
 // one caller at a time.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,7 +50,8 @@ class StoredClusterCodec {
     struct Entry {
       std::string_view text;  // into text_
       Node node;
-      std::string spec;  // node.Spec(), for the duplicate check
+      std::string spec;    // node.Spec(), for the duplicate check
+      uint64_t spec_hash;  // std::hash of spec
     };
     // The document the entries point into (on the heap: moving the cache
     // must not move the text).

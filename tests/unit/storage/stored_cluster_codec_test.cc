@@ -16,6 +16,7 @@ Node NodeAt(int i) {
   n.protos.push_back({static_cast<uint16_t>(8000 + i % 100), Proto::kHttp});
   if (i % 3 == 0) n.protos.push_back({static_cast<uint16_t>(9000 + i % 50), Proto::kTcp});
   if (i % 5 == 0) n.udata = "zone=\"a\"\\b\n\xc3\xa9";  // needs escaping, non-ASCII
+  if (i % 13 == 0) n.udata = "ends in a backslash \\";  // "...\\" then the quote
   if (i % 7 == 0) n.online = false;
   if (i % 11 == 0) n.weight = 7;
   n.status = NodeStatus::kNormal;  // runtime state: never encoded
