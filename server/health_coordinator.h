@@ -4,6 +4,10 @@
 //   advertised addresses (stable across restarts, so a restarted instance
 //   takes back the clusters it had) and hands the clusters it owns to its
 //   HealthChecker; the set is recomputed when members or definitions change.
+// - Clusters with checkType NONE are owned but not handed to the checker:
+//   the registry publishes their online nodes NORMAL whatever a status says,
+//   so checking them would only rewrite an O(nodes) report per definition
+//   change.
 // - Writing (StatusSink): the owner writes a cluster's StatusReport to the
 //   ephemeral znode <root>/status/<name>. A znode left by a previous owner
 //   that is still alive is replaced (deleted, re-created as ours).
