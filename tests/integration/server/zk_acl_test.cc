@@ -223,6 +223,21 @@ TEST(ZkAclMigrationTest, OpenDeploymentGetsTheAclOnRestart) {
   ASSERT_TRUE(fresh.ok());
   EXPECT_TRUE(ZkRootGuard::SameAcl(fresh.value(), want));
   ExpectDenied(stranger->Delete("/jcm/clusters/new", -1), "delete new");
+
+  // An instance without the credential may read here, not write: it says
+  // what it lacks and exits with 2.
+  JcmServerOptions anon;
+  anon.zk_connect = connect;
+  anon.log_dir = cluster.dir();
+  JcmServerProcess anonymous(anon);
+  ASSERT_TRUE(anonymous.Launch(&error)) << error;
+  ASSERT_TRUE(WaitFor([&] { return !anonymous.running(); }, milliseconds(15000)))
+      << anonymous.log();
+  EXPECT_TRUE(WIFEXITED(anonymous.exit_status()) && WEXITSTATUS(anonymous.exit_status()) == 2);
+  EXPECT_NE(anonymous.log().find("denies anonymous (no --zk-auth-file) WRITE,CREATE,DELETE (its "
+                                 "ACL: digest:jcm-ops=ALL, world:anyone=READ)"),
+            std::string::npos)
+      << anonymous.log();
 }
 
 }  // namespace
