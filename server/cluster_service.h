@@ -17,6 +17,15 @@
 // re-elects, so a leader never acts on clusters it has not loaded; watches
 // keep the registry current between.
 //
+// ZooKeeper access: on the first session, before anything is written, the
+// root's ACL is checked (and an open tree converted when the session has an
+// identity, storage/zk_root_guard.h); no access is fatal (FatalHandler).
+//
+// Check targets and caps: PutCluster/AddNodes refuse new nodes the
+// CheckTargetPolicy refuses (InvalidArgument) and writes past
+// Options::max_clusters / max_nodes (TooLarge), before the writer runs; the
+// registry marks stored nodes the policy refuses (Node::not_checked).
+//
 // Readiness: not ready before the first complete load of a session, and
 // while there has been no ZooKeeper session for longer than the session
 // timeout (the view may be stale).
