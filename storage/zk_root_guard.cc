@@ -133,12 +133,12 @@ void ZkRootGuard::MigrateBelow(const std::string& path, Migration* m) const {
   }
   for (const std::string& c : children.value()) {
     std::string p = Child(path, c);
-    MigrateBelow(p, m);
-    MigrateOne(p, m);
+    // Leaves (every cluster and status znode) cost no listing.
+    if (MigrateOne(p, m) > 0) MigrateBelow(p, m);
   }
 }
 
-void ZkRootGuard::MigrateOne(const std::string& path, Migration* m) const {
+int32_t ZkRootGuard::MigrateOne(const std::string& path, Migration* m) const {
   ZkStat stat;
   Result<ZkAcl> acl = zk_->GetAcl(path, &stat);
   if (!acl.ok()) {
@@ -146,13 +146,13 @@ void ZkRootGuard::MigrateOne(const std::string& path, Migration* m) const {
       spdlog::warn("event=zk_acl_migration_failed path={} error=\"{}\"", path,
                    acl.status().ToString());
     }
-    return;
+    return 0;
   }
   if (stat.ephemeral_owner != 0) {
     ++m->ephemeral_left;
-    return;
+    return stat.num_children;
   }
-  if (SameAcl(acl.value(), zk_->CreateAcl())) return;
+  if (SameAcl(acl.value(), zk_->CreateAcl())) return stat.num_children;
   Status s = zk_->ResetAcl(path);
   if (s.ok()) {
     ++m->changed;
@@ -160,6 +160,7 @@ void ZkRootGuard::MigrateOne(const std::string& path, Migration* m) const {
     spdlog::warn("event=zk_acl_migration_failed path={} acl=\"{}\" error=\"{}\"", path,
                  Describe(acl.value()), s.ToString());
   }
+  return stat.num_children;
 }
 
 }  // namespace jcm

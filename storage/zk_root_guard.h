@@ -11,9 +11,10 @@
 //   (EnsureLayout then fails with PermissionDenied on a closed parent).
 // - MigrateAcls: turns a deployment made without ACLs into a protected one.
 //   Only with an identity. Every persistent znode under the root whose ACL
-//   differs from ZkApi::CreateAcl() gets it, children before parents and the
-//   root last, so a root that already has it means the walk was done (and
-//   everything created since got it at creation). Ephemeral znodes (members,
+//   differs from ZkApi::CreateAcl() gets it, the root last, so a root that
+//   already has it means the walk was done (and everything created since got
+//   it at creation). Two round trips per znode (ACL read, ACL write), a
+//   listing only for znodes with children. Ephemeral znodes (members,
 //   statuses) are left alone: they belong to running instances, which would
 //   lose access to their own znodes, and they go away with them.
 //
@@ -22,6 +23,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -60,9 +62,10 @@ class ZkRootGuard {
   static bool SameAcl(const ZkAcl& a, const ZkAcl& b);
 
  private:
-  // Post-order walk below `path` (not `path` itself).
+  // Walks below `path` (not `path` itself).
   void MigrateBelow(const std::string& path, Migration* m) const;
-  void MigrateOne(const std::string& path, Migration* m) const;
+  // Converts one znode; returns its number of children.
+  int32_t MigrateOne(const std::string& path, Migration* m) const;
   std::string Child(const std::string& path, const std::string& name) const;
 
   ZkApi* const zk_;
