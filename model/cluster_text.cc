@@ -36,6 +36,10 @@ void AppendNode(const Node& node, ClusterJsonForm form, InvalidUtf8 mode, std::s
     *out += ",\"lastCheck\":";
     *out += std::to_string(node.last_check_ms);
   }
+  if (form == ClusterJsonForm::kFull && !node.not_checked.empty()) {
+    *out += ",\"notChecked\":";
+    AppendString(node.not_checked, mode, out);
+  }
   *out +=
       node.online ? ",\"online\":\"ONLINE\",\"protos\":[" : ",\"online\":\"OFFLINE\",\"protos\":[";
   for (size_t i = 0; i < node.protos.size(); ++i) {

@@ -34,6 +34,7 @@ Cluster Sample(bool invalid_utf8) {
     n.weight = i % 6 == 0 ? 1 : kDefaultWeight;
     n.status = static_cast<NodeStatus>(i % 4);
     n.last_check_ms = i * 1000003LL;
+    if (i % 8 == 5) n.not_checked = "refused by --check-deny 10.0.0.0/8";
     c.nodes.push_back(n);
   }
   return c;
