@@ -24,6 +24,9 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "api/tls_context.h"
 
 namespace jcm {
 
@@ -32,6 +35,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using beast::error_code;
+namespace ssl = net::ssl;
 
 namespace {
 
@@ -64,6 +68,62 @@ int64_t ListenOverflows() {
   return -1;
 }
 
+// A connection's byte stream: plain TCP, or TLS over TCP. Beast's HTTP reads
+// and writes take it as any AsyncStream, so one Session serves both. The
+// timeouts live in the TCP layer beneath (lowest()), which the TLS layer reads
+// and writes through: a deadline set there bounds a handshake and every TLS
+// record as it bounds plain reads.
+class ServerStream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+
+  ServerStream(tcp::socket socket, std::shared_ptr<ssl::context> tls)
+      : tls_context_(std::move(tls)) {
+    if (tls_context_) {
+      tls_.emplace(std::move(socket), *tls_context_);
+    } else {
+      plain_.emplace(std::move(socket));
+    }
+  }
+
+  bool is_tls() const { return tls_.has_value(); }
+  beast::tcp_stream& lowest() { return tls_ ? tls_->next_layer() : *plain_; }
+  executor_type get_executor() { return lowest().get_executor(); }
+
+  template <class Buffers, class Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    } else {
+      plain_->async_read_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+  template <class Buffers, class Handler>
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    } else {
+      plain_->async_write_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+  template <class Handler>
+  void async_handshake(Handler&& handler) {
+    tls_->async_handshake(ssl::stream_base::server, std::forward<Handler>(handler));
+  }
+
+ private:
+  // Declared first: the TLS stream refers to the context until destroyed.
+  std::shared_ptr<ssl::context> tls_context_;
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+};
+
+// Errors of the TLS layer (a peer gone without close_notify, a record that
+// does not decrypt): the connection is unusable, nothing can be answered.
+bool IsTlsError(const error_code& ec) {
+  return ec.category() == net::error::get_ssl_category() || ec == net::ssl::error::stream_truncated;
+}
+
 }  // namespace
 
 class Session;
@@ -74,10 +134,11 @@ class HttpServerImpl {
       : options_(std::move(options)),
         handler_(std::move(handler)),
         counters_(counters),
-        acceptor_(net::make_strand(ioc_)),
-        retry_timer_(acceptor_.get_executor()) {}
+        plain_(ioc_, nullptr) {
+    if (options_.tls) tls_.emplace(ioc_, options_.tls);
+  }
 
-  Status Start(int* port);
+  Status Start(int* port, int* tls_port);
   void Stop();
   nlohmann::json AcceptQueueJson();
   size_t Waiting() {
@@ -97,8 +158,19 @@ class HttpServerImpl {
   void Forget(Session* session);
 
  private:
-  void Accept();
-  void OnAccept(error_code ec, tcp::socket socket);
+  // One listening socket; TLS connections are accepted on their own.
+  struct Listener {
+    Listener(net::io_context& ioc, const TlsContext* tls_context)
+        : acceptor(net::make_strand(ioc)), retry_timer(acceptor.get_executor()), tls(tls_context) {}
+    tcp::acceptor acceptor;
+    net::steady_timer retry_timer;  // accept paused after EMFILE
+    const TlsContext* const tls;    // null: plain HTTP
+  };
+
+  Status Bind(Listener* listener, const std::string& host, int port);
+  void Accept(Listener* listener);
+  void OnAccept(Listener* listener, error_code ec, tcp::socket socket);
+  static nlohmann::json AcceptQueueOf(Listener* listener);
   // Asks the longest-waiting connection to close. False if there is none.
   bool EvictOne();
 
@@ -106,8 +178,8 @@ class HttpServerImpl {
   const HttpHandler handler_;
   HttpServerCounters* const counters_;
   net::io_context ioc_;
-  tcp::acceptor acceptor_;
-  net::steady_timer retry_timer_;  // accept paused after EMFILE
+  Listener plain_;
+  std::optional<Listener> tls_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
@@ -130,17 +202,22 @@ class HttpServerImpl {
 // another thread posts onto that strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServerImpl* server)
-      : stream_(std::move(socket)), server_(server) {
+  // `tls`: the context of a connection accepted on the TLS listener, else
+  // null.
+  Session(tcp::socket socket, std::shared_ptr<ssl::context> tls, HttpServerImpl* server)
+      : stream_(std::move(socket), std::move(tls)), server_(server) {
     error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = stream_.lowest().socket().remote_endpoint(ec);
     if (!ec) peer_ = JoinHostPort(ep.address().to_string(), ep.port());
-    stream_.socket().set_option(tcp::no_delay(true), ec);
+    stream_.lowest().socket().set_option(tcp::no_delay(true), ec);
   }
   ~Session() { server_->counters().open.fetch_sub(1, std::memory_order_relaxed); }
 
   void Start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->stream_.is_tls()) return self->Handshake();
+      self->WaitForRequest();
+    });
   }
   // Closes the connection if it is waiting for or reading a request; a
   // connection whose request is being handled or answered is left alone.
@@ -174,13 +251,39 @@ class Session : public std::enable_shared_from_this<Session> {
     std::atomic<bool> done_{false};
   };
 
+  // The TLS handshake, evictable like a connection waiting for its first
+  // request, under the deadline that then goes on to bound the wait for
+  // that request's first byte.
+  void Handshake() {
+    if (server_->stopping()) return Close();
+    wait_key_ = server_->EnterWaiting(shared_from_this());
+    stream_.lowest().expires_after(server_->options().request_deadline);
+    stream_.async_handshake([self = shared_from_this()](error_code ec) {
+      HttpServerCounters& c = self->server_->counters();
+      if (ec == beast::error::timeout) {
+        c.closed_deadline.fetch_add(1, std::memory_order_relaxed);
+        return self->Close();
+      }
+      if (ec) {
+        if (!self->closed_) c.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+        return self->Close();
+      }
+      c.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+      self->WaitForRequest();
+    });
+  }
+
   void WaitForRequest() {
     if (closed_) return;
     if (server_->stopping()) return Close();
-    wait_key_ = server_->EnterWaiting(shared_from_this());
+    // Still in the evictable set after a TLS handshake.
+    if (wait_key_ == 0) wait_key_ = server_->EnterWaiting(shared_from_this());
     if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is here already
-    stream_.expires_after(first_request_ ? server_->options().request_deadline
-                                         : server_->options().idle_timeout);
+    // A TLS connection's first request waits under its handshake's deadline.
+    if (!(first_request_ && stream_.is_tls())) {
+      stream_.lowest().expires_after(first_request_ ? server_->options().request_deadline
+                                                 : server_->options().idle_timeout);
+    }
     stream_.async_read_some(
         buffer_.prepare(4096), [self = shared_from_this()](error_code ec, size_t n) {
           if (ec == beast::error::timeout) {
@@ -198,7 +301,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_->options().body_limit);
     // One deadline for headers and body together: a client cannot stretch
     // a request by trickling it.
-    stream_.expires_after(server_->options().request_deadline);
+    stream_.lowest().expires_after(server_->options().request_deadline);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](error_code ec, size_t) {
                               if (ec) return self->OnReadError(ec);
@@ -236,7 +339,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == http::error::end_of_stream || ec == net::error::eof ||
-        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        IsTlsError(ec)) {
       return Close();
     }
     c.bad_requests.fetch_add(1, std::memory_order_relaxed);
@@ -256,7 +360,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRequest() {
     server_->LeaveWaiting(wait_key_);
     wait_key_ = 0;
-    stream_.expires_never();
+    stream_.lowest().expires_never();
     first_request_ = false;
     http::request<http::string_body> req = parser_->release();
     parser_.reset();
@@ -293,7 +397,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bool keep = keep_alive_ && !close_after && !server_->stopping();
     res->keep_alive(keep);
     res->prepare_payload();
-    stream_.expires_after(server_->options().write_timeout);
+    stream_.lowest().expires_after(server_->options().write_timeout);
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep, close_after](error_code ec, size_t) {
                         if (ec) return self->Close();
@@ -306,9 +410,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // See kLingerTime.
   void Linger() {
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return Close();
-    stream_.expires_after(kLingerTime);
+    stream_.lowest().expires_after(kLingerTime);
     DrainSome();
   }
   void DrainSome() {
@@ -330,11 +434,13 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     server_->Forget(this);
     error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    // No TLS close_notify: it could block on a peer that reads nothing, and
+    // every reply is framed by Content-Length, so a peer loses nothing.
+    stream_.lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.lowest().close();
   }
 
-  beast::tcp_stream stream_;
+  ServerStream stream_;
   HttpServerImpl* const server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -378,25 +484,44 @@ bool HttpServerImpl::EvictOne() {
   return true;
 }
 
-Status HttpServerImpl::Start(int* port) {
+Status HttpServerImpl::Bind(Listener* listener, const std::string& host, int port) {
   error_code ec;
-  auto address = net::ip::make_address(options_.host, ec);
-  if (ec)
-    return Status::InvalidArgument("listen host: '" + options_.host + "' is not an IP address");
-  tcp::endpoint endpoint(address, static_cast<unsigned short>(options_.port));
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(options_.listen_backlog, ec);
+  auto address = net::ip::make_address(host, ec);
   if (ec) {
-    std::string where = options_.port == 0 ? options_.host + " (any port)"
-                                           : JoinHostPort(options_.host, options_.port);
+    return Status::InvalidArgument(std::string(listener->tls ? "TLS " : "") + "listen host: '" +
+                                   host + "' is not an IP address");
+  }
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  tcp::acceptor& acceptor = listener->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(options_.listen_backlog, ec);
+  if (ec) {
+    std::string where = port == 0 ? host + " (any port)" : JoinHostPort(host, port);
     return Status::Unavailable("cannot listen on " + where + ": " + ec.message());
   }
-  *port = acceptor_.local_endpoint().port();
+  return Status::Ok();
+}
+
+Status HttpServerImpl::Start(int* port, int* tls_port) {
+  if (tls_ && !options_.tls->Current()) {
+    return Status::InvalidArgument("TLS: no certificate loaded from " + options_.tls->cert_file());
+  }
+  if (Status s = Bind(&plain_, options_.host, options_.port); !s.ok()) return s;
+  *port = plain_.acceptor.local_endpoint().port();
+  if (tls_) {
+    if (Status s = Bind(&*tls_, options_.tls_host, options_.tls_port); !s.ok()) {
+      error_code ignored;
+      plain_.acceptor.close(ignored);
+      return s;
+    }
+    *tls_port = tls_->acceptor.local_endpoint().port();
+  }
   started_ = true;
   work_.emplace(ioc_.get_executor());
-  Accept();
+  Accept(&plain_);
+  if (tls_) Accept(&*tls_);
   int n = std::max(1, options_.io_threads);
   running_threads_ = n;
   for (int i = 0; i < n; ++i) {
@@ -410,13 +535,14 @@ Status HttpServerImpl::Start(int* port) {
   return Status::Ok();
 }
 
-void HttpServerImpl::Accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), [this](error_code ec, tcp::socket socket) {
-    OnAccept(ec, std::move(socket));
-  });
+void HttpServerImpl::Accept(Listener* listener) {
+  listener->acceptor.async_accept(net::make_strand(ioc_),
+                                  [this, listener](error_code ec, tcp::socket socket) {
+                                    OnAccept(listener, ec, std::move(socket));
+                                  });
 }
 
-void HttpServerImpl::OnAccept(error_code ec, tcp::socket socket) {
+void HttpServerImpl::OnAccept(Listener* listener, error_code ec, tcp::socket socket) {
   if (stopping()) return;
   if (ec) {
     counters_->accept_errors.fetch_add(1, std::memory_order_relaxed);
@@ -424,9 +550,9 @@ void HttpServerImpl::OnAccept(error_code ec, tcp::socket socket) {
     // Out of descriptors (EMFILE/ENFILE) or a transient error: make room and
     // try again shortly rather than spin.
     EvictOne();
-    retry_timer_.expires_after(std::chrono::milliseconds(50));
-    retry_timer_.async_wait([this](error_code) {
-      if (!stopping()) Accept();
+    listener->retry_timer.expires_after(std::chrono::milliseconds(50));
+    listener->retry_timer.async_wait([this, listener](error_code) {
+      if (!stopping()) Accept(listener);
     });
     return;
   }
@@ -437,25 +563,29 @@ void HttpServerImpl::OnAccept(error_code ec, tcp::socket socket) {
     counters_->refused_at_cap.fetch_add(1, std::memory_order_relaxed);
     error_code ignored;
     socket.close(ignored);
-    return Accept();
+    return Accept(listener);
   }
   counters_->open.fetch_add(1, std::memory_order_relaxed);
-  auto session = std::make_shared<Session>(std::move(socket), this);
+  auto session = std::make_shared<Session>(
+      std::move(socket), listener->tls ? listener->tls->Current() : nullptr, this);
   {
     std::lock_guard lock(mu_);
     sessions_.emplace(session.get(), session);
   }
   session->Start();
-  Accept();
+  Accept(listener);
 }
 
 void HttpServerImpl::Stop() {
   if (!started_ || stopping_.exchange(true)) return;
-  net::post(acceptor_.get_executor(), [this] {
-    error_code ec;
-    acceptor_.close(ec);
-    retry_timer_.cancel();
-  });
+  for (Listener* listener : {&plain_, tls_ ? &*tls_ : nullptr}) {
+    if (!listener) continue;
+    net::post(listener->acceptor.get_executor(), [listener] {
+      error_code ec;
+      listener->acceptor.close(ec);
+      listener->retry_timer.cancel();
+    });
+  }
   std::vector<std::shared_ptr<Session>> sessions;
   {
     std::lock_guard lock(mu_);
@@ -481,15 +611,27 @@ void HttpServerImpl::Stop() {
   threads_.clear();
 }
 
-nlohmann::json HttpServerImpl::AcceptQueueJson() {
-  nlohmann::json j;
+nlohmann::json HttpServerImpl::AcceptQueueOf(Listener* listener) {
+  nlohmann::json j = nlohmann::json::object();
   tcp_info info{};
   socklen_t len = sizeof(info);
   // For a listening socket Linux reports the accept queue's current length
   // in tcpi_unacked and its maximum in tcpi_sacked.
-  if (::getsockopt(acceptor_.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len) == 0) {
+  if (::getsockopt(listener->acceptor.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len) == 0) {
     j["acceptQueue"] = info.tcpi_unacked;
     j["acceptQueueMax"] = info.tcpi_sacked;
+  }
+  return j;
+}
+
+nlohmann::json HttpServerImpl::AcceptQueueJson() {
+  nlohmann::json j = AcceptQueueOf(&plain_);
+  if (tls_) {
+    nlohmann::json t = AcceptQueueOf(&*tls_);
+    if (t.contains("acceptQueue")) {
+      j["tlsAcceptQueue"] = t["acceptQueue"];
+      j["tlsAcceptQueueMax"] = t["acceptQueueMax"];
+    }
   }
   j["listenOverflowsHost"] = ListenOverflows();
   return j;
@@ -500,7 +642,7 @@ HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
 
 HttpServer::~HttpServer() { Stop(); }
 
-Status HttpServer::Start() { return impl_->Start(&port_); }
+Status HttpServer::Start() { return impl_->Start(&port_, &tls_port_); }
 
 void HttpServer::Stop() { impl_->Stop(); }
 
@@ -519,6 +661,10 @@ nlohmann::json HttpServer::CountersJson() const {
   j["refusedAtCap"] = counters_.refused_at_cap.load(std::memory_order_relaxed);
   j["badRequests"] = counters_.bad_requests.load(std::memory_order_relaxed);
   j["acceptErrors"] = counters_.accept_errors.load(std::memory_order_relaxed);
+  if (tls_port_ != 0) {
+    j["tlsHandshakes"] = counters_.tls_handshakes.load(std::memory_order_relaxed);
+    j["tlsHandshakeFailures"] = counters_.tls_handshake_failures.load(std::memory_order_relaxed);
+  }
   return j;
 }
 

@@ -15,7 +15,7 @@ struct ServerConfig {
   std::string zk = "127.0.0.1:2181";
   std::string zk_root = "/jcm";
   std::string listen = "127.0.0.1:8600";
-  std::string advertise;  // default: listen
+  std::string advertise;  // default: listen; "https://HOST:PORT" for TLS between instances
   int session_timeout_ms = 6000;
   int health_interval_ms = 1000;
   int health_rise = 1;
@@ -35,10 +35,16 @@ struct ServerConfig {
   int http_request_deadline_ms = 10000;  // headers and body of one request
   std::string tokens_file;               // api/token_auth.h; re-read on SIGHUP
   int write_hold_ms = 0;                 // 0: session timeout + 2 s
+  std::string tls_listen;                // HTTPS listen address; needs tls_cert and tls_key
+  std::string tls_cert;                  // PEM certificate chain; re-read on SIGHUP
+  std::string tls_key;                   // PEM private key; re-read on SIGHUP
+  std::string tls_ca;                    // CA (PEM) verifying https:// peers (leader forwards)
   std::string log_level = "info";
 
   std::string listen_host() const;
   int listen_port() const;
+  std::string tls_listen_host() const;
+  int tls_listen_port() const;
 };
 
 // Parses argv. Returns a Status with the usage error; `exit_now` is set when
@@ -47,5 +53,8 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* out, bool* exit_no
 
 // Splits "host:port" / "[v6]:port". False if malformed.
 bool SplitHostPort(const std::string& text, std::string* host, int* port);
+
+// `address` without a leading "http://" or "https://".
+std::string WithoutScheme(const std::string& address);
 
 }  // namespace jcm
