@@ -1,6 +1,7 @@
 #include "api/tls_context.h"
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -52,6 +53,11 @@ Status TlsContext::Reload() {
                                    "' as a PEM certificate chain: " + ec.message());
   }
   ctx->use_private_key_file(key_file_, ssl::context::pem, ec);
+  if (ec && ec.category() == boost::asio::error::get_ssl_category() &&
+      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+    return Status::InvalidArgument("--tls-key: '" + key_file_ +
+                                   "' is not the key of the certificate in '" + cert_file_ + "'");
+  }
   if (ec) {
     return Status::InvalidArgument("--tls-key: cannot load '" + key_file_ +
                                    "' as a PEM private key: " + ec.message());
