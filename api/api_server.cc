@@ -129,6 +129,9 @@ json ApiServer::CountersJson() const {
   j["workerThreads"] = options_.worker_threads;
   j["ioThreads"] = options_.io_threads;
   if (http_) j["http"] = http_->CountersJson();
+  // Which certificate new TLS connections get (subject, expiry): what an
+  // operator checks after a renewal and SIGHUP.
+  if (tls_) j["tls"] = {{"port", tls_port_}, {"cert", tls_->Describe()}};
   return j;
 }
 

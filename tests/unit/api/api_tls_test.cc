@@ -90,6 +90,10 @@ TEST_F(ApiTlsTest, ServesHttpsAlongsidePlainHttp) {
   nlohmann::json http = api.server().CountersJson()["http"];
   EXPECT_EQ(http["tlsHandshakes"], 1);
   EXPECT_EQ(http["requests"], 2);
+  nlohmann::json tls = api.server().CountersJson()["tls"];
+  EXPECT_EQ(tls["port"], api.server().tls_port());
+  EXPECT_NE(tls["cert"].get<std::string>().find("CN=unit-server; notAfter="), std::string::npos)
+      << tls;
 }
 
 TEST_F(ApiTlsTest, StalledHandshakeIsCutAtTheRequestDeadline) {
