@@ -79,6 +79,7 @@ nlohmann::json ApiCounters::ToJson() const {
       {"readYourWritesTimeouts", get(read_your_writes_timeouts)},
       {"writesHeld", get(writes_held)},
       {"subRequests", get(sub_requests)},
+      {"subCachedReplies", get(sub_cached_replies)},
       {"longPolls", get(long_polls)},
       {"longPollsRefused", get(long_polls_refused)},
       {"longPollsParked", get(long_polls_parked)},

@@ -55,6 +55,7 @@ struct ApiCounters {
   std::atomic<uint64_t> read_your_writes_timeouts{0};
   std::atomic<uint64_t> writes_held{0};  // waited for a leader at least once
   std::atomic<uint64_t> sub_requests{0};
+  std::atomic<uint64_t> sub_cached_replies{0};  // answered from SubReplyCache
   std::atomic<uint64_t> long_polls{0};          // parked at least once
   std::atomic<uint64_t> long_polls_refused{0};  // answered at once: bound reached
   std::atomic<int64_t> long_polls_parked{0};    // parked right now

@@ -44,7 +44,11 @@ Status PathName(const std::string& name) { return ValidateClusterName(name); }
 }  // namespace
 
 ApiServer::ApiServer(ApiOptions options, NameService* names)
-    : options_(std::move(options)), names_(names), auth_(options_.tokens_file) {}
+    : options_(std::move(options)),
+      names_(names),
+      auth_(options_.tokens_file),
+      own_metrics_(options_.metrics ? nullptr : std::make_unique<ApiMetrics>()),
+      metrics_(options_.metrics ? options_.metrics : own_metrics_.get()) {}
 
 ApiServer::~ApiServer() { Stop(); }
 
@@ -80,6 +84,7 @@ Status ApiServer::Start() {
   sopts.max_parked = options_.max_parked_long_polls;
   sopts.max_units = options_.sub_max_units;
   sopts.max_reply_bytes = options_.sub_max_reply_bytes;
+  sopts.metrics = metrics_;
   sub_ = std::make_unique<SubscribeHandler>(sopts, names_, &cache_, &counters_);
   names_->SetChangeListener(
       [sub = sub_.get()](const std::string& name) { sub->OnClusterChanged(name); });
@@ -102,6 +107,7 @@ Status ApiServer::Start() {
   fopts.read_timeout = options_.forward_read_timeout;
   fopts.apply_timeout = options_.apply_timeout;
   fopts.ca_file = options_.tls_ca_file;
+  fopts.round_trip_seconds = &metrics_->forward_seconds();
   forwarder_ = std::make_unique<LeaderForwarder>(fopts, names_, &counters_);
   http_ = std::move(http);
   spdlog::info(
@@ -244,8 +250,8 @@ void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
   std::string name;
   const ApiRoute route = Resolve(req, &name);
   // Every reply of the request, however it is answered, is timed.
-  ex = std::make_shared<MetricsTimedExchange>(
-      std::move(ex), &ApiMetrics::Instance().request_seconds(route), req.received);
+  ex = std::make_shared<MetricsTimedExchange>(std::move(ex), &metrics_->request_seconds(route),
+                                              req.received);
   try {
     if (route == ApiRoute::kNoRoute) {
       counters_.CountError(Status::Code::kNotFound);
@@ -409,7 +415,7 @@ json ApiServer::SysStatusJson() {
 // ready, since "not ready" is what an alert wants to see.
 HttpReply ApiServer::GetMetrics() {
   std::string text = MetricsPage::Render(SysStatusJson(), names_->ListClusters(), names_->Leader(),
-                                         ApiMetrics::Instance().registry());
+                                         metrics_->registry());
   return HttpReply{200, std::move(text), MetricsPage::kContentType};
 }
 
@@ -421,16 +427,25 @@ HttpReply ApiServer::RunWrite(const HttpRequest& req, const Mutation& mutation) 
   // can decide.
   const auto deadline = std::chrono::steady_clock::now() + options_.write_hold;
   bool held = false;
-  ApiMetrics& metrics = ApiMetrics::Instance();
+  // End to end on the instance the client called (one that received the
+  // write forwarded is not: its sender times it), by where it ran last.
+  bool sent_on = false;
+  auto timed = [&](HttpReply reply) {
+    if (!forwarded && req.received != std::chrono::steady_clock::time_point{}) {
+      metrics_->write_request_seconds(sent_on).ObserveSince(req.received);
+    }
+    return reply;
+  };
   while (true) {
     const auto start = std::chrono::steady_clock::now();
     Result<WriteAck> result = mutation(retry);
     // Timed when this instance ran the write as leader (done or refused by
     // ZooKeeper), not when it only learned it is a follower.
     if (result.ok() || result.status().code() != Status::Code::kNotLeader) {
-      metrics.write_seconds().ObserveSince(start);
+      metrics_->write_seconds().ObserveSince(start);
     }
-    if (result.ok()) return OkReply(WriteAckJson(result.value()));
+    sent_on = false;
+    if (result.ok()) return timed(OkReply(WriteAckJson(result.value())));
     Status status = result.status();
     ForwardFailure why = ForwardFailure::kFinal;
     if (status.code() == Status::Code::kNotLeader) {
@@ -440,10 +455,9 @@ HttpReply ApiServer::RunWrite(const HttpRequest& req, const Mutation& mutation) 
                              req.Header(kForwardedHeader),
                              req.Header("Authorization"),
                              retry};
-      const auto forward_start = std::chrono::steady_clock::now();
+      sent_on = true;
       Result<HttpReply> reply = forwarder_->Forward(forward, &why);
-      metrics.forward_seconds().ObserveSince(forward_start);
-      if (why == ForwardFailure::kNone) return reply.value();
+      if (why == ForwardFailure::kNone) return timed(reply.value());
       status =
           reply.ok() ? Status::Unavailable("leadership moved during the write") : reply.status();
     }
@@ -465,7 +479,7 @@ HttpReply ApiServer::RunWrite(const HttpRequest& req, const Mutation& mutation) 
     // here, so it may wait for the new leader and send it again.
     if (status.code() == Status::Code::kNotLeader)
       reply.headers.emplace_back(kNotLeaderHeader, "1");
-    return reply;
+    return timed(std::move(reply));
   }
 }
 

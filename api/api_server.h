@@ -25,8 +25,9 @@
 // Thread-safety: Start() and Stop() are called by the owner, from one thread
 // (Stop() may be called more than once, and by the destructor). port(),
 // self_address() and CountersJson() may be called from any thread after
-// Start() returned OK. The NameService must outlive the server and is called
-// from I/O and worker threads concurrently (its contract allows that).
+// Start() returned OK; metrics() from any thread at any time. The
+// NameService must outlive the server and is called from I/O and worker
+// threads concurrently (its contract allows that).
 #pragma once
 
 #include <chrono>
@@ -50,6 +51,7 @@ class thread_pool;
 
 namespace jcm {
 
+class ApiMetrics;
 class HttpServer;
 class LeaderForwarder;
 class SubscribeHandler;
@@ -87,6 +89,10 @@ struct ApiOptions {
   // How long a write waits for a leader (election in progress, leader
   // unreachable) before it is refused with 503.
   std::chrono::milliseconds write_hold{8000};
+  // The latency histograms /metrics shows (api/metrics_api.h), shared with
+  // what else in the process observes into them; must outlive the server.
+  // Null: the server makes its own.
+  ApiMetrics* metrics = nullptr;
 };
 
 class ApiServer {
@@ -121,6 +127,7 @@ class ApiServer {
   // Counters as GET /sys/status shows them under "api" (HTTP connection
   // counters under "api.http").
   nlohmann::json CountersJson() const;
+  ApiMetrics& metrics() { return *metrics_; }
 
  private:
   using Blocking = std::function<HttpReply()>;
@@ -167,6 +174,8 @@ class ApiServer {
   TokenAuth auth_;
   std::function<nlohmann::json(const std::string&)> history_;
   ApiCounters counters_;
+  std::unique_ptr<ApiMetrics> own_metrics_;  // when options_.metrics is null
+  ApiMetrics* const metrics_;
   EncodedClusterCache cache_;
   int port_ = 0;
   int tls_port_ = 0;

@@ -110,10 +110,12 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request,
   if (!request.authorization.empty()) headers.emplace("Authorization", request.authorization);
   if (request.retry) headers.emplace(kRetryHeader, "1");
   counters_->forwarded.fetch_add(1, std::memory_order_relaxed);
+  const auto sent = std::chrono::steady_clock::now();
   httplib::Result res =
       request.method == "POST"
           ? client->Post(request.target, headers, request.body, "application/json")
           : client->Delete(request.target, headers, request.body, "application/json");
+  if (options_.round_trip_seconds) options_.round_trip_seconds->ObserveSince(sent);
   if (res && res->get_header_value("Connection") != "close") {
     pool_->Give(leader.address, std::move(client));
   }

@@ -41,6 +41,7 @@
 
 #include "api/api_counters.h"
 #include "api/http_reply.h"
+#include "api/metrics_histogram.h"
 #include "api/name_service.h"
 #include "model/status.h"
 
@@ -88,6 +89,9 @@ struct LeaderForwarderOptions {
   std::string ca_file;
   size_t max_idle_connections = 16;
   std::chrono::milliseconds max_idle_time{20000};
+  // Observes each round trip to the leader (sent to answered or failed);
+  // null: none. Must outlive the forwarder.
+  MetricHistogram* round_trip_seconds = nullptr;
 };
 
 class LeaderForwarder {

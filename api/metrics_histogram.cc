@@ -51,8 +51,16 @@ std::vector<double> MetricHistogram::LatencyBounds() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
+std::vector<double> MetricHistogram::CheckBounds() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+std::vector<double> MetricHistogram::WriteBounds() {
+  return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+}
+
 std::vector<double> MetricHistogram::WaitBounds() {
-  return {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 120};
+  return {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60};
 }
 
 }  // namespace jcm

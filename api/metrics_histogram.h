@@ -42,9 +42,15 @@ class MetricHistogram {
 
   const std::vector<double>& bounds() const { return bounds_; }
 
-  // Bounds for latencies in seconds, 0.5 ms to 10 s.
+  // Bounds in seconds, each spanning what its kind of wait can take:
+  // HTTP requests, 0.5 ms to 10 s (a request deadline is 10 s).
   static std::vector<double> LatencyBounds();
-  // Bounds for long-poll waits in seconds, 10 ms to 120 s.
+  // Health checks, 1 ms to 10 s (a check's timeout is under its interval).
+  static std::vector<double> CheckBounds();
+  // Writes and forwards, 1 ms to 30 s (a write may be held for a leader
+  // for a session timeout and more).
+  static std::vector<double> WriteBounds();
+  // Long-poll waits, 10 ms to 60 s (waitMs is capped at 30 s).
   static std::vector<double> WaitBounds();
 
  private:

@@ -177,16 +177,18 @@ void SubscribeHandler::UpdateParkedGauge() {
                                      std::memory_order_relaxed);
 }
 
-void SubscribeHandler::Answer(const std::shared_ptr<Poll>& poll, std::string units) {
+void SubscribeHandler::Answer(const std::shared_ptr<Poll>& poll, std::string units, bool changed) {
   if (poll->answered) return;
   poll->answered = true;
   poll->timer.cancel();
-  ApiMetrics::Instance().long_poll_wait_seconds().ObserveSince(poll->parked);
+  if (options_.metrics)
+    options_.metrics->long_poll_wait_seconds(changed).ObserveSince(poll->parked);
   poll->respond(Reply(units));
 }
 
 void SubscribeHandler::ParkOrAnswer(const std::shared_ptr<Poll>& poll, uint64_t seen,
                                     std::string units) {
+  bool changed = false;
   while (true) {
     if (stopping_.load(std::memory_order_acquire) || !table_.Park(poll)) break;
     UpdateParkedGauge();
@@ -198,15 +200,16 @@ void SubscribeHandler::ParkOrAnswer(const std::shared_ptr<Poll>& poll, uint64_t 
     if (!table_.Remove(*poll)) return;  // a change took it out already; Resume answers
     UpdateParkedGauge();
     seen = now;
-    if (!Evaluate(poll->request, &units)) break;
+    changed = !Evaluate(poll->request, &units);
+    if (changed) break;
   }
-  Answer(poll, std::move(units));
+  Answer(poll, std::move(units), changed);
 }
 
 void SubscribeHandler::Resume(const std::shared_ptr<Poll>& poll) {
   uint64_t seen = names_->ChangeCounter();
   std::string units;
-  if (!Evaluate(poll->request, &units)) return Answer(poll, std::move(units));
+  if (!Evaluate(poll->request, &units)) return Answer(poll, std::move(units), true);
   ParkOrAnswer(poll, seen, std::move(units));
 }
 
@@ -228,8 +231,8 @@ void SubscribeHandler::Shutdown() {
     auto poll = std::static_pointer_cast<Poll>(p);
     boost::asio::post(poll->timer.get_executor(), [this, poll] {
       std::string units;
-      Evaluate(poll->request, &units);
-      Answer(poll, std::move(units));
+      bool quiet = Evaluate(poll->request, &units);
+      Answer(poll, std::move(units), !quiet);
     });
   }
 }
@@ -237,6 +240,14 @@ void SubscribeHandler::Shutdown() {
 void SubscribeHandler::Handle(std::string_view body, boost::asio::any_io_executor executor,
                               Responder respond) {
   counters_->sub_requests.fetch_add(1, std::memory_order_relaxed);
+  // Read the counter before evaluating: a change that lands during the
+  // evaluation then moves it past `seen` and is not missed (by a parked
+  // poll, and by the reply cache, whose entry for `seen` is then stale).
+  const uint64_t seen = names_->ChangeCounter();
+  if (auto cached = replies_.Find(body, seen)) {
+    counters_->sub_cached_replies.fetch_add(1, std::memory_order_relaxed);
+    return respond(HttpReply{200, *cached});
+  }
   json doc;
   Status s = ParseJsonText(body, &doc);
   if (!s.ok()) return respond(s);
@@ -244,15 +255,16 @@ void SubscribeHandler::Handle(std::string_view body, boost::asio::any_io_executo
   s = Decode(doc, &request);
   if (!s.ok()) return respond(s);
 
-  // Read the counter before evaluating: a change that lands during the
-  // evaluation then moves it past `seen` and is not missed.
-  uint64_t seen = names_->ChangeCounter();
   std::string units;
   bool quiet = Evaluate(request, &units);
   bool wants_wait = request.ext && request.wait.count() > 0 && !request.units.empty();
-  if (!quiet || !wants_wait || stopping_.load(std::memory_order_acquire)) {
-    return respond(Reply(units));
+  if (!quiet || !wants_wait) {
+    // The same body with nothing changed is answered the same way, at once.
+    Result<HttpReply> reply = Reply(units);
+    if (reply.ok()) replies_.Store(body, seen, reply.value().body);
+    return respond(std::move(reply));
   }
+  if (stopping_.load(std::memory_order_acquire)) return respond(Reply(units));
   if (table_.size() >= table_.capacity()) {
     counters_->long_polls_refused.fetch_add(1, std::memory_order_relaxed);
     return respond(Reply(units));
@@ -269,8 +281,8 @@ void SubscribeHandler::Handle(std::string_view body, boost::asio::any_io_executo
     if (ec || !table_.Remove(*poll)) return;  // answered, or a change owns it now
     UpdateParkedGauge();
     std::string units;
-    Evaluate(poll->request, &units);
-    Answer(poll, std::move(units));
+    bool quiet = Evaluate(poll->request, &units);
+    Answer(poll, std::move(units), !quiet);
   });
   ParkOrAnswer(poll, seen, std::move(units));
 }

@@ -15,6 +15,10 @@
 // `max_parked` park at once; beyond that a request is answered at once and
 // the client falls back to its normal poll interval.
 //
+// A body answered at once is remembered with the registry's change counter
+// (SubReplyCache): the same body again, with nothing changed anywhere since,
+// gets the same reply without being parsed again.
+//
 // "invalids" are the specs of nodes that are not Usable() (offline, or not
 // NORMAL). A cluster that is missing or OFFLINE is RESP_REMOVE.
 //
@@ -41,9 +45,12 @@
 #include "api/http_reply.h"
 #include "api/long_poll_table.h"
 #include "api/name_service.h"
+#include "api/sub_reply_cache.h"
 #include "model/status.h"
 
 namespace jcm {
+
+class ApiMetrics;
 
 struct SubscribeOptions {
   size_t max_parked = 10000;
@@ -53,6 +60,8 @@ struct SubscribeOptions {
   size_t max_units = 1000;
   // A reply larger than this is refused (413) rather than built.
   size_t max_reply_bytes = 64 * 1024 * 1024;
+  // Where each parked poll's wait is observed (by outcome); null: nowhere.
+  ApiMetrics* metrics = nullptr;
 };
 
 class SubscribeHandler {
@@ -101,7 +110,8 @@ class SubscribeHandler {
   void ParkOrAnswer(const std::shared_ptr<Poll>& poll, uint64_t seen, std::string units);
   // Re-evaluates a poll taken out of the table after a change.
   void Resume(const std::shared_ptr<Poll>& poll);
-  void Answer(const std::shared_ptr<Poll>& poll, std::string units);
+  // `changed`: the units carry a change (else the poll's wait ran out).
+  void Answer(const std::shared_ptr<Poll>& poll, std::string units, bool changed);
   void UpdateParkedGauge();
 
   const SubscribeOptions options_;
@@ -109,6 +119,7 @@ class SubscribeHandler {
   EncodedClusterCache* const cache_;
   ApiCounters* const counters_;
   LongPollTable table_;
+  SubReplyCache replies_;
   std::atomic<bool> stopping_{false};
 };
 

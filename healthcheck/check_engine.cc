@@ -27,6 +27,7 @@ struct CheckEngine::NodeSlot {
   uint8_t flight_parity = 0;
   int64_t fast_due = -1;   // an extra check is queued for then; -1 none
   int64_t started_ms = 0;  // mono time the check in flight started
+  int64_t started_us = 0;  // the same in µs, kept only for on_check_done
   uint64_t fast_gen = 0;
   // Status as of this instance's last successful write of the cluster.
   NodeStatus written = NodeStatus::kInvalid;
@@ -405,6 +406,7 @@ void CheckEngine::RunFastChecks(int64_t now) {
     }
     n.in_flight = true;
     n.started_ms = now;
+    if (options_.on_check_done) n.started_us = clock_->MonoUs();
     n.fast_flight = true;
     counters_->checks.fetch_add(1, std::memory_order_relaxed);
     counters_->fast_checks.fetch_add(1, std::memory_order_relaxed);
@@ -536,6 +538,7 @@ void CheckEngine::StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t no
   if (now - due > late_tolerance_ms_) t.late = true;
   n->in_flight = true;
   n->started_ms = now;
+  if (options_.on_check_done) n->started_us = clock_->MonoUs();
   n->flight_parity = static_cast<uint8_t>(c->round & 1);
   ++t.in_flight;
   counters_->checks.fetch_add(1, std::memory_order_relaxed);
@@ -578,6 +581,10 @@ void CheckEngine::OnProbeResult(uint32_t target, CheckOutcome outcome) {
     if (t.in_flight > 0) --t.in_flight;
     MaybeFinishRound(c, &t, now);
     return;
+  }
+  if (options_.on_check_done) {
+    options_.on_check_done(n.probe.type,
+                           static_cast<double>(clock_->MonoUs() - n.started_us) / 1e6);
   }
   const NodeStatus before = n.health.status();
   bool transition = n.health.Record(outcome, c->rise, c->fall, clock_->WallMs());

@@ -17,6 +17,8 @@ class Clock {
   virtual ~Clock() = default;
   virtual int64_t MonoMs() const = 0;
   virtual int64_t WallMs() const = 0;
+  // Monotonic microseconds, for timing checks finer than a millisecond.
+  virtual int64_t MonoUs() const { return MonoMs() * 1000; }
 };
 
 class SystemClock : public Clock {
@@ -29,6 +31,11 @@ class SystemClock : public Clock {
   int64_t WallMs() const override {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  int64_t MonoUs() const override {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
   // A process-wide instance for callers that have no reason to inject one.

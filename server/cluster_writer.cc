@@ -1,5 +1,6 @@
 #include "server/cluster_writer.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -267,8 +268,13 @@ void ClusterWriter::WriteBatch(NameState* state, const std::string& name,
     }
     if (before_save_) before_save_(name);
     // `next` moves into the store (no copy); an attempt that fails rebuilds it.
+    const auto store_start = std::chrono::steady_clock::now();
     Result<StoredCluster> r =
         store_->Save(std::move(next), existed ? base.znode_version : -1, fence);
+    if (store_observer_) {
+      store_observer_(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - store_start).count());
+    }
     if (r.ok()) {
       WriteAck ack{name, r->cluster.version, false};
       ack.delta =

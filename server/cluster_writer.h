@@ -86,6 +86,12 @@ class ClusterWriter {
   void SetBeforeSave(std::function<void(const std::string& name)> hook) {
     before_save_ = std::move(hook);
   }
+  // Called with the seconds of each ZooKeeper store of a batch (each
+  // attempt, stored or refused), on the writing thread: it must be cheap,
+  // thread-safe and do no I/O. Set before the first write.
+  void SetStoreObserver(std::function<void(double seconds)> observer) {
+    store_observer_ = std::move(observer);
+  }
 
   Result<WriteAck> PutCluster(const Cluster& cluster);
   Result<WriteAck> DeleteCluster(const std::string& name);
@@ -143,6 +149,7 @@ class ClusterWriter {
   const Fencing fencing_;
   const Options options_;
   std::function<void(const std::string&)> before_save_;
+  std::function<void(double)> store_observer_;
 
   // Write state per cluster name, only while some write of it runs: an
   // entry is erased when its last user leaves, so names written once (or

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/api_server.h"
+#include "api/metrics_api.h"
 #include "healthcheck/health_checker.h"
 #include "server/cluster_service.h"
 #include "server/file_budget.h"
@@ -54,6 +55,10 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // The latency histograms of GET /metrics; the checker and the writer
+  // observe into them through plain callbacks (no dependency on api/).
+  // Declared first: it outlives everything that observes into it.
+  jcm::ApiMetrics metrics;
   jcm::ClusterService::Options service_options;
   service_options.zk_hosts = config.zk;
   service_options.zk_root = config.zk_root;
@@ -61,6 +66,8 @@ int main(int argc, char** argv) {
   service_options.session_timeout_ms = config.session_timeout_ms;
   service_options.panic_share = config.panic_share;
   auto service = std::make_unique<jcm::ClusterService>(service_options);
+  service->writer()->SetStoreObserver(
+      [h = &metrics.write_batch_seconds()](double seconds) { h->Observe(seconds); });
   service->SetFatalHandler([](const jcm::Status& why) {
     std::fprintf(stderr, "jcm-server: refusing to run: %s\n", why.message().c_str());
     g_fatal_exit = 2;
@@ -83,6 +90,9 @@ int main(int argc, char** argv) {
   health_options.source_ip = config.check_source_ip;
   health_options.max_down_share = config.health_max_down_share;
   jcm::ParseHttpProberKind(config.http_prober, &health_options.http_prober);  // checked by CLI
+  health_options.on_check_done = [m = &metrics](jcm::CheckType type, double seconds) {
+    m->check_seconds(type).Observe(seconds);
+  };
   auto health = std::make_unique<jcm::HealthCoordinator>(service.get(), health_options);
   health->Attach();
 
@@ -103,6 +113,7 @@ int main(int argc, char** argv) {
   api_options.tls_host = config.tls_listen_host();
   api_options.tls_port = config.tls_listen_port();
   api_options.tls_ca_file = config.tls_ca;
+  api_options.metrics = &metrics;
   // Long enough for a dead leader's session to expire and a successor to
   // be elected (Consul's rpc_hold_timeout plays the same part).
   api_options.write_hold = std::chrono::milliseconds(

@@ -7,6 +7,9 @@
 #   (a) jcm      M subscribers plain-polling /sub at 1/s over keep-alive
 #   (b) nginx    the same load against nginx 1.22 (1 worker) answering a
 #                static reply of the same size: the practical ceiling here
+#   (e) jcm      (a) with a different /sub body per subscriber (its own
+#                tag), so the server's reply cache cannot answer: the cost
+#                of parsing and evaluating every poll
 #   (c) jcm      (a) while IDLE more connections are held open and idle
 #   (d) jcm      M subscribers long-polling; CHANGES times one node is added
 #                and every subscriber's time to its RESP_UPDATE is recorded
@@ -16,7 +19,8 @@
 # 127.101.x.y. Nothing leaves loopback.
 #
 # Environment: BUILD_DIR (build-si, Release), M (10000), IDLE (5000), RUNS
-# (3), SECONDS_RUN (20), WARMUP (5), CHANGES (5), SKIP_BUILD=1.
+# (3), SECONDS_RUN (20), WARMUP (5), CHANGES (5), SKIP_BUILD=1, SCENARIOS
+# (the letters to run, default "a b e c d").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -27,6 +31,8 @@ RUNS=${RUNS:-3}
 SECONDS_RUN=${SECONDS_RUN:-20}
 WARMUP=${WARMUP:-5}
 CHANGES=${CHANGES:-5}
+SCENARIOS=${SCENARIOS:-a b e c d}
+want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   [ -f "$BUILD_DIR/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -98,24 +104,39 @@ echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), M=$M IDLE=$IDL
 declare -A col
 add() { col[$1]="${col[$1]:-} $2"; }
 for run in $(seq 1 "$RUNS"); do
-  a=$("$BENCH" --mode poll --subscribers "$M" --seconds "$SECONDS_RUN" --warmup "$WARMUP" 2>/dev/null)
-  echo "run $run (a) jcm poll:        $a"
-  bytes=$(field reply_bytes "$a")
-  start_nginx "${bytes:-175}"
-  workers=$(pgrep -P "$nginx_pid" | paste -sd, -)
-  b=$("$BENCH" --mode poll --subscribers "$M" --seconds "$SECONDS_RUN" --warmup "$WARMUP" \
-    --peer "127.0.0.1:$nginx_port" --peer-pids "$nginx_pid,$workers" 2>/dev/null)
-  stop_nginx
-  echo "run $run (b) nginx poll:      $b"
-  c=$("$BENCH" --mode poll --subscribers "$M" --idle "$IDLE" --max-connections $((M + IDLE + 500)) \
-    --seconds "$SECONDS_RUN" --warmup "$WARMUP" 2>/dev/null)
-  echo "run $run (c) jcm poll + idle: $c"
-  d=$("$BENCH" --mode longpoll --subscribers "$M" --changes "$CHANGES" --warmup "$WARMUP" 2>/dev/null)
-  echo "run $run (d) jcm long poll:   $d"
+  a="" b="" c="" d="" e=""
+  if want a; then
+    a=$("$BENCH" --mode poll --subscribers "$M" --seconds "$SECONDS_RUN" --warmup "$WARMUP" 2>/dev/null)
+    echo "run $run (a) jcm poll:        $a"
+  fi
+  if want b; then
+    bytes=$(field reply_bytes "$a")
+    start_nginx "${bytes:-175}"
+    workers=$(pgrep -P "$nginx_pid" | paste -sd, -)
+    b=$("$BENCH" --mode poll --subscribers "$M" --seconds "$SECONDS_RUN" --warmup "$WARMUP" \
+      --peer "127.0.0.1:$nginx_port" --peer-pids "$nginx_pid,$workers" 2>/dev/null)
+    stop_nginx
+    echo "run $run (b) nginx poll:      $b"
+  fi
+  if want e; then
+    e=$("$BENCH" --mode poll --subscribers "$M" --seconds "$SECONDS_RUN" --warmup "$WARMUP" \
+      --distinct-tags 1 2>/dev/null)
+    echo "run $run (e) jcm poll, uncached: $e"
+  fi
+  if want c; then
+    c=$("$BENCH" --mode poll --subscribers "$M" --idle "$IDLE" --max-connections $((M + IDLE + 500)) \
+      --seconds "$SECONDS_RUN" --warmup "$WARMUP" 2>/dev/null)
+    echo "run $run (c) jcm poll + idle: $c"
+  fi
+  if want d; then
+    d=$("$BENCH" --mode longpoll --subscribers "$M" --changes "$CHANGES" --warmup "$WARMUP" 2>/dev/null)
+    echo "run $run (d) jcm long poll:   $d"
+  fi
   for k in p50_ms p99_ms server_cpu_cores server_cpu_us_per_reply failures reconnects listen_overflows loadavg1; do
     add "a_$k" "$(field "$k" "$a")"
     add "b_$k" "$(field "$k" "$b")"
     add "c_$k" "$(field "$k" "$c")"
+    add "e_$k" "$(field "$k" "$e")"
   done
   for k in parked_min last_answer_p50_ms last_answer_max_ms p50_ms p99_ms max_ms rss_mb server_cpu_cores failures loadavg1; do
     add "d_$k" "$(field "$k" "$d")"
@@ -125,7 +146,10 @@ med() { median ${col[$1]}; }
 echo "== medians over $RUNS runs"
 echo "(a) jcm poll $M/s keep-alive:   p50 $(med a_p50_ms) ms, p99 $(med a_p99_ms) ms, CPU $(med a_server_cpu_cores) cores, $(med a_server_cpu_us_per_reply) us/reply, failures $(med a_failures), reconnects $(med a_reconnects), listen overflows $(med a_listen_overflows), load $(med a_loadavg1)"
 echo "(b) nginx poll $M/s keep-alive: p50 $(med b_p50_ms) ms, p99 $(med b_p99_ms) ms, CPU $(med b_server_cpu_cores) cores, $(med b_server_cpu_us_per_reply) us/reply, failures $(med b_failures), load $(med b_loadavg1)"
+echo "(e) jcm poll, uncached:      p50 $(med e_p50_ms) ms, p99 $(med e_p99_ms) ms, CPU $(med e_server_cpu_cores) cores, $(med e_server_cpu_us_per_reply) us/reply, failures $(med e_failures), load $(med e_loadavg1)"
 echo "(c) jcm poll + $IDLE idle:      p50 $(med c_p50_ms) ms, p99 $(med c_p99_ms) ms, CPU $(med c_server_cpu_cores) cores, failures $(med c_failures), listen overflows $(med c_listen_overflows), load $(med c_loadavg1)"
 echo "(d) jcm $M long polls:          parked (min) $(med d_parked_min), last answer p50 $(med d_last_answer_p50_ms) ms / max $(med d_last_answer_max_ms) ms, per-subscriber p50 $(med d_p50_ms) ms p99 $(med d_p99_ms) ms max $(med d_max_ms) ms, RSS $(med d_rss_mb) MB, CPU $(med d_server_cpu_cores) cores, failures $(med d_failures), load $(med d_loadavg1)"
 awk -v j="$(med a_server_cpu_us_per_reply)" -v n="$(med b_server_cpu_us_per_reply)" \
-  'BEGIN { if (n > 0) printf "CPU per reply, jcm / nginx: %.2f\n", j / n }'
+  'BEGIN { if (n > 0 && j > 0) printf "CPU per reply, jcm / nginx: %.2f\n", j / n }'
+awk -v j="$(med e_server_cpu_us_per_reply)" -v n="$(med b_server_cpu_us_per_reply)" \
+  'BEGIN { if (n > 0 && j > 0) printf "CPU per reply, jcm uncached / nginx: %.2f\n", j / n }'

@@ -70,7 +70,10 @@ struct Flags {
   int changes = 5;
   int max_connections = 0;  // passed to jcm-server when > 0
   int io_threads = 0;       // --http-io-threads for jcm-server when > 0
-  std::string peer;         // host:port
+  // 1: each subscriber sends its own tag, so no two /sub bodies are equal
+  // and the server's reply cache cannot answer them (the uncached path).
+  int distinct_tags = 0;
+  std::string peer;  // host:port
   std::vector<pid_t> peer_pids;
 };
 
@@ -95,6 +98,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->changes = std::atoi(v.c_str());
     } else if (k == "--io-threads") {
       f->io_threads = std::atoi(v.c_str());
+    } else if (k == "--distinct-tags") {
+      f->distinct_tags = std::atoi(v.c_str());
     } else if (k == "--max-connections") {
       f->max_connections = std::atoi(v.c_str());
     } else if (k == "--peer") {
@@ -242,8 +247,8 @@ in_addr Source(int block, int i) {
   return a;
 }
 
-std::string SubBody(const json& units, int wait_ms) {
-  json body = {{"tag", "bench"}, {"ext", 1}, {"units", units}};
+std::string SubBody(const json& units, int wait_ms, const std::string& tag = "bench") {
+  json body = {{"tag", tag}, {"ext", 1}, {"units", units}};
   if (wait_ms > 0) body["waitMs"] = wait_ms;
   return body.dump();
 }
@@ -256,7 +261,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: jcm-bench-serve [--mode poll|longpoll] [--subscribers M] [--seconds S] "
                  "[--warmup W] [--clusters C] [--nodes N] [--idle K] [--changes K] "
-                 "[--max-connections N] [--io-threads N] [--peer HOST:PORT --peer-pids P1,P2]\n");
+                 "[--max-connections N] [--io-threads N] [--distinct-tags 0|1] [--peer HOST:PORT "
+                 "--peer-pids P1,P2]\n");
     return 2;
   }
   jcm::testing::RaiseOpenFileLimit();
@@ -378,7 +384,14 @@ int main(int argc, char** argv) {
   std::vector<double> change_last_ms, change_ack_ms;
 
   if (flags.mode == "poll") {
-    const std::string request = PostRequest(address, "/sub", SubBody(units, 0));
+    const std::string shared_request = PostRequest(address, "/sub", SubBody(units, 0));
+    std::vector<std::string> own_requests;
+    if (flags.distinct_tags) {
+      for (int i = 0; i < m; ++i) {
+        own_requests.push_back(
+            PostRequest(address, "/sub", SubBody(units, 0, "bench-" + std::to_string(i))));
+      }
+    }
     using Due = std::pair<Clock::time_point, int>;
     std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due;
     const Clock::time_point t0 = Clock::now() + milliseconds(200);
@@ -423,7 +436,7 @@ int main(int argc, char** argv) {
         }
         if (c->fd < 0) loop.Open(c, static_cast<uint32_t>(i));
         scheduled[static_cast<size_t>(i)] = when;
-        loop.Send(c, request);
+        loop.Send(c, flags.distinct_tags ? own_requests[static_cast<size_t>(i)] : shared_request);
       }
       long long wait_ns = 50'000'000;
       if (!due.empty()) {

@@ -37,13 +37,8 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
-}  // namespace
-
-PromtoolResult RunPromtoolCheck(const std::string& promtool, const std::string& what,
-                                const std::string& file) {
-  std::string cmd = ShellQuote(promtool) + " check " + what + " ";
-  cmd += what == "metrics" ? "< " + ShellQuote(file) : ShellQuote(file);
-  cmd += " 2>&1";
+// Runs `cmd` under sh; its output and exit code.
+PromtoolResult Run(const std::string& cmd) {
   PromtoolResult result;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) {
@@ -56,6 +51,19 @@ PromtoolResult RunPromtoolCheck(const std::string& promtool, const std::string& 
   int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+}  // namespace
+
+PromtoolResult RunPromtoolCheck(const std::string& promtool, const std::string& what,
+                                const std::string& file) {
+  std::string cmd = ShellQuote(promtool) + " check " + what + " ";
+  cmd += what == "metrics" ? "< " + ShellQuote(file) : ShellQuote(file);
+  return Run(cmd + " 2>&1");
+}
+
+PromtoolResult RunPromtoolTestRules(const std::string& promtool, const std::string& file) {
+  return Run(ShellQuote(promtool) + " test rules " + ShellQuote(file) + " 2>&1");
 }
 
 }  // namespace jcm::testing

@@ -22,4 +22,8 @@ struct PromtoolResult {
 PromtoolResult RunPromtoolCheck(const std::string& promtool, const std::string& what,
                                 const std::string& file);
 
+// `promtool test rules file`: the alert unit tests in `file` (whose
+// rule_files are relative to it).
+PromtoolResult RunPromtoolTestRules(const std::string& promtool, const std::string& file);
+
 }  // namespace jcm::testing

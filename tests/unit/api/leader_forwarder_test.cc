@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "api/leader_forwarder.h"
+#include "api/metrics_api.h"
 #include "model/cluster_codec.h"
 #include "tests/unit/api/api_test_util.h"
 
@@ -59,6 +60,29 @@ TEST_F(Forwarding, CreateIsForwardedAndAwaitedLocally) {
   EXPECT_TRUE(leader_.fake().applied_waits().empty());
   EXPECT_EQ(follower_.server().CountersJson()["forwarded"], 1);
   EXPECT_EQ(leader_.server().CountersJson()["forwarded"], 0);
+}
+
+// The instance the client called times the write end to end, by where it
+// ran; the follower times its round trip to the leader; the leader, which
+// received it forwarded, times only its own run of the write.
+TEST_F(Forwarding, WritesAreTimedEndToEndByClassAndForwardsByRoundTrip) {
+  ASSERT_EQ(follower_.Call("POST", "/c", ClusterDoc("api")).status, 200);
+  ApiMetrics& f = follower_.server().metrics();
+  ApiMetrics& l = leader_.server().metrics();
+  EXPECT_EQ(f.write_request_seconds(/*forwarded=*/true).Read().count, 1u);
+  EXPECT_EQ(f.write_request_seconds(false).Read().count, 0u);
+  EXPECT_EQ(f.forward_seconds().Read().count, 1u);
+  EXPECT_EQ(f.write_seconds().Read().count, 0u);  // NotLeader: not run here
+  EXPECT_EQ(l.write_request_seconds(true).Read().count, 0u);
+  EXPECT_EQ(l.write_request_seconds(false).Read().count, 0u);
+  EXPECT_EQ(l.write_seconds().Read().count, 1u);
+  // The end to end time holds the round trip.
+  EXPECT_GE(f.write_request_seconds(true).Read().sum, f.forward_seconds().Read().sum);
+
+  ASSERT_EQ(leader_.Call("POST", "/c", ClusterDoc("db")).status, 200);
+  EXPECT_EQ(l.write_request_seconds(false).Read().count, 1u);
+  EXPECT_EQ(l.write_request_seconds(true).Read().count, 0u);
+  EXPECT_EQ(l.forward_seconds().Read().count, 0u);
 }
 
 TEST_F(Forwarding, DeleteClusterIsForwarded) {

@@ -4,6 +4,7 @@
 // over the fake NameService.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -309,9 +310,97 @@ TEST(MetricsTimedExchange, ObservesOnceFromArrival) {
   EXPECT_EQ(inner->replies.size(), 2u);
 }
 
+// Each kind of wait gets bounds spanning what it can take: a check's timeout
+// is under 10 s, a held write may last 30 s, waitMs is capped at 30 s.
+TEST(MetricHistogram, NamedBoundsSpanTheirWaitsAndAscend) {
+  struct Case {
+    const char* name;
+    std::vector<double> bounds;
+    double first, last;
+  };
+  for (const Case& c : {Case{"latency", MetricHistogram::LatencyBounds(), 0.0005, 10},
+                        Case{"check", MetricHistogram::CheckBounds(), 0.001, 10},
+                        Case{"write", MetricHistogram::WriteBounds(), 0.001, 30},
+                        Case{"wait", MetricHistogram::WaitBounds(), 0.01, 60}}) {
+    ASSERT_GE(c.bounds.size(), 8u) << c.name;
+    EXPECT_EQ(c.bounds.front(), c.first) << c.name;
+    EXPECT_EQ(c.bounds.back(), c.last) << c.name;
+    EXPECT_TRUE(std::is_sorted(c.bounds.begin(), c.bounds.end()) &&
+                std::adjacent_find(c.bounds.begin(), c.bounds.end()) == c.bounds.end())
+        << c.name;
+    // Kept as given: nothing is dropped by the constructor's normalising.
+    EXPECT_EQ(MetricHistogram(c.bounds).bounds(), c.bounds) << c.name;
+  }
+}
+
+// Renders `metrics`' registry.
+std::string RenderOf(const ApiMetrics& metrics) {
+  MetricsWriter w;
+  metrics.registry().Render(&w);
+  return w.text();
+}
+
+TEST(ApiMetrics, EverySeriesIsThereBeforeAnyTrafficWithItsBounds) {
+  ApiMetrics m;
+  const std::string text = RenderOf(m);
+  for (const char* series : {
+           "jcm_write_request_duration_seconds_count{class=\"write\"} 0\n",
+           "jcm_write_request_duration_seconds_count{class=\"forward\"} 0\n",
+           "jcm_write_duration_seconds_count 0\n",
+           "jcm_write_batch_duration_seconds_count 0\n",
+           "jcm_forward_duration_seconds_count 0\n",
+           "jcm_long_poll_wait_seconds_count{outcome=\"change\"} 0\n",
+           "jcm_long_poll_wait_seconds_count{outcome=\"timeout\"} 0\n",
+           "jcm_check_duration_seconds_count{type=\"http\"} 0\n",
+           "jcm_check_duration_seconds_count{type=\"tcp\"} 0\n",
+           "jcm_http_request_duration_seconds_count{route=\"sub\"} 0\n",
+           // The outer bounds of each kind.
+           "jcm_check_duration_seconds_bucket{type=\"tcp\",le=\"0.001\"} 0\n",
+           "jcm_check_duration_seconds_bucket{type=\"tcp\",le=\"10\"} 0\n",
+           "jcm_write_batch_duration_seconds_bucket{le=\"30\"} 0\n",
+           "jcm_long_poll_wait_seconds_bucket{outcome=\"timeout\",le=\"60\"} 0\n",
+       }) {
+    EXPECT_NE(text.find(series), std::string::npos) << series << " not in:\n" << text;
+  }
+  // One family line per histogram, however many label sets.
+  size_t families = 0;
+  for (size_t at = 0; (at = text.find("# TYPE ", at)) != std::string::npos; ++at) ++families;
+  EXPECT_EQ(families, 7u) << text;
+}
+
+TEST(ApiMetrics, EachAccessorObservesIntoItsOwnSeries) {
+  ApiMetrics m;
+  m.check_seconds(CheckType::kTcp).Observe(0.002);
+  m.check_seconds(CheckType::kHttp).Observe(0.02);
+  m.check_seconds(CheckType::kHttp).Observe(20);  // past 10 s: +Inf only
+  m.write_request_seconds(true).Observe(0.3);
+  m.long_poll_wait_seconds(false).Observe(30);
+  m.write_batch_seconds().Observe(0.004);
+  const std::string text = RenderOf(m);
+  for (const char* series : {
+           "jcm_check_duration_seconds_bucket{type=\"tcp\",le=\"0.001\"} 0\n",
+           "jcm_check_duration_seconds_bucket{type=\"tcp\",le=\"0.0025\"} 1\n",
+           "jcm_check_duration_seconds_count{type=\"tcp\"} 1\n",
+           "jcm_check_duration_seconds_bucket{type=\"http\",le=\"0.025\"} 1\n",
+           "jcm_check_duration_seconds_bucket{type=\"http\",le=\"10\"} 1\n",
+           "jcm_check_duration_seconds_bucket{type=\"http\",le=\"+Inf\"} 2\n",
+           "jcm_write_request_duration_seconds_count{class=\"forward\"} 1\n",
+           "jcm_write_request_duration_seconds_count{class=\"write\"} 0\n",
+           "jcm_long_poll_wait_seconds_bucket{outcome=\"timeout\",le=\"20\"} 0\n",
+           "jcm_long_poll_wait_seconds_bucket{outcome=\"timeout\",le=\"30\"} 1\n",
+           "jcm_long_poll_wait_seconds_count{outcome=\"change\"} 0\n",
+           "jcm_write_batch_duration_seconds_bucket{le=\"0.005\"} 1\n",
+           "jcm_write_duration_seconds_count 0\n",
+       }) {
+    EXPECT_NE(text.find(series), std::string::npos) << series << " not in:\n" << text;
+  }
+}
+
 TEST(ApiServerMetrics, GetMetricsServesTheTextFormatAndCountsRequests) {
   TestApi api;
-  uint64_t before = ApiMetrics::Instance().request_seconds(ApiRoute::kSysStatus).Read().count;
+  // The server's own histograms (no ApiOptions::metrics given): fresh.
+  uint64_t before = api.server().metrics().request_seconds(ApiRoute::kSysStatus).Read().count;
+  EXPECT_EQ(before, 0u);
   ASSERT_EQ(api.Call("GET", "/sys/status").status, 200);
   ASSERT_EQ(api.Call("GET", "/sys/status").status, 200);
   httplib::Client client("127.0.0.1", api.port());
@@ -319,7 +408,7 @@ TEST(ApiServerMetrics, GetMetricsServesTheTextFormatAndCountsRequests) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(res->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
-  EXPECT_EQ(ApiMetrics::Instance().request_seconds(ApiRoute::kSysStatus).Read().count, before + 2);
+  EXPECT_EQ(api.server().metrics().request_seconds(ApiRoute::kSysStatus).Read().count, before + 2);
   const std::string& text = res->body;
   EXPECT_NE(text.find("# TYPE jcm_http_request_duration_seconds histogram\n"), std::string::npos);
   EXPECT_NE(text.find("jcm_http_request_duration_seconds_count{route=\"sysStatus\"} " +
@@ -329,6 +418,29 @@ TEST(ApiServerMetrics, GetMetricsServesTheTextFormatAndCountsRequests) {
   // The three requests so far (two /sys/status, this /metrics) are counted.
   EXPECT_EQ(Line(text, "jcm_api_requests "), "jcm_api_requests 3");
   EXPECT_EQ(Line(text, "jcm_up "), "jcm_up 1");
+}
+
+// jcm-server hands one ApiMetrics to the server and, as callbacks, to the
+// checker and the writer: what they observe is what /metrics shows.
+TEST(ApiServerMetrics, AGivenMetricsObjectIsObservedAndShown) {
+  ApiMetrics shared;
+  ApiOptions options;
+  options.metrics = &shared;
+  TestApi api(options);
+  EXPECT_EQ(&api.server().metrics(), &shared);
+  shared.check_seconds(CheckType::kTcp).Observe(0.004);  // as the checker would
+  shared.write_batch_seconds().Observe(0.02);            // as the writer would
+  ASSERT_EQ(api.Call("GET", "/healthz").status, 200);
+  EXPECT_EQ(shared.request_seconds(ApiRoute::kHealthz).Read().count, 1u);
+  httplib::Client client("127.0.0.1", api.port());
+  auto res = client.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(Line(res->body, "jcm_check_duration_seconds_count{type=\"tcp\"}"),
+            "jcm_check_duration_seconds_count{type=\"tcp\"} 1");
+  EXPECT_EQ(Line(res->body, "jcm_write_batch_duration_seconds_count"),
+            "jcm_write_batch_duration_seconds_count 1");
+  EXPECT_EQ(Line(res->body, "jcm_http_request_duration_seconds_count{route=\"healthz\"}"),
+            "jcm_http_request_duration_seconds_count{route=\"healthz\"} 1");
 }
 
 TEST(ApiServerMetrics, NeedsAReadTokenWhenTheTokensFileNamesOne) {

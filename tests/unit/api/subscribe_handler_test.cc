@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "api/metrics_api.h"
 #include "api/subscribe_handler.h"
 #include "model/cluster_codec.h"
 #include "tests/unit/api/api_test_util.h"
@@ -155,6 +156,29 @@ TEST_F(Subscribe, ExtendedFormEveryKind) {
   EXPECT_EQ(units[3], (json{{"name", "dark"}, {"kind", "RESP_REMOVE"}}));
 }
 
+// The same body again with nothing changed is answered from the reply cache,
+// byte for byte; after a change the answer is evaluated afresh.
+TEST_F(Subscribe, RepeatedBodyIsAnsweredFromTheCacheUntilSomethingChanges) {
+  const json body = {{"ext", 1},
+                     {"units", {{{"name", "web"}, {"version", 5}, {"statusVersion", 9}}}}};
+  Reply first = Sub(body);
+  ASSERT_EQ(first.status, 200) << first.raw;
+  EXPECT_EQ(first.body["units"][0]["kind"], "RESP_NOCHANGE");
+  Reply second = Sub(body);
+  EXPECT_EQ(second.raw, first.raw);
+  EXPECT_EQ(api_.server().CountersJson()["subCachedReplies"], 1);
+
+  Cluster newer = Web();
+  newer.version = 6;
+  api_.fake().SetCluster(newer);
+  Reply third = Sub(body);
+  ASSERT_EQ(third.status, 200) << third.raw;
+  EXPECT_EQ(third.body["units"][0]["kind"], "RESP_UPDATE");
+  EXPECT_EQ(api_.server().CountersJson()["subCachedReplies"], 1);
+  EXPECT_EQ(Sub(body).raw, third.raw);
+  EXPECT_EQ(api_.server().CountersJson()["subCachedReplies"], 2);
+}
+
 TEST_F(Subscribe, BadRequestsAre400NamingField) {
   const std::pair<std::string, std::vector<std::string>> cases[] = {
       {R"({"tag":"x"})", {"units", "missing"}},
@@ -255,6 +279,9 @@ TEST_F(Subscribe, LongPollReturnsWhenSomethingItHoldsChanges) {
                                       {"invalids", {"10.0.0.3|HTTP:80"}}}));
   EXPECT_EQ(api_.server().CountersJson()["longPolls"], 1);
   EXPECT_EQ(api_.server().CountersJson()["longPollsParked"], 0);
+  // Its wait is timed once, as answered by a change.
+  EXPECT_EQ(api_.server().metrics().long_poll_wait_seconds(true).Read().count, 1u);
+  EXPECT_EQ(api_.server().metrics().long_poll_wait_seconds(false).Read().count, 0u);
 }
 
 TEST_F(Subscribe, LongPollTimesOutWithNoChange) {
@@ -263,6 +290,11 @@ TEST_F(Subscribe, LongPollTimesOutWithNoChange) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(60));
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(r.body["units"][0]["kind"], "RESP_NOCHANGE");
+  // Its wait is timed once, as run out, and lasted waitMs at least.
+  MetricHistogram::Snapshot timeout = api_.server().metrics().long_poll_wait_seconds(false).Read();
+  EXPECT_EQ(timeout.count, 1u);
+  EXPECT_GE(timeout.sum, 0.06);
+  EXPECT_EQ(api_.server().metrics().long_poll_wait_seconds(true).Read().count, 0u);
 }
 
 TEST_F(Subscribe, NoParkingWhenSomethingIsNewAlready) {

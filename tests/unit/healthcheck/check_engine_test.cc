@@ -233,6 +233,33 @@ TEST_F(CheckEngineTest, TcpClusterUsesTcpProberAndPort) {
   for (const auto& [id, t] : tcp_.targets) EXPECT_EQ(t.port, 8081);
 }
 
+// HealthOptions::on_check_done gets each verdict's probe type and the time
+// from the check's start to it, on the engine's clock.
+TEST_F(CheckEngineTest, EachVerdictIsTimedFromItsStartByProbeType) {
+  std::vector<std::pair<CheckType, double>> timed;
+  HealthOptions o;
+  o.on_check_done = [&](CheckType type, double seconds) { timed.emplace_back(type, seconds); };
+  Build(o);
+  engine_->SetClusters({MakeCluster("web", 2), MakeCluster("db", 1, CheckType::kTcp)});
+  // Every check answered 7 ms after it started, until all three have been.
+  for (int i = 0; i < 1000 && http_.starts + tcp_.starts < 3; ++i) {
+    engine_->Poll();
+    clock_.Advance(7);
+    http_.AnswerAll(engine_.get(), [](const ProbeTarget&) { return CheckOutcome::kSuccess; });
+    tcp_.AnswerAll(engine_.get(), [](const ProbeTarget&) { return CheckOutcome::kNoAnswer; });
+  }
+  ASSERT_EQ(http_.starts, 2);
+  ASSERT_EQ(tcp_.starts, 1);
+  ASSERT_EQ(timed.size(), 3u);
+  int http = 0, tcp = 0;
+  for (const auto& [type, seconds] : timed) {
+    (type == CheckType::kTcp ? tcp : http)++;
+    EXPECT_DOUBLE_EQ(seconds, 0.007);
+  }
+  EXPECT_EQ(http, 2);
+  EXPECT_EQ(tcp, 1);
+}
+
 TEST_F(CheckEngineTest, WriteCacheOffWritesEveryRound) {
   Build();
   engine_->SetClusters({MakeCluster("a", 3)});

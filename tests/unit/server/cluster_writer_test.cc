@@ -183,6 +183,37 @@ TEST_F(ClusterWriterTest, ConflictRereadsAndKeepsTheOtherWrite) {
   EXPECT_EQ(stored.cluster.version, r->version);
 }
 
+// The store observer times each ZooKeeper store of a batch, one per
+// attempt: a conflict's retry is a second store.
+TEST_F(ClusterWriterTest, EachStoreOfABatchIsTimed) {
+  std::vector<double> stores;
+  std::mutex stores_mu;
+  writer_->SetStoreObserver([&](double seconds) {
+    std::lock_guard lock(stores_mu);
+    stores.push_back(seconds);
+  });
+  Seed("web", 1);
+  ASSERT_EQ(stores.size(), 1u);
+  // The next store takes 30 ms in ZooKeeper and conflicts (another writer
+  // got there first); the retry stores at once.
+  std::atomic<int> calls{0};
+  zk_.before_multi = [&](const std::vector<ZkOp>&) {
+    if (calls++ == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));  // ZooKeeper's latency
+      StoredCluster other = Stored("web");
+      Result<std::string> bytes = ClusterStore::Encode(other.cluster);
+      EXPECT_TRUE(
+          zk_.Set(store_.ClusterPath("web"), bytes.value(), other.znode_version, nullptr).ok());
+    }
+    return Status::Ok();
+  };
+  ASSERT_TRUE(writer_->AddNodes("web", {MakeNode(60)}).ok());
+  EXPECT_EQ(writer_->stats().conflicts, 1u);
+  std::lock_guard lock(stores_mu);
+  ASSERT_EQ(stores.size(), 3u);
+  EXPECT_GE(stores[1], 0.03);
+}
+
 TEST_F(ClusterWriterTest, EndlessConflictGivesUpWithConflict) {
   Seed("web", 1);
   bool in_hook = false;  // the other writer's Set passes through the hook too
