@@ -265,7 +265,13 @@ class Session : public std::enable_shared_from_this<Session> {
         return self->Close();
       }
       if (ec) {
-        if (!self->closed_) c.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+        // Counted: refusals by TLS itself (no common version, not TLS at
+        // all, an alert from a client that rejected our certificate). Not
+        // counted: a client that went away (reset, EOF, our own eviction).
+        if (!self->closed_ && ec.category() == net::error::get_ssl_category() &&
+            ec != net::ssl::error::stream_truncated) {
+          c.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+        }
         return self->Close();
       }
       c.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
@@ -282,7 +288,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // A TLS connection's first request waits under its handshake's deadline.
     if (!(first_request_ && stream_.is_tls())) {
       stream_.lowest().expires_after(first_request_ ? server_->options().request_deadline
-                                                 : server_->options().idle_timeout);
+                                                    : server_->options().idle_timeout);
     }
     stream_.async_read_some(
         buffer_.prepare(4096), [self = shared_from_this()](error_code ec, size_t n) {

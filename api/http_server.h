@@ -88,7 +88,7 @@ struct HttpServerCounters {
   std::atomic<uint64_t> bad_requests{0};     // 400 / 413 / 431 from the parser
   std::atomic<uint64_t> accept_errors{0};
   std::atomic<uint64_t> tls_handshakes{0};          // TLS connections that completed one
-  std::atomic<uint64_t> tls_handshake_failures{0};  // refused: bad protocol, alert, no cert
+  std::atomic<uint64_t> tls_handshake_failures{0};  // refused by TLS: version, not TLS, alert
 };
 
 class HttpServer {

@@ -168,6 +168,23 @@ TEST_F(ApiTlsTest, OnlyTls12AndLater) {
   }
 }
 
+TEST_F(ApiTlsTest, AClientThatRejectsTheCertificateIsCountedAndServedNothing) {
+  TestApi api(TlsOptions());
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                        SSL_CTX_free);
+  // Trusting only an unrelated certificate: ours does not verify.
+  ASSERT_EQ(SSL_CTX_load_verify_locations(ctx.get(), other_.cert.c_str(), nullptr), 1);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
+  RawHttp tcp(api.server().tls_port());
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), SSL_free);
+  SSL_set_fd(ssl.get(), tcp.fd());
+  EXPECT_NE(SSL_connect(ssl.get()), 1);
+  EXPECT_TRUE(AwaitCounter(api, "tlsHandshakeFailures", 1));
+  nlohmann::json http = api.server().CountersJson()["http"];
+  EXPECT_EQ(http["tlsHandshakes"], 0);
+  EXPECT_EQ(http["requests"], 0);
+}
+
 TEST_F(ApiTlsTest, BadCertificateFilesAreClearErrorsAtStart) {
   FakeNameService fake;
   ApiOptions o = TlsOptions();
