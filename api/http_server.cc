@@ -4,9 +4,12 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +25,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -69,13 +73,13 @@ int64_t ListenOverflows() {
 }
 
 // A connection's byte stream: plain TCP, or TLS over TCP. Beast's HTTP reads
-// and writes take it as any AsyncStream, so one Session serves both. The
-// timeouts live in the TCP layer beneath (lowest()), which the TLS layer reads
-// and writes through: a deadline set there bounds a handshake and every TLS
-// record as it bounds plain reads.
+// and Asio's writes take it as any AsyncStream, so one Session serves both,
+// with every limit and deadline. Socket operations (shutdown, close, the
+// peer's address) go to the TCP socket beneath, lowest(). Beast's
+// ssl_stream writes a reply's head and body as one TLS record.
 class ServerStream {
  public:
-  using executor_type = beast::tcp_stream::executor_type;
+  using executor_type = tcp::socket::executor_type;
 
   ServerStream(tcp::socket socket, std::shared_ptr<ssl::context> tls)
       : tls_context_(std::move(tls)) {
@@ -87,7 +91,7 @@ class ServerStream {
   }
 
   bool is_tls() const { return tls_.has_value(); }
-  beast::tcp_stream& lowest() { return tls_ ? tls_->next_layer() : *plain_; }
+  tcp::socket& lowest() { return tls_ ? tls_->next_layer() : *plain_; }
   executor_type get_executor() { return lowest().get_executor(); }
 
   template <class Buffers, class Handler>
@@ -114,8 +118,8 @@ class ServerStream {
  private:
   // Declared first: the TLS stream refers to the context until destroyed.
   std::shared_ptr<ssl::context> tls_context_;
-  std::optional<beast::tcp_stream> plain_;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
+  std::optional<tcp::socket> plain_;
+  std::optional<beast::ssl_stream<tcp::socket>> tls_;
 };
 
 // Errors of the TLS layer (a peer gone without close_notify, a record that
@@ -134,7 +138,8 @@ class HttpServerImpl {
       : options_(std::move(options)),
         handler_(std::move(handler)),
         counters_(counters),
-        plain_(ioc_, nullptr) {
+        plain_(ioc_, nullptr),
+        sweep_timer_(net::make_strand(ioc_)) {
     if (options_.tls) tls_.emplace(ioc_, options_.tls);
   }
 
@@ -171,6 +176,9 @@ class HttpServerImpl {
   void Accept(Listener* listener);
   void OnAccept(Listener* listener, error_code ec, tcp::socket socket);
   static nlohmann::json AcceptQueueOf(Listener* listener);
+  // Closes every connection past its deadline, then runs again after
+  // sweep_interval_. See Session::SetDeadline.
+  void Sweep();
   // Asks the longest-waiting connection to close. False if there is none.
   bool EvictOne();
 
@@ -180,6 +188,8 @@ class HttpServerImpl {
   net::io_context ioc_;
   Listener plain_;
   std::optional<Listener> tls_;
+  net::steady_timer sweep_timer_;  // deadlines; on its own strand
+  std::chrono::milliseconds sweep_interval_{250};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
@@ -197,9 +207,17 @@ class HttpServerImpl {
   friend class Session;
 };
 
-// One connection. Every handler runs on the connection's strand (the
-// stream's executor), so its members need no lock; Exchange::Reply from
-// another thread posts onto that strand.
+// One connection. Every handler runs on the connection's executor (a strand
+// when there is more than one I/O thread), so its members need no lock;
+// Exchange::Reply from another thread posts onto that executor.
+//
+// Deadlines are not Asio timers: arming and cancelling a timer on every read
+// and write was a tenth of the server's own CPU per request at 10,000
+// polls a second (a heap update per operation and a cancelled-handler
+// completion per success). A connection instead stores when its current
+// phase must end, and HttpServerImpl::Sweep, a few times a second, closes
+// the connections past theirs; a deadline is then kept to within one sweep
+// interval (at most 250 ms, and a tenth of the shortest timeout).
 class Session : public std::enable_shared_from_this<Session> {
  public:
   // `tls`: the context of a connection accepted on the TLS listener, else
@@ -207,11 +225,16 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(tcp::socket socket, std::shared_ptr<ssl::context> tls, HttpServerImpl* server)
       : stream_(std::move(socket), std::move(tls)), server_(server) {
     error_code ec;
-    auto ep = stream_.lowest().socket().remote_endpoint(ec);
+    auto ep = stream_.lowest().remote_endpoint(ec);
     if (!ec) peer_ = JoinHostPort(ep.address().to_string(), ep.port());
-    stream_.lowest().socket().set_option(tcp::no_delay(true), ec);
+    stream_.lowest().set_option(tcp::no_delay(true), ec);
   }
-  ~Session() { server_->counters().open.fetch_sub(1, std::memory_order_relaxed); }
+  ~Session() {
+    // Also when no Close() ran (a handler that dropped its exchange): the
+    // sweeper reads this object while it is listed.
+    server_->Forget(this);
+    server_->counters().open.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   void Start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
@@ -236,7 +259,29 @@ class Session : public std::enable_shared_from_this<Session> {
   }
   net::any_io_executor executor() { return stream_.get_executor(); }
 
+  // For the sweeper, from any thread: whether the current phase's deadline
+  // (steady_clock ticks) has passed.
+  bool Overdue(int64_t now) const { return deadline_.load(std::memory_order_relaxed) <= now; }
+  // Closes the connection if its deadline has passed by the time this runs
+  // on its executor (a phase may have ended meanwhile), counting why.
+  void Expire() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->closed_ || !self->Overdue(Now())) return;
+      HttpServerCounters& c = self->server_->counters();
+      if (self->phase_ == Phase::kIdle) c.closed_idle.fetch_add(1, std::memory_order_relaxed);
+      if (self->phase_ == Phase::kRequest)
+        c.closed_deadline.fetch_add(1, std::memory_order_relaxed);
+      self->Close();
+    });
+  }
+
+  static int64_t Now() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
+
  private:
+  // What the connection is doing, for the deadline and what its expiry counts.
+  enum class Phase : uint8_t { kNone, kIdle, kRequest, kWrite, kLinger };
+  static constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
   class Exchange : public HttpExchange {
    public:
     explicit Exchange(std::shared_ptr<Session> session) : session_(std::move(session)) {}
@@ -251,30 +296,37 @@ class Session : public std::enable_shared_from_this<Session> {
     std::atomic<bool> done_{false};
   };
 
+  void SetDeadline(Phase phase, std::chrono::milliseconds after) {
+    phase_ = phase;
+    deadline_.store(
+        Now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(after).count(),
+        std::memory_order_relaxed);
+  }
+  void ClearDeadline() {
+    phase_ = Phase::kNone;
+    deadline_.store(kNever, std::memory_order_relaxed);
+  }
+
   // The TLS handshake, evictable like a connection waiting for its first
   // request, under the deadline that then goes on to bound the wait for
-  // that request's first byte.
+  // that request's first byte (expiry counts in closed_deadline).
   void Handshake() {
     if (server_->stopping()) return Close();
     wait_key_ = server_->EnterWaiting(shared_from_this());
-    stream_.lowest().expires_after(server_->options().request_deadline);
+    SetDeadline(Phase::kRequest, server_->options().request_deadline);
     stream_.async_handshake([self = shared_from_this()](error_code ec) {
-      HttpServerCounters& c = self->server_->counters();
-      if (ec == beast::error::timeout) {
-        c.closed_deadline.fetch_add(1, std::memory_order_relaxed);
-        return self->Close();
-      }
       if (ec) {
         // Counted: refusals by TLS itself (no common version, not TLS at
         // all, an alert from a client that rejected our certificate). Not
-        // counted: a client that went away (reset, EOF, our own eviction).
+        // counted: a client that went away (reset, EOF), a deadline or an
+        // eviction (our own close).
         if (!self->closed_ && ec.category() == net::error::get_ssl_category() &&
             ec != net::ssl::error::stream_truncated) {
-          c.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+          self->server_->counters().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
         }
         return self->Close();
       }
-      c.tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+      self->server_->counters().tls_handshakes.fetch_add(1, std::memory_order_relaxed);
       self->WaitForRequest();
     });
   }
@@ -285,29 +337,28 @@ class Session : public std::enable_shared_from_this<Session> {
     // Still in the evictable set after a TLS handshake.
     if (wait_key_ == 0) wait_key_ = server_->EnterWaiting(shared_from_this());
     if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is here already
-    // A TLS connection's first request waits under its handshake's deadline.
-    if (!(first_request_ && stream_.is_tls())) {
-      stream_.lowest().expires_after(first_request_ ? server_->options().request_deadline
-                                                    : server_->options().idle_timeout);
+    if (first_request_ && stream_.is_tls()) {
+      // The handshake's deadline goes on.
+    } else if (first_request_) {
+      SetDeadline(Phase::kRequest, server_->options().request_deadline);
+    } else {
+      SetDeadline(Phase::kIdle, server_->options().idle_timeout);
     }
-    stream_.async_read_some(
-        buffer_.prepare(4096), [self = shared_from_this()](error_code ec, size_t n) {
-          if (ec == beast::error::timeout) {
-            self->server_->counters().closed_idle.fetch_add(1, std::memory_order_relaxed);
-          }
-          if (ec) return self->Close();
-          self->buffer_.commit(n);
-          self->ReadHeader();
-        });
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](error_code ec, size_t n) {
+                              if (ec) return self->Close();
+                              self->buffer_.commit(n);
+                              self->ReadHeader();
+                            });
   }
 
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_->options().header_limit));
     parser_->body_limit(server_->options().body_limit);
-    // One deadline for headers and body together: a client cannot stretch
-    // a request by trickling it.
-    stream_.lowest().expires_after(server_->options().request_deadline);
+    // One deadline for headers and body together, from the first byte: a
+    // client cannot stretch a request by trickling it.
+    SetDeadline(Phase::kRequest, server_->options().request_deadline);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](error_code ec, size_t) {
                               if (ec) return self->OnReadError(ec);
@@ -339,17 +390,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadError(error_code ec) {
-    HttpServerCounters& c = server_->counters();
-    if (ec == beast::error::timeout) {
-      c.closed_deadline.fetch_add(1, std::memory_order_relaxed);
-      return Close();
-    }
-    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+    // A deadline closes the socket (counted by Expire): the read then fails.
+    if (closed_ || ec == http::error::end_of_stream || ec == net::error::eof ||
         ec == net::error::operation_aborted || ec == net::error::connection_reset ||
         IsTlsError(ec)) {
       return Close();
     }
-    c.bad_requests.fetch_add(1, std::memory_order_relaxed);
+    server_->counters().bad_requests.fetch_add(1, std::memory_order_relaxed);
     if (ec == http::error::body_limit) {
       return Write(ErrorReply(413, "body: larger than " +
                                        std::to_string(server_->options().body_limit) + " bytes"),
@@ -366,7 +413,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRequest() {
     server_->LeaveWaiting(wait_key_);
     wait_key_ = 0;
-    stream_.lowest().expires_never();
+    ClearDeadline();
     first_request_ = false;
     http::request<http::string_body> req = parser_->release();
     parser_.reset();
@@ -382,11 +429,41 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!ParseTarget(request.target, &request.path, &request.query)) {
       return Write(ErrorReply(400, "target: '" + request.target + "' is not a valid path"), false);
     }
+    request.headers.reserve(static_cast<size_t>(std::distance(req.begin(), req.end())));
     for (const auto& field : req) {
       request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     }
     request.body = std::move(req.body());
     server_->handler()(std::move(request), std::make_shared<Exchange>(shared_from_this()));
+  }
+
+  // The status line and headers, as Beast's serializer wrote them before
+  // (same fields, same order), into a buffer the connection keeps: building
+  // a Beast response object per reply cost allocations per field.
+  void FormatHead(const HttpReply& reply, unsigned version, bool keep) {
+    head_.clear();
+    head_ += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    head_ += std::to_string(reply.status);
+    head_ += ' ';
+    const std::string_view reason = http::obsolete_reason(static_cast<http::status>(reply.status));
+    head_.append(reason.data(), reason.size());
+    head_ += "\r\nContent-Type: ";
+    head_ += reply.content_type;
+    for (const auto& [name, value] : reply.headers) {
+      head_ += "\r\n";
+      head_ += name;
+      head_ += ": ";
+      head_ += value;
+    }
+    if (version >= 11 && !keep) head_ += "\r\nConnection: close";
+    if (version < 11 && keep) head_ += "\r\nConnection: keep-alive";
+    // No body and no length for 1xx, 204 and 304 (RFC 9110 8.6).
+    const bool bodiless = reply.status < 200 || reply.status == 204 || reply.status == 304;
+    if (!bodiless) {
+      head_ += "\r\nContent-Length: ";
+      head_ += std::to_string(reply.body.size());
+    }
+    head_ += "\r\n\r\n";
   }
 
   void Write(HttpReply reply, bool close_after) {
@@ -395,30 +472,28 @@ class Session : public std::enable_shared_from_this<Session> {
       server_->LeaveWaiting(wait_key_);
       wait_key_ = 0;
     }
-    auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(reply.status), version_ ? version_ : 11);
-    res->set(http::field::content_type, reply.content_type);
-    for (auto& [name, value] : reply.headers) res->set(name, value);
-    res->body() = std::move(reply.body);
     bool keep = keep_alive_ && !close_after && !server_->stopping();
-    res->keep_alive(keep);
-    res->prepare_payload();
-    stream_.lowest().expires_after(server_->options().write_timeout);
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep, close_after](error_code ec, size_t) {
-                        if (ec) return self->Close();
-                        if (close_after) return self->Linger();
-                        if (!keep) return self->Close();
-                        self->WaitForRequest();
-                      });
+    FormatHead(reply, version_ ? version_ : 11, keep);
+    body_ = std::move(reply.body);
+    if (reply.status < 200 || reply.status == 204 || reply.status == 304) body_.clear();
+    SetDeadline(Phase::kWrite, server_->options().write_timeout);
+    std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
+    net::async_write(stream_, buffers,
+                     [self = shared_from_this(), keep, close_after](error_code ec, size_t) {
+                       self->ClearDeadline();
+                       if (ec) return self->Close();
+                       if (close_after) return self->Linger();
+                       if (!keep) return self->Close();
+                       self->WaitForRequest();
+                     });
   }
 
   // See kLingerTime.
   void Linger() {
     error_code ec;
-    stream_.lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.lowest().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return Close();
-    stream_.lowest().expires_after(kLingerTime);
+    SetDeadline(Phase::kLinger, std::chrono::duration_cast<std::chrono::milliseconds>(kLingerTime));
     DrainSome();
   }
   void DrainSome() {
@@ -434,6 +509,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Close() {
     if (closed_) return;
     closed_ = true;
+    ClearDeadline();
     if (wait_key_ != 0) {
       server_->LeaveWaiting(wait_key_);
       wait_key_ = 0;
@@ -442,14 +518,16 @@ class Session : public std::enable_shared_from_this<Session> {
     error_code ec;
     // No TLS close_notify: it could block on a peer that reads nothing, and
     // every reply is framed by Content-Length, so a peer loses nothing.
-    stream_.lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.lowest().close();
+    stream_.lowest().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.lowest().close(ec);
   }
 
   ServerStream stream_;
   HttpServerImpl* const server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::string head_;  // the reply being written: status line and headers
+  std::string body_;  // and its body
   std::string peer_;
   uint64_t wait_key_ = 0;  // non-zero while in the evictable set
   bool first_request_ = true;
@@ -457,6 +535,8 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
   bool closed_ = false;
   size_t drained_ = 0;
+  Phase phase_ = Phase::kNone;
+  std::atomic<int64_t> deadline_{kNever};  // steady_clock ticks; read by the sweeper
 };
 
 uint64_t HttpServerImpl::EnterWaiting(const std::shared_ptr<Session>& session) {
@@ -526,8 +606,14 @@ Status HttpServerImpl::Start(int* port, int* tls_port) {
   }
   started_ = true;
   work_.emplace(ioc_.get_executor());
+  // A tenth of the shortest timeout, between 5 and 250 ms.
+  auto shortest =
+      std::min({options_.request_deadline, options_.idle_timeout, options_.write_timeout});
+  sweep_interval_ =
+      std::clamp(shortest / 10, std::chrono::milliseconds(5), std::chrono::milliseconds(250));
   Accept(&plain_);
   if (tls_) Accept(&*tls_);
+  Sweep();
   int n = std::max(1, options_.io_threads);
   running_threads_ = n;
   for (int i = 0; i < n; ++i) {
@@ -542,10 +628,32 @@ Status HttpServerImpl::Start(int* port, int* tls_port) {
 }
 
 void HttpServerImpl::Accept(Listener* listener) {
-  listener->acceptor.async_accept(net::make_strand(ioc_),
-                                  [this, listener](error_code ec, tcp::socket socket) {
-                                    OnAccept(listener, ec, std::move(socket));
-                                  });
+  // One I/O thread needs no strand: its handlers never run at once.
+  net::any_io_executor executor = options_.io_threads > 1
+                                      ? net::any_io_executor(net::make_strand(ioc_))
+                                      : net::any_io_executor(ioc_.get_executor());
+  listener->acceptor.async_accept(executor, [this, listener](error_code ec, tcp::socket socket) {
+    OnAccept(listener, ec, std::move(socket));
+  });
+}
+
+void HttpServerImpl::Sweep() {
+  sweep_timer_.expires_after(sweep_interval_);
+  sweep_timer_.async_wait([this](error_code ec) {
+    if (ec || stopping()) return;
+    const int64_t now = Session::Now();
+    std::vector<std::shared_ptr<Session>> overdue;
+    {
+      std::lock_guard lock(mu_);
+      // A listed session is alive: its destructor unlists it under mu_.
+      for (auto& [ptr, weak] : sessions_) {
+        if (!ptr->Overdue(now)) continue;
+        if (auto s = weak.lock()) overdue.push_back(std::move(s));
+      }
+    }
+    for (auto& s : overdue) s->Expire();
+    Sweep();
+  });
 }
 
 void HttpServerImpl::OnAccept(Listener* listener, error_code ec, tcp::socket socket) {
@@ -592,6 +700,7 @@ void HttpServerImpl::Stop() {
       listener->retry_timer.cancel();
     });
   }
+  net::post(sweep_timer_.get_executor(), [this] { sweep_timer_.cancel(); });
   std::vector<std::shared_ptr<Session>> sessions;
   {
     std::lock_guard lock(mu_);

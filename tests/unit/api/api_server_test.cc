@@ -123,6 +123,37 @@ TEST(ApiServer, Http10IsServedAndClosedUnlessKeepAlive) {
   }
 }
 
+// The reply head is written by hand (api/http_server.cc FormatHead): pin
+// its exact bytes, as Beast's serializer wrote them before, for each case
+// of the Connection header.
+TEST(ApiServer, ReplyHeadsAreExact) {
+  TestApi api;
+  RawHttp keep(api.port());
+  ASSERT_TRUE(keep.Send("GET /nope HTTP/1.1\r\nHost: t\r\n\r\n"));
+  RawResponse r = keep.Read();
+  EXPECT_EQ(r.headers,
+            "http/1.1 404 not found\r\ncontent-type: application/json\r\ncontent-length: " +
+                std::to_string(r.body.size()));
+  ASSERT_TRUE(keep.Send("GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+  r = keep.Read();
+  EXPECT_EQ(r.headers,
+            "http/1.1 200 ok\r\ncontent-type: application/json\r\nconnection: "
+            "close\r\ncontent-length: " +
+                std::to_string(r.body.size()));
+
+  RawHttp old(api.port());
+  ASSERT_TRUE(old.Send("GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  r = old.Read();
+  EXPECT_EQ(r.headers,
+            "http/1.0 200 ok\r\ncontent-type: application/json\r\nconnection: "
+            "keep-alive\r\ncontent-length: " +
+                std::to_string(r.body.size()));
+  ASSERT_TRUE(old.Send("GET /healthz HTTP/1.0\r\n\r\n"));
+  r = old.Read();
+  EXPECT_EQ(r.headers, "http/1.0 200 ok\r\ncontent-type: application/json\r\ncontent-length: " +
+                           std::to_string(r.body.size()));
+}
+
 TEST(ApiServer, SlowClientIsCutAtTheRequestDeadlineAndOthersAreServed) {
   ApiOptions o;
   o.request_deadline = milliseconds(400);
