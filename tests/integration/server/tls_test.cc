@@ -152,7 +152,10 @@ class TlsTest : public ::testing::Test {
           << i->name << ":\n"
           << ReadFileOrEmpty(i->log);
     }
+    ready_ = true;
   }
+
+  void SetUp() override { ASSERT_TRUE(ready_) << "the suite's set-up failed (see above)"; }
 
   static void TearDownTestSuite() {
     for (Instance* i : {c_, b_, a_}) {
@@ -160,6 +163,7 @@ class TlsTest : public ::testing::Test {
       delete i;
     }
     a_ = b_ = c_ = nullptr;
+    ready_ = false;
     delete zk_;
     zk_ = nullptr;
     delete dir_;
@@ -245,6 +249,7 @@ class TlsTest : public ::testing::Test {
   static Instance* a_;
   static Instance* b_;
   static Instance* c_;
+  static bool ready_;
 };
 
 TempDir* TlsTest::dir_ = nullptr;
@@ -255,6 +260,7 @@ ZkServer* TlsTest::zk_ = nullptr;
 Instance* TlsTest::a_ = nullptr;
 Instance* TlsTest::b_ = nullptr;
 Instance* TlsTest::c_ = nullptr;
+bool TlsTest::ready_ = false;
 
 TEST_F(TlsTest, RoundTripOverHttpsWithVerification) {
   const uint64_t handshakes = HttpCounter(a_, "tlsHandshakes");

@@ -37,7 +37,9 @@ class ApiTlsTest : public ::testing::Test {
     ASSERT_TRUE(ca_.Create(dir_->path(), "unit", &error)) << error;
     ASSERT_TRUE(ca_.Issue("server", "unit-server", &cert_, &error)) << error;
     ASSERT_TRUE(ca_.Issue("other", "unit-other", &other_, &error)) << error;
+    ready_ = true;
   }
+  void SetUp() override { ASSERT_TRUE(ready_) << "the suite's set-up failed (see above)"; }
   static void TearDownTestSuite() {
     delete dir_;
     dir_ = nullptr;
@@ -68,12 +70,14 @@ class ApiTlsTest : public ::testing::Test {
   static TestCa ca_;
   static TestCert cert_;
   static TestCert other_;
+  static bool ready_;
 };
 
 TempDir* ApiTlsTest::dir_ = nullptr;
 TestCa ApiTlsTest::ca_;
 TestCert ApiTlsTest::cert_;
 TestCert ApiTlsTest::other_;
+bool ApiTlsTest::ready_ = false;
 
 bool AwaitCounter(TestApi& api, const char* counter, int want) {
   return testing::WaitUntil(
