@@ -1,5 +1,6 @@
 #include "api/api_server.h"
 
+#include <optional>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -426,6 +427,7 @@ HttpReply ApiServer::RunWrite(const HttpRequest& req, const Mutation& mutation) 
   // change; one that received it forwarded answers at once, so the sender
   // can decide.
   const auto deadline = std::chrono::steady_clock::now() + options_.write_hold;
+  std::optional<std::chrono::steady_clock::time_point> reconnect_deadline;
   bool held = false;
   // End to end on the instance the client called (one that received the
   // write forwarded is not: its sender times it), by where it ran last.
@@ -471,6 +473,28 @@ HttpReply ApiServer::RunWrite(const HttpRequest& req, const Mutation& mutation) 
       held = true;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
       continue;
+    }
+    if (status.code() == Status::Code::kUnavailable && why == ForwardFailure::kFinal) {
+      // This instance's own refusal: its ZooKeeper connection is lost, or
+      // was lost under the write. On an ensemble the client is moving to
+      // another member, in the same session: wait a moment and try again,
+      // as a retry, since a multi cut off by the loss may have been applied.
+      // Counted from the loss when it is known, so that with ZooKeeper gone
+      // for good only the first writes wait.
+      const auto now = std::chrono::steady_clock::now();
+      const LeaderInfo zk = names_->Leader();
+      if (!reconnect_deadline) {
+        reconnect_deadline = now + options_.zk_reconnect_hold -
+                             (zk.connected ? std::chrono::milliseconds(0)
+                                           : std::chrono::milliseconds(zk.disconnected_ms));
+      }
+      if (now < *reconnect_deadline) {
+        retry = true;
+        if (!held) counters_.writes_held.fetch_add(1, std::memory_order_relaxed);
+        held = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        continue;
+      }
     }
     counters_.CountError(status.code());
     if (HttpStatusFor(status.code()) >= 500) spdlog::warn("api: {}", status.ToString());
@@ -649,7 +673,7 @@ void ApiServer::PostSub(HttpRequest req, HttpExchangePtr ex) {
   auto executor = ex->executor();
   sub_->Handle(req.body, std::move(executor), [this, ex](Result<HttpReply> reply) {
     if (!reply.ok()) return SendError(ex, ApiRoute::kSub, reply.status());
-    Send(ex, ApiRoute::kSub, reply.value());
+    Send(ex, ApiRoute::kSub, std::move(reply).value());
   });
 }
 

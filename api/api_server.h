@@ -86,6 +86,12 @@ struct ApiOptions {
   // CA certificates (PEM) that a leader's certificate must chain to when a
   // write is forwarded to an https:// address; empty: the system's store.
   std::string tls_ca_file;
+  // How long a write that met a lost ZooKeeper connection (here, or on the
+  // leader it was forwarded to) waits for the client to reconnect before it
+  // is refused with 503. On an ensemble the client moves to another member
+  // in the same session within milliseconds when one dies; with ZooKeeper
+  // gone altogether the write is refused after this, not after write_hold.
+  std::chrono::milliseconds zk_reconnect_hold{500};
   // How long a write waits for a leader (election in progress, leader
   // unreachable) before it is refused with 503.
   std::chrono::milliseconds write_hold{8000};
@@ -144,6 +150,9 @@ class ApiServer {
   // While no leader can take the write (none elected, unreachable before
   // the request went out, or it said it no longer leads), the write waits
   // up to write_hold and is tried again, as Consul's rpc_hold_timeout does.
+  // A write refused as Unavailable by this instance (its ZooKeeper
+  // connection lost, or lost in the middle of the write) is tried again
+  // until zk_reconnect_hold has passed.
   // `mutation(retry)`: retry is true when the write is sent again after an
   // attempt whose outcome is unknown (see kRetryHeader).
   using Mutation = std::function<Result<WriteAck>(bool retry)>;

@@ -61,6 +61,10 @@ struct LeaderInfo {
   // This instance has a ZooKeeper connection: a missing leader is being
   // elected and a write may wait for it. Without one, writes fail at once.
   bool connected = true;
+  // While not connected: how long the connection has been lost (ms), so a
+  // write can wait for a reconnection that is still likely (the client
+  // moving to another ensemble member) and not for one that is not.
+  int64_t disconnected_ms = 0;
 };
 
 class NameService {

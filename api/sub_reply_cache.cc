@@ -4,36 +4,19 @@ namespace jcm {
 
 std::shared_ptr<const std::string> SubReplyCache::Find(std::string_view body,
                                                        uint64_t counter) const {
-  if (body.size() > limits_.max_body_bytes) return nullptr;
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(body);
-  if (it == entries_.end() || it->second.counter != counter) return nullptr;
-  ++hits_;
-  return it->second.reply;
+  std::shared_ptr<const Entry> entry = entries_.Find(body);
+  if (!entry || entry->counter != counter) return nullptr;
+  hits_.fetch_add(1, std::memory_order_relaxed);
+  // Shares the entry's ownership: the reply lives as long as the caller needs it.
+  return std::shared_ptr<const std::string>(entry, &entry->reply);
 }
 
 void SubReplyCache::Store(std::string_view body, uint64_t counter, std::string reply) {
-  if (body.size() > limits_.max_body_bytes || reply.size() > limits_.max_reply_bytes) return;
-  auto shared = std::make_shared<const std::string>(std::move(reply));
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(body);
-  if (it != entries_.end()) {
-    // Never replace a reply with an older one (two threads may race).
-    if (it->second.counter <= counter) it->second = Entry{counter, std::move(shared)};
-    return;
-  }
-  if (entries_.size() >= limits_.max_entries) entries_.erase(entries_.begin());
-  entries_.emplace(std::string(body), Entry{counter, std::move(shared)});
-}
-
-size_t SubReplyCache::size() const {
-  std::lock_guard lock(mu_);
-  return entries_.size();
-}
-
-uint64_t SubReplyCache::hits() const {
-  std::lock_guard lock(mu_);
-  return hits_;
+  if (reply.size() > max_reply_bytes_) return;
+  auto entry = std::make_shared<const Entry>(Entry{counter, std::move(reply)});
+  // Two threads may race; the reply built from the newer view wins.
+  entries_.Store(body, std::move(entry),
+                 [counter](const Entry& old) { return old.counter > counter; });
 }
 
 }  // namespace jcm

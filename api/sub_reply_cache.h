@@ -3,30 +3,26 @@
 //
 // Why: most subscribers of a service poll the same clusters and, once they
 // have converged, send byte-identical bodies ("these units at these
-// versions") that get byte-identical answers. At 10,000 polls a second,
-// parsing, validating and evaluating each one again was a third of the
-// server's own CPU per reply (bench/serving/RESULTS.md). A body seen before
-// is answered from here as long as nothing changed anywhere since its reply
-// was built: the counter (NameService::ChangeCounter) moves on every change
-// to any cluster's definition or statuses, so a hit is exactly what a fresh
+// versions") that get byte-identical answers. A body seen before is answered
+// from here as long as nothing changed anywhere since its reply was built:
+// the counter (NameService::ChangeCounter) moves on every change to any
+// cluster's definition or statuses, so a hit is exactly what a fresh
 // evaluation would have produced.
 //
-// Only replies given at once are stored; a poll that parks is not. Bodies
-// longer than max_body_bytes are never stored, and at max_entries the store
-// drops an arbitrary entry, so the memory is bounded by
-// max_entries x (max_body_bytes + reply).
+// Only replies given at once are stored; a poll that parks is not. Memory
+// is bounded by max_entries x (max_body_bytes + max_reply_bytes).
 //
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "api/body_keyed_cache.h"
 
 namespace jcm {
 
@@ -38,7 +34,9 @@ class SubReplyCache {
     size_t max_reply_bytes = 64 * 1024;
   };
   SubReplyCache() : SubReplyCache(Limits{}) {}
-  explicit SubReplyCache(Limits limits) : limits_(limits) {}
+  explicit SubReplyCache(Limits limits)
+      : max_reply_bytes_(limits.max_reply_bytes),
+        entries_(limits.max_entries, limits.max_body_bytes) {}
 
   // The reply stored for `body` if it was built when the change counter was
   // `counter`; null otherwise.
@@ -46,26 +44,20 @@ class SubReplyCache {
 
   // Stores `reply` for `body`, built from the registry as of `counter` (read
   // before the evaluation began). A body or reply over the limits is not
-  // stored.
+  // stored, and a reply never replaces a newer one.
   void Store(std::string_view body, uint64_t counter, std::string reply);
 
-  size_t size() const;
-  uint64_t hits() const;
+  size_t size() const { return entries_.size(); }
+  uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
 
  private:
   struct Entry {
     uint64_t counter = 0;
-    std::shared_ptr<const std::string> reply;
+    std::string reply;
   };
-  // Transparent, so a lookup by string_view builds no key.
-  struct BodyHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
-  const Limits limits_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry, BodyHash, std::equal_to<>> entries_;  // GUARDED_BY(mu_)
-  mutable uint64_t hits_ = 0;                                                  // GUARDED_BY(mu_)
+  const size_t max_reply_bytes_;
+  BodyKeyedCache<Entry> entries_;
+  mutable std::atomic<uint64_t> hits_{0};
 };
 
 }  // namespace jcm

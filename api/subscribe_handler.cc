@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <limits>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -163,10 +162,12 @@ Result<HttpReply> SubscribeHandler::Reply(const std::string& units) const {
 }
 
 struct SubscribeHandler::Poll : ParkedPoll {
-  Poll(Request r, boost::asio::any_io_executor executor, Responder respond)
-      : request(std::move(r)), timer(std::move(executor)), respond(std::move(respond)) {}
-  const Request request;
-  boost::asio::steady_timer timer;  // waitMs; runs on the connection's executor
+  Poll(std::shared_ptr<const Request> r, std::string_view b, boost::asio::any_io_executor executor,
+       Responder respond)
+      : request(std::move(r)), body(b), timer(std::move(executor)), respond(std::move(respond)) {}
+  const std::shared_ptr<const Request> request;  // shared with others that sent the same body
+  const std::string body;                        // as received: the reply cache's key
+  boost::asio::steady_timer timer;               // waitMs; runs on the connection's executor
   Responder respond;
   bool answered = false;
   const std::chrono::steady_clock::time_point parked = std::chrono::steady_clock::now();
@@ -178,12 +179,17 @@ void SubscribeHandler::UpdateParkedGauge() {
 }
 
 void SubscribeHandler::Answer(const std::shared_ptr<Poll>& poll, std::string units, bool changed) {
+  AnswerWith(poll, Reply(units), changed);
+}
+
+void SubscribeHandler::AnswerWith(const std::shared_ptr<Poll>& poll, Result<HttpReply> reply,
+                                  bool changed) {
   if (poll->answered) return;
   poll->answered = true;
   poll->timer.cancel();
   if (options_.metrics)
     options_.metrics->long_poll_wait_seconds(changed).ObserveSince(poll->parked);
-  poll->respond(Reply(units));
+  poll->respond(std::move(reply));
 }
 
 void SubscribeHandler::ParkOrAnswer(const std::shared_ptr<Poll>& poll, uint64_t seen,
@@ -200,7 +206,7 @@ void SubscribeHandler::ParkOrAnswer(const std::shared_ptr<Poll>& poll, uint64_t 
     if (!table_.Remove(*poll)) return;  // a change took it out already; Resume answers
     UpdateParkedGauge();
     seen = now;
-    changed = !Evaluate(poll->request, &units);
+    changed = !Evaluate(*poll->request, &units);
     if (changed) break;
   }
   Answer(poll, std::move(units), changed);
@@ -208,8 +214,20 @@ void SubscribeHandler::ParkOrAnswer(const std::shared_ptr<Poll>& poll, uint64_t 
 
 void SubscribeHandler::Resume(const std::shared_ptr<Poll>& poll) {
   uint64_t seen = names_->ChangeCounter();
+  // Subscribers that hold the same units at the same versions send the same
+  // body and wake together on a change: the first one evaluated answers
+  // the rest through the reply cache. Only replies that are not all
+  // RESP_NOCHANGE are stored for a waiting body, so a hit means answer now.
+  if (auto cached = replies_.Find(poll->body, seen)) {
+    counters_->sub_cached_replies.fetch_add(1, std::memory_order_relaxed);
+    return AnswerWith(poll, HttpReply{200, *cached}, true);
+  }
   std::string units;
-  if (!Evaluate(poll->request, &units)) return Answer(poll, std::move(units), true);
+  if (!Evaluate(*poll->request, &units)) {
+    Result<HttpReply> reply = Reply(units);
+    if (reply.ok()) replies_.Store(poll->body, seen, reply.value().body);
+    return AnswerWith(poll, std::move(reply), true);
+  }
   ParkOrAnswer(poll, seen, std::move(units));
 }
 
@@ -231,7 +249,7 @@ void SubscribeHandler::Shutdown() {
     auto poll = std::static_pointer_cast<Poll>(p);
     boost::asio::post(poll->timer.get_executor(), [this, poll] {
       std::string units;
-      bool quiet = Evaluate(poll->request, &units);
+      bool quiet = Evaluate(*poll->request, &units);
       Answer(poll, std::move(units), !quiet);
     });
   }
@@ -248,12 +266,18 @@ void SubscribeHandler::Handle(std::string_view body, boost::asio::any_io_executo
     counters_->sub_cached_replies.fetch_add(1, std::memory_order_relaxed);
     return respond(HttpReply{200, *cached});
   }
-  json doc;
-  Status s = ParseJsonText(body, &doc);
-  if (!s.ok()) return respond(s);
-  Request request;
-  s = Decode(doc, &request);
-  if (!s.ok()) return respond(s);
+  std::shared_ptr<const Request> decoded = decoded_.Find(body);
+  if (!decoded) {
+    json doc;
+    Status s = ParseJsonText(body, &doc);
+    if (!s.ok()) return respond(s);
+    auto fresh = std::make_shared<Request>();
+    s = Decode(doc, fresh.get());
+    if (!s.ok()) return respond(s);
+    decoded = std::move(fresh);
+    decoded_.Store(body, decoded);
+  }
+  const Request& request = *decoded;
 
   std::string units;
   bool quiet = Evaluate(request, &units);
@@ -270,18 +294,18 @@ void SubscribeHandler::Handle(std::string_view body, boost::asio::any_io_executo
     return respond(Reply(units));
   }
   auto wait = request.wait;
-  auto poll = std::make_shared<Poll>(std::move(request), std::move(executor), std::move(respond));
-  std::unordered_set<std::string> distinct;
-  for (const Unit& u : poll->request.units) {
-    if (distinct.insert(u.name).second) poll->names.push_back(u.name);
-  }
+  auto poll =
+      std::make_shared<Poll>(std::move(decoded), body, std::move(executor), std::move(respond));
+  // Decode merged names asked twice: each unit's name is already distinct.
+  poll->names.reserve(poll->request->units.size());
+  for (const Unit& u : poll->request->units) poll->names.push_back(u.name);
   counters_->long_polls.fetch_add(1, std::memory_order_relaxed);
   poll->timer.expires_after(wait);
   poll->timer.async_wait([this, poll](boost::system::error_code ec) {
     if (ec || !table_.Remove(*poll)) return;  // answered, or a change owns it now
     UpdateParkedGauge();
     std::string units;
-    bool quiet = Evaluate(poll->request, &units);
+    bool quiet = Evaluate(*poll->request, &units);
     Answer(poll, std::move(units), !quiet);
   });
   ParkOrAnswer(poll, seen, std::move(units));

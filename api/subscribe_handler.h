@@ -41,6 +41,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/api_counters.h"
+#include "api/body_keyed_cache.h"
 #include "api/encoded_cluster_cache.h"
 #include "api/http_reply.h"
 #include "api/long_poll_table.h"
@@ -111,6 +112,7 @@ class SubscribeHandler {
   // Re-evaluates a poll taken out of the table after a change.
   void Resume(const std::shared_ptr<Poll>& poll);
   // `changed`: the units carry a change (else the poll's wait ran out).
+  void AnswerWith(const std::shared_ptr<Poll>& poll, Result<HttpReply> reply, bool changed);
   void Answer(const std::shared_ptr<Poll>& poll, std::string units, bool changed);
   void UpdateParkedGauge();
 
@@ -120,6 +122,8 @@ class SubscribeHandler {
   ApiCounters* const counters_;
   LongPollTable table_;
   SubReplyCache replies_;
+  // Decoded bodies: a parked poll's body is usually one many others sent too.
+  BodyKeyedCache<Request> decoded_{4096, 4096};
   std::atomic<bool> stopping_{false};
 };
 

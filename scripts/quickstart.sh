@@ -5,6 +5,10 @@
 #                                  build/), start ZooKeeper, three jcm-server
 #                                  instances and nginx test targets in the
 #                                  background, register two sample clusters
+#   scripts/quickstart.sh --ensemble
+#                                  the same on a three-member ZooKeeper
+#                                  ensemble (loopback), as production runs:
+#                                  the jcm-servers get all three members
 #   scripts/quickstart.sh stop     stop exactly what it started (by PID)
 #   scripts/quickstart.sh status   show what runs
 #
@@ -12,7 +16,9 @@
 # var/nginx, var/tokens (the API's write token, made on the first start:
 # writes need "Authorization: Bearer <token>"; reads and /sub stay open). Running it again while things run is harmless: running
 # processes are left alone, missing ones are started, samples re-registered.
-# Ports: ZooKeeper 127.0.0.1:${JCM_ZK_PORT:-2181}, jcm-server
+# Ports: ZooKeeper 127.0.0.1:${JCM_ZK_PORT:-2181} (--ensemble: members on
+# client ports 2181-2183, peer ports 2888-2890, election ports 3888-3890,
+# data in var/zk-ensemble/member1-3), jcm-server
 # 127.0.0.1:8601-8603, targets 127.0.0.11-14:9981 (HTTP) and :9982 (TCP).
 # JCM_TARGET_PREFIX=127.0.1.1 moves the targets (and the sample nodes) to
 # 127.0.1.11-15 when something else holds 127.0.0.11-15.
@@ -33,35 +39,64 @@ SESSION_MS=${JCM_SESSION_TIMEOUT_MS:-6000}
 TARGET_PREFIX=${JCM_TARGET_PREFIX:-127.0.0.1}
 T1=${TARGET_PREFIX}1 T2=${TARGET_PREFIX}2 T3=${TARGET_PREFIX}3 T4=${TARGET_PREFIX}4
 
+ZK_PEER_PORT=${JCM_ZK_PEER_PORT:-2888}
+ZK_ELECTION_PORT=${JCM_ZK_ELECTION_PORT:-3888}
+
 stop_all() {
   local i
   # Servers first (each deregisters at once on SIGTERM), then what they use.
   for i in 1 2 3; do jcm_stop_pidfile "$RUN/jcm-server-$i.pid" jcm-server 10; done
   jcm_stop_pidfile "$RUN/nginx.pid" nginx 5
   jcm_stop_pidfile "$RUN/zookeeper.pid" QuorumPeerMain 10
-  echo "quickstart: stopped (data kept in var/zk; remove var/ to start afresh)"
+  for i in 1 2 3; do jcm_stop_pidfile "$RUN/zookeeper-$i.pid" QuorumPeerMain 10; done
+  echo "quickstart: stopped (data kept in var/zk and var/zk-ensemble; remove var/ to start afresh)"
 }
 
 show_status() {
-  local name word
-  for name in zookeeper:QuorumPeerMain nginx:nginx jcm-server-1:jcm-server \
+  local name word zk_seen=0
+  for name in zookeeper:QuorumPeerMain zookeeper-1:QuorumPeerMain zookeeper-2:QuorumPeerMain \
+    zookeeper-3:QuorumPeerMain nginx:nginx jcm-server-1:jcm-server \
     jcm-server-2:jcm-server jcm-server-3:jcm-server; do
     word=${name#*:}
     name=${name%%:*}
     if jcm_pid_alive "$RUN/$name.pid" "$word"; then
       echo "$name: running, pid $(cat "$RUN/$name.pid")"
+      [ "${name#zookeeper}" != "$name" ] && zk_seen=1
+    elif [ "${name#zookeeper}" != "$name" ]; then
+      # Only the layout in use (single or ensemble) is worth a line.
+      [ -f "$RUN/$name.pid" ] && echo "$name: not running"
+      [ "$name" = zookeeper-3 ] && [ "$zk_seen" = 0 ] && ! [ -f "$RUN/$name.pid" ] &&
+        echo "zookeeper: not running"
     else
       echo "$name: not running"
     fi
   done
 }
 
+ENSEMBLE=0
 case "${1:-start}" in
   stop) stop_all; exit 0 ;;
   status) show_status; exit 0 ;;
   start) ;;
-  *) echo "usage: $0 [start|stop|status]" >&2; exit 2 ;;
+  --ensemble) ENSEMBLE=1 ;;
+  *) echo "usage: $0 [start|--ensemble|stop|status]" >&2; exit 2 ;;
 esac
+
+# One ZooKeeper layout at a time: the jcm-servers of the other would keep
+# their connect string.
+if [ "$ENSEMBLE" = 1 ] && jcm_pid_alive "$RUN/zookeeper.pid" QuorumPeerMain; then
+  echo "quickstart: a single ZooKeeper runs; run '$0 stop' before '$0 --ensemble'" >&2
+  exit 1
+fi
+if [ "$ENSEMBLE" = 0 ] && jcm_pid_alive "$RUN/zookeeper-1.pid" QuorumPeerMain; then
+  echo "quickstart: the ZooKeeper ensemble runs; use '$0 --ensemble', or '$0 stop' first" >&2
+  exit 1
+fi
+if [ "$ENSEMBLE" = 1 ]; then
+  ZK_CONNECT="127.0.0.1:$ZK_PORT,127.0.0.1:$((ZK_PORT + 1)),127.0.0.1:$((ZK_PORT + 2))"
+else
+  ZK_CONNECT="127.0.0.1:$ZK_PORT"
+fi
 
 mkdir -p "$RUN" "$LOG" "$VAR/zk" "$VAR/nginx"
 
@@ -83,7 +118,26 @@ fi
 TOKEN=$(awk '$1 == "write" { print $2; exit }' "$TOKENS")
 
 # --- ZooKeeper
-if jcm_pid_alive "$RUN/zookeeper.pid" QuorumPeerMain; then
+if [ "$ENSEMBLE" = 1 ]; then
+  for i in 1 2 3; do
+    jcm_pid_alive "$RUN/zookeeper-$i.pid" QuorumPeerMain && continue
+    for port in $((ZK_PORT + i - 1)) $((ZK_PEER_PORT + i - 1)) $((ZK_ELECTION_PORT + i - 1)); do
+      if ! jcm_port_free "$port"; then
+        echo "quickstart: 127.0.0.1:$port (ensemble member $i) is taken by another process;" \
+          "set JCM_ZK_PORT, JCM_ZK_PEER_PORT, JCM_ZK_ELECTION_PORT" >&2
+        exit 1
+      fi
+    done
+  done
+  if jcm_pid_alive "$RUN/zookeeper-1.pid" QuorumPeerMain &&
+    jcm_pid_alive "$RUN/zookeeper-2.pid" QuorumPeerMain &&
+    jcm_pid_alive "$RUN/zookeeper-3.pid" QuorumPeerMain; then
+    echo "quickstart: ZooKeeper ensemble already running on $ZK_CONNECT"
+  else
+    echo "quickstart: starting a three-member ZooKeeper ensemble on $ZK_CONNECT (data in var/zk-ensemble)"
+  fi
+  jcm_zk_ensemble_start "$VAR/zk-ensemble" "$ZK_PORT" "$ZK_PEER_PORT" "$ZK_ELECTION_PORT" "$RUN"
+elif jcm_pid_alive "$RUN/zookeeper.pid" QuorumPeerMain; then
   echo "quickstart: ZooKeeper already running (pid $(cat "$RUN/zookeeper.pid"))"
 else
   if ! jcm_port_free "$ZK_PORT"; then
@@ -166,7 +220,7 @@ for i in 1 2 3; do
   fi
   echo "quickstart: starting jcm-server $i on 127.0.0.1:$port"
   jcm_spawn "$RUN/jcm-server-$i.pid" "$LOG/jcm-server-$i.log" "$BUILD/bin/jcm-server" \
-    --zk "127.0.0.1:$ZK_PORT" --zk-root /jcm --listen "127.0.0.1:$port" \
+    --zk "$ZK_CONNECT" --zk-root /jcm --listen "127.0.0.1:$port" \
     --advertise "127.0.0.1:$port" --session-timeout-ms "$SESSION_MS" --tokens-file "$TOKENS"
 done
 for i in 1 2 3; do
@@ -197,7 +251,7 @@ register "$ROOT/scripts/sample-cluster-tcp.json"
 cat <<MSG
 
 jcm is running (stop it with: scripts/quickstart.sh stop)
-  ZooKeeper    127.0.0.1:$ZK_PORT        data and log in var/zk
+  ZooKeeper    $ZK_CONNECT        data and log in var/$([ "$ENSEMBLE" = 1 ] && echo zk-ensemble || echo zk)
   jcm-server   127.0.0.1:8601 127.0.0.1:8602 127.0.0.1:8603   logs var/log/
   targets      nginx on ${T1}-4:9981 (HTTP /health; ${T4} answers 503), ${T1}-3:9982 (TCP)
   PIDs         var/run/*.pid

@@ -1,5 +1,6 @@
 #include "server/cluster_service.h"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 
@@ -80,7 +81,11 @@ std::vector<ClusterPtr> ClusterService::ListClusters() const { return registry_.
 LeaderInfo ClusterService::Leader() const {
   LeaderInfo info;
   info.connected = zk_->connected();
-  if (!info.connected) return info;  // nobody can write without ZooKeeper
+  if (!info.connected) {
+    int64_t lost = session_lost_at_ms_.load();
+    info.disconnected_ms = lost == 0 ? 0 : std::max<int64_t>(0, NowMs() - lost);
+    return info;  // nobody can write without ZooKeeper
+  }
   std::lock_guard lock(view_mu_);
   if (view_.leader_address.empty()) return info;
   info.known = true;
@@ -177,6 +182,8 @@ nlohmann::json ClusterService::SystemStatus() const {
   j["members"] = std::move(members);
   j["zookeeper"] = ToString(zk_->state());
   j["sessionId"] = fmt::format("0x{:x}", zk_->session_id());
+  j["zookeeperSessions"] = {{"expired", sessions_expired_.load()},
+                            {"disconnects", zk_disconnects_.load()}};
   j["root"] = options_.zk_root;
   j["clusters"] = registry_.Names().size();
   Status ready = Readiness();
@@ -314,6 +321,7 @@ void ClusterService::OnZkEvent(const ZkEvent& ev) {
     case ZkEvent::Type::kExpired: {
       // Leadership belonged to the dead session; drop it before anything else.
       is_leader_ = false;
+      sessions_expired_.fetch_add(1, std::memory_order_relaxed);
       // The view was kept by the dead session's watches: stale until reloaded.
       loaded_ = false;
       if (session_lost_at_ms_.load() == 0) session_lost_at_ms_ = NowMs();
@@ -324,6 +332,7 @@ void ClusterService::OnZkEvent(const ZkEvent& ev) {
       break;
     }
     case ZkEvent::Type::kDisconnected:
+      zk_disconnects_.fetch_add(1, std::memory_order_relaxed);
       if (session_lost_at_ms_.load() == 0) session_lost_at_ms_ = NowMs();
       break;
     case ZkEvent::Type::kChildrenChanged:

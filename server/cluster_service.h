@@ -172,6 +172,10 @@ class ClusterService : public NameService {
   mutable std::atomic<uint64_t> acks_applied_{0};
   mutable std::atomic<uint64_t> acks_not_applied_{0};
   mutable std::atomic<uint64_t> acks_already_held_{0};
+  // ZooKeeper sessions this instance lost (expired) / connections it lost
+  // (the client then moves to another ensemble member, same session).
+  std::atomic<uint64_t> sessions_expired_{0};
+  std::atomic<uint64_t> zk_disconnects_{0};
   std::vector<std::pair<std::string, std::function<nlohmann::json()>>> sections_;
   std::function<void(bool)> status_cache_handler_;
   std::function<void(const ZkEvent&)> status_event_handler_;

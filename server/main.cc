@@ -118,6 +118,7 @@ int main(int argc, char** argv) {
   // be elected (Consul's rpc_hold_timeout plays the same part).
   api_options.write_hold = std::chrono::milliseconds(
       config.write_hold_ms > 0 ? config.write_hold_ms : config.session_timeout_ms + 2000);
+  api_options.zk_reconnect_hold = std::chrono::milliseconds(config.zk_reconnect_hold_ms);
   auto api = std::make_unique<jcm::ApiServer>(api_options, service.get());
   api->SetHistoryProvider([h = health.get()](const std::string& name) { return h->History(name); });
 

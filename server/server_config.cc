@@ -148,6 +148,12 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "timeout plus 2 s)")
       ->capture_default_str()
       ->check(CLI::Range(0, 600000));
+  app.add_option("--zk-reconnect-hold-ms", c->zk_reconnect_hold_ms,
+                 "How long a write that finds this instance's ZooKeeper connection lost waits "
+                 "for it to come back (the client moving to another ensemble member, or the "
+                 "ensemble electing a leader) before it is refused with 503")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600000));
   app.add_option("--tokens-file", c->tokens_file,
                  "API tokens, one '<write|read> <token>' per line: writes need a write token "
                  "once one is named, reads need a token once a read token is named; re-read on "

@@ -39,6 +39,7 @@ struct ServerConfig {
   std::string tls_cert;                  // PEM certificate chain; re-read on SIGHUP
   std::string tls_key;                   // PEM private key; re-read on SIGHUP
   std::string tls_ca;                    // CA (PEM) verifying https:// peers (leader forwards)
+  int zk_reconnect_hold_ms = 500;        // a write waits this long for a lost ZooKeeper link
   std::string log_level = "info";
 
   std::string listen_host() const;

@@ -102,6 +102,60 @@ CFG
   return 1
 }
 
+# jcm_zk_ensemble_write DIR N CLIENT_PORT PEER_PORT ELECTION_PORT: the
+# zoo.cfg and myid of member N (1-3) of a three-member ensemble on
+# 127.0.0.1, member k on ports CLIENT_PORT+k-1 (client), PEER_PORT+k-1 and
+# ELECTION_PORT+k-1; its data in DIR/data.
+jcm_zk_ensemble_write() {
+  local dir=$1 n=$2 client=$3 peer=$4 election=$5 k
+  mkdir -p "$dir/data"
+  echo "$n" >"$dir/data/myid"
+  {
+    echo "tickTime=500"
+    echo "initLimit=10"
+    echo "syncLimit=4"
+    echo "dataDir=$dir/data"
+    echo "clientPort=$((client + n - 1))"
+    echo "clientPortAddress=127.0.0.1"
+    echo "admin.enableServer=false"
+    echo "4lw.commands.whitelist=srvr,ruok,mntr,stat,cons"
+    echo "minSessionTimeout=1000"
+    echo "maxSessionTimeout=10000"
+    echo "autopurge.snapRetainCount=3"
+    echo "autopurge.purgeInterval=1"
+    for k in 1 2 3; do
+      echo "server.$k=127.0.0.1:$((peer + k - 1)):$((election + k - 1))"
+    done
+  } >"$dir/zoo.cfg"
+}
+
+# jcm_zk_ensemble_start DIR CLIENT_PORT PEER_PORT ELECTION_PORT RUNDIR: the
+# three members of a loopback ensemble (DIR/member1-3, PID files
+# RUNDIR/zookeeper-1..3.pid); members already running are left alone.
+# Waits until one leads and two follow (at most 90 s).
+jcm_zk_ensemble_start() {
+  local dir=$1 client=$2 peer=$3 election=$4 run=$5 n i modes
+  for n in 1 2 3; do
+    jcm_pid_alive "$run/zookeeper-$n.pid" QuorumPeerMain && continue
+    jcm_zk_ensemble_write "$dir/member$n" "$n" "$client" "$peer" "$election"
+    # Three JVMs on one machine: a small heap each.
+    jcm_spawn "$run/zookeeper-$n.pid" "$dir/member$n/zookeeper.log" java -Xmx256m -cp "$ZK_JAR" \
+      org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/member$n/zoo.cfg"
+  done
+  for i in $(seq 1 900); do
+    modes=""
+    for n in 1 2 3; do modes="$modes $(jcm_zk_mode $((client + n - 1)) || true)"; done
+    if [ "$(echo "$modes" | tr ' ' '\n' | grep -c '^leader$')" = 1 ] &&
+      [ "$(echo "$modes" | tr ' ' '\n' | grep -c '^follower$')" = 2 ]; then
+      return 0
+    fi
+    for n in 1 2 3; do jcm_pid_alive "$run/zookeeper-$n.pid" QuorumPeerMain || break 2; done
+    sleep 0.1
+  done
+  jcm_log "the ZooKeeper ensemble formed no quorum; see $dir/member*/zookeeper.log"
+  return 1
+}
+
 # jcm_wait_http URL [TIMEOUT_S [PIDFILE WORD]]: until URL answers 200; gives
 # up early when the process in PIDFILE is gone.
 jcm_wait_http() {

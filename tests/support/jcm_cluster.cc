@@ -14,11 +14,15 @@ JcmCluster::~JcmCluster() {
 }
 
 bool JcmCluster::Start(std::string* error) {
-  zk_ = std::make_unique<ZkServer>();
-  if (!zk_->Start(error)) return false;
+  if (options_.zk_connect.empty()) {
+    zk_ = std::make_unique<ZkServer>();
+    if (!zk_->Start(error)) return false;
+  }
+  const std::string zk_connect =
+      options_.zk_connect.empty() ? zk_->connect_string() : options_.zk_connect;
   for (int i = 0; i < options_.instances; ++i) {
     JcmServerOptions o;
-    o.zk_connect = zk_->connect_string();
+    o.zk_connect = zk_connect;
     o.zk_root = options_.zk_root;
     o.session_timeout_ms = options_.session_timeout_ms;
     o.extra_args = options_.extra_args;

@@ -27,6 +27,10 @@ struct JcmClusterOptions {
   int session_timeout_ms = 3000;
   std::vector<std::string> extra_args;  // passed to every jcm-server
   std::string zk_root = "/jcm";
+  // Non-empty: the instances use this ZooKeeper (e.g. a ZkEnsemble's
+  // connect_string()) and the cluster starts none of its own; zk() must not
+  // be called then.
+  std::string zk_connect;
   // Non-empty: a tokens file naming this write token (and `read_token`, if
   // set) is written to the cluster's directory and every instance gets
   // --tokens-file; tokens_file() tells where.
@@ -39,8 +43,8 @@ class JcmCluster {
   explicit JcmCluster(JcmClusterOptions options = {});
   ~JcmCluster();
 
-  // Starts ZooKeeper, then the instances, and waits until every instance
-  // names the same leader. Returns false with the reason in *error.
+  // Starts ZooKeeper (unless options.zk_connect names one), then the instances, and waits until
+  // every instance names the same leader. Returns false with the reason in *error.
   bool Start(std::string* error);
 
   ZkServer& zk() { return *zk_; }
