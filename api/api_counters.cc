@@ -36,6 +36,8 @@ const char* ToString(ApiRoute route) {
       return "metrics";
     case ApiRoute::kHistory:
       return "history";
+    case ApiRoute::kProbe:
+      return "probe";
     case ApiRoute::kNoRoute:
     case ApiRoute::kCount:
       break;

@@ -33,6 +33,7 @@ enum class ApiRoute {
   kUi,
   kMetrics,
   kHistory,
+  kProbe,  // POST /sys/probe (api/peer_probe.h)
   kNoRoute,
   kCount,
 };

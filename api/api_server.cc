@@ -166,6 +166,7 @@ bool ApiServer::IsWrite(ApiRoute route) {
     case ApiRoute::kRemoveNodes:
     case ApiRoute::kNodeOnline:
     case ApiRoute::kNsCache:
+    case ApiRoute::kProbe:  // makes this instance connect out: writers only
       return true;
     default:
       return false;
@@ -235,6 +236,7 @@ ApiRoute ApiServer::Resolve(const HttpRequest& req, std::string* name) const {
     if (path == "/sub") return ApiRoute::kSub;
     if (path == "/c") return ApiRoute::kPutCluster;
     if (path == "/sys/nscache") return ApiRoute::kNsCache;
+    if (path == "/sys/probe") return ApiRoute::kProbe;
     // More specific before less.
     if (Suffix(path, "/c/online/", name)) return ApiRoute::kClusterOnline;
     if (Suffix(path, "/c/node/online/", name)) return ApiRoute::kNodeOnline;
@@ -287,6 +289,8 @@ void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
         return PostCluster(std::move(req), std::move(ex));
       case ApiRoute::kNsCache:
         return PostNsCache(std::move(req), std::move(ex));
+      case ApiRoute::kProbe:
+        return PostProbe(std::move(req), std::move(ex));
       case ApiRoute::kClusterOnline:
         return PostClusterOnline(std::move(req), std::move(ex), std::move(name));
       case ApiRoute::kNodeOnline:
@@ -663,6 +667,19 @@ void ApiServer::PostNsCache(HttpRequest req, HttpExchangePtr ex) {
         [&] {
           return OkReply({{"statusWriteCache", enabled}});
         });
+  });
+}
+
+void ApiServer::PostProbe(HttpRequest req, HttpExchangePtr ex) {
+  std::vector<PeerProbe> probes;
+  Status s = ParsePeerProbes(req.body, &probes);
+  if (s.ok() && !peer_probe_) s = Status::NotFound("no health checker on this instance");
+  if (!s.ok()) return SendError(ex, ApiRoute::kProbe, s);
+  // Answered from the checker's thread when the probes are done: no
+  // worker waits on them.
+  auto shared = std::make_shared<std::vector<PeerProbe>>(probes);
+  peer_probe_(std::move(probes), [this, ex, shared](std::vector<std::string> outcomes) {
+    Send(ex, ApiRoute::kProbe, OkReply(PeerProbeAnswer(self_address_, *shared, outcomes)));
   });
 }
 

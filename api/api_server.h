@@ -42,6 +42,7 @@
 #include "api/http_reply.h"
 #include "api/http_request.h"
 #include "api/name_service.h"
+#include "api/peer_probe.h"
 #include "api/token_auth.h"
 #include "model/status.h"
 
@@ -121,6 +122,10 @@ class ApiServer {
     history_ = std::move(provider);
   }
 
+  // POST /sys/probe (api/peer_probe.h) runs the probes through `probe`.
+  // Unset: the route answers 404. Set before Start().
+  void SetPeerProbe(PeerProbeFn probe) { peer_probe_ = std::move(probe); }
+
   // Re-reads the tokens file (SIGHUP). On error the old tokens stay.
   Status ReloadTokens();
   // Re-reads the TLS certificate and key (SIGHUP) for new connections. On
@@ -177,11 +182,13 @@ class ApiServer {
   void PostNodeOnline(HttpRequest req, HttpExchangePtr ex, std::string name);
   void PostNsCache(HttpRequest req, HttpExchangePtr ex);
   void PostSub(HttpRequest req, HttpExchangePtr ex);
+  void PostProbe(HttpRequest req, HttpExchangePtr ex);
 
   const ApiOptions options_;
   NameService* const names_;
   TokenAuth auth_;
   std::function<nlohmann::json(const std::string&)> history_;
+  PeerProbeFn peer_probe_;
   ApiCounters counters_;
   std::unique_ptr<ApiMetrics> own_metrics_;  // when options_.metrics is null
   ApiMetrics* const metrics_;

@@ -2,6 +2,7 @@
 
 #include "api/http_reply.h"
 #include "model/cluster_codec.h"
+#include "model/cluster_text.h"
 
 namespace jcm {
 
@@ -13,10 +14,12 @@ const std::string& EncodedCluster::Build(Text which) const {
   std::call_once(once_[which], [&] {
     switch (which) {
       case kFullText:
-        text_[which] = DumpJson(EncodeCluster(*cluster_, ClusterJsonForm::kFull));
+        // DumpJson(EncodeCluster(...)) byte for byte, without the DOM (the
+        // DOM took ~50 ms per version of a 20,000-node cluster).
+        text_[which] = EncodeClusterText(*cluster_, ClusterJsonForm::kFull, InvalidUtf8::kReplace);
         break;
       case kJcmText:
-        text_[which] = DumpJson(EncodeCluster(*cluster_, ClusterJsonForm::kJcm));
+        text_[which] = EncodeClusterText(*cluster_, ClusterJsonForm::kJcm, InvalidUtf8::kReplace);
         break;
       default: {
         nlohmann::json invalids = nlohmann::json::array();

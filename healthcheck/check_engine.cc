@@ -32,6 +32,11 @@ struct CheckEngine::NodeSlot {
   // Status as of this instance's last successful write of the cluster.
   NodeStatus written = NodeStatus::kInvalid;
   bool written_decided = false;
+  // Second opinions (see the header).
+  uint64_t opinion_id = 0;                          // a question in flight; 0 none
+  NodeStatus opinion_down = NodeStatus::kAbnormal;  // the verdict it would publish
+  CheckOutcome opinion_outcome = CheckOutcome::kBadAnswer;
+  bool suspect = false;  // a peer reached it after it failed here
 
   // What a report says of the node: its status, or "no opinion" while it is
   // undecided (see NodeHealth).
@@ -66,6 +71,7 @@ struct CheckEngine::ClusterSlot {
   int rise = 1;
   int fall = 2;
   int fastinter_ms = 250;
+  int second_opinions = 0;
   uint64_t seed = 0;  // XXH64(name), seeds the node offsets
   uint64_t gen = 0;   // of the one valid entry in due_
   uint64_t round = 1;
@@ -94,12 +100,63 @@ CheckEngine::CheckEngine(HealthOptions options, int keepalive_budget, Prober* ht
       counters_(counters),
       clock_(clock),
       write_cache_(options_.write_cache),
-      late_tolerance_ms_(options_.late_tolerance_ms) {}
+      late_tolerance_ms_(options_.late_tolerance_ms),
+      local_(options_.local_health) {}
 
 CheckEngine::~CheckEngine() {
   for (uint32_t i = 0; i < slots_.size(); ++i) {
     if (slots_[i]) RemoveCluster(i);
   }
+  // Whoever waits on a one-shot hears "unknown" rather than nothing.
+  auto oneshots = std::move(oneshots_);
+  for (auto& [target, done] : oneshots) {
+    for (Prober* p : {http_, tcp_}) p->RemoveTarget(target);
+    done(std::nullopt);
+  }
+  for (auto& [done, outcome] : oneshot_calls_) done(outcome);
+}
+
+namespace {
+
+struct Timing {
+  int interval_ms;
+  int timeout_ms;
+};
+
+Timing TimingOf(const Cluster& d, const HealthOptions& options) {
+  Timing t;
+  t.interval_ms = OrDefault(d.check.interval_ms, OrDefault(options.interval_ms, 1000));
+  int timeout =
+      OrDefault(d.check.timeout_ms, OrDefault(options.timeout_ms, t.interval_ms * 8 / 10));
+  t.timeout_ms = std::max(1, std::min(timeout, t.interval_ms * 9 / 10));
+  return t;
+}
+
+}  // namespace
+
+std::optional<ProbeTarget> CheckEngine::TargetFor(const Cluster& d, const Node& node,
+                                                  const HealthOptions& options) {
+  if (!d.online || !node.online || d.check_type == CheckType::kNone) return std::nullopt;
+  std::optional<uint16_t> port =
+      node.PortFor(d.check_type == CheckType::kTcp ? Proto::kTcp : Proto::kHttp);
+  // A TCP check may connect to the HTTP port of a node that has no TCP one.
+  if (!port && d.check_type == CheckType::kTcp) port = node.PortFor(Proto::kHttp);
+  if (!port) return std::nullopt;
+  const Timing timing = TimingOf(d, options);
+  ProbeTarget p;
+  p.type = d.check_type;
+  p.ip = node.ip;
+  p.port = *port;
+  p.path = d.check_file.empty() ? "/" : d.check_file;
+  if (p.path[0] != '/') p.path.insert(0, 1, '/');
+  p.timeout_ms = timing.timeout_ms;
+  // Doubled while this instance doubts itself, still below the interval so
+  // a check has ended before the node's next one is due.
+  p.widened_timeout_ms =
+      std::max(timing.timeout_ms, std::min(timing.timeout_ms * 2, timing.interval_ms * 9 / 10));
+  p.ok_codes = d.check.ok_codes;
+  p.keepalive = false;
+  return p;
 }
 
 Prober* CheckEngine::ProberFor(CheckType type) const {
@@ -135,10 +192,11 @@ void CheckEngine::SetClusters(const std::vector<std::shared_ptr<const Cluster>>&
 
 void CheckEngine::ApplySettings(ClusterSlot* c) {
   const Cluster& d = *c->def;
-  c->interval_ms = OrDefault(d.check.interval_ms, OrDefault(options_.interval_ms, 1000));
-  int timeout =
-      OrDefault(d.check.timeout_ms, OrDefault(options_.timeout_ms, c->interval_ms * 8 / 10));
-  c->timeout_ms = std::max(1, std::min(timeout, c->interval_ms * 9 / 10));
+  const Timing timing = TimingOf(d, options_);
+  c->interval_ms = timing.interval_ms;
+  c->timeout_ms = timing.timeout_ms;
+  c->second_opinions =
+      d.check.second_opinions >= 0 ? d.check.second_opinions : options_.second_opinions;
   c->rise = OrDefault(d.check.rise, OrDefault(options_.rise, 1));
   c->fall = OrDefault(d.check.fall, OrDefault(options_.fall, 2));
   c->fastinter_ms = std::max(
@@ -151,6 +209,7 @@ void CheckEngine::ApplySettings(ClusterSlot* c) {
 
 void CheckEngine::DropTarget(ClusterSlot* c, NodeSlot* n) {
   if (n->target == kNoTarget) return;
+  ClearOpinion(n);
   ProberFor(n->probe.type)->RemoveTarget(n->target);
   if (n->in_flight) {
     n->in_flight = false;
@@ -168,32 +227,24 @@ void CheckEngine::DropTarget(ClusterSlot* c, NodeSlot* n) {
 }
 
 void CheckEngine::Retarget(ClusterSlot* c, NodeSlot* n, const Node* def) {
-  const Cluster& d = *c->def;
-  std::optional<ProbeTarget> want;
-  if (d.online && def->online && d.check_type != CheckType::kNone) {
-    std::optional<uint16_t> port =
-        def->PortFor(d.check_type == CheckType::kTcp ? Proto::kTcp : Proto::kHttp);
-    // A TCP check may connect to the HTTP port of a node that has no TCP one.
-    if (!port && d.check_type == CheckType::kTcp) port = def->PortFor(Proto::kHttp);
-    if (port) {
-      ProbeTarget p;
-      p.type = d.check_type;
-      p.ip = def->ip;
-      p.port = *port;
-      p.path = d.check_file.empty() ? "/" : d.check_file;
-      if (p.path[0] != '/') p.path.insert(0, 1, '/');
-      p.timeout_ms = c->timeout_ms;
-      p.ok_codes = d.check.ok_codes;
-      // Keep the keep-alive decision of an existing target, so a definition
-      // change does not shuffle connections between nodes.
-      p.keepalive =
-          n->target != kNoTarget ? n->probe.keepalive : keepalive_used_ < keepalive_budget_;
-      want = std::move(p);
-    }
+  std::optional<ProbeTarget> want = TargetFor(*c->def, *def, options_);
+  if (want) {
+    // Keep the keep-alive decision of an existing target, so a definition
+    // change does not shuffle connections between nodes.
+    want->keepalive =
+        n->target != kNoTarget ? n->probe.keepalive : keepalive_used_ < keepalive_budget_;
   }
   if (n->target != kNoTarget && (!want || !(*want == n->probe))) DropTarget(c, n);
   if (!want || n->target != kNoTarget) return;
   if (want->keepalive && keepalive_used_ >= keepalive_budget_) want->keepalive = false;
+  const uint32_t id = AllocTarget();
+  if (want->keepalive) ++keepalive_used_;
+  n->target = id;
+  n->probe = std::move(*want);
+  ProberFor(n->probe.type)->AddTarget(id, n->probe);
+}
+
+uint32_t CheckEngine::AllocTarget() {
   uint32_t id;
   if (!free_targets_.empty()) {
     id = free_targets_.back();
@@ -202,10 +253,7 @@ void CheckEngine::Retarget(ClusterSlot* c, NodeSlot* n, const Node* def) {
     id = static_cast<uint32_t>(targets_.size());
     targets_.emplace_back();
   }
-  if (want->keepalive) ++keepalive_used_;
-  n->target = id;
-  n->probe = std::move(*want);
-  ProberFor(n->probe.type)->AddTarget(id, n->probe);
+  return id;
 }
 
 void CheckEngine::AddCluster(std::shared_ptr<const Cluster> def, int64_t now) {
@@ -332,6 +380,7 @@ void CheckEngine::RemoveCluster(uint32_t slot) {
   ClusterSlot* c = slots_[slot].get();
   for (NodeSlot& n : c->nodes) DropTarget(c, &n);
   deferred_flush_.erase(slot);
+  local_.Forget(slot);
   if (log_) log_->ForgetCluster(c->def->name);
   by_name_.erase(c->def->name);
   slots_[slot].reset();
@@ -351,6 +400,8 @@ int64_t CheckEngine::NextDueMs() const {
   int64_t next = due_.empty() ? std::numeric_limits<int64_t>::max() : due_.top().at;
   if (!fast_due_.empty()) next = std::min(next, fast_due_.top().at);
   for (uint32_t slot : deferred_flush_) next = std::min(next, slots_[slot]->early_flush_at);
+  for (const auto& [id, p] : pending_) next = std::min(next, p.deadline);
+  if (!oneshot_release_.empty() || !oneshot_calls_.empty()) next = 0;
   return next;
 }
 
@@ -363,6 +414,11 @@ void CheckEngine::Poll() {
     Advance(slots_[d.slot].get(), now);
   }
   RunFastChecks(now);
+  ExpireOpinions(now);
+  ReleaseOneShots();
+  if (local_.Evaluate(now)) ApplyLocalHealth();
+  counters_->failing_clusters.store(static_cast<uint64_t>(local_.failing_clusters()),
+                                    std::memory_order_relaxed);
   for (auto it = deferred_flush_.begin(); it != deferred_flush_.end();) {
     ClusterSlot* c = slots_[*it].get();
     if (c->early_flush_at > now) {
@@ -535,7 +591,10 @@ void CheckEngine::StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t no
     return;
   }
   n->fast_due = -1;  // this ordinary check replaces a queued extra one
-  if (now - due > late_tolerance_ms_) t.late = true;
+  if (now - due > late_tolerance_ms_) {
+    t.late = true;
+    local_.OnLate(now - due, now);
+  }
   n->in_flight = true;
   n->started_ms = now;
   if (options_.on_check_done) n->started_us = clock_->MonoUs();
@@ -546,6 +605,13 @@ void CheckEngine::StartNode(ClusterSlot* c, NodeSlot* n, int64_t due, int64_t no
 }
 
 void CheckEngine::OnProbeResult(uint32_t target, CheckOutcome outcome) {
+  if (auto it = oneshots_.find(target); it != oneshots_.end()) {
+    // Called from inside the prober: the target is removed in Poll.
+    oneshot_calls_.emplace_back(std::move(it->second), outcome);
+    oneshots_.erase(it);
+    oneshot_release_.push_back(target);
+    return;
+  }
   if (target >= targets_.size() || targets_[target].cluster == nullptr) return;
   ClusterSlot* c = targets_[target].cluster;
   const uint32_t index = targets_[target].node;
@@ -586,18 +652,16 @@ void CheckEngine::OnProbeResult(uint32_t target, CheckOutcome outcome) {
     options_.on_check_done(n.probe.type,
                            static_cast<double>(clock_->MonoUs() - n.started_us) / 1e6);
   }
+  local_.OnCheck(c->slot, outcome != CheckOutcome::kSuccess, now);
+  if (outcome == CheckOutcome::kSuccess) ClearOpinion(&n);
   const NodeStatus before = n.health.status();
   bool transition = n.health.Record(outcome, c->rise, c->fall, clock_->WallMs());
   if (transition) {
     const NodeStatus after = n.health.status();
     const bool goes_down = after == NodeStatus::kAbnormal || after == NodeStatus::kTimeout;
-    if (before == NodeStatus::kNormal && goes_down && !DownAllowed(c, now)) {
-      n.health.Revert(NodeStatus::kNormal);
-      transition = false;
-      counters_->downs_held.fetch_add(1, std::memory_order_relaxed);
-      Log(c, n, before, before, "held");
+    if (before == NodeStatus::kNormal && goes_down) {
+      transition = OnDownVerdict(c, &n, after, outcome, now);
     } else {
-      if (before == NodeStatus::kNormal && goes_down) c->downs.push_back(now);
       Log(c, n, before, after, ToString(outcome));
     }
   }
@@ -610,6 +674,165 @@ void CheckEngine::OnProbeResult(uint32_t target, CheckOutcome outcome) {
   RoundTrack& t = c->track[n.flight_parity];
   if (t.in_flight > 0) --t.in_flight;
   MaybeFinishRound(c, &t, now);
+}
+
+bool CheckEngine::OnDownVerdict(ClusterSlot* c, NodeSlot* n, NodeStatus down, CheckOutcome outcome,
+                                int64_t now) {
+  if (n->opinion_id != 0) {
+    // Already asked: wait for the answer, but publish what fails now.
+    n->health.Revert(NodeStatus::kNormal);
+    n->opinion_down = down;
+    n->opinion_outcome = outcome;
+    return false;
+  }
+  const bool over_cap = !DownAllowed(c, now);
+  int peers = c->second_opinions;
+  if (local_.degraded()) peers = std::max(peers, kDegradedOpinions);
+  if (peers > 0 && opinions_ != nullptr) {
+    OpinionRequest r;
+    r.id = next_opinion_id_++;
+    r.cluster = c->def->name;
+    r.spec = n->spec;
+    r.peers = peers;
+    r.timeout_ms = c->timeout_ms + options_.opinion_grace_ms;
+    if (opinions_->Ask(r)) {
+      n->health.Revert(NodeStatus::kNormal);
+      n->opinion_id = r.id;
+      n->opinion_down = down;
+      n->opinion_outcome = outcome;
+      pending_[r.id] = Pending{n->target, now + r.timeout_ms};
+      counters_->opinions_asked.fetch_add(1, std::memory_order_relaxed);
+      counters_->opinions_pending.store(pending_.size(), std::memory_order_relaxed);
+      return false;
+    }
+    counters_->opinions_alone.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (over_cap) {
+    n->health.Revert(NodeStatus::kNormal);
+    counters_->downs_held.fetch_add(1, std::memory_order_relaxed);
+    Log(c, *n, NodeStatus::kNormal, NodeStatus::kNormal, "held");
+    return false;
+  }
+  c->downs.push_back(now);
+  if (n->suspect) {
+    n->suspect = false;
+    counters_->suspect_nodes.fetch_sub(1, std::memory_order_relaxed);
+  }
+  Log(c, *n, NodeStatus::kNormal, down, ToString(outcome));
+  return true;
+}
+
+void CheckEngine::ClearOpinion(NodeSlot* n) {
+  if (n->opinion_id != 0) {
+    pending_.erase(n->opinion_id);
+    n->opinion_id = 0;
+    counters_->opinions_pending.store(pending_.size(), std::memory_order_relaxed);
+  }
+  if (n->suspect) {
+    n->suspect = false;
+    counters_->suspect_nodes.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void CheckEngine::OnOpinion(uint64_t id, OpinionVerdict verdict) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  const uint32_t target = it->second.target;
+  pending_.erase(it);
+  counters_->opinions_pending.store(pending_.size(), std::memory_order_relaxed);
+  if (target >= targets_.size() || targets_[target].cluster == nullptr) return;
+  ClusterSlot* c = targets_[target].cluster;
+  NodeSlot& n = c->nodes[targets_[target].node];
+  if (n.opinion_id != id) return;
+  n.opinion_id = 0;
+  const int64_t now = clock_->MonoMs();
+  if (verdict == OpinionVerdict::kReachable) {
+    counters_->opinions_reachable.fetch_add(1, std::memory_order_relaxed);
+    if (!n.suspect) counters_->suspect_nodes.fetch_add(1, std::memory_order_relaxed);
+    n.suspect = true;
+    Log(c, n, NodeStatus::kNormal, NodeStatus::kNormal, "second opinion");
+    return;
+  }
+  (verdict == OpinionVerdict::kUnreachable ? counters_->opinions_confirmed
+                                           : counters_->opinions_unanswered)
+      .fetch_add(1, std::memory_order_relaxed);
+  // Recovered while we asked (a success clears opinion_id, so this is a
+  // node still failing): publish what it failed with.
+  if (n.health.status() != NodeStatus::kNormal || n.health.failures() < c->fall) return;
+  if (n.suspect) {
+    n.suspect = false;
+    counters_->suspect_nodes.fetch_sub(1, std::memory_order_relaxed);
+  }
+  n.health.Revert(n.opinion_down);
+  c->downs.push_back(now);
+  const std::string reason =
+      std::string(ToString(n.opinion_outcome)) +
+      (verdict == OpinionVerdict::kUnreachable ? ", confirmed by peers" : ", no peer answered");
+  Log(c, n, NodeStatus::kNormal, n.opinion_down, reason.c_str());
+  EarlyFlush(c, now);
+}
+
+void CheckEngine::ExpireOpinions(int64_t now) {
+  std::vector<uint64_t> expired;
+  for (const auto& [id, p] : pending_) {
+    if (p.deadline <= now) expired.push_back(id);
+  }
+  for (uint64_t id : expired) OnOpinion(id, OpinionVerdict::kNoAnswer);
+}
+
+void CheckEngine::ProbeOnce(const Cluster& cluster, const std::string& spec, OneShotDone done) {
+  std::optional<ProbeTarget> want;
+  for (const Node& node : cluster.nodes) {
+    if (node.Spec() == spec) {
+      want = TargetFor(cluster, node, options_);
+      break;
+    }
+  }
+  if (!want || oneshots_.size() >= kMaxOneShots) {
+    if (want) counters_->peer_probes_refused.fetch_add(1, std::memory_order_relaxed);
+    oneshot_calls_.emplace_back(std::move(done), std::nullopt);
+    return;
+  }
+  const uint32_t id = AllocTarget();
+  Prober* p = ProberFor(want->type);
+  p->AddTarget(id, *want);
+  oneshots_.emplace(id, std::move(done));
+  counters_->peer_probes.fetch_add(1, std::memory_order_relaxed);
+  p->Start(id);
+}
+
+void CheckEngine::ReleaseOneShots() {
+  auto release = std::move(oneshot_release_);
+  oneshot_release_.clear();
+  for (uint32_t id : release) {
+    for (Prober* p : {http_, tcp_}) p->RemoveTarget(id);
+    targets_[id] = TargetRef{};
+    free_targets_.push_back(id);
+  }
+  auto calls = std::move(oneshot_calls_);
+  oneshot_calls_.clear();
+  for (auto& [done, outcome] : calls) done(outcome);
+}
+
+void CheckEngine::ApplyLocalHealth() {
+  const bool degraded = local_.degraded();
+  http_->SetWidened(degraded);
+  tcp_->SetWidened(degraded);
+  counters_->degraded.store(degraded ? 1 : 0, std::memory_order_relaxed);
+  counters_->degraded_reason.store(static_cast<int>(local_.reason()), std::memory_order_relaxed);
+  counters_->degraded_episodes.store(local_.episodes(), std::memory_order_relaxed);
+}
+
+std::vector<std::string> CheckEngine::Suspects(size_t limit) const {
+  std::vector<std::string> out;
+  for (const auto& c : slots_) {
+    if (!c) continue;
+    for (const NodeSlot& n : c->nodes) {
+      if (out.size() >= limit) return out;
+      if (n.suspect) out.push_back(c->def->name + "/" + n.spec);
+    }
+  }
+  return out;
 }
 
 void CheckEngine::MaybeFinishRound(ClusterSlot* c, RoundTrack* t, int64_t now) {

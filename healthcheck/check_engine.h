@@ -36,6 +36,31 @@
 // within one interval; a node past the cap stays NORMAL, its verdict "held"
 // (re-checked at fastinter, published once the window has room).
 //
+// Second opinions. When a NORMAL node reaches fall here and an
+// OpinionSource is set, the engine does not publish it down yet: it asks
+// the source for k other instances' probes (k: the cluster's
+// secondOpinions, else HealthOptions::second_opinions; at least
+// kDegradedOpinions while LocalHealth says this instance is degraded) and
+// keeps the node NORMAL meanwhile. A verdict "reachable" keeps it NORMAL and
+// marks it suspect (history reason "second opinion"); it is re-checked at
+// fastinter (within the per-second cap), and each failed re-check asks
+// again, one question in flight per node at a time -- so once the node
+// stops answering everyone, it is published down one probe round trip
+// after its next re-check.
+// "Unreachable", or no verdict within the timeout plus opinion_grace_ms,
+// publishes it down. A success meanwhile cancels the question and clears
+// suspect. Past the down cap a verdict also asks (instead of being held)
+// when opinions are on. A source that has nobody to ask (Ask returns false)
+// leaves the engine deciding alone, as before. Rising needs no opinion.
+//
+// Local health. Every check result and late start feeds LocalHealth; while
+// it says degraded, the probers use each target's widened timeout (twice
+// the timeout, at most 90% of the interval) and every down verdict asks.
+//
+// One-shot probes. ProbeOnce checks a node once for another instance's
+// question (the peer side of a second opinion) on the same probers, with
+// this instance's source address; at most kMaxOneShots at a time.
+//
 // History. Every status change (and held verdict) is recorded in the
 // TransitionLog, if one is set, with the outcome that decided it.
 //
@@ -52,7 +77,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <set>
 #include <string>
@@ -62,7 +90,9 @@
 #include "healthcheck/clock.h"
 #include "healthcheck/health_counters.h"
 #include "healthcheck/health_options.h"
+#include "healthcheck/local_health.h"
 #include "healthcheck/node_health.h"
+#include "healthcheck/opinion_source.h"
 #include "healthcheck/prober.h"
 #include "healthcheck/status_report.h"
 #include "healthcheck/transition_log.h"
@@ -97,10 +127,39 @@ class CheckEngine : public ProbeListener {
   // timers run, see HealthChecker; this covers checks the stall caught
   // mid-connect or mid-send.)
   static constexpr int64_t kStallGraceMs = 200;
-  void NoteStall(int64_t end_ms) { stall_end_ms_ = std::max(stall_end_ms_, end_ms); }
+  // `length_ms`: how late the loop ran; feeds LocalHealth.
+  void NoteStall(int64_t end_ms, int64_t length_ms = 0) {
+    stall_end_ms_ = std::max(stall_end_ms_, end_ms);
+    if (length_ms > 0) local_.OnLate(length_ms, end_ms);
+  }
   void SetWriteCache(bool enabled) { write_cache_ = enabled; }
   // Where transitions are recorded; null: nowhere. Must outlive the engine.
   void SetTransitionLog(TransitionLog* log) { log_ = log; }
+
+  // Where second opinions come from; null (the default): nowhere, every
+  // verdict is this instance's alone. Must outlive the engine.
+  void SetOpinionSource(OpinionSource* source) { opinions_ = source; }
+  // The verdict on OpinionRequest `id`. Unknown or stale ids are ignored.
+  void OnOpinion(uint64_t id, OpinionVerdict verdict);
+  static constexpr int kDegradedOpinions = 2;
+
+  // Checks node `spec` of `cluster` once, as this instance checks it, and
+  // calls `done` (on this thread, from Poll or a prober result, never from
+  // inside ProbeOnce) with the outcome; nullopt when the node cannot be
+  // checked (not online, no check, no port), too many one-shots are in
+  // flight, or the engine goes away first.
+  using OneShotDone = std::function<void(std::optional<CheckOutcome>)>;
+  void ProbeOnce(const Cluster& cluster, const std::string& spec, OneShotDone done);
+  static constexpr size_t kMaxOneShots = 2048;
+
+  // The probe target of a node as `options` and the cluster's settings say
+  // (the same for the owner and a peer asked for an opinion); nullopt when
+  // the node is not checked.
+  static std::optional<ProbeTarget> TargetFor(const Cluster& cluster, const Node& node,
+                                              const HealthOptions& options);
+  // The nodes marked suspect now, as "cluster/spec", at most `limit`.
+  std::vector<std::string> Suspects(size_t limit) const;
+  bool degraded() const { return local_.degraded(); }
 
   // For tests and /sys/status: the state the engine holds for a cluster.
   // Empty report if the cluster is not owned.
@@ -152,6 +211,15 @@ class CheckEngine : public ProbeListener {
   bool DownAllowed(ClusterSlot* c, int64_t now);
   void Log(ClusterSlot* c, const NodeSlot& n, NodeStatus from, NodeStatus to, const char* reason);
   bool TakeFastToken(int64_t now);
+  // A NORMAL node just reached fall (its health says down): publish, hold,
+  // or ask for opinions. Returns true iff it is published down now.
+  bool OnDownVerdict(ClusterSlot* c, NodeSlot* n, NodeStatus down, CheckOutcome outcome,
+                     int64_t now);
+  void ClearOpinion(NodeSlot* n);
+  void ExpireOpinions(int64_t now);
+  void ReleaseOneShots();
+  uint32_t AllocTarget();
+  void ApplyLocalHealth();
   void Schedule(ClusterSlot* c);
   void UpdateGauges();
   Prober* ProberFor(CheckType type) const;
@@ -181,6 +249,18 @@ class CheckEngine : public ProbeListener {
   int64_t fast_tokens_at_ = -1;
   std::set<uint32_t> deferred_flush_;  // slots with an early write held back
   int64_t stall_end_ms_ = -1;          // see NoteStall
+
+  OpinionSource* opinions_ = nullptr;
+  uint64_t next_opinion_id_ = 1;
+  struct Pending {
+    uint32_t target;
+    int64_t deadline;
+  };
+  std::map<uint64_t, Pending> pending_;  // opinion id -> node's target
+  LocalHealth local_;
+  std::unordered_map<uint32_t, OneShotDone> oneshots_;  // target id -> callback
+  std::vector<uint32_t> oneshot_release_;               // finished, to remove in Poll
+  std::vector<std::pair<OneShotDone, std::optional<CheckOutcome>>> oneshot_calls_;
 };
 
 }  // namespace jcm

@@ -35,4 +35,23 @@ const std::string& HashRing::OwnerOf(std::string_view cluster_name) const {
   return members_[it->second];
 }
 
+std::vector<std::string> HashRing::Successors(std::string_view cluster_name, size_t k) const {
+  std::vector<std::string> out;
+  if (points_.empty()) return out;
+  k = std::min(k, members_.size() - 1);
+  const uint64_t h = XxHash64(cluster_name);
+  auto start = std::lower_bound(points_.begin(), points_.end(), std::make_pair(h, uint32_t{0}));
+  size_t at = static_cast<size_t>(start - points_.begin()) % points_.size();
+  const uint32_t owner = points_[at].second;
+  std::vector<bool> taken(members_.size(), false);
+  taken[owner] = true;
+  for (size_t step = 0; step < points_.size() && out.size() < k; ++step) {
+    const uint32_t m = points_[(at + step) % points_.size()].second;
+    if (taken[m]) continue;
+    taken[m] = true;
+    out.push_back(members_[m]);
+  }
+  return out;
+}
+
 }  // namespace jcm

@@ -38,6 +38,12 @@ class HashRing {
     return !members_.empty() && OwnerOf(cluster_name) == member;
   }
 
+  // The next `k` distinct members after the owner of `cluster_name`,
+  // walking the ring from the owner's point on (the owner excluded; fewer
+  // if the ring has fewer other members). Every instance computes the same
+  // list: the peers asked for a second opinion (CheckEngine).
+  std::vector<std::string> Successors(std::string_view cluster_name, size_t k) const;
+
   // Sorted, de-duplicated.
   const std::vector<std::string>& members() const { return members_; }
   bool empty() const { return members_.empty(); }

@@ -133,21 +133,36 @@ Status HealthChecker::Start() {
   loop->engine = std::make_unique<CheckEngine>(options_, budget, loop->http.get(), loop->tcp.get(),
                                                &writer_, &counters_, clock_);
   loop->engine->SetTransitionLog(&transitions_);
+  loop->engine->SetOpinionSource(opinions_);
   loop->proxy.engine = loop->engine.get();
   loop_ = std::move(loop);
   stop_ = false;
   writer_.Start();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    accepting_ = true;
+  }
   thread_ = std::thread([this] { Run(); });
   return Status::Ok();
 }
 
 void HealthChecker::Stop() {
   if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    accepting_ = false;
+  }
   stop_ = true;
   Wake();
   thread_.join();
   // The loop is gone, so nothing is queued any more.
   writer_.Stop();
+  std::vector<ProbeAsk> asks;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    asks.swap(probe_asks_);
+  }
+  for (ProbeAsk& a : asks) a.done(std::nullopt);
   // Engine first: it hands its targets back to the probers.
   loop_->engine.reset();
   loop_->tcp.reset();
@@ -163,6 +178,36 @@ void HealthChecker::SetClusters(std::vector<std::shared_ptr<const Cluster>> owne
     pending_ = std::move(owned);
   }
   Wake();
+}
+
+void HealthChecker::DeliverOpinion(uint64_t id, OpinionVerdict verdict) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    verdicts_.emplace_back(id, verdict);
+  }
+  Wake();
+}
+
+void HealthChecker::ProbeOnce(std::shared_ptr<const Cluster> cluster, std::string spec,
+                              CheckEngine::OneShotDone done) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Stopped or not started: nobody would run it.
+    if (accepting_) {
+      probe_asks_.push_back(ProbeAsk{std::move(cluster), std::move(spec), std::move(done)});
+      done = nullptr;
+    }
+  }
+  if (done) {
+    done(std::nullopt);
+    return;
+  }
+  Wake();
+}
+
+std::vector<std::string> HealthChecker::Suspects() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return suspects_;
 }
 
 void HealthChecker::SetWriteCache(bool enabled) {
@@ -190,12 +235,18 @@ void HealthChecker::Run() {
   int64_t last_wait_end = rate_start;
   while (!stop_.load(std::memory_order_relaxed)) {
     std::optional<std::vector<std::shared_ptr<const Cluster>>> pending;
+    std::vector<std::pair<uint64_t, OpinionVerdict>> verdicts;
+    std::vector<ProbeAsk> asks;
     {
       std::lock_guard<std::mutex> lock(mu_);
       pending.swap(pending_);
+      verdicts.swap(verdicts_);
+      asks.swap(probe_asks_);
     }
     l.engine->SetWriteCache(write_cache_.load(std::memory_order_relaxed));
     if (pending) l.engine->SetClusters(*pending);
+    for (const auto& [id, verdict] : verdicts) l.engine->OnOpinion(id, verdict);
+    for (ProbeAsk& a : asks) l.engine->ProbeOnce(*a.cluster, a.spec, std::move(a.done));
 
     l.engine->Poll();
     int64_t now = clock_->MonoMs();
@@ -209,7 +260,7 @@ void HealthChecker::Run() {
       // This turn ran far longer than a turn should: checks that time out
       // now may have timed us.
       counters_.loop_stalls.fetch_add(1, std::memory_order_relaxed);
-      l.engine->NoteStall(now);
+      l.engine->NoteStall(now, now - last_wait_end);
     }
     l.tcp->RunTimers(now);
     l.http->RunTimers(now);
@@ -221,6 +272,13 @@ void HealthChecker::Run() {
                                      std::memory_order_relaxed);
       rate_start = now;
       rate_checks = checks;
+      // The suspect list for /sys/status, refreshed with the rate gauge.
+      std::vector<std::string> suspects;
+      if (counters_.suspect_nodes.load(std::memory_order_relaxed) > 0) {
+        suspects = l.engine->Suspects(kMaxSuspectsShown);
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      suspects_.swap(suspects);
     }
     const int64_t next =
         std::min({l.engine->NextDueMs(), l.tcp->NextTimerMs(), l.http->NextTimerMs()});
@@ -231,7 +289,7 @@ void HealthChecker::Run() {
     const int64_t wait_end = clock_->MonoMs();
     if (wait_end - wait_start > wait + kStallMs) {
       counters_.loop_stalls.fetch_add(1, std::memory_order_relaxed);
-      l.engine->NoteStall(wait_end);
+      l.engine->NoteStall(wait_end, wait_end - wait_start - wait);
     }
     last_wait_end = wait_end;
   }

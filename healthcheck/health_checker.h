@@ -23,9 +23,15 @@
 // check. Raising the soft limit to the hard one is the caller's decision
 // (RaiseFileLimit below), since it is process-wide.
 //
-// Thread-safety: SetClusters, SetWriteCache, counters() and Stop may be called
-// from any thread. StatusSink::WriteStatuses is called from the checker's
-// writer thread (never the probing loop), one call at a time; it may block.
+// Second opinions. With an OpinionSource set (before Start), the engine asks
+// it before publishing a NORMAL node down; the source answers through
+// DeliverOpinion from any thread, and the verdict reaches the engine on the
+// checker thread. ProbeOnce is the other side: a peer's question, checked
+// once on this loop, its answer handed to a callback on the checker thread.
+//
+// Thread-safety: SetClusters, SetWriteCache, DeliverOpinion, ProbeOnce,
+// Suspects, counters() and Stop may be called from any thread. StatusSink::WriteStatuses is called
+// from the checker's writer thread (never the probing loop), one call at a time; it may block.
 // Start and Stop must not race each other.
 #pragma once
 
@@ -36,9 +42,11 @@
 #include <thread>
 #include <vector>
 
+#include "healthcheck/check_engine.h"
 #include "healthcheck/clock.h"
 #include "healthcheck/health_counters.h"
 #include "healthcheck/health_options.h"
+#include "healthcheck/opinion_source.h"
 #include "healthcheck/status_report.h"
 #include "healthcheck/status_writer.h"
 #include "healthcheck/transition_log.h"
@@ -67,6 +75,19 @@ class HealthChecker {
   // JCM's /sys/nscache: false = write every round.
   void SetWriteCache(bool enabled);
 
+  // Where second opinions come from (see the header). Before Start; must
+  // outlive the checker.
+  void SetOpinionSource(OpinionSource* source) { opinions_ = source; }
+  void DeliverOpinion(uint64_t id, OpinionVerdict verdict);
+  // Checks node `spec` of `cluster` once from this instance; `done` runs on
+  // the checker thread with the outcome, or nullopt (node not checkable,
+  // too many in flight, checker stopped or not started).
+  void ProbeOnce(std::shared_ptr<const Cluster> cluster, std::string spec,
+                 CheckEngine::OneShotDone done);
+  // Nodes NORMAL but suspect ("cluster/spec"), as of at most ~1 s ago.
+  std::vector<std::string> Suspects() const;
+  static constexpr size_t kMaxSuspectsShown = 1000;
+
   const HealthCounters& counters() const { return counters_; }
   // The last transitions of the nodes this instance checks (TransitionLog).
   const TransitionLog& transitions() const { return transitions_; }
@@ -91,8 +112,18 @@ class HealthChecker {
   std::unique_ptr<Loop> loop_;
   std::thread thread_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
+  bool accepting_ = false;  // GUARDED_BY(mu_): ProbeOnce queues (running)
   std::optional<std::vector<std::shared_ptr<const Cluster>>> pending_;  // GUARDED_BY(mu_)
+  OpinionSource* opinions_ = nullptr;
+  struct ProbeAsk {
+    std::shared_ptr<const Cluster> cluster;
+    std::string spec;
+    CheckEngine::OneShotDone done;
+  };
+  std::vector<std::pair<uint64_t, OpinionVerdict>> verdicts_;  // GUARDED_BY(mu_)
+  std::vector<ProbeAsk> probe_asks_;                           // GUARDED_BY(mu_)
+  std::vector<std::string> suspects_;                          // GUARDED_BY(mu_)
 };
 
 // Raises the soft RLIMIT_NOFILE to the hard limit. Returns the soft limit in

@@ -2,11 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "healthcheck/local_health.h"
+
 namespace jcm {
 
 nlohmann::json CountersToJson(const HealthCounters& c) {
   auto get = [](const auto& a) { return a.load(std::memory_order_relaxed); };
-  return nlohmann::json{
+  nlohmann::json j{
       {"clusters", get(c.clusters)},
       {"nodes", get(c.nodes)},
       {"checkedNodes", get(c.checked_nodes)},
@@ -32,6 +34,24 @@ nlohmann::json CountersToJson(const HealthCounters& c) {
       {"writeQueue", get(c.write_queue)},
       {"writesCoalesced", get(c.writes_coalesced)},
   };
+  j["secondOpinions"] = {
+      {"asked", get(c.opinions_asked)},
+      {"reachable", get(c.opinions_reachable)},
+      {"confirmed", get(c.opinions_confirmed)},
+      {"unanswered", get(c.opinions_unanswered)},
+      {"alone", get(c.opinions_alone)},
+      {"pending", get(c.opinions_pending)},
+      {"suspectNodes", get(c.suspect_nodes)},
+      {"peerProbes", get(c.peer_probes)},
+      {"peerProbesRefused", get(c.peer_probes_refused)},
+  };
+  j["localHealth"] = {
+      {"degraded", get(c.degraded) != 0},
+      {"reason", ToString(static_cast<LocalHealth::Reason>(get(c.degraded_reason)))},
+      {"episodes", get(c.degraded_episodes)},
+      {"failingClusters", get(c.failing_clusters)},
+  };
+  return j;
 }
 
 }  // namespace jcm

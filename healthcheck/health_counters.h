@@ -41,6 +41,22 @@ struct HealthCounters {
   std::atomic<uint64_t> writes_skipped{0};    // unchanged since the last write
   std::atomic<uint64_t> write_errors{0};      // sink refused; retried (StatusWriter)
   std::atomic<uint64_t> writes_coalesced{0};  // replaced by a newer report before written
+
+  // Second opinions (CheckEngine, OpinionSource).
+  std::atomic<uint64_t> opinions_asked{0};       // down verdicts sent to peers
+  std::atomic<uint64_t> opinions_reachable{0};   // a peer reached it: kept NORMAL, suspect
+  std::atomic<uint64_t> opinions_confirmed{0};   // no peer reached it: published down
+  std::atomic<uint64_t> opinions_unanswered{0};  // no verdict in time: published down
+  std::atomic<uint64_t> opinions_alone{0};       // nobody to ask: decided alone
+  std::atomic<uint64_t> opinions_pending{0};     // gauge: asked, verdict not in yet
+  std::atomic<uint64_t> suspect_nodes{0};        // gauge: NORMAL, but failing here
+  std::atomic<uint64_t> peer_probes{0};          // one-shot probes made for peers
+  std::atomic<uint64_t> peer_probes_refused{0};  // over the bound of one-shots in flight
+  // Local health (LocalHealth).
+  std::atomic<uint64_t> degraded{0};    // gauge: 1 while this instance doubts itself
+  std::atomic<int> degraded_reason{0};  // LocalHealth::Reason as int
+  std::atomic<uint64_t> degraded_episodes{0};
+  std::atomic<uint64_t> failing_clusters{0};  // gauge, of the last evaluation
 };
 
 // {"clusters": .., "nodes": .., "checksPerSec": .., ...} for /sys/status.

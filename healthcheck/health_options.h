@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "healthcheck/local_health.h"
 #include "model/cluster.h"
 
 namespace jcm {
@@ -81,6 +82,20 @@ struct HealthOptions {
   // and TCP, both HTTP probers); empty: the kernel picks. Multi-homed hosts
   // choose the path with it; an IPv4 source is not used for IPv6 nodes.
   std::string source_ip;
+  // --second-opinions: before a NORMAL node is published down, this many
+  // other instances (the next distinct members after the owner on the hash
+  // ring) are asked to probe it once; if any reaches it, it stays NORMAL and
+  // is marked suspect. 0: off (unless the instance doubts itself, see
+  // LocalHealth). A cluster's secondOpinions overrides it. Takes effect only
+  // with an OpinionSource (HealthChecker::SetOpinionSource).
+  int second_opinions = 2;
+  // Peers' verdicts are awaited for the check timeout plus this; none by
+  // then counts as "none reached it".
+  int opinion_grace_ms = 500;
+  // LocalHealth thresholds (Lifeguard). While degraded, check timeouts are
+  // doubled (at most 90% of the interval) and every down verdict asks for
+  // at least kDegradedOpinions second opinions.
+  LocalHealthOptions local_health;
   // JCM's /sys/nscache: true = write a cluster's statuses only when they
   // changed since this instance's last write.
   bool write_cache = true;

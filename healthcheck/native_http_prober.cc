@@ -278,6 +278,7 @@ void NativeHttpProber::AddTarget(uint32_t target, const ProbeTarget& spec) {
   t->keepalive = spec.keepalive;
   t->ok_codes = spec.ok_codes;
   t->timeout_ms = spec.timeout_ms;
+  t->widened_timeout_ms = spec.widened_timeout_ms;
   t->valid = FillSocketAddress(spec.ip, spec.port, &t->addr, &t->addr_len);
   // The path goes into the request line verbatim: a space or control
   // character would make another request of it. Such a target cannot be
@@ -309,7 +310,10 @@ void NativeHttpProber::Start(uint32_t target) {
   if (t == nullptr || t->check != 0) return;
   t->check = next_check_++;
   t->retried = false;
-  deadlines_.push(Deadline{clock_->MonoMs() + t->timeout_ms, target, t->check});
+  deadlines_.push(
+      Deadline{clock_->MonoMs() +
+                   (widened_ ? std::max(t->timeout_ms, t->widened_timeout_ms) : t->timeout_ms),
+               target, t->check});
   in_start_ = true;
   if (!t->valid) {
     Finish(t, CheckOutcome::kBadAnswer);

@@ -131,6 +131,7 @@ class NativeHttpProber : public Prober, public FdHandler {
 
   void AddTarget(uint32_t target, const ProbeTarget& spec) override;
   void RemoveTarget(uint32_t target) override;
+  void SetWidened(bool widened) override { widened_ = widened; }
   void Start(uint32_t target) override;
   void OnFdEvent(int fd, uint32_t events) override;
 
@@ -162,6 +163,7 @@ class NativeHttpProber : public Prober, public FdHandler {
     bool keepalive = true;
     std::vector<int> ok_codes;
     int timeout_ms = 800;
+    int widened_timeout_ms = 0;  // see ProbeTarget
     std::string request;
 
     int fd = -1;
@@ -204,6 +206,7 @@ class NativeHttpProber : public Prober, public FdHandler {
   SourceAddress source_;
   ProbeListener* listener_;
   const Clock* clock_;
+  bool widened_ = false;                          // SetWidened
   std::vector<std::unique_ptr<Target>> targets_;  // indexed by target id
   std::vector<uint32_t> fd_target_;               // indexed by fd
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;

@@ -27,6 +27,9 @@ struct ProbeTarget {
   int timeout_ms = 800;
   std::vector<int> ok_codes;  // HTTP only; empty = any 2xx
   bool keepalive = true;      // false: new connection per check
+  // The timeout while the instance doubts itself (LocalHealth, set through
+  // Prober::SetWidened); 0 or below timeout_ms: timeout_ms.
+  int widened_timeout_ms = 0;
   bool operator==(const ProbeTarget&) const = default;
 };
 
@@ -50,6 +53,9 @@ class Prober {
   virtual void RunTimers(int64_t /*now_ms*/) {}
   // Monotonic ms at which RunTimers has work next; INT64_MAX if none.
   virtual int64_t NextTimerMs() const { return std::numeric_limits<int64_t>::max(); }
+  // Checks started from now on use each target's widened_timeout_ms (true)
+  // or timeout_ms (false). Probers that cannot widen ignore it.
+  virtual void SetWidened(bool /*widened*/) {}
 };
 
 }  // namespace jcm

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -25,6 +26,7 @@ void TcpProber::AddTarget(uint32_t target, const ProbeTarget& spec) {
   if (target >= targets_.size()) targets_.resize(target + 1);
   auto t = std::make_unique<Target>();
   t->timeout_ms = spec.timeout_ms;
+  t->widened_timeout_ms = spec.widened_timeout_ms;
   t->valid = FillSocketAddress(spec.ip, spec.port, &t->addr, &t->addr_len);
   targets_[target] = std::move(t);
 }
@@ -82,7 +84,10 @@ void TcpProber::Start(uint32_t target) {
   if (static_cast<size_t>(fd) >= fd_target_.size()) fd_target_.resize(fd + 1024);
   fd_target_[fd] = target;
   poller_->Watch(fd, EPOLLOUT, this);
-  deadlines_.push(Deadline{clock_->MonoMs() + t->timeout_ms, target, t->attempt});
+  deadlines_.push(
+      Deadline{clock_->MonoMs() +
+                   (widened_ ? std::max(t->timeout_ms, t->widened_timeout_ms) : t->timeout_ms),
+               target, t->attempt});
 }
 
 void TcpProber::OnFdEvent(int fd, uint32_t) {

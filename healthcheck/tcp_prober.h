@@ -34,6 +34,7 @@ class TcpProber : public Prober, public FdHandler {
 
   void AddTarget(uint32_t target, const ProbeTarget& spec) override;
   void RemoveTarget(uint32_t target) override;
+  void SetWidened(bool widened) override { widened_ = widened; }
   void Start(uint32_t target) override;
   void OnFdEvent(int fd, uint32_t events) override;
 
@@ -49,6 +50,7 @@ class TcpProber : public Prober, public FdHandler {
     socklen_t addr_len = 0;
     bool valid = false;  // the ip parsed
     int timeout_ms = 800;
+    int widened_timeout_ms = 0;  // see ProbeTarget
     int fd = -1;
     uint64_t attempt = 0;  // tells a deadline of an old check from the current one
   };
@@ -64,6 +66,7 @@ class TcpProber : public Prober, public FdHandler {
   Poller* poller_;
   ProbeListener* listener_;
   const Clock* clock_;
+  bool widened_ = false;  // SetWidened
   std::vector<std::unique_ptr<Target>> targets_;
   std::vector<uint32_t> fd_target_;  // indexed by fd
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<Deadline>> deadlines_;

@@ -66,6 +66,9 @@ struct CheckSettings {
   int fall = 0;
   int fast_inter_ms = 0;      // fastInterMs: re-check delay while a node changes state
   std::vector<int> ok_codes;  // empty: any 2xx is healthy
+  // secondOpinions: peers asked before a node is published down; 0 = off.
+  // -1 (not 0) is "the server's default", since 0 is meaningful here.
+  int second_opinions = -1;
   bool operator==(const CheckSettings&) const = default;
   bool IsDefault() const { return *this == CheckSettings{}; }
 };

@@ -306,7 +306,8 @@ Status DecodeCluster(const json& doc, Cluster* out) {
                                                {"timeoutMs", &c.check.timeout_ms},
                                                {"rise", &c.check.rise},
                                                {"fall", &c.check.fall},
-                                               {"fastInterMs", &c.check.fast_inter_ms}};
+                                               {"fastInterMs", &c.check.fast_inter_ms},
+                                               {"secondOpinions", &c.check.second_opinions}};
   for (const auto& [key, dst] : ints) {
     v = *dst;
     s = GetInt(doc, key, key, std::numeric_limits<int32_t>::min(),
@@ -387,6 +388,7 @@ json EncodeCluster(const Cluster& c, ClusterJsonForm form) {
     if (cs.rise) j["rise"] = cs.rise;
     if (cs.fall) j["fall"] = cs.fall;
     if (cs.fast_inter_ms) j["fastInterMs"] = cs.fast_inter_ms;
+    if (cs.second_opinions >= 0) j["secondOpinions"] = cs.second_opinions;
     if (!cs.ok_codes.empty()) j["okCodes"] = cs.ok_codes;
   }
   json nodes = json::array();

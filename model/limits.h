@@ -14,6 +14,7 @@ inline constexpr size_t kMaxNodesPerCluster = 100000;
 inline constexpr int kMinWeight = 1;
 inline constexpr int kMaxWeight = 10000;
 inline constexpr int kMaxRiseFall = 100;
+inline constexpr int kMaxSecondOpinions = 5;  // secondOpinions, --second-opinions
 inline constexpr int kMinIntervalMs = 100;
 inline constexpr int kMaxIntervalMs = 3600 * 1000;
 // ZooKeeper refuses (by dropping the connection) any request of 1 MiB or

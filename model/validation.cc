@@ -170,6 +170,11 @@ Status ValidateClusterFields(const Cluster& cluster) {
                                    " is out of range " + std::to_string(limits::kMinIntervalMs) +
                                    "-intervalMs");
   }
+  if (cs.second_opinions < -1 || cs.second_opinions > limits::kMaxSecondOpinions) {
+    return Status::InvalidArgument("secondOpinions: " + std::to_string(cs.second_opinions) +
+                                   " is out of range 0-" +
+                                   std::to_string(limits::kMaxSecondOpinions));
+  }
   if (cs.rise < 0 || cs.rise > limits::kMaxRiseFall) {
     return Status::InvalidArgument("rise: " + std::to_string(cs.rise) + " is out of range 1-" +
                                    std::to_string(limits::kMaxRiseFall));

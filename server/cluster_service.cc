@@ -148,6 +148,9 @@ Status ClusterService::Readiness() const {
         "not loaded yet: the clusters are being read from ZooKeeper (or ZooKeeper is "
         "unreachable)");
   }
+  if (!statuses_loaded_.load()) {
+    return Status::Unavailable("not loaded yet: node statuses are being read from ZooKeeper");
+  }
   int64_t lost = session_lost_at_ms_.load();
   if (lost != 0) {
     int64_t gone = NowMs() - lost;
@@ -324,6 +327,7 @@ void ClusterService::OnZkEvent(const ZkEvent& ev) {
       sessions_expired_.fetch_add(1, std::memory_order_relaxed);
       // The view was kept by the dead session's watches: stale until reloaded.
       loaded_ = false;
+      statuses_loaded_ = false;
       if (session_lost_at_ms_.load() == 0) session_lost_at_ms_ = NowMs();
       membership_->Forget();
       std::lock_guard lock(view_mu_);
@@ -393,11 +397,16 @@ void ClusterService::OnConnected(bool new_session) {
     spdlog::info("event=registered path={}", membership_->self_path());
   }
   // Load before electing: RefreshMembership lets us lead only when loaded.
-  if (SyncClusterNames(true) && !loaded_.exchange(true)) spdlog::info("event=ready");
+  if (SyncClusterNames(true)) loaded_ = true;
   RefreshMembership();
   if (status_event_handler_) {
     status_event_handler_(ZkEvent{ZkEvent::Type::kConnected, "", new_session});
+  } else {
+    statuses_loaded_ = true;  // nobody checks here: there are no statuses to wait for
   }
+  const bool ready = loaded_.load() && statuses_loaded_.load();
+  if (ready && !ready_logged_) spdlog::info("event=ready");
+  ready_logged_ = ready;
 }
 
 void ClusterService::SetWatched(const std::string& name, bool watched) {

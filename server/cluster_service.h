@@ -114,6 +114,11 @@ class ClusterService : public NameService {
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const override;
   void SetChangeListener(ChangeListener listener) override;
   Status Readiness() const override;
+  // The status handler (HealthCoordinator) reports whether it read every
+  // status znode after a (re)connection. Until it has, the instance is not
+  // ready: serving definitions without their statuses would show checked
+  // nodes INVALID to subscribers for a moment after every start.
+  void SetStatusesLoaded(bool complete) { statuses_loaded_ = complete; }
   nlohmann::json SystemStatus() const override;
   Status SetStatusWriteCache(bool enabled) override;
 
@@ -152,6 +157,8 @@ class ClusterService : public NameService {
   std::atomic<bool> shutting_down_{false};
   // A complete load of this session's view has finished.
   std::atomic<bool> loaded_{false};
+  std::atomic<bool> statuses_loaded_{false};  // see SetStatusesLoaded
+  bool ready_logged_ = false;                 // event thread only
   // Clusters with a data watch armed in the current session.
   void SetWatched(const std::string& name, bool watched);
   bool IsWatched(const std::string& name) const;

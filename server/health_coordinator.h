@@ -4,6 +4,10 @@
 //   advertised addresses (stable across restarts, so a restarted instance
 //   takes back the clusters it had) and hands the clusters it owns to its
 //   HealthChecker; the set is recomputed when members or definitions change.
+// - Clusters with checkType NONE are owned but not handed to the checker:
+//   the registry publishes their online nodes NORMAL whatever a status says,
+//   so checking them would only rewrite an O(nodes) report per definition
+//   change.
 // - Writing (StatusSink): the owner writes a cluster's StatusReport to the
 //   ephemeral znode <root>/status/<name>. A znode left by a previous owner
 //   that is still alive is replaced (deleted, re-created as ours).
@@ -11,6 +15,10 @@
 //   its registry, so every instance serves the statuses. A vanished status
 //   znode changes nothing: the last known statuses stay until the new owner
 //   writes, so a dead checker never makes nodes look down.
+// - Second opinions: an OpinionClient asks the next members on the ring
+//   (HashRing::Successors) before the checker publishes a NORMAL node down;
+//   ProbeForPeer answers other instances' questions (POST /sys/probe) with
+//   one-shot checks on this instance's checker.
 // - The owner keeps its last written report per cluster and writes it again
 //   when its znode vanished under it (new session), since the checker itself
 //   only writes on change.
@@ -33,10 +41,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/peer_probe.h"
 #include "healthcheck/hash_ring.h"
 #include "healthcheck/health_checker.h"
 #include "healthcheck/status_report.h"
 #include "server/cluster_service.h"
+#include "server/opinion_client.h"
 #include "storage/bad_znode_log.h"
 
 namespace jcm {
@@ -48,6 +58,15 @@ class HealthCoordinator : public StatusSink {
 
   // Wires itself into the service (call before service->Start()).
   void Attach();
+  // The tokens file whose first write token is sent to peers with second
+  // opinion questions (see OpinionClient). Before Start.
+  void SetPeerTokensFile(std::string path) { peer_tokens_file_ = std::move(path); }
+  // CA file verifying peers that advertise https:// (--tls-ca). Before Start.
+  void SetPeerCaFile(std::string path) { peer_ca_file_ = std::move(path); }
+  // POST /sys/probe: checks each named node once from this instance and
+  // calls `done` with the outcomes (api/peer_probe.h). Thread-safe.
+  void ProbeForPeer(std::vector<PeerProbe> probes,
+                    std::function<void(std::vector<std::string>)> done);
   Status Start();
   void Stop();
 
@@ -63,7 +82,12 @@ class HealthCoordinator : public StatusSink {
   //    "checking": whether this instance checks the cluster now,
   //    "nodes": {spec: [{"at": wall ms, "from": status, "to": status,
   //                      "reason": "success" | "bad-answer" | "no-answer" |
-  //                                "offline" | "held"}, ... oldest first]}}
+  //                                "offline" | "held" | "second opinion" |
+  //                                "<outcome>, confirmed by peers" |
+  //                                "<outcome>, no peer answered"}, ...
+  //                                oldest first]},
+  //    "suspects": [spec, ...]: nodes NORMAL but failing here while a peer
+  //                reaches them}
   // At most TransitionLog::kPerNode entries per node. Only the instance that
   // checks a cluster has its history; others answer with "nodes": {} and
   // "checking": false (a caller may ask the owner). Thread-safe.
@@ -73,7 +97,11 @@ class HealthCoordinator : public StatusSink {
   std::string StatusDir() const { return service_->root() + "/status"; }
   std::string NameFromStatusPath(const std::string& path) const;
   void LoadStatus(const std::string& name);
-  void SyncStatusNames();
+  // Applies one status znode's content (decoded here; a bad one is skipped).
+  void ApplyStatus(const std::string& name, const std::string& data, const ZkStat& stat);
+  // Reads every status znode (pipelined) with watches. False if ZooKeeper
+  // could not be read, so the statuses held may be incomplete.
+  bool SyncStatusNames();
   // REQUIRES: write_mu_ held.
   Status WriteBytes(const std::string& name, const std::string& bytes);
   void OwnershipLoop();
@@ -83,6 +111,9 @@ class HealthCoordinator : public StatusSink {
   const std::string self_;
   HealthOptions options_;
   std::unique_ptr<HealthChecker> checker_;
+  std::string peer_tokens_file_;
+  std::string peer_ca_file_;
+  std::unique_ptr<OpinionClient> opinions_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

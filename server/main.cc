@@ -89,12 +89,15 @@ int main(int argc, char** argv) {
   health_options.fastinter_max_per_sec = config.health_fastinter_max_per_sec;
   health_options.source_ip = config.check_source_ip;
   health_options.max_down_share = config.health_max_down_share;
+  health_options.second_opinions = config.second_opinions;
   jcm::ParseHttpProberKind(config.http_prober, &health_options.http_prober);  // checked by CLI
   health_options.on_check_done = [m = &metrics](jcm::CheckType type, double seconds) {
     m->check_seconds(type).Observe(seconds);
   };
   auto health = std::make_unique<jcm::HealthCoordinator>(service.get(), health_options);
   health->Attach();
+  health->SetPeerTokensFile(config.tokens_file);
+  health->SetPeerCaFile(config.tls_ca);
 
   jcm::ApiOptions api_options;
   api_options.host = config.listen_host();
@@ -121,6 +124,9 @@ int main(int argc, char** argv) {
   api_options.zk_reconnect_hold = std::chrono::milliseconds(config.zk_reconnect_hold_ms);
   auto api = std::make_unique<jcm::ApiServer>(api_options, service.get());
   api->SetHistoryProvider([h = health.get()](const std::string& name) { return h->History(name); });
+  api->SetPeerProbe([h = health.get()](std::vector<jcm::PeerProbe> probes, auto done) {
+    h->ProbeForPeer(std::move(probes), std::move(done));
+  });
 
   s = api->Start();
   if (!s.ok()) {

@@ -102,6 +102,12 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "(1 = no cap)")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 1.0));
+  app.add_option("--second-opinions", c->second_opinions,
+                 "Before a healthy node is published down, this many other instances (the next "
+                 "on the hash ring) probe it once; if any reaches it, it stays NORMAL and is "
+                 "marked suspect (0 = off; a cluster's secondOpinions overrides it)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 5));
   app.add_option("--check-source-ip", c->check_source_ip,
                  "Local address health checks connect from (HTTP and TCP); default: the "
                  "kernel's choice");

@@ -23,6 +23,7 @@ struct ServerConfig {
   int health_fastinter_ms = 0;              // 0: interval / 4 (HealthOptions)
   int health_fastinter_max_per_sec = 1000;  // 0: no fast re-checks
   double health_max_down_share = 1.0;       // 1: no cap (HealthOptions)
+  int second_opinions = 2;                  // --second-opinions; 0: off (HealthOptions)
   std::string check_source_ip;              // --check-source-ip; empty: the kernel picks
   std::string http_prober = "native";       // --http-prober native|curl (HealthOptions)
   double panic_share = 0.5;

@@ -6,6 +6,7 @@
 #include "model/limits.h"
 #include "model/validation.h"
 #include "storage/compression.h"
+#include "storage/stored_cluster_codec.h"
 
 namespace jcm {
 
@@ -48,7 +49,7 @@ Status ClusterStore::EnsureLayout() {
 }
 
 Result<std::string> ClusterStore::Encode(const Cluster& cluster) {
-  std::string json = EncodeCluster(cluster, ClusterJsonForm::kStored).dump();
+  std::string json = StoredClusterCodec::Encode(cluster);
   std::string bytes = json.size() > kCompressAbove ? ZlibCompress(json) : std::move(json);
   if (bytes.size() > limits::kMaxZnodeBytes) {
     return Status::TooLarge(
@@ -63,25 +64,53 @@ Status ClusterStore::Decode(std::string_view bytes, Cluster* out) {
   // The decoders return a Status for every input; this catches what no input
   // check can rule out (an allocation failing), so nothing escapes either way.
   try {
-    return DecodeUnchecked(bytes, out);
+    return DecodeUnchecked(bytes, nullptr, out);
   } catch (const std::exception& e) {
     return Status::Internal(std::string("stored cluster: decoding failed: ") + e.what());
   }
 }
 
-Status ClusterStore::DecodeUnchecked(std::string_view bytes, Cluster* out) {
-  std::string inflated;
+Status ClusterStore::DecodeUnchecked(std::string_view bytes,
+                                     StoredClusterCodec::FragmentCache* cache, Cluster* out) {
+  std::string text;
   if (!bytes.empty() && bytes[0] != '{') {
     // Capped: a hostile znode of 1 MB could otherwise inflate to 1 GB.
     Result<std::string> r = ZlibDecompress(bytes, limits::kMaxInflatedClusterBytes);
     if (!r.ok()) return r.status();
-    inflated = std::move(r).value();
-    bytes = inflated;
+    text = std::move(r).value();
+  } else {
+    text.assign(bytes);
   }
-  nlohmann::json doc;
-  Status s = ParseJsonText(bytes, &doc);
-  if (!s.ok()) return s;
-  return DecodeCluster(doc, out);
+  return StoredClusterCodec::Decode(std::move(text), cache, out);
+}
+
+std::unique_ptr<StoredClusterCodec::FragmentCache> ClusterStore::TakeCache(
+    const std::string& name) {
+  std::lock_guard lock(cache_mu_);
+  auto it = caches_.find(name);
+  if (it == caches_.end()) return std::make_unique<StoredClusterCodec::FragmentCache>();
+  std::unique_ptr<StoredClusterCodec::FragmentCache> c = std::move(it->second);
+  caches_.erase(it);
+  return c;
+}
+
+void ClusterStore::ReturnCache(const std::string& name,
+                               std::unique_ptr<StoredClusterCodec::FragmentCache> cache) {
+  std::lock_guard lock(cache_mu_);
+  // A concurrent decode of the same cluster may have returned one first;
+  // either is a correct cache (its keys are node texts).
+  caches_.emplace(name, std::move(cache));
+}
+
+void ClusterStore::DropCache(const std::string& name) {
+  std::lock_guard lock(cache_mu_);
+  caches_.erase(name);
+}
+
+size_t ClusterStore::CachedNodes(const std::string& name) const {
+  std::lock_guard lock(cache_mu_);
+  auto it = caches_.find(name);
+  return it == caches_.end() ? 0 : it->second->size();
 }
 
 bool ClusterStore::IsUnreadable(const Status& status) {
@@ -102,7 +131,10 @@ Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch,
   const std::string path = ClusterPath(name);
   Result<std::string> data = zk_->Get(path, &stat, watch);
   if (!data.ok()) {
-    if (data.status().IsNotFound()) bad_log_.Clear(path);
+    if (data.status().IsNotFound()) {
+      bad_log_.Clear(path);
+      DropCache(name);
+    }
     return data.status();
   }
   if (held_version > 0 && stat.mzxid <= held_version) {
@@ -124,7 +156,16 @@ Result<StoredCluster> ClusterStore::DecodeLoaded(const std::string& name, const 
                             std::to_string(stat.mzxid) + ") is unreadable, as logged");
   }
   StoredCluster out;
-  Status s = Decode(bytes, &out.cluster);
+  // The previous version's nodes, by their text: only changed nodes are
+  // parsed (see StoredClusterCodec).
+  std::unique_ptr<StoredClusterCodec::FragmentCache> cache = TakeCache(name);
+  Status s;
+  try {
+    s = DecodeUnchecked(bytes, cache.get(), &out.cluster);
+  } catch (const std::exception& e) {
+    s = Status::Internal(std::string("stored cluster: decoding failed: ") + e.what());
+  }
+  ReturnCache(name, std::move(cache));
   if (s.ok() && out.cluster.name != name) {
     // A definition copied under another name would shadow the real one.
     s = Status::InvalidArgument("name: " + QuoteForError(out.cluster.name) +
@@ -207,7 +248,10 @@ Result<int64_t> ClusterStore::Remove(const std::string& name, int32_t expected_z
                            ZkOp::Set(ClustersDir(), "", -1)};
   std::vector<ZkOpResult> results;
   Status s = zk_->Multi(ops, &results);
-  if (s.ok()) return results.back().stat.mzxid;
+  if (s.ok()) {
+    DropCache(name);
+    return results.back().stat.mzxid;
+  }
   s = FenceOrWriteFailure(results, s, fence);
   if (s.IsNotFound()) return Status::Conflict(s.message());
   return s;

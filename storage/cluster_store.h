@@ -14,16 +14,26 @@
 // (non-JSON, numbers beyond a double, deep nesting, a zlib bomb) and Load()
 // reports an unreadable znode as IsUnreadable(), logged once per version.
 //
-// Thread-safety: thread-safe; its only state is the thread-safe BadZnodeLog.
+// Decoding keeps, per cluster, the nodes of the last version it decoded by
+// their JSON text (StoredClusterCodec::FragmentCache), so a new version costs
+// a parse of its changed nodes only.
+//
+// Thread-safety: thread-safe; its state is the thread-safe BadZnodeLog and
+// the decode caches (under cache_mu_; a decode takes its cluster's cache out
+// and puts it back).
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "model/cluster.h"
 #include "model/status.h"
 #include "storage/bad_znode_log.h"
+#include "storage/stored_cluster_codec.h"
 #include "storage/zk_api.h"
 
 namespace jcm {
@@ -80,6 +90,8 @@ class ClusterStore {
   // has a zxid <= it.
   Result<int64_t> ClustersDirPzxid();
   static bool IsUnreadable(const Status& status);
+  // Nodes in the decode cache of `name` (for tests).
+  size_t CachedNodes(const std::string& name) const;
   // Versions of unreadable cluster znodes seen so far.
   uint64_t unreadable_seen() const { return bad_log_.reported(); }
 
@@ -101,11 +113,19 @@ class ClusterStore {
   // one is logged once per mzxid and reported as IsUnreadable().
   Result<StoredCluster> DecodeLoaded(const std::string& name, const std::string& path,
                                      std::string_view bytes, const ZkStat& stat);
-  static Status DecodeUnchecked(std::string_view bytes, Cluster* out);
+  static Status DecodeUnchecked(std::string_view bytes, StoredClusterCodec::FragmentCache* cache,
+                                Cluster* out);
+  std::unique_ptr<StoredClusterCodec::FragmentCache> TakeCache(const std::string& name);
+  void ReturnCache(const std::string& name,
+                   std::unique_ptr<StoredClusterCodec::FragmentCache> cache);
+  void DropCache(const std::string& name);
 
   ZkApi* const zk_;
   const std::string root_;
   BadZnodeLog bad_log_;
+  mutable std::mutex cache_mu_;
+  std::unordered_map<std::string, std::unique_ptr<StoredClusterCodec::FragmentCache>>
+      caches_;  // GUARDED_BY(cache_mu_)
 };
 
 }  // namespace jcm

@@ -56,6 +56,12 @@ export function clusterPage(ctx, name) {
     const owner = ownerResolver(status)(c.name);
     const self = status ? status.self : "";
     const write = ctx.canWrite();
+    // Nodes this instance's checker fails to reach while another instance
+    // reaches them (second opinion): NORMAL, but worth a look. Only the
+    // instance that checks the cluster knows.
+    const prefix = `${c.name}/`;
+    const suspects = new Set(((status && status.health && status.health.suspects) || [])
+      .filter((s) => s.startsWith(prefix)).map((s) => s.slice(prefix.length)));
 
     fill(head,
       h("h1", null, c.name),
@@ -88,8 +94,8 @@ export function clusterPage(ctx, name) {
       const spec = nodeSpec(n);
       return {
         key: spec,
-        sig: JSON.stringify([n, write]),
-        build: () => nodeRow(c, n, spec, write),
+        sig: JSON.stringify([n, write, suspects.has(spec)]),
+        build: () => nodeRow(c, n, spec, write, suspects.has(spec)),
       };
     }));
   }
@@ -99,7 +105,7 @@ export function clusterPage(ctx, name) {
       sub ? h("div.fact-sub", null, sub) : null));
   }
 
-  function nodeRow(c, n, spec, write) {
+  function nodeRow(c, n, spec, write, suspect) {
     const state = nodeState(n);
     const online = n.online !== "OFFLINE" && n.online !== false;
     const raw = n.status || "INVALID";
@@ -107,7 +113,10 @@ export function clusterPage(ctx, name) {
       ? raw : state === "unchecked" && c.checkType === "NONE" ? "no check" : "";
     return h(`tr.node-${state}`, { dataset: { spec, status: raw, state } },
       h("td", null, h(`span.status.status-${state}`, null, h("span.dot"),
-        NODE_STATE_LABEL[state], detail ? h("span.status-detail", null, detail) : null)),
+        NODE_STATE_LABEL[state], detail ? h("span.status-detail", null, detail) : null,
+        suspect ? h("span.status-detail", {
+          title: "This instance's checks fail, but another instance reaches it: kept NORMAL",
+        }, "suspect") : null)),
       h("td.mono.strong", null, n.ip),
       h("td.mono", null, (n.protos || []).map((p) => h("span.port", null, `${p.proto}:${p.port}`))),
       h("td.num", null, num(n.weight ?? 100)),

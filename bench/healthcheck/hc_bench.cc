@@ -7,6 +7,12 @@
 //   jcm-bench-healthcheck --nodes 18000 --port 18080 [--seconds 20]
 //       [--warmup 3] [--per-cluster 100] [--interval 1000] [--multis 64]
 //       [--max-keepalive -1] [--prober native|curl]
+//       [--flapping 0 --flap-port P] [--fastinter-max-per-sec 1000]
+//
+// --flapping N points the first N nodes at --flap-port instead (a target
+// that fails a share of its checks), so that nodes keep changing state and
+// fast re-checks (fastinter) happen; --fastinter-max-per-sec 0 turns them
+// off, to compare (bench/healthcheck/extra_checks.sh).
 #include <sys/resource.h>
 
 #include <atomic>
@@ -60,6 +66,7 @@ double CpuSeconds(double* user, double* sys) {
 int main(int argc, char** argv) {
   int nodes = 10000, port = 18080, seconds = 20, warmup = 3, per_cluster = 100, interval = 1000;
   int multis = 64, max_keepalive = -1;
+  int flapping = 0, flap_port = 0, fast_cap = 1000;
   jcm::HttpProberKind prober = jcm::HttpProberKind::kNative;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
@@ -85,6 +92,12 @@ int main(int argc, char** argv) {
       multis = v;
     else if (k == "--max-keepalive")
       max_keepalive = v;
+    else if (k == "--flapping")
+      flapping = v;
+    else if (k == "--flap-port")
+      flap_port = v;
+    else if (k == "--fastinter-max-per-sec")
+      fast_cap = v;
     else {
       std::fprintf(stderr, "unknown flag %s\n", argv[i]);
       return 2;
@@ -100,7 +113,7 @@ int main(int argc, char** argv) {
     for (int i = first; i < std::min(nodes, first + per_cluster); ++i) {
       jcm::Node n;
       n.ip = NodeIp(i);
-      n.protos = {{static_cast<uint16_t>(port), jcm::Proto::kHttp}};
+      n.protos = {{static_cast<uint16_t>(i < flapping ? flap_port : port), jcm::Proto::kHttp}};
       c->nodes.push_back(std::move(n));
     }
     clusters.push_back(std::move(c));
@@ -112,6 +125,7 @@ int main(int argc, char** argv) {
   o.multi_handles = multis;
   o.max_keepalive = max_keepalive;
   o.http_prober = prober;
+  o.fastinter_max_per_sec = fast_cap;
   CountingSink sink;
   jcm::HealthChecker checker(o, &sink);
   if (jcm::Status s = checker.Start(); !s.ok()) {
@@ -127,6 +141,7 @@ int main(int argc, char** argv) {
   const double cpu0 = CpuSeconds(&u0, &s0);
   const uint64_t checks0 = done(), rounds0 = c.rounds.load(), late0 = c.late_rounds.load();
   const uint64_t ok0 = c.successes.load(), fail0 = c.failures.load(), to0 = c.timeouts.load();
+  const uint64_t fast0 = c.fast_checks.load(), capped0 = c.fast_capped.load();
   const auto t0 = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::seconds(seconds));
   const double cpu1 = CpuSeconds(&u1, &s1);
@@ -155,6 +170,9 @@ int main(int argc, char** argv) {
       {"cpuUser", u1 - u0},
       {"cpuSys", s1 - s0},
       {"cpuPer10k", checks ? (cpu1 - cpu0) / checks * 10000 : 0.0},
+      {"fastChecks", c.fast_checks.load() - fast0},
+      {"fastCapped", c.fast_capped.load() - capped0},
+      {"flapping", flapping},
       {"statusWrites", c.status_writes.load()},
       {"writesSkipped", c.writes_skipped.load()},
       {"normalAtEnd", sink.last_normal_total.load()},

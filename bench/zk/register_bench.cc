@@ -11,7 +11,7 @@
 //    cluster keeps its size. `warmup` seconds unmeasured, then `seconds`
 //    measured.
 // 3. Visibility: a probe adds one node every `probe-ms` (through the same
-//    instance) and polls every instance in `all` (GET /c/{name}) until it
+//    instance) and long-polls every instance in `all` (POST /sub) until it
 //    serves a version at least the ack's; the time from sending the probe
 //    to seeing it, per instance, gives p50/p99.
 // 4. Over the measured window: batches and mutations per batch from the
@@ -121,14 +121,33 @@ nlohmann::json NodeOf(long i) {
   return {{"ip", IpOf(i)}, {"protos", {{{"port", 8080}, {"proto", "HTTP"}}}}, {"online", "ONLINE"}};
 }
 
-// The cluster's version as `target` serves it (0 when unreadable). The
-// document ends with the version (sorted keys), so no JSON parse.
-int64_t VersionOn(httplib::Client* c, const std::string& name) {
-  auto r = c->Get("/c/" + name);
-  if (!r || r->status != 200) return 0;
-  size_t at = r->body.rfind("\"version\":");
-  if (at == std::string::npos) return 0;
-  return std::atoll(r->body.c_str() + at + 10);
+// Waits until `c` serves a version of `name` at least `want`, in /sub long
+// polls (extended form): a RESP_NOCHANGE answer is a few bytes, the cluster
+// comes once, when the instance holds a newer version than asked about. (A
+// tight loop of GET /c/{name} moved the whole cluster per poll: at 20,000
+// nodes ~2.5 MB every half millisecond, which loaded the very instances
+// being measured.) Returns false if `give_up` passes first.
+bool AwaitVersion(httplib::Client* c, const std::string& name, int64_t want,
+                  Clock::time_point give_up) {
+  while (Clock::now() < give_up) {
+    nlohmann::json req = {
+        {"tag", "jcm-bench-register-probe"},
+        {"ext", 1},
+        {"waitMs", 1000},
+        {"units", nlohmann::json::array({nlohmann::json{
+                      {"name", name}, {"version", want - 1}, {"statusVersion", 1LL << 60}}})}};
+    auto r = c->Post("/sub", req.dump(), "application/json");
+    if (!r || r->status != 200) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
+    }
+    if (r->body.find("\"RESP_UPDATE\"") == std::string::npos) continue;
+    // The cluster's keys are sorted and it ends with "version"; the unit's
+    // own keys after it ("kind", "name") hold no version: no JSON parse.
+    size_t at = r->body.rfind("\"version\":");
+    if (at != std::string::npos && std::atoll(r->body.c_str() + at + 10) >= want) return true;
+  }
+  return false;
 }
 
 // The specs `target` serves for cluster `name`.
@@ -316,10 +335,7 @@ int main(int argc, char** argv) {
           removable.push_back(id);
         }
         for (size_t k = 0; k < readers.size() && version > 0; ++k) {
-          auto give_up = Clock::now() + std::chrono::seconds(10);
-          while (VersionOn(readers[k].get(), name) < version && Clock::now() < give_up) {
-            std::this_thread::sleep_for(std::chrono::microseconds(500));
-          }
+          AwaitVersion(readers[k].get(), name, version, Clock::now() + std::chrono::seconds(10));
           if (measuring.load()) {
             visible_ms[k].push_back(
                 std::chrono::duration<double, std::milli>(Clock::now() - t0).count());

@@ -2,7 +2,9 @@
 // instances, interval 1 s, fall 2, fastinter 250 ms, extra checks capped at
 // 20/s per instance). Every node is published down on every instance within
 // the bound, the extra checks stay under the cap, and once everything is
-// down nothing more is written (status writes stay change-only).
+// down nothing more is written (status writes stay change-only). Second
+// opinions are on (the default, 2 peers): every down verdict was confirmed
+// by the other instances, in batches, within the same bound.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -66,6 +68,14 @@ class HealthMassFailureTest : public JcmClusterTest {
     for (int inst = 0; inst < 3; ++inst) n += Health(inst, key);
     return n;
   }
+  long long SumOpinions(const std::string& key) const {
+    long long n = 0;
+    for (int inst = 0; inst < 3; ++inst) {
+      std::optional<nlohmann::json> s = cluster_->Status(inst);
+      if (s && s->contains("health")) n += (*s)["health"]["secondOpinions"].value(key, 0LL);
+    }
+    return n;
+  }
 
   LoopbackHttpTargets targets_;
 };
@@ -105,6 +115,12 @@ TEST_F(HealthMassFailureTest, FiveHundredNodesStopAtOnce) {
   }
   EXPECT_GT(fast_total, 0);
   EXPECT_GT(SumHealth("fastCapped"), 0) << "500 failing nodes should have hit a 20/s cap";
+  // Each of the 500 NORMAL -> down verdicts asked the peers, and they
+  // confirmed it; no question went unanswered or found nobody to ask.
+  EXPECT_EQ(SumOpinions("confirmed"), kClusters * kNodes);
+  EXPECT_EQ(SumOpinions("unanswered"), 0);
+  EXPECT_EQ(SumOpinions("alone"), 0);
+  EXPECT_EQ(SumOpinions("reachable"), 0);
 
   // Everything is down and stays down: nothing more to write.
   const long long writes = SumHealth("statusWrites");

@@ -38,8 +38,10 @@ class HealthSourceIpTest : public ::testing::Test {
       JcmServerOptions o;
       o.zk_connect = zk_.connect_string();
       o.log_dir = dir_.path();
-      o.extra_args = {"--health-interval-ms", "500",         "--health-fall", "2",
-                      "--check-source-ip",    SourceOf(inst)};
+      // Second opinions off: this test shows one instance's verdict alone
+      // (health_second_opinion_test shows what the others' opinions change).
+      o.extra_args = {"--health-interval-ms", "500",          "--health-fall",     "2",
+                      "--check-source-ip",    SourceOf(inst), "--second-opinions", "0"};
       servers_.push_back(std::make_unique<JcmServerProcess>(o));
       ASSERT_TRUE(servers_.back()->Start(&error)) << error;
     }

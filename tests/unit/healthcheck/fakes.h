@@ -52,8 +52,11 @@ class FakeProber : public Prober {
     return UINT32_MAX;
   }
 
+  void SetWidened(bool w) override { widened = w; }
+
   std::map<uint32_t, ProbeTarget> targets;
   std::set<uint32_t> in_flight;
+  bool widened = false;
   std::map<std::string, int> starts_by_ip;
   int adds = 0, removes = 0, starts = 0;
 };

@@ -113,5 +113,30 @@ TEST(HashRing, SingleMemberOwnsEverything) {
   for (const std::string& n : Names(50)) EXPECT_TRUE(ring.Owns("only", n));
 }
 
+TEST(HashRing, SuccessorsAreDistinctOthersAfterTheOwner) {
+  HashRing ring({"a:1", "b:1", "c:1", "d:1"});
+  std::map<std::string, int> first_peer;
+  for (const std::string& n : Names(400)) {
+    const std::vector<std::string> s = ring.Successors(n, 2);
+    ASSERT_EQ(s.size(), 2u) << n;
+    EXPECT_NE(s[0], ring.OwnerOf(n));
+    EXPECT_NE(s[1], ring.OwnerOf(n));
+    EXPECT_NE(s[0], s[1]);
+    ++first_peer[s[0]];
+    // The same list whatever order the ring was built in.
+    EXPECT_EQ(HashRing({"d:1", "c:1", "b:1", "a:1"}).Successors(n, 2), s);
+    // The first successor is who would own it if the owner left.
+    std::vector<std::string> rest;
+    for (const char* m : {"a:1", "b:1", "c:1", "d:1"}) {
+      if (ring.OwnerOf(n) != m) rest.push_back(m);
+    }
+    EXPECT_EQ(HashRing(rest).OwnerOf(n), s[0]) << n;
+  }
+  EXPECT_EQ(first_peer.size(), 4u);  // spread, not one peer for everything
+  EXPECT_EQ(ring.Successors("x", 9).size(), 3u);
+  EXPECT_TRUE(HashRing({"only"}).Successors("x", 2).empty());
+  EXPECT_TRUE(HashRing().Successors("x", 2).empty());
+}
+
 }  // namespace
 }  // namespace jcm

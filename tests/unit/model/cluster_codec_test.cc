@@ -1,4 +1,5 @@
 #include "model/cluster_codec.h"
+#include "model/validation.h"
 
 #include <gtest/gtest.h>
 
@@ -77,6 +78,25 @@ TEST(ClusterCodec, FullFormRoundTrips) {
   EXPECT_EQ(back.nodes[0].status, NodeStatus::kNormal);
   EXPECT_EQ(back.check, c.check);
   EXPECT_EQ(back.version, 42);
+}
+
+TEST(ClusterCodec, SecondOpinionsZeroIsKeptAndUnsetIsOmitted) {
+  Cluster c;
+  ASSERT_TRUE(DecodeText(ReadSample(), &c).ok());
+  EXPECT_EQ(c.check.second_opinions, -1);  // unset: the server's default
+  EXPECT_FALSE(EncodeCluster(c, ClusterJsonForm::kFull).contains("secondOpinions"));
+  c.check.second_opinions = 0;  // off, which is not the default
+  json j = EncodeCluster(c, ClusterJsonForm::kFull);
+  EXPECT_EQ(j["secondOpinions"], 0);
+  Cluster back;
+  ASSERT_TRUE(DecodeCluster(j, &back).ok());
+  EXPECT_EQ(back.check.second_opinions, 0);
+  c.check.second_opinions = 6;
+  Status s = ValidateCluster(c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("secondOpinions: 6"), std::string::npos) << s.message();
+  c.check.second_opinions = 5;
+  EXPECT_TRUE(ValidateCluster(c).ok());
 }
 
 TEST(ClusterCodec, StoredFormDropsRuntimeState) {

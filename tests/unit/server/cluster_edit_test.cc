@@ -98,3 +98,40 @@ TEST(ClusterEditTest, FindMarksTheNodeTouched) {
 
 }  // namespace
 }  // namespace jcm
+
+namespace jcm {
+namespace {
+
+TEST(ClusterEditTest, IndexFindsEverySpecShapeAndForgetsRemovedOnes) {
+  Cluster c;
+  c.name = "mixed";
+  for (int i = 0; i < 300; ++i) {
+    Node n;
+    n.ip = i % 2 ? "fd00::" + std::to_string(i) : "10.1.0." + std::to_string(i % 250);
+    if (i % 3 != 1) n.protos.push_back({static_cast<uint16_t>(1 + i), Proto::kHttp});
+    if (i % 3 != 0) n.protos.push_back({static_cast<uint16_t>(65535 - i), Proto::kTcp});
+    c.nodes.push_back(n);
+  }
+  const Cluster before = c;
+  ClusterEdit e(&c);
+  for (const Node& n : before.nodes) ASSERT_TRUE(e.Contains(n.Spec())) << n.Spec();
+  EXPECT_FALSE(e.Contains("10.1.0.1|HTTP:1"));  // the right ip, another port
+  for (size_t i = 0; i < before.nodes.size(); i += 2) {
+    ASSERT_TRUE(e.Remove(before.nodes[i].Spec()));
+  }
+  for (size_t i = 0; i < before.nodes.size(); ++i) {
+    EXPECT_EQ(e.Contains(before.nodes[i].Spec()), i % 2 == 1) << i;
+  }
+  e.Upsert(before.nodes[0]);  // back, at the end
+  EXPECT_TRUE(e.Contains(before.nodes[0].Spec()));
+  e.Finish();
+  ASSERT_EQ(c.nodes.size(), 151u);
+  EXPECT_EQ(c.nodes.back().Spec(), before.nodes[0].Spec());
+  // After compaction the index is rebuilt at the new positions.
+  Node* last = e.Find(before.nodes[0].Spec());
+  ASSERT_NE(last, nullptr);
+  EXPECT_EQ(last, &c.nodes.back());
+}
+
+}  // namespace
+}  // namespace jcm

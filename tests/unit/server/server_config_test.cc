@@ -94,6 +94,18 @@ TEST(ServerConfig, DetectorFlags) {
   EXPECT_NE(p.exit_code, 0);
 }
 
+TEST(ServerConfig, SecondOpinions) {
+  Parsed p = Parse({});
+  EXPECT_EQ(p.config.second_opinions, 2) << "on by default";
+  p = Parse({"--second-opinions", "0"});
+  ASSERT_TRUE(p.status.ok()) << p.status.ToString();
+  EXPECT_EQ(p.config.second_opinions, 0);
+  p = Parse({"--second-opinions", "6"});
+  EXPECT_TRUE(p.exit_now);
+  EXPECT_NE(p.exit_code, 0);
+  // CLI11 names the flag and the range on stderr.
+}
+
 TEST(SplitHostPort, AcceptsV4V6AndRefusesJunk) {
   std::string host;
   int port = 0;
