@@ -47,6 +47,10 @@ struct Node {
   int weight = kDefaultWeight;               // 1..10000, for weighted allocators
   NodeStatus status = NodeStatus::kInvalid;  // written by the checkers
   int64_t last_check_ms = 0;                 // wall-clock ms of the last check, 0 = never
+  // Runtime, set by the server: why this instance's check-target policy
+  // refuses to probe the node ("refused by --check-deny 10.0.0.0/8"); empty
+  // when it may be checked. Never stored; shown as "notChecked" in our API.
+  std::string not_checked;
 
   // The node's key, e.g. "10.0.0.7|HTTP:8080|TCP:8081".
   std::string Spec() const;

@@ -372,6 +372,9 @@ json EncodeNode(const Node& node, ClusterJsonForm form) {
     j["status"] = ToString(node.status);
     j["lastCheck"] = node.last_check_ms;
   }
+  if (form == ClusterJsonForm::kFull && !node.not_checked.empty()) {
+    j["notChecked"] = node.not_checked;
+  }
   return j;
 }
 

@@ -36,6 +36,11 @@ std::optional<int32_t> ClusterRegistry::ZnodeVersion(const std::string& name) co
   return it->second.znode_version;
 }
 
+ClusterRegistry::Totals ClusterRegistry::totals() const {
+  std::lock_guard lock(mu_);
+  return totals_;
+}
+
 ClusterRegistry::WriteBase ClusterRegistry::ForWrite(const std::string& name) const {
   std::lock_guard lock(mu_);
   auto it = entries_.find(name);
@@ -45,6 +50,7 @@ ClusterRegistry::WriteBase ClusterRegistry::ForWrite(const std::string& name) co
 
 bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_t czxid) {
   std::string name = def.name;
+  if (marker_) marker_(&def);
   // Built and, for the replaced versions, freed outside mu_: for a large
   // cluster both are O(nodes), and mu_ serves every read.
   auto fresh = std::make_shared<const Cluster>(std::move(def));
@@ -55,6 +61,12 @@ bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_
     if (e.definition && e.definition->version >= fresh->version) return false;
     // Seen deleted after this was written: a stale read.
     if (fresh->version <= e.absent_as_of) return false;
+    if (e.definition) {
+      totals_.nodes -= e.definition->nodes.size();
+    } else {
+      ++totals_.clusters;
+    }
+    totals_.nodes += fresh->nodes.size();
     old_definition = std::move(e.definition);
     old_published = e.published;
     e.definition = std::move(fresh);
@@ -84,6 +96,8 @@ bool ClusterRegistry::ApplyRemoval(const std::string& name, int64_t as_of) {
     }
     // Keep the statuses: a re-created cluster with the same nodes should not
     // start from "never checked" while its checker still runs.
+    --totals_.clusters;
+    totals_.nodes -= e.definition->nodes.size();
     e.definition = nullptr;
     e.published = nullptr;
     ++change_counter_;

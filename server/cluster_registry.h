@@ -51,6 +51,19 @@ class ClusterRegistry {
  public:
   explicit ClusterRegistry(double panic_share = 0.5) : panic_share_(panic_share) {}
 
+  // Clusters defined now and their nodes in total (O(1): kept as
+  // definitions come and go), for --max-clusters / --max-nodes.
+  struct Totals {
+    size_t clusters = 0;
+    size_t nodes = 0;
+  };
+  Totals totals() const;
+
+  // Runs on every definition ApplyDefinition takes, before it is held (the
+  // check-target policy marks nodes it will not probe, Node::not_checked).
+  // REQUIRES: set before the first ApplyDefinition; not changed after.
+  void SetDefinitionMarker(std::function<void(Cluster*)> marker) { marker_ = std::move(marker); }
+
   std::shared_ptr<const Cluster> Get(const std::string& name) const;
   std::vector<std::shared_ptr<const Cluster>> List() const;  // sorted by name
   std::vector<std::string> Names() const;
@@ -126,10 +139,12 @@ class ClusterRegistry {
   }
 
   const double panic_share_;
+  std::function<void(Cluster*)> marker_;  // fixed before use
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::map<std::string, Entry> entries_;              // GUARDED_BY(mu_)
   uint64_t change_counter_ = 0;                       // GUARDED_BY(mu_)
+  Totals totals_;                                     // GUARDED_BY(mu_)
   mutable std::mutex listener_mu_;                    // held while the listener runs
   std::function<void(const std::string&)> listener_;  // GUARDED_BY(listener_mu_)
 };

@@ -3,17 +3,24 @@
 #include <algorithm>
 #include <chrono>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
+
+#include "storage/zk_root_guard.h"
 
 namespace jcm {
 
 ClusterService::ClusterService(Options options)
-    : ClusterService(options, std::make_unique<ZkClient>(ZkClient::Options{
-                                  options.zk_hosts, options.session_timeout_ms})) {}
+    : ClusterService(options, std::make_unique<ZkClient>(
+                                  ZkClient::Options{options.zk_hosts, options.session_timeout_ms,
+                                                    options.zk_auth, options.zk_world_read})) {}
 
 ClusterService::ClusterService(Options options, std::unique_ptr<ZkApi> zk)
     : options_(std::move(options)), registry_(options_.panic_share), zk_(std::move(zk)) {
+  policy_ =
+      options_.check_policy ? options_.check_policy : std::make_shared<const CheckTargetPolicy>();
+  registry_.SetDefinitionMarker([p = policy_](Cluster* c) { p->Mark(c); });
   zk_->SetEventHandler([this](const ZkEvent& ev) { OnZkEvent(ev); });
   store_ = std::make_unique<ClusterStore>(zk_.get(), options_.zk_root);
   membership_ = std::make_unique<Membership>(zk_.get(), options_.zk_root, options_.self_address);
@@ -189,6 +196,12 @@ nlohmann::json ClusterService::SystemStatus() const {
                             {"disconnects", zk_disconnects_.load()}};
   j["root"] = options_.zk_root;
   j["clusters"] = registry_.Names().size();
+  ClusterRegistry::Totals totals = registry_.totals();
+  j["limits"] = {{"clusters", totals.clusters},
+                 {"maxClusters", options_.max_clusters},
+                 {"nodes", totals.nodes},
+                 {"maxNodes", options_.max_nodes}};
+  j["checkTargets"] = {{"allow", policy_->AllowText()}, {"deny", policy_->DenyText()}};
   Status ready = Readiness();
   j["ready"] = ready.ok();
   if (!ready.ok()) j["notReady"] = ready.message();
@@ -275,7 +288,57 @@ Status ClusterService::ReloadCluster(const std::string& name, bool watch) {
   return Status::Unavailable("cluster '" + name + "' kept changing while being read");
 }
 
+Status ClusterService::CheckNewNodes(const std::string& name, const std::vector<Node>& nodes,
+                                     bool replaces) const {
+  ClusterPtr held = registry_.Get(name);
+  // Nodes stored already were allowed when they were written: keep them
+  // writable (a PUT repeats them), marked not checked.
+  std::unordered_set<std::string> held_specs;
+  bool indexed = false;
+  auto stored = [&](const Node& n) {
+    if (!held) return false;
+    if (!indexed) {
+      for (const Node& h : held->nodes) held_specs.insert(h.Spec());
+      indexed = true;
+    }
+    return held_specs.count(n.Spec()) > 0;
+  };
+  Status s = policy_->CheckNewNodes(nodes, "nodes", stored);
+  if (!s.ok()) return s;
+  // Caps, against this instance's view: writes running at the same time
+  // may each pass and overshoot by their own size (docs/operations.md).
+  if (!replaces && !held) return Status::Ok();  // AddNodes: the writer answers 404
+  ClusterRegistry::Totals t = registry_.totals();
+  if (!held && options_.max_clusters > 0 && t.clusters >= options_.max_clusters) {
+    return Status::TooLarge("cluster '" + name + "' not created: the deployment holds " +
+                            std::to_string(t.clusters) + " clusters, the limit (--max-clusters " +
+                            std::to_string(options_.max_clusters) + ")");
+  }
+  if (options_.max_nodes > 0) {
+    const size_t before = held ? held->nodes.size() : 0;
+    const size_t others = t.nodes - std::min(t.nodes, before);
+    // For AddNodes, nodes.size() bounds what is new; only near the cap is
+    // it worth counting exactly.
+    size_t after = replaces ? nodes.size() : before + nodes.size();
+    if (!replaces && others + after > options_.max_nodes) {
+      after = before;
+      for (const Node& n : nodes) after += stored(n) ? 0 : 1;
+    }
+    // A write that does not grow the cluster always passes (a lowered cap
+    // must not freeze the clusters above it).
+    if (others + after > options_.max_nodes && after > before) {
+      return Status::TooLarge("nodes: cluster '" + name + "' would bring the deployment to " +
+                              std::to_string(others + after) +
+                              " nodes, over the limit (--max-nodes " +
+                              std::to_string(options_.max_nodes) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<WriteAck> ClusterService::PutCluster(const Cluster& cluster) {
+  Status s = CheckNewNodes(cluster.name, cluster.nodes, true);
+  if (!s.ok()) return s;
   return writer_->PutCluster(cluster);
 }
 
@@ -288,6 +351,8 @@ Result<WriteAck> ClusterService::SetClusterOnline(const std::string& name, bool 
 }
 
 Result<WriteAck> ClusterService::AddNodes(const std::string& name, const std::vector<Node>& nodes) {
+  Status s = CheckNewNodes(name, nodes, false);
+  if (!s.ok()) return s;
   return writer_->AddNodes(name, nodes);
 }
 
@@ -366,10 +431,48 @@ void ClusterService::OnZkEvent(const ZkEvent& ev) {
   }
 }
 
+bool ClusterService::GuardRoot() {
+  ZkRootGuard guard(zk_.get(), options_.zk_root, ClusterStore::LayoutDirs());
+  Status s = guard.CheckAccess();
+  if (!s.ok()) {
+    if (s.code() != Status::Code::kPermissionDenied) {
+      spdlog::error("event=zk_root_check_failed root={} error=\"{}\"", options_.zk_root,
+                    s.ToString());
+      return true;  // ZooKeeper trouble: the next kConnected tries again
+    }
+    // Every write would fail: say why once and stop, rather than run on
+    // (or be restarted) into the same refusal.
+    spdlog::critical("event=zk_root_access_denied root={} error=\"{}\"", options_.zk_root,
+                     s.message());
+    if (fatal_handler_) fatal_handler_(s);
+    return false;
+  }
+  Result<ZkRootGuard::Migration> m = guard.MigrateAcls();
+  if (!m.ok()) {
+    spdlog::error("event=zk_acl_migration_failed root={} error=\"{}\"", options_.zk_root,
+                  m.status().ToString());
+    return true;
+  }
+  if (!zk_->Identity().empty()) {
+    spdlog::info(
+        "event=zk_acl root={} acl=\"{}\" already_done={} changed={} ephemeral_left={} failed={}",
+        options_.zk_root, ZkRootGuard::Describe(zk_->CreateAcl()), m->already_done, m->changed,
+        m->ephemeral_left, m->failed);
+  }
+  root_guarded_ = true;
+  return true;
+}
+
 void ClusterService::OnConnected(bool new_session) {
+  if (!root_guarded_ && !GuardRoot()) return;
   Status s = store_->EnsureLayout();
   if (!s.ok()) {
     spdlog::error("event=layout_failed error=\"{}\"", s.ToString());
+    if (s.code() == Status::Code::kPermissionDenied) {
+      spdlog::critical("event=zk_root_access_denied root={} error=\"{}\"", options_.zk_root,
+                       s.message());
+      if (fatal_handler_) fatal_handler_(s);
+    }
     return;  // the next kConnected tries again
   }
   if (!address_checked_) {

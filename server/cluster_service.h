@@ -17,6 +17,15 @@
 // re-elects, so a leader never acts on clusters it has not loaded; watches
 // keep the registry current between.
 //
+// ZooKeeper access: on the first session, before anything is written, the
+// root's ACL is checked (and an open tree converted when the session has an
+// identity, storage/zk_root_guard.h); no access is fatal (FatalHandler).
+//
+// Check targets and caps: PutCluster/AddNodes refuse new nodes the
+// CheckTargetPolicy refuses (InvalidArgument) and writes past
+// Options::max_clusters / max_nodes (TooLarge), before the writer runs; the
+// registry marks stored nodes the policy refuses (Node::not_checked).
+//
 // Readiness: not ready before the first complete load of a session, and
 // while there has been no ZooKeeper session for longer than the session
 // timeout (the view may be stale).
@@ -34,6 +43,7 @@
 #include <vector>
 
 #include "api/name_service.h"
+#include "server/check_target_policy.h"
 #include "server/cluster_registry.h"
 #include "server/cluster_writer.h"
 #include "storage/cluster_store.h"
@@ -50,8 +60,18 @@ class ClusterService : public NameService {
     std::string zk_root = "/jcm";
     std::string self_address;  // advertised API address
     int session_timeout_ms = 6000;
+    // ZooKeeper digest credential "user:password" (ZkClient::Options::auth)
+    // and whether others may read what jcm creates.
+    std::string zk_auth;
+    bool zk_world_read = false;
     double panic_share = 0.5;
     int max_write_attempts = 8;
+    // Which nodes may be health-checked (null: the built-in refusals only).
+    // New nodes it refuses are a 400; stored ones are marked not checked.
+    std::shared_ptr<const CheckTargetPolicy> check_policy;
+    // --max-clusters / --max-nodes: writes past them are a 413 (0: no cap).
+    size_t max_clusters = 0;
+    size_t max_nodes = 0;
     // Steady-clock milliseconds; injectable for tests of readiness.
     std::function<int64_t()> now_ms;
   };
@@ -131,6 +151,10 @@ class ClusterService : public NameService {
 
  private:
   Status CheckWritable(std::string* fence) const;
+  // The check-target policy and the caps, for a write that leaves `name`
+  // with `nodes` (PutCluster) or adds `nodes` to it (AddNodes).
+  Status CheckNewNodes(const std::string& name, const std::vector<Node>& nodes,
+                       bool replaces) const;
   // A write failed its fence check: demote only if `fence` is still ours.
   void OnFenceLost(const std::string& fence);
   // Re-reads one cluster from ZooKeeper into the registry.
@@ -144,6 +168,7 @@ class ClusterService : public NameService {
   void RefreshMembership();
 
   const Options options_;
+  std::shared_ptr<const CheckTargetPolicy> policy_;
   // Mutable for ApplyAck(), a const view refresh (NameService's contract).
   mutable ClusterRegistry registry_;
   std::unique_ptr<ZkApi> zk_;
@@ -167,6 +192,10 @@ class ClusterService : public NameService {
   // When the last session was lost (NowMs()); 0 while one is held.
   std::atomic<int64_t> session_lost_at_ms_{0};
   bool address_checked_ = false;  // dispatch thread only
+  bool root_guarded_ = false;     // dispatch thread only (ZkRootGuard ran)
+  // The root's ACL checks and migration (storage/zk_root_guard.h), once per
+  // process. False when this instance must not go on (fatal handler called).
+  bool GuardRoot();
   mutable std::mutex view_mu_;
   MemberView view_;                         // GUARDED_BY(view_mu_)
   MembershipListener membership_listener_;  // GUARDED_BY(view_mu_)

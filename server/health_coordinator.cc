@@ -8,6 +8,7 @@
 
 #include "healthcheck/status_codec.h"
 #include "model/limits.h"
+#include "server/check_target_policy.h"
 
 namespace jcm {
 
@@ -139,6 +140,7 @@ void HealthCoordinator::OwnershipLoop() {
       seen = counter;
       std::vector<std::shared_ptr<const Cluster>> owned;
       std::vector<std::tuple<std::string, int64_t, int64_t>> key;
+      size_t not_checked = 0;
       for (const auto& c : registry->List()) {
         if (!ring.Owns(self_, c->name)) continue;
         // checkType NONE: nothing to check and nothing to write. The
@@ -151,9 +153,11 @@ void HealthCoordinator::OwnershipLoop() {
           key.emplace_back(c->name, 0, 0);
           continue;
         }
-        owned.push_back(c);
+        // Nodes the check-target policy refuses are never probed.
+        owned.push_back(WithoutRefusedNodes(c, &not_checked));
         key.emplace_back(c->name, c->version, c->status_version);
       }
+      nodes_not_checked_ = not_checked;
       if (key != last_key) {
         std::vector<std::string> names;
         for (const auto& [name, version, status_version] : key) names.push_back(name);
@@ -376,6 +380,7 @@ nlohmann::json HealthCoordinator::StatusJson() const {
   j["takeovers"] = takeovers_.load();
   j["reportsDropped"] = reports_dropped_.load();
   j["noOpinionKept"] = no_opinion_kept_.load();
+  j["nodesNotChecked"] = nodes_not_checked_.load();
   j["history"] = checker_->transitions().Summary();
   j["keepaliveBudget"] = checker_->keepalive_budget();
   j["suspects"] = checker_->Suspects();

@@ -132,6 +132,8 @@ class HealthCoordinator : public StatusSink {
   std::atomic<uint64_t> takeovers_{0};
   std::atomic<uint64_t> reports_dropped_{0};  // queued, but no longer ours to write
   std::atomic<uint64_t> no_opinion_kept_{0};  // report entries that kept our last status
+  // Nodes of owned clusters the check-target policy refuses (not probed).
+  std::atomic<uint64_t> nodes_not_checked_{0};
   std::thread thread_;
 };
 

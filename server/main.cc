@@ -17,6 +17,7 @@
 #include "server/file_budget.h"
 #include "server/health_coordinator.h"
 #include "server/server_config.h"
+#include "storage/zk_auth_file.h"
 
 namespace {
 
@@ -59,12 +60,35 @@ int main(int argc, char** argv) {
   // observe into them through plain callbacks (no dependency on api/).
   // Declared first: it outlives everything that observes into it.
   jcm::ApiMetrics metrics;
+
+  std::string zk_auth;
+  if (!config.zk_auth_file.empty()) {
+    jcm::Result<std::string> auth = jcm::ReadZkAuthFile(config.zk_auth_file);
+    if (!auth.ok()) {
+      std::fprintf(stderr, "jcm-server: %s\n", auth.status().message().c_str());
+      return 2;
+    }
+    zk_auth = std::move(auth).value();
+  }
+  jcm::Result<jcm::CheckTargetPolicy> policy =
+      jcm::CheckTargetPolicy::Create(config.check_allow, config.check_deny);
+  if (!policy.ok()) {
+    std::fprintf(stderr, "jcm-server: %s\n", policy.status().message().c_str());
+    return 2;
+  }
+
   jcm::ClusterService::Options service_options;
   service_options.zk_hosts = config.zk;
   service_options.zk_root = config.zk_root;
   service_options.self_address = config.advertise;
   service_options.session_timeout_ms = config.session_timeout_ms;
   service_options.panic_share = config.panic_share;
+  service_options.zk_auth = std::move(zk_auth);
+  service_options.zk_world_read = config.zk_world_read;
+  service_options.check_policy =
+      std::make_shared<const jcm::CheckTargetPolicy>(std::move(policy).value());
+  service_options.max_clusters = static_cast<size_t>(config.max_clusters);
+  service_options.max_nodes = static_cast<size_t>(config.max_nodes);
   auto service = std::make_unique<jcm::ClusterService>(service_options);
   service->writer()->SetStoreObserver(
       [h = &metrics.write_batch_seconds()](double seconds) { h->Observe(seconds); });

@@ -173,6 +173,27 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
   app.add_option("--tls-ca", c->tls_ca,
                  "CA certificates (PEM) that an https:// leader's certificate must chain to when "
                  "a follower forwards a write (default: the system's store)");
+  app.add_option("--zk-auth-file", c->zk_auth_file,
+                 "ZooKeeper credential file, one 'user:password' line (digest scheme): every "
+                 "znode jcm creates gets ALL for that identity and nothing for anyone else; "
+                 "existing znodes under the root are given the same ACL at start");
+  app.add_flag("--zk-world-read", c->zk_world_read,
+               "With --zk-auth-file: anyone may read (not write) the znodes jcm creates");
+  app.add_option("--check-allow", c->check_allow,
+                 "CIDR[,CIDR...]: nodes outside these networks are refused as check targets "
+                 "(400); default: any address but the refused ones");
+  app.add_option("--check-deny", c->check_deny,
+                 "CIDR[,CIDR...]: refuse nodes in these networks (400), besides link-local "
+                 "(169.254.0.0/16, fe80::/10) and unspecified (0.0.0.0, ::) addresses");
+  app.add_option("--max-clusters", c->max_clusters,
+                 "Clusters the deployment stores at most; creating one more is a 413 (0: no cap)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000000));
+  app.add_option("--max-nodes", c->max_nodes,
+                 "Nodes over all clusters at most; a write that would store more is a 413 "
+                 "(0: no cap)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000000));
   app.add_option("--log-level", c->log_level, "trace, debug, info, warn, error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -192,6 +213,11 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
       return Status::InvalidArgument("--check-source-ip: '" + c->check_source_ip +
                                      "' is not an IPv4 or IPv6 address");
     }
+  }
+  if (c->zk_world_read && c->zk_auth_file.empty()) {
+    *exit_now = true;
+    *exit_code = 2;
+    return Status::InvalidArgument("--zk-world-read needs --zk-auth-file");
   }
   std::string host;
   int port = 0;

@@ -35,6 +35,12 @@ struct ServerConfig {
   int http_idle_timeout_ms = 60000;      // keep-alive idle
   int http_request_deadline_ms = 10000;  // headers and body of one request
   std::string tokens_file;               // api/token_auth.h; re-read on SIGHUP
+  std::string zk_auth_file;              // "user:password" (digest); empty: open ACLs
+  bool zk_world_read = false;            // with zk_auth_file: others may read
+  std::string check_allow;               // CIDR[,CIDR...]: only these are check targets
+  std::string check_deny;                // CIDR[,CIDR...]: refused besides the built-in ones
+  int max_clusters = 10000;              // clusters stored at most (0: no cap)
+  int max_nodes = 1000000;               // nodes over all clusters at most (0: no cap)
   int write_hold_ms = 0;                 // 0: session timeout + 2 s
   std::string tls_listen;                // HTTPS listen address; needs tls_cert and tls_key
   std::string tls_cert;                  // PEM certificate chain; re-read on SIGHUP

@@ -41,7 +41,7 @@ std::string ClusterStore::NameFromPath(std::string_view path) const {
 }
 
 Status ClusterStore::EnsureLayout() {
-  for (const char* dir : {"/clusters", "/servers", "/status"}) {
+  for (const std::string& dir : LayoutDirs()) {
     Status s = zk_->EnsurePath(root_ + dir);
     if (!s.ok()) return s;
   }

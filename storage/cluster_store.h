@@ -65,6 +65,8 @@ class ClusterStore {
 
   // Creates <root>, <root>/clusters, <root>/servers, <root>/status.
   Status EnsureLayout();
+  // The directories EnsureLayout creates below the root ("/clusters", ...).
+  static std::vector<std::string> LayoutDirs() { return {"/clusters", "/servers", "/status"}; }
 
   // TooLarge when the encoded cluster would not fit in a znode.
   static Result<std::string> Encode(const Cluster& cluster);

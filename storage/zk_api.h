@@ -71,6 +71,16 @@ struct ZkOp {
   static ZkOp Check(std::string path, int version);
 };
 
+// One entry of a znode's ACL: ZooKeeper's permission bits for an identity
+// ("world"/"anyone", "digest"/"user:base64(sha1(user:password))", ...).
+struct ZkAclEntry {
+  int perms = 0;  // ZkApi::kPerm* bits
+  std::string scheme;
+  std::string id;
+  bool operator==(const ZkAclEntry&) const = default;
+};
+using ZkAcl = std::vector<ZkAclEntry>;
+
 struct ZkOpResult {
   Status status;
   ZkStat stat;               // for kSet
@@ -84,6 +94,13 @@ class ZkApi {
   // Flags for Create() (ZooKeeper's values).
   static constexpr int kEphemeral = 1;
   static constexpr int kSequential = 2;
+  // ACL permission bits (ZooKeeper's values).
+  static constexpr int kPermRead = 1;
+  static constexpr int kPermWrite = 2;
+  static constexpr int kPermCreate = 4;
+  static constexpr int kPermDelete = 8;
+  static constexpr int kPermAdmin = 16;
+  static constexpr int kPermAll = 31;
 
   virtual ~ZkApi() = default;
 
@@ -122,6 +139,24 @@ class ZkApi {
   // All or nothing. On failure the returned Status is the first failing op's,
   // and `results` (if given) holds every op's own status.
   virtual Status Multi(const std::vector<ZkOp>& ops, std::vector<ZkOpResult>* results) = 0;
+
+  // ACLs. Every znode Create()/Multi() makes gets CreateAcl(). The defaults
+  // describe an open ZooKeeper (world:anyone ALL, no identity) for fakes;
+  // ZkClient overrides them when it authenticates (--zk-auth-file).
+  //
+  // The ACL every created znode gets.
+  virtual ZkAcl CreateAcl() const { return {{kPermAll, "world", "anyone"}}; }
+  // This session's identity as it appears in an ACL ("digest:user:hash"),
+  // empty when the session is anonymous.
+  virtual std::string Identity() const { return {}; }
+  // A znode's ACL (and its stat, if `stat` is given).
+  virtual Result<ZkAcl> GetAcl(const std::string& path, ZkStat* stat) {
+    Status s = Exists(path, stat, false);
+    if (!s.ok()) return s;
+    return CreateAcl();
+  }
+  // Replaces a znode's ACL with CreateAcl() (any ACL version).
+  virtual Status ResetAcl(const std::string& /*path*/) { return Status::Ok(); }
 
   // Test seam: ends this session from the server side; the handler then
   // sees kExpired and a new session.

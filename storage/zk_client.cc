@@ -2,7 +2,11 @@
 
 #include <zookeeper/zookeeper.h>
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <memory>
 
@@ -95,6 +99,9 @@ Status ZkClient::FromZkCode(int rc, const std::string& what) {
       return Status::Unavailable("ZooKeeper unavailable: " + msg);
     case ZBADARGUMENTS:
       return Status::InvalidArgument(msg);
+    case ZNOAUTH:
+    case ZAUTHFAILED:
+      return Status::PermissionDenied(msg);
     default:
       return Status::Internal(msg);
   }
@@ -109,8 +116,39 @@ static int CreateFlags(int flags) {
   return ZOO_PERSISTENT;
 }
 
+std::string ZkClient::DigestId(const std::string& user_password) {
+  unsigned char sha[SHA_DIGEST_LENGTH];
+  unsigned int sha_len = 0;
+  EVP_Digest(user_password.data(), user_password.size(), sha, &sha_len, EVP_sha1(), nullptr);
+  unsigned char b64[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
+  int n = EVP_EncodeBlock(b64, sha, SHA_DIGEST_LENGTH);
+  std::string user = user_password.substr(0, user_password.find(':'));
+  return user + ":" + std::string(reinterpret_cast<char*>(b64), static_cast<size_t>(n));
+}
+
 ZkClient::ZkClient(Options options, EventHandler handler)
-    : options_(std::move(options)), handler_(std::move(handler)) {}
+    : options_(std::move(options)), handler_(std::move(handler)) {
+  if (options_.auth.empty()) {
+    create_acl_ = {{kPermAll, "world", "anyone"}};
+  } else {
+    // An explicit digest id rather than ZooKeeper's "auth" scheme: the ACL
+    // then reads the same in every tool, and Identity() can be compared
+    // with what GetAcl() returns.
+    std::string id = DigestId(options_.auth);
+    identity_ = "digest:" + id;
+    create_acl_ = {{kPermAll, "digest", id}};
+    if (options_.world_read) create_acl_.push_back({kPermRead, "world", "anyone"});
+  }
+  c_acl_.resize(create_acl_.size());
+  for (size_t i = 0; i < create_acl_.size(); ++i) {
+    c_acl_[i].perms = create_acl_[i].perms;
+    c_acl_[i].id.scheme = create_acl_[i].scheme.data();
+    c_acl_[i].id.id = create_acl_[i].id.data();
+  }
+  c_acl_vector_ = std::make_unique<struct ACL_vector>();
+  c_acl_vector_->count = static_cast<int32_t>(c_acl_.size());
+  c_acl_vector_->data = c_acl_.data();
+}
 
 ZkClient::~ZkClient() { Close(); }
 
@@ -132,6 +170,13 @@ Status ZkClient::OpenSession() {
                         options_.session_timeout_ms, nullptr, this, 0, &ZkLogToSpdlog);
   if (zh_ == nullptr) {
     return Status::Unavailable("zookeeper_init failed for '" + options_.hosts + "'");
+  }
+  if (!options_.auth.empty()) {
+    // Queued now, sent by the C client right after the handshake (and again
+    // after every reconnect of this session), ahead of any request of ours.
+    int rc = zoo_add_auth(zh_, "digest", options_.auth.data(),
+                          static_cast<int>(options_.auth.size()), nullptr, nullptr);
+    if (rc != ZOK) return FromZkCode(rc, "add digest auth");
   }
   return Status::Ok();
 }
@@ -418,9 +463,9 @@ Status ZkClient::Exists(const std::string& path, ZkStat* stat, bool watch) {
 Result<std::string> ZkClient::Create(const std::string& path, const std::string& data, int flags) {
   JCM_ZK_HANDLE_OR_RETURN(lock);
   std::string created(path.size() + 32, '\0');
-  int rc = zoo_create(zh_, path.c_str(), data.data(), static_cast<int>(data.size()),
-                      &ZOO_OPEN_ACL_UNSAFE, CreateFlags(flags), created.data(),
-                      static_cast<int>(created.size()));
+  int rc =
+      zoo_create(zh_, path.c_str(), data.data(), static_cast<int>(data.size()), c_acl_vector_.get(),
+                 CreateFlags(flags), created.data(), static_cast<int>(created.size()));
   if (rc != ZOK) return FromZkCode(rc, "create " + path);
   created.resize(strlen(created.c_str()));
   return created;
@@ -439,6 +484,29 @@ Status ZkClient::Delete(const std::string& path, int version) {
   JCM_ZK_HANDLE_OR_RETURN(lock);
   int rc = zoo_delete(zh_, path.c_str(), version);
   return FromZkCode(rc, "delete " + path);
+}
+
+Result<ZkAcl> ZkClient::GetAcl(const std::string& path, ZkStat* stat) {
+  JCM_ZK_HANDLE_OR_RETURN(lock);
+  struct ACL_vector acl {};
+  struct Stat st {};
+  int rc = zoo_get_acl(zh_, path.c_str(), &acl, &st);
+  if (rc != ZOK) return FromZkCode(rc, "get ACL of " + path);
+  ZkAcl out;
+  out.reserve(static_cast<size_t>(acl.count));
+  for (int i = 0; i < acl.count; ++i) {
+    const struct ACL& a = acl.data[i];
+    out.push_back({a.perms, a.id.scheme ? a.id.scheme : "", a.id.id ? a.id.id : ""});
+  }
+  deallocate_ACL_vector(&acl);
+  if (stat) *stat = ToZkStat(st);
+  return out;
+}
+
+Status ZkClient::ResetAcl(const std::string& path) {
+  JCM_ZK_HANDLE_OR_RETURN(lock);
+  int rc = zoo_set_acl(zh_, path.c_str(), -1, c_acl_vector_.get());
+  return FromZkCode(rc, "set ACL of " + path);
 }
 
 Status ZkClient::EnsurePath(const std::string& path) {
@@ -464,7 +532,7 @@ Status ZkClient::Multi(const std::vector<ZkOp>& ops, std::vector<ZkOpResult>* re
       case ZkOp::Kind::kCreate:
         paths[i].assign(op.path.size() + 32, '\0');
         zoo_create_op_init(&zops[i], op.path.c_str(), op.data.data(),
-                           static_cast<int>(op.data.size()), &ZOO_OPEN_ACL_UNSAFE,
+                           static_cast<int>(op.data.size()), c_acl_vector_.get(),
                            CreateFlags(op.create_flags), paths[i].data(),
                            static_cast<int>(paths[i].size()));
         break;

@@ -15,6 +15,11 @@
 //   new session; the handler sees kExpired, then kConnected with a new
 //   session id. Watches do not survive a new session: the handler re-reads
 //   and re-arms everything on every kConnected whose session is new.
+// - ACLs: with Options::auth ("user:password", digest scheme) every session
+//   authenticates before its first request, and every znode created
+//   (Create, Multi, EnsurePath) gets ALL for that identity only (plus READ
+//   for anyone with world_read). Without it, znodes are open
+//   (world:anyone ALL), as before. ZNOAUTH becomes PermissionDenied.
 //
 // Thread-safety: all methods are thread-safe. Calls made while the session is
 // being replaced wait for the new handle.
@@ -25,6 +30,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -35,6 +41,8 @@
 #include "storage/zk_api.h"
 
 typedef struct _zhandle zhandle_t;  // NOLINT: the C client's opaque handle
+struct ACL;
+struct ACL_vector;
 
 namespace jcm {
 
@@ -43,6 +51,11 @@ class ZkClient : public ZkApi {
   struct Options {
     std::string hosts;  // "host:port[,host:port...]"
     int session_timeout_ms = 6000;
+    // "user:password" for ZooKeeper's digest scheme; empty: anonymous
+    // sessions and open ACLs. Never logged.
+    std::string auth = {};
+    // With `auth`: anyone may read what jcm creates (not write it).
+    bool world_read = false;
   };
   // `handler` may be empty and set later with SetEventHandler().
   ZkClient(Options options, EventHandler handler = nullptr);
@@ -84,6 +97,15 @@ class ZkClient : public ZkApi {
   // and `results` (if given) holds every op's own status.
   Status Multi(const std::vector<ZkOp>& ops, std::vector<ZkOpResult>* results) override;
 
+  ZkAcl CreateAcl() const override { return create_acl_; }
+  std::string Identity() const override { return identity_; }
+  Result<ZkAcl> GetAcl(const std::string& path, ZkStat* stat) override;
+  Status ResetAcl(const std::string& path) override;
+
+  // The id ZooKeeper's digest scheme derives from "user:password":
+  // "user:" + base64(sha1("user:password")).
+  static std::string DigestId(const std::string& user_password);
+
   // Test seam: ends this session from the server side (a second handle
   // attaches to the session and closes it), as a partition past the session
   // timeout would. The handler then sees kExpired and a new session.
@@ -101,6 +123,12 @@ class ZkClient : public ZkApi {
 
   const Options options_;
   EventHandler handler_;  // set before Start()
+  // Fixed at construction: the ACL of every created znode, as jcm values
+  // and as the C client's vector (pointing into create_acl_'s strings).
+  ZkAcl create_acl_;
+  std::string identity_;
+  std::vector<struct ACL> c_acl_;
+  std::unique_ptr<struct ACL_vector> c_acl_vector_;
 
   mutable std::shared_mutex handle_mu_;
   zhandle_t* zh_ = nullptr;  // GUARDED_BY(handle_mu_)

@@ -109,8 +109,10 @@ export function clusterPage(ctx, name) {
     const state = nodeState(n);
     const online = n.online !== "OFFLINE" && n.online !== false;
     const raw = n.status || "INVALID";
-    const detail = state === "down" || (state === "offline" && raw !== "INVALID")
-      ? raw : state === "unchecked" && c.checkType === "NONE" ? "no check" : "";
+    // notChecked: the server's check-target policy refuses to probe it.
+    const detail = n.notChecked ? `not checked: ${n.notChecked}`
+      : state === "down" || (state === "offline" && raw !== "INVALID")
+        ? raw : state === "unchecked" && c.checkType === "NONE" ? "no check" : "";
     return h(`tr.node-${state}`, { dataset: { spec, status: raw, state } },
       h("td", null, h(`span.status.status-${state}`, null, h("span.dot"),
         NODE_STATE_LABEL[state], detail ? h("span.status-detail", null, detail) : null,

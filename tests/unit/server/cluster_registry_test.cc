@@ -40,6 +40,40 @@ TEST(ClusterRegistry, OlderDefinitionNeverReplacesNewer) {
   EXPECT_EQ(r.Get("web")->nodes.size(), 2u);
 }
 
+TEST(ClusterRegistry, TotalsFollowDefinitionsNotStaleReads) {
+  ClusterRegistry r;
+  EXPECT_EQ(r.totals().clusters, 0u);
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(10, 3), 1));
+  Cluster other = MakeCluster(11, 2);
+  other.name = "api";
+  ASSERT_TRUE(r.ApplyDefinition(other, 1));
+  EXPECT_EQ(r.totals().clusters, 2u);
+  EXPECT_EQ(r.totals().nodes, 5u);
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(12, 1), 2));  // web shrinks
+  EXPECT_FALSE(r.ApplyDefinition(MakeCluster(9, 7), 1));  // stale: counts nothing
+  EXPECT_EQ(r.totals().clusters, 2u);
+  EXPECT_EQ(r.totals().nodes, 3u);
+  ASSERT_TRUE(r.ApplyRemoval("web", 13));
+  EXPECT_FALSE(r.ApplyRemoval("web", 14));  // already gone
+  EXPECT_EQ(r.totals().clusters, 1u);
+  EXPECT_EQ(r.totals().nodes, 2u);
+}
+
+TEST(ClusterRegistry, DefinitionMarkerSeesEveryDefinitionBeforeItIsServed) {
+  ClusterRegistry r;
+  r.SetDefinitionMarker([](Cluster* c) {
+    for (Node& n : c->nodes) n.not_checked = n.ip == "127.0.0.2" ? "refused: test" : "";
+  });
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(1, 3), 0));
+  auto c = r.Get("web");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->nodes[0].not_checked, "");
+  EXPECT_EQ(c->nodes[1].not_checked, "refused: test");
+  // Statuses published later keep the mark.
+  ASSERT_TRUE(r.ApplyStatuses("web", AllStatus(*c, NodeStatus::kNormal), 5));
+  EXPECT_EQ(r.Get("web")->nodes[1].not_checked, "refused: test");
+}
+
 TEST(ClusterRegistry, UncheckedNodesAreInvalidAndNoPanicYet) {
   ClusterRegistry r;
   r.ApplyDefinition(MakeCluster(1, 2), 0);

@@ -106,6 +106,33 @@ TEST(ServerConfig, SecondOpinions) {
   // CLI11 names the flag and the range on stderr.
 }
 
+TEST(ServerConfig, SecurityFlagsAndTheirDefaults) {
+  Parsed d = Parse({});
+  ASSERT_TRUE(d.status.ok()) << d.status.ToString();
+  EXPECT_EQ(d.config.zk_auth_file, "");
+  EXPECT_FALSE(d.config.zk_world_read);
+  EXPECT_EQ(d.config.max_clusters, 10000);
+  EXPECT_EQ(d.config.max_nodes, 1000000);
+  Parsed p =
+      Parse({"--zk-auth-file", "/etc/jcm/zk-auth", "--zk-world-read", "--check-allow", "10.0.0.0/8",
+             "--check-deny", "10.9.0.0/16,10.8.0.1", "--max-clusters", "5", "--max-nodes", "0"});
+  ASSERT_TRUE(p.status.ok()) << p.status.ToString();
+  EXPECT_EQ(p.config.zk_auth_file, "/etc/jcm/zk-auth");
+  EXPECT_TRUE(p.config.zk_world_read);
+  EXPECT_EQ(p.config.check_allow, "10.0.0.0/8");
+  EXPECT_EQ(p.config.check_deny, "10.9.0.0/16,10.8.0.1");
+  EXPECT_EQ(p.config.max_clusters, 5);
+  EXPECT_EQ(p.config.max_nodes, 0);
+  // World read means nothing without an identity to protect the rest.
+  Parsed bad = Parse({"--zk-world-read"});
+  EXPECT_TRUE(bad.exit_now);
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.status.message(), "--zk-world-read needs --zk-auth-file");
+  Parsed negative = Parse({"--max-clusters", "-1"});
+  EXPECT_TRUE(negative.exit_now);
+  EXPECT_NE(negative.exit_code, 0);
+}
+
 TEST(SplitHostPort, AcceptsV4V6AndRefusesJunk) {
   std::string host;
   int port = 0;
