@@ -14,6 +14,7 @@
 #include "api/metrics_timed_exchange.h"
 #include "api/request_decoding.h"
 #include "api/subscribe_handler.h"
+#include "api/tls_context.h"
 #include "api/ui_assets.h"
 #include "model/cluster_codec.h"
 #include "model/limits.h"
@@ -55,6 +56,14 @@ ApiServer::~ApiServer() { Stop(); }
 Status ApiServer::Start() {
   if (http_) return Status::Internal("ApiServer::Start called twice");
   if (Status s = auth_.Reload(); !s.ok()) return s;
+  if (options_.tls_cert_file.empty() != options_.tls_key_file.empty()) {
+    return Status::InvalidArgument("TLS needs both a certificate and a key file");
+  }
+  if (!options_.tls_cert_file.empty()) {
+    tls_ = std::make_unique<TlsContext>(options_.tls_cert_file, options_.tls_key_file);
+    if (Status s = tls_->Reload(); !s.ok()) return s;
+    spdlog::info("event=tls_loaded cert=\"{}\"", tls_->Describe());
+  }
   HttpServerOptions hopts;
   hopts.host = options_.host;
   hopts.port = options_.port;
@@ -65,6 +74,9 @@ Status ApiServer::Start() {
   hopts.header_limit = options_.header_limit;
   hopts.body_limit = limits::kMaxRequestBodyBytes;
   hopts.listen_backlog = options_.listen_backlog;
+  hopts.tls = tls_.get();
+  hopts.tls_host = options_.tls_host;
+  hopts.tls_port = options_.tls_port;
   auto http = std::make_unique<HttpServer>(hopts, [this](HttpRequest req, HttpExchangePtr ex) {
     Dispatch(std::move(req), std::move(ex));
   });
@@ -87,6 +99,7 @@ Status ApiServer::Start() {
     return s;
   }
   port_ = http->port();
+  tls_port_ = http->tls_port();
   self_address_ =
       options_.self_address.empty() ? JoinHostPort(options_.host, port_) : options_.self_address;
   LeaderForwarderOptions fopts;
@@ -94,13 +107,16 @@ Status ApiServer::Start() {
   fopts.connect_timeout = options_.forward_connect_timeout;
   fopts.read_timeout = options_.forward_read_timeout;
   fopts.apply_timeout = options_.apply_timeout;
+  fopts.ca_file = options_.tls_ca_file;
   fopts.round_trip_seconds = &metrics_->forward_seconds();
   forwarder_ = std::make_unique<LeaderForwarder>(fopts, names_, &counters_);
   http_ = std::move(http);
   spdlog::info(
-      "api: serving on {} ({} I/O threads, {} workers, at most {} connections and {} parked "
+      "api: serving on {}{} ({} I/O threads, {} workers, at most {} connections and {} parked "
       "long polls)",
-      self_address_, options_.io_threads, options_.worker_threads, options_.max_connections,
+      self_address_,
+      tls_port_ ? " and https on " + JoinHostPort(options_.tls_host, tls_port_) : std::string(),
+      options_.io_threads, options_.worker_threads, options_.max_connections,
       options_.max_parked_long_polls);
   return Status::Ok();
 }
@@ -120,6 +136,9 @@ json ApiServer::CountersJson() const {
   j["workerThreads"] = options_.worker_threads;
   j["ioThreads"] = options_.io_threads;
   if (http_) j["http"] = http_->CountersJson();
+  // Which certificate new TLS connections get (subject, expiry): what an
+  // operator checks after a renewal and SIGHUP.
+  if (tls_) j["tls"] = {{"port", tls_port_}, {"cert", tls_->Describe()}};
   return j;
 }
 
@@ -160,6 +179,18 @@ Status ApiServer::ReloadTokens() {
     spdlog::info("event=tokens_loaded writes_guarded={}", auth_.writes_guarded());
   } else {
     spdlog::error("event=tokens_reload_failed error=\"{}\" (previous tokens stay in force)",
+                  s.message());
+  }
+  return s;
+}
+
+Status ApiServer::ReloadTls() {
+  if (!tls_) return Status::Ok();
+  Status s = tls_->Reload();
+  if (s.ok()) {
+    spdlog::info("event=tls_loaded cert=\"{}\"", tls_->Describe());
+  } else {
+    spdlog::error("event=tls_reload_failed error=\"{}\" (previous certificate stays in force)",
                   s.message());
   }
   return s;

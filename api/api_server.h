@@ -14,6 +14,11 @@
 // a follower checks the caller's token and forwards it unchanged, and the
 // leader checks it again.
 //
+// TLS (api/tls_context.h): with tls_cert_file and tls_key_file the same
+// routes are also served over HTTPS on tls_host:tls_port; the plain listener
+// stays for JCM's own client. Forwards to a leader that advertises an
+// https:// address verify its certificate against tls_ca_file.
+//
 // Reads and /sub answer 503 while NameService::Readiness() is not OK, so a
 // starting or cut-off instance never tells a client a cluster is gone.
 //
@@ -51,6 +56,7 @@ class ApiMetrics;
 class HttpServer;
 class LeaderForwarder;
 class SubscribeHandler;
+class TlsContext;
 
 struct ApiOptions {
   std::string host = "127.0.0.1";
@@ -73,6 +79,14 @@ struct ApiOptions {
   std::chrono::milliseconds forward_read_timeout{10000};
   std::chrono::milliseconds apply_timeout{10000};  // read-your-writes wait
   std::string tokens_file;                         // api/token_auth.h; empty: every route open
+  // Both set: also serve HTTPS on tls_host:tls_port (0: a free port).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_host = "127.0.0.1";
+  int tls_port = 0;
+  // CA certificates (PEM) that a leader's certificate must chain to when a
+  // write is forwarded to an https:// address; empty: the system's store.
+  std::string tls_ca_file;
   // How long a write that met a lost ZooKeeper connection (here, or on the
   // leader it was forwarded to) waits for the client to reconnect before it
   // is refused with 503. On an ensemble the client moves to another member
@@ -114,8 +128,12 @@ class ApiServer {
 
   // Re-reads the tokens file (SIGHUP). On error the old tokens stay.
   Status ReloadTokens();
+  // Re-reads the TLS certificate and key (SIGHUP) for new connections. On
+  // error the old ones stay. OK without TLS.
+  Status ReloadTls();
 
   int port() const { return port_; }
+  int tls_port() const { return tls_port_; }  // 0 without TLS
   const std::string& self_address() const { return self_address_; }
   // Counters as GET /sys/status shows them under "api" (HTTP connection
   // counters under "api.http").
@@ -176,7 +194,9 @@ class ApiServer {
   ApiMetrics* const metrics_;
   EncodedClusterCache cache_;
   int port_ = 0;
+  int tls_port_ = 0;
   std::string self_address_;
+  std::unique_ptr<TlsContext> tls_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<boost::asio::thread_pool> workers_;
   std::unique_ptr<LeaderForwarder> forwarder_;

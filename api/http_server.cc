@@ -28,6 +28,9 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "api/tls_context.h"
 
 namespace jcm {
 
@@ -36,6 +39,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using beast::error_code;
+namespace ssl = net::ssl;
 
 namespace {
 
@@ -68,6 +72,62 @@ int64_t ListenOverflows() {
   return -1;
 }
 
+// A connection's byte stream: plain TCP, or TLS over TCP. Beast's HTTP reads
+// and Asio's writes take it as any AsyncStream, so one Session serves both,
+// with every limit and deadline. Socket operations (shutdown, close, the
+// peer's address) go to the TCP socket beneath, lowest(). Beast's
+// ssl_stream writes a reply's head and body as one TLS record.
+class ServerStream {
+ public:
+  using executor_type = tcp::socket::executor_type;
+
+  ServerStream(tcp::socket socket, std::shared_ptr<ssl::context> tls)
+      : tls_context_(std::move(tls)) {
+    if (tls_context_) {
+      tls_.emplace(std::move(socket), *tls_context_);
+    } else {
+      plain_.emplace(std::move(socket));
+    }
+  }
+
+  bool is_tls() const { return tls_.has_value(); }
+  tcp::socket& lowest() { return tls_ ? tls_->next_layer() : *plain_; }
+  executor_type get_executor() { return lowest().get_executor(); }
+
+  template <class Buffers, class Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    } else {
+      plain_->async_read_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+  template <class Buffers, class Handler>
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    } else {
+      plain_->async_write_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+  template <class Handler>
+  void async_handshake(Handler&& handler) {
+    tls_->async_handshake(ssl::stream_base::server, std::forward<Handler>(handler));
+  }
+
+ private:
+  // Declared first: the TLS stream refers to the context until destroyed.
+  std::shared_ptr<ssl::context> tls_context_;
+  std::optional<tcp::socket> plain_;
+  std::optional<beast::ssl_stream<tcp::socket>> tls_;
+};
+
+// Errors of the TLS layer (a peer gone without close_notify, a record that
+// does not decrypt): the connection is unusable, nothing can be answered.
+bool IsTlsError(const error_code& ec) {
+  return ec.category() == net::error::get_ssl_category() || ec == net::ssl::error::stream_truncated;
+}
+
 }  // namespace
 
 class Session;
@@ -78,11 +138,12 @@ class HttpServerImpl {
       : options_(std::move(options)),
         handler_(std::move(handler)),
         counters_(counters),
-        acceptor_(net::make_strand(ioc_)),
-        retry_timer_(acceptor_.get_executor()),
-        sweep_timer_(net::make_strand(ioc_)) {}
+        plain_(ioc_, nullptr),
+        sweep_timer_(net::make_strand(ioc_)) {
+    if (options_.tls) tls_.emplace(ioc_, options_.tls);
+  }
 
-  Status Start(int* port);
+  Status Start(int* port, int* tls_port);
   void Stop();
   nlohmann::json AcceptQueueJson();
   size_t Waiting() {
@@ -102,8 +163,19 @@ class HttpServerImpl {
   void Forget(Session* session);
 
  private:
-  void Accept();
-  void OnAccept(error_code ec, tcp::socket socket);
+  // One listening socket; TLS connections are accepted on their own.
+  struct Listener {
+    Listener(net::io_context& ioc, const TlsContext* tls_context)
+        : acceptor(net::make_strand(ioc)), retry_timer(acceptor.get_executor()), tls(tls_context) {}
+    tcp::acceptor acceptor;
+    net::steady_timer retry_timer;  // accept paused after EMFILE
+    const TlsContext* const tls;    // null: plain HTTP
+  };
+
+  Status Bind(Listener* listener, const std::string& host, int port);
+  void Accept(Listener* listener);
+  void OnAccept(Listener* listener, error_code ec, tcp::socket socket);
+  static nlohmann::json AcceptQueueOf(Listener* listener);
   // Closes every connection past its deadline, then runs again after
   // sweep_interval_. See Session::SetDeadline.
   void Sweep();
@@ -114,8 +186,8 @@ class HttpServerImpl {
   const HttpHandler handler_;
   HttpServerCounters* const counters_;
   net::io_context ioc_;
-  tcp::acceptor acceptor_;
-  net::steady_timer retry_timer_;  // accept paused after EMFILE
+  Listener plain_;
+  std::optional<Listener> tls_;
   net::steady_timer sweep_timer_;  // deadlines; on its own strand
   std::chrono::milliseconds sweep_interval_{250};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
@@ -148,12 +220,14 @@ class HttpServerImpl {
 // interval (at most 250 ms, and a tenth of the shortest timeout).
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServerImpl* server)
-      : socket_(std::move(socket)), server_(server) {
+  // `tls`: the context of a connection accepted on the TLS listener, else
+  // null.
+  Session(tcp::socket socket, std::shared_ptr<ssl::context> tls, HttpServerImpl* server)
+      : stream_(std::move(socket), std::move(tls)), server_(server) {
     error_code ec;
-    auto ep = socket_.remote_endpoint(ec);
+    auto ep = stream_.lowest().remote_endpoint(ec);
     if (!ec) peer_ = JoinHostPort(ep.address().to_string(), ep.port());
-    socket_.set_option(tcp::no_delay(true), ec);
+    stream_.lowest().set_option(tcp::no_delay(true), ec);
   }
   ~Session() {
     // Also when no Close() ran (a handler that dropped its exchange): the
@@ -163,24 +237,27 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Start() {
-    net::dispatch(socket_.get_executor(), [self = shared_from_this()] { self->WaitForRequest(); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->stream_.is_tls()) return self->Handshake();
+      self->WaitForRequest();
+    });
   }
   // Closes the connection if it is waiting for or reading a request; a
   // connection whose request is being handled or answered is left alone.
   void CloseIfWaiting(bool evicted) {
-    net::post(socket_.get_executor(), [self = shared_from_this(), evicted] {
+    net::post(stream_.get_executor(), [self = shared_from_this(), evicted] {
       if (self->wait_key_ == 0 || self->closed_) return;
       if (evicted) self->server_->counters().closed_evicted.fetch_add(1, std::memory_order_relaxed);
       self->Close();
     });
   }
   void Reply(HttpReply reply) {
-    net::dispatch(socket_.get_executor(),
+    net::dispatch(stream_.get_executor(),
                   [self = shared_from_this(), r = std::move(reply)]() mutable {
                     self->Write(std::move(r), /*close_after=*/false);
                   });
   }
-  net::any_io_executor executor() { return socket_.get_executor(); }
+  net::any_io_executor executor() { return stream_.get_executor(); }
 
   // For the sweeper, from any thread: whether the current phase's deadline
   // (steady_clock ticks) has passed.
@@ -188,7 +265,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Closes the connection if its deadline has passed by the time this runs
   // on its executor (a phase may have ended meanwhile), counting why.
   void Expire() {
-    net::post(socket_.get_executor(), [self = shared_from_this()] {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
       if (self->closed_ || !self->Overdue(Now())) return;
       HttpServerCounters& c = self->server_->counters();
       if (self->phase_ == Phase::kIdle) c.closed_idle.fetch_add(1, std::memory_order_relaxed);
@@ -230,17 +307,44 @@ class Session : public std::enable_shared_from_this<Session> {
     deadline_.store(kNever, std::memory_order_relaxed);
   }
 
+  // The TLS handshake, evictable like a connection waiting for its first
+  // request, under the deadline that then goes on to bound the wait for
+  // that request's first byte (expiry counts in closed_deadline).
+  void Handshake() {
+    if (server_->stopping()) return Close();
+    wait_key_ = server_->EnterWaiting(shared_from_this());
+    SetDeadline(Phase::kRequest, server_->options().request_deadline);
+    stream_.async_handshake([self = shared_from_this()](error_code ec) {
+      if (ec) {
+        // Counted: refusals by TLS itself (no common version, not TLS at
+        // all, an alert from a client that rejected our certificate). Not
+        // counted: a client that went away (reset, EOF), a deadline or an
+        // eviction (our own close).
+        if (!self->closed_ && ec.category() == net::error::get_ssl_category() &&
+            ec != net::ssl::error::stream_truncated) {
+          self->server_->counters().tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+        }
+        return self->Close();
+      }
+      self->server_->counters().tls_handshakes.fetch_add(1, std::memory_order_relaxed);
+      self->WaitForRequest();
+    });
+  }
+
   void WaitForRequest() {
     if (closed_) return;
     if (server_->stopping()) return Close();
-    wait_key_ = server_->EnterWaiting(shared_from_this());
+    // Still in the evictable set after a TLS handshake.
+    if (wait_key_ == 0) wait_key_ = server_->EnterWaiting(shared_from_this());
     if (buffer_.size() > 0) return ReadHeader();  // a pipelined request is here already
-    if (first_request_) {
+    if (first_request_ && stream_.is_tls()) {
+      // The handshake's deadline goes on.
+    } else if (first_request_) {
       SetDeadline(Phase::kRequest, server_->options().request_deadline);
     } else {
       SetDeadline(Phase::kIdle, server_->options().idle_timeout);
     }
-    socket_.async_read_some(buffer_.prepare(4096),
+    stream_.async_read_some(buffer_.prepare(4096),
                             [self = shared_from_this()](error_code ec, size_t n) {
                               if (ec) return self->Close();
                               self->buffer_.commit(n);
@@ -255,7 +359,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // One deadline for headers and body together, from the first byte: a
     // client cannot stretch a request by trickling it.
     SetDeadline(Phase::kRequest, server_->options().request_deadline);
-    http::async_read_header(socket_, buffer_, *parser_,
+    http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](error_code ec, size_t) {
                               if (ec) return self->OnReadError(ec);
                               self->AfterHeader();
@@ -268,7 +372,7 @@ class Session : public std::enable_shared_from_this<Session> {
         !parser_->is_done()) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                      req.version());
-      http::async_write(socket_, *cont, [self = shared_from_this(), cont](error_code ec, size_t) {
+      http::async_write(stream_, *cont, [self = shared_from_this(), cont](error_code ec, size_t) {
         if (ec) return self->Close();
         self->ReadBody();
       });
@@ -278,7 +382,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
-    http::async_read(socket_, buffer_, *parser_,
+    http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](error_code ec, size_t) {
                        if (ec) return self->OnReadError(ec);
                        self->OnRequest();
@@ -288,7 +392,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnReadError(error_code ec) {
     // A deadline closes the socket (counted by Expire): the read then fails.
     if (closed_ || ec == http::error::end_of_stream || ec == net::error::eof ||
-        ec == net::error::operation_aborted || ec == net::error::connection_reset) {
+        ec == net::error::operation_aborted || ec == net::error::connection_reset ||
+        IsTlsError(ec)) {
       return Close();
     }
     server_->counters().bad_requests.fetch_add(1, std::memory_order_relaxed);
@@ -373,7 +478,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (reply.status < 200 || reply.status == 204 || reply.status == 304) body_.clear();
     SetDeadline(Phase::kWrite, server_->options().write_timeout);
     std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
-    net::async_write(socket_, buffers,
+    net::async_write(stream_, buffers,
                      [self = shared_from_this(), keep, close_after](error_code ec, size_t) {
                        self->ClearDeadline();
                        if (ec) return self->Close();
@@ -386,14 +491,14 @@ class Session : public std::enable_shared_from_this<Session> {
   // See kLingerTime.
   void Linger() {
     error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    stream_.lowest().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return Close();
     SetDeadline(Phase::kLinger, std::chrono::duration_cast<std::chrono::milliseconds>(kLingerTime));
     DrainSome();
   }
   void DrainSome() {
     buffer_.consume(buffer_.size());
-    socket_.async_read_some(buffer_.prepare(64 * 1024),
+    stream_.async_read_some(buffer_.prepare(64 * 1024),
                             [self = shared_from_this()](error_code ec, size_t n) {
                               self->drained_ += n;
                               if (ec || self->drained_ > kLingerBytes) return self->Close();
@@ -411,11 +516,13 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     server_->Forget(this);
     error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    // No TLS close_notify: it could block on a peer that reads nothing, and
+    // every reply is framed by Content-Length, so a peer loses nothing.
+    stream_.lowest().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.lowest().close(ec);
   }
 
-  tcp::socket socket_;
+  ServerStream stream_;
   HttpServerImpl* const server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -463,22 +570,40 @@ bool HttpServerImpl::EvictOne() {
   return true;
 }
 
-Status HttpServerImpl::Start(int* port) {
+Status HttpServerImpl::Bind(Listener* listener, const std::string& host, int port) {
   error_code ec;
-  auto address = net::ip::make_address(options_.host, ec);
-  if (ec)
-    return Status::InvalidArgument("listen host: '" + options_.host + "' is not an IP address");
-  tcp::endpoint endpoint(address, static_cast<unsigned short>(options_.port));
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(options_.listen_backlog, ec);
+  auto address = net::ip::make_address(host, ec);
   if (ec) {
-    std::string where = options_.port == 0 ? options_.host + " (any port)"
-                                           : JoinHostPort(options_.host, options_.port);
+    return Status::InvalidArgument(std::string(listener->tls ? "TLS " : "") + "listen host: '" +
+                                   host + "' is not an IP address");
+  }
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  tcp::acceptor& acceptor = listener->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(options_.listen_backlog, ec);
+  if (ec) {
+    std::string where = port == 0 ? host + " (any port)" : JoinHostPort(host, port);
     return Status::Unavailable("cannot listen on " + where + ": " + ec.message());
   }
-  *port = acceptor_.local_endpoint().port();
+  return Status::Ok();
+}
+
+Status HttpServerImpl::Start(int* port, int* tls_port) {
+  if (tls_ && !options_.tls->Current()) {
+    return Status::InvalidArgument("TLS: no certificate loaded from " + options_.tls->cert_file());
+  }
+  if (Status s = Bind(&plain_, options_.host, options_.port); !s.ok()) return s;
+  *port = plain_.acceptor.local_endpoint().port();
+  if (tls_) {
+    if (Status s = Bind(&*tls_, options_.tls_host, options_.tls_port); !s.ok()) {
+      error_code ignored;
+      plain_.acceptor.close(ignored);
+      return s;
+    }
+    *tls_port = tls_->acceptor.local_endpoint().port();
+  }
   started_ = true;
   work_.emplace(ioc_.get_executor());
   // A tenth of the shortest timeout, between 5 and 250 ms.
@@ -486,7 +611,8 @@ Status HttpServerImpl::Start(int* port) {
       std::min({options_.request_deadline, options_.idle_timeout, options_.write_timeout});
   sweep_interval_ =
       std::clamp(shortest / 10, std::chrono::milliseconds(5), std::chrono::milliseconds(250));
-  Accept();
+  Accept(&plain_);
+  if (tls_) Accept(&*tls_);
   Sweep();
   int n = std::max(1, options_.io_threads);
   running_threads_ = n;
@@ -501,13 +627,14 @@ Status HttpServerImpl::Start(int* port) {
   return Status::Ok();
 }
 
-void HttpServerImpl::Accept() {
+void HttpServerImpl::Accept(Listener* listener) {
   // One I/O thread needs no strand: its handlers never run at once.
   net::any_io_executor executor = options_.io_threads > 1
                                       ? net::any_io_executor(net::make_strand(ioc_))
                                       : net::any_io_executor(ioc_.get_executor());
-  acceptor_.async_accept(
-      executor, [this](error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
+  listener->acceptor.async_accept(executor, [this, listener](error_code ec, tcp::socket socket) {
+    OnAccept(listener, ec, std::move(socket));
+  });
 }
 
 void HttpServerImpl::Sweep() {
@@ -529,7 +656,7 @@ void HttpServerImpl::Sweep() {
   });
 }
 
-void HttpServerImpl::OnAccept(error_code ec, tcp::socket socket) {
+void HttpServerImpl::OnAccept(Listener* listener, error_code ec, tcp::socket socket) {
   if (stopping()) return;
   if (ec) {
     counters_->accept_errors.fetch_add(1, std::memory_order_relaxed);
@@ -537,9 +664,9 @@ void HttpServerImpl::OnAccept(error_code ec, tcp::socket socket) {
     // Out of descriptors (EMFILE/ENFILE) or a transient error: make room and
     // try again shortly rather than spin.
     EvictOne();
-    retry_timer_.expires_after(std::chrono::milliseconds(50));
-    retry_timer_.async_wait([this](error_code) {
-      if (!stopping()) Accept();
+    listener->retry_timer.expires_after(std::chrono::milliseconds(50));
+    listener->retry_timer.async_wait([this, listener](error_code) {
+      if (!stopping()) Accept(listener);
     });
     return;
   }
@@ -550,25 +677,29 @@ void HttpServerImpl::OnAccept(error_code ec, tcp::socket socket) {
     counters_->refused_at_cap.fetch_add(1, std::memory_order_relaxed);
     error_code ignored;
     socket.close(ignored);
-    return Accept();
+    return Accept(listener);
   }
   counters_->open.fetch_add(1, std::memory_order_relaxed);
-  auto session = std::make_shared<Session>(std::move(socket), this);
+  auto session = std::make_shared<Session>(
+      std::move(socket), listener->tls ? listener->tls->Current() : nullptr, this);
   {
     std::lock_guard lock(mu_);
     sessions_.emplace(session.get(), session);
   }
   session->Start();
-  Accept();
+  Accept(listener);
 }
 
 void HttpServerImpl::Stop() {
   if (!started_ || stopping_.exchange(true)) return;
-  net::post(acceptor_.get_executor(), [this] {
-    error_code ec;
-    acceptor_.close(ec);
-    retry_timer_.cancel();
-  });
+  for (Listener* listener : {&plain_, tls_ ? &*tls_ : nullptr}) {
+    if (!listener) continue;
+    net::post(listener->acceptor.get_executor(), [listener] {
+      error_code ec;
+      listener->acceptor.close(ec);
+      listener->retry_timer.cancel();
+    });
+  }
   net::post(sweep_timer_.get_executor(), [this] { sweep_timer_.cancel(); });
   std::vector<std::shared_ptr<Session>> sessions;
   {
@@ -595,15 +726,27 @@ void HttpServerImpl::Stop() {
   threads_.clear();
 }
 
-nlohmann::json HttpServerImpl::AcceptQueueJson() {
-  nlohmann::json j;
+nlohmann::json HttpServerImpl::AcceptQueueOf(Listener* listener) {
+  nlohmann::json j = nlohmann::json::object();
   tcp_info info{};
   socklen_t len = sizeof(info);
   // For a listening socket Linux reports the accept queue's current length
   // in tcpi_unacked and its maximum in tcpi_sacked.
-  if (::getsockopt(acceptor_.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len) == 0) {
+  if (::getsockopt(listener->acceptor.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len) == 0) {
     j["acceptQueue"] = info.tcpi_unacked;
     j["acceptQueueMax"] = info.tcpi_sacked;
+  }
+  return j;
+}
+
+nlohmann::json HttpServerImpl::AcceptQueueJson() {
+  nlohmann::json j = AcceptQueueOf(&plain_);
+  if (tls_) {
+    nlohmann::json t = AcceptQueueOf(&*tls_);
+    if (t.contains("acceptQueue")) {
+      j["tlsAcceptQueue"] = t["acceptQueue"];
+      j["tlsAcceptQueueMax"] = t["acceptQueueMax"];
+    }
   }
   j["listenOverflowsHost"] = ListenOverflows();
   return j;
@@ -614,7 +757,7 @@ HttpServer::HttpServer(HttpServerOptions options, HttpHandler handler)
 
 HttpServer::~HttpServer() { Stop(); }
 
-Status HttpServer::Start() { return impl_->Start(&port_); }
+Status HttpServer::Start() { return impl_->Start(&port_, &tls_port_); }
 
 void HttpServer::Stop() { impl_->Stop(); }
 
@@ -633,6 +776,10 @@ nlohmann::json HttpServer::CountersJson() const {
   j["refusedAtCap"] = counters_.refused_at_cap.load(std::memory_order_relaxed);
   j["badRequests"] = counters_.bad_requests.load(std::memory_order_relaxed);
   j["acceptErrors"] = counters_.accept_errors.load(std::memory_order_relaxed);
+  if (tls_port_ != 0) {
+    j["tlsHandshakes"] = counters_.tls_handshakes.load(std::memory_order_relaxed);
+    j["tlsHandshakeFailures"] = counters_.tls_handshake_failures.load(std::memory_order_relaxed);
+  }
   return j;
 }
 

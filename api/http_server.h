@@ -27,6 +27,16 @@
 // (an idle keep-alive client or a slow one), never one whose request is
 // being handled; if there is none, the new connection is closed.
 //
+// TLS: with a TlsContext in the options the server also listens on
+// tls_host:tls_port and speaks HTTPS there (the plain listener stays). A TLS
+// connection is the same connection with a TLS layer over the TCP stream:
+// every limit above applies to it unchanged, and its handshake runs under
+// the request deadline of its first request (a client that connects and
+// sends nothing, or stalls mid-handshake, is closed at the deadline and may
+// be evicted at the cap meanwhile). The certificate is taken from the
+// TlsContext per accepted connection, so TlsContext::Reload() applies to
+// new connections without a restart.
+//
 // Thread-safety: Start() and Stop() are called by the owner from one thread.
 // Counters() and port() may be called from any thread. The handler runs on
 // the I/O threads, concurrently for different connections.
@@ -46,6 +56,7 @@
 namespace jcm {
 
 class HttpServerImpl;
+class TlsContext;
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
@@ -58,6 +69,11 @@ struct HttpServerOptions {
   size_t header_limit = 16 * 1024;
   size_t body_limit = 8 * 1024 * 1024;
   int listen_backlog = 4096;
+  // Non-null: also serve HTTPS on tls_host:tls_port (0: pick a free port;
+  // tls_port() tells which). The context must outlive the server.
+  const TlsContext* tls = nullptr;
+  std::string tls_host = "127.0.0.1";
+  int tls_port = 0;
 };
 
 // What the server counts, for /sys/status and /metrics. Relaxed atomics.
@@ -71,6 +87,8 @@ struct HttpServerCounters {
   std::atomic<uint64_t> refused_at_cap{0};   // at the cap with nothing to evict
   std::atomic<uint64_t> bad_requests{0};     // 400 / 413 / 431 from the parser
   std::atomic<uint64_t> accept_errors{0};
+  std::atomic<uint64_t> tls_handshakes{0};          // TLS connections that completed one
+  std::atomic<uint64_t> tls_handshake_failures{0};  // refused by TLS: version, not TLS, alert
 };
 
 class HttpServer {
@@ -80,14 +98,16 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds and starts the I/O threads. Unavailable if the address cannot be
-  // bound.
+  // Binds (both listeners with TLS) and starts the I/O threads. Unavailable
+  // if an address cannot be bound; InvalidArgument if TLS is asked for and
+  // the TlsContext holds no certificate.
   Status Start();
   // Stops accepting, closes every connection (a request being handled gets
   // no reply), and joins the I/O threads. Idempotent.
   void Stop();
 
   int port() const { return port_; }
+  int tls_port() const { return tls_port_; }  // 0 without TLS
   const HttpServerCounters& counters() const { return counters_; }
   // The counters plus the accept queue of the listening socket (Linux
   // TCP_INFO: current and maximum backlog) and the kernel's count of
@@ -98,6 +118,7 @@ class HttpServer {
   std::unique_ptr<HttpServerImpl> impl_;
   HttpServerCounters counters_;
   int port_ = 0;
+  int tls_port_ = 0;
 };
 
 }  // namespace jcm

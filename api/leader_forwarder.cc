@@ -35,6 +35,10 @@ class LeaderForwarder::ClientPool {
     client->set_tcp_nodelay(true);
     client->set_keep_alive(true);
     client->set_url_encode(false);  // the target is already encoded as received
+    if (address.rfind("https://", 0) == 0) {
+      client->enable_server_certificate_verification(true);
+      if (!options_.ca_file.empty()) client->set_ca_cert_path(options_.ca_file);
+    }
     return client;
   }
 
@@ -120,9 +124,13 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request,
     std::string error = httplib::to_string(res.error());
     spdlog::warn("forwarding {} {} to leader {} failed: {}", request.method, request.target,
                  leader.address, error);
-    // A failed connect never delivered the request; anything later may have.
-    *why = res.error() == httplib::Error::Connection ? ForwardFailure::kNotSent
-                                                     : ForwardFailure::kOutcomeUnknown;
+    // A failed connect or TLS handshake never delivered the request;
+    // anything later may have.
+    const httplib::Error e = res.error();
+    *why = e == httplib::Error::Connection || e == httplib::Error::SSLConnection ||
+                   e == httplib::Error::SSLServerVerification
+               ? ForwardFailure::kNotSent
+               : ForwardFailure::kOutcomeUnknown;
     return Status::Unavailable("leader " + leader.address + " unreachable: " + error);
   }
   *why = ForwardFailure::kNone;

@@ -19,6 +19,12 @@
 //   the timeout is counted and logged.
 // - The leader's status and body are returned unchanged.
 //
+// The leader's address is what it advertises: "host:port" (plain HTTP), or
+// "https://host:port", which is spoken over TLS with the leader's
+// certificate verified against ca_file (the system's store if empty) and
+// its name or IP matched against the address. A certificate that does not
+// verify means the request was never sent.
+//
 // Connections to the leader are kept alive in a small pool (at most
 // max_idle_connections idle, each idle for at most max_idle_time, which is
 // kept well under the leader's keep-alive idle timeout so the pool does not
@@ -79,6 +85,8 @@ struct LeaderForwarderOptions {
   std::chrono::milliseconds read_timeout{10000};
   // Bound on the read-your-writes wait after the leader's 2xx.
   std::chrono::milliseconds apply_timeout{10000};
+  // CA certificates (PEM) for https:// leaders; empty: the system's store.
+  std::string ca_file;
   size_t max_idle_connections = 16;
   std::chrono::milliseconds max_idle_time{20000};
   // Observes each round trip to the leader (sent to answered or failed);

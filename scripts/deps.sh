@@ -8,6 +8,7 @@ PACKAGES=(
   libzookeeper-mt-dev libcpp-httplib-dev nlohmann-json3-dev libcurl4-openssl-dev zlib1g-dev
   libspdlog-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
   libboost1.81-dev libxxhash-dev libssl-dev
+  openssl  # the TLS tests make a throwaway CA with the openssl command
   clang-14 libclang-rt-14-dev
   zookeeper default-jre-headless curl procps iproute2 ccache
   nginx-light haproxy

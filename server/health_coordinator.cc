@@ -41,7 +41,7 @@ Status HealthCoordinator::Start() {
         return peers;
       },
       [this](uint64_t id, OpinionVerdict verdict) { checker_->DeliverOpinion(id, verdict); },
-      peer_tokens_file_);
+      peer_tokens_file_, peer_ca_file_);
   opinions_->Start();
   checker_->SetOpinionSource(opinions_.get());
   Status s = checker_->Start();

@@ -61,6 +61,8 @@ class HealthCoordinator : public StatusSink {
   // The tokens file whose first write token is sent to peers with second
   // opinion questions (see OpinionClient). Before Start.
   void SetPeerTokensFile(std::string path) { peer_tokens_file_ = std::move(path); }
+  // CA file verifying peers that advertise https:// (--tls-ca). Before Start.
+  void SetPeerCaFile(std::string path) { peer_ca_file_ = std::move(path); }
   // POST /sys/probe: checks each named node once from this instance and
   // calls `done` with the outcomes (api/peer_probe.h). Thread-safe.
   void ProbeForPeer(std::vector<PeerProbe> probes,
@@ -110,6 +112,7 @@ class HealthCoordinator : public StatusSink {
   HealthOptions options_;
   std::unique_ptr<HealthChecker> checker_;
   std::string peer_tokens_file_;
+  std::string peer_ca_file_;
   std::unique_ptr<OpinionClient> opinions_;
 
   mutable std::mutex mu_;

@@ -121,6 +121,7 @@ int main(int argc, char** argv) {
   auto health = std::make_unique<jcm::HealthCoordinator>(service.get(), health_options);
   health->Attach();
   health->SetPeerTokensFile(config.tokens_file);
+  health->SetPeerCaFile(config.tls_ca);
 
   jcm::ApiOptions api_options;
   api_options.host = config.listen_host();
@@ -134,6 +135,11 @@ int main(int argc, char** argv) {
   api_options.idle_timeout = std::chrono::milliseconds(config.http_idle_timeout_ms);
   api_options.request_deadline = std::chrono::milliseconds(config.http_request_deadline_ms);
   api_options.tokens_file = config.tokens_file;
+  api_options.tls_cert_file = config.tls_cert;
+  api_options.tls_key_file = config.tls_key;
+  api_options.tls_host = config.tls_listen_host();
+  api_options.tls_port = config.tls_listen_port();
+  api_options.tls_ca_file = config.tls_ca;
   api_options.metrics = &metrics;
   // Long enough for a dead leader's session to expire and a successor to
   // be elected (Consul's rpc_hold_timeout plays the same part).
@@ -165,14 +171,19 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::info(
-      "event=started listen={} advertise={} zk={} root={} session_timeout_ms={} "
+      "event=started listen={} tls_listen={} advertise={} zk={} root={} session_timeout_ms={} "
       "health_interval_ms={} nofile={} api_connections={} checker_keepalive={}",
-      config.listen, config.advertise, config.zk, config.zk_root, config.session_timeout_ms,
-      config.health_interval_ms, nofile, budget.api_connections, budget.checker_keepalive);
+      config.listen, config.tls_listen.empty() ? "-" : config.tls_listen, config.advertise,
+      config.zk, config.zk_root, config.session_timeout_ms, config.health_interval_ms, nofile,
+      budget.api_connections, budget.checker_keepalive);
 
   int sig = 0;
-  // SIGHUP re-reads the tokens file; SIGTERM/SIGINT stop.
-  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) api->ReloadTokens();
+  // SIGHUP re-reads the tokens file and the TLS certificate; SIGTERM/SIGINT
+  // stop.
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+    api->ReloadTokens();
+    api->ReloadTls();
+  }
   spdlog::info("event=stopping signal={}", sig);
   // Leave the election first so a successor takes over at once, then stop
   // serving, then close the session.

@@ -21,10 +21,12 @@ struct OpinionClient::Question {
   bool delivered = false;
 };
 
-OpinionClient::OpinionClient(PeersFn peers, DeliverFn deliver, std::string tokens_file)
+OpinionClient::OpinionClient(PeersFn peers, DeliverFn deliver, std::string tokens_file,
+                             std::string ca_file)
     : peers_(std::move(peers)),
       deliver_(std::move(deliver)),
-      tokens_file_(std::move(tokens_file)) {}
+      tokens_file_(std::move(tokens_file)),
+      ca_file_(std::move(ca_file)) {}
 
 OpinionClient::~OpinionClient() { Stop(); }
 
@@ -124,6 +126,10 @@ void OpinionClient::Send(const std::string& peer, std::vector<Task> batch) {
   std::vector<int> reached(batch.size(), -1);  // -1 no answer, 0 not reached, 1 reached
   if (left.count() > 0) {
     httplib::Client client(peer);
+    if (peer.rfind("https://", 0) == 0) {  // a peer advertising TLS: verified
+      client.enable_server_certificate_verification(true);
+      if (!ca_file_.empty()) client.set_ca_cert_path(ca_file_);
+    }
     client.set_connection_timeout(left);
     client.set_read_timeout(left);
     client.set_write_timeout(left);

@@ -50,7 +50,10 @@ class OpinionClient : public OpinionSource {
   static constexpr int kWorkers = 4;
   static constexpr size_t kMaxQueued = 8192;
 
-  OpinionClient(PeersFn peers, DeliverFn deliver, std::string tokens_file);
+  // `ca_file`: CA certificates (PEM) for peers that advertise an https://
+  // address (--tls-ca); empty: the system's store.
+  OpinionClient(PeersFn peers, DeliverFn deliver, std::string tokens_file,
+                std::string ca_file = "");
   ~OpinionClient() override;  // Stop()s
 
   void Start();
@@ -76,6 +79,7 @@ class OpinionClient : public OpinionSource {
   const PeersFn peers_;
   const DeliverFn deliver_;
   const std::string tokens_file_;
+  const std::string ca_file_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -24,6 +24,13 @@ bool SplitHostPort(const std::string& text, std::string* host, int* port) {
   return true;
 }
 
+std::string WithoutScheme(const std::string& address) {
+  for (const char* scheme : {"http://", "https://"}) {
+    if (address.rfind(scheme, 0) == 0) return address.substr(std::string(scheme).size());
+  }
+  return address;
+}
+
 std::string ServerConfig::listen_host() const {
   std::string h;
   int p = 0;
@@ -34,6 +41,18 @@ int ServerConfig::listen_port() const {
   std::string h;
   int p = 0;
   return SplitHostPort(listen, &h, &p) ? p : -1;
+}
+
+std::string ServerConfig::tls_listen_host() const {
+  std::string h;
+  int p = 0;
+  return SplitHostPort(tls_listen, &h, &p) ? h : "";
+}
+
+int ServerConfig::tls_listen_port() const {
+  std::string h;
+  int p = 0;
+  return SplitHostPort(tls_listen, &h, &p) ? p : -1;
 }
 
 Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now, int* exit_code) {
@@ -145,6 +164,15 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
                  "API tokens, one '<write|read> <token>' per line: writes need a write token "
                  "once one is named, reads need a token once a read token is named; re-read on "
                  "SIGHUP");
+  app.add_option("--tls-listen", c->tls_listen,
+                 "HTTPS API listen address HOST:PORT, alongside the plain --listen (needs "
+                 "--tls-cert and --tls-key)");
+  app.add_option("--tls-cert", c->tls_cert,
+                 "Server certificate chain (PEM) for --tls-listen; re-read on SIGHUP");
+  app.add_option("--tls-key", c->tls_key, "Private key (PEM) of --tls-cert; re-read on SIGHUP");
+  app.add_option("--tls-ca", c->tls_ca,
+                 "CA certificates (PEM) that an https:// leader's certificate must chain to when "
+                 "a follower forwards a write (default: the system's store)");
   app.add_option("--zk-auth-file", c->zk_auth_file,
                  "ZooKeeper credential file, one 'user:password' line (digest scheme): every "
                  "znode jcm creates gets ALL for that identity and nothing for anyone else; "
@@ -193,6 +221,25 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
   }
   std::string host;
   int port = 0;
+  const bool tls_files = !c->tls_cert.empty() || !c->tls_key.empty();
+  if (tls_files || !c->tls_listen.empty()) {
+    const char* missing = c->tls_listen.empty() ? "--tls-listen"
+                          : c->tls_cert.empty() ? "--tls-cert"
+                          : c->tls_key.empty()  ? "--tls-key"
+                                                : nullptr;
+    if (missing) {
+      *exit_now = true;
+      *exit_code = 2;
+      return Status::InvalidArgument(std::string(missing) +
+                                     " is required: HTTPS needs --tls-listen, --tls-cert and "
+                                     "--tls-key together");
+    }
+    if (!SplitHostPort(c->tls_listen, &host, &port)) {
+      *exit_now = true;
+      *exit_code = 2;
+      return Status::InvalidArgument("--tls-listen: '" + c->tls_listen + "' is not HOST:PORT");
+    }
+  }
   if (!SplitHostPort(c->listen, &host, &port)) {
     *exit_now = true;
     *exit_code = 2;
@@ -205,10 +252,12 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* c, bool* exit_now,
       return Status::InvalidArgument("--advertise is required when --listen is a wildcard");
     }
     c->advertise = c->listen;
-  } else if (!SplitHostPort(c->advertise, &host, &port)) {
+  } else if (!SplitHostPort(WithoutScheme(c->advertise), &host, &port) ||
+             WithoutScheme(c->advertise).find('/') != std::string::npos) {
     *exit_now = true;
     *exit_code = 2;
-    return Status::InvalidArgument("--advertise: '" + c->advertise + "' is not HOST:PORT");
+    return Status::InvalidArgument("--advertise: '" + c->advertise +
+                                   "' is not HOST:PORT, http://HOST:PORT or https://HOST:PORT");
   }
   return Status::Ok();
 }

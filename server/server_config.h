@@ -15,7 +15,7 @@ struct ServerConfig {
   std::string zk = "127.0.0.1:2181";
   std::string zk_root = "/jcm";
   std::string listen = "127.0.0.1:8600";
-  std::string advertise;  // default: listen
+  std::string advertise;  // default: listen; "https://HOST:PORT" for TLS between instances
   int session_timeout_ms = 6000;
   int health_interval_ms = 1000;
   int health_rise = 1;
@@ -42,11 +42,17 @@ struct ServerConfig {
   int max_clusters = 10000;              // clusters stored at most (0: no cap)
   int max_nodes = 1000000;               // nodes over all clusters at most (0: no cap)
   int write_hold_ms = 0;                 // 0: session timeout + 2 s
+  std::string tls_listen;                // HTTPS listen address; needs tls_cert and tls_key
+  std::string tls_cert;                  // PEM certificate chain; re-read on SIGHUP
+  std::string tls_key;                   // PEM private key; re-read on SIGHUP
+  std::string tls_ca;                    // CA (PEM) verifying https:// peers (leader forwards)
   int zk_reconnect_hold_ms = 500;        // a write waits this long for a lost ZooKeeper link
   std::string log_level = "info";
 
   std::string listen_host() const;
   int listen_port() const;
+  std::string tls_listen_host() const;
+  int tls_listen_port() const;
 };
 
 // Parses argv. Returns a Status with the usage error; `exit_now` is set when
@@ -55,5 +61,8 @@ Status ParseServerConfig(int argc, char** argv, ServerConfig* out, bool* exit_no
 
 // Splits "host:port" / "[v6]:port". False if malformed.
 bool SplitHostPort(const std::string& text, std::string* host, int* port);
+
+// `address` without a leading "http://" or "https://".
+std::string WithoutScheme(const std::string& address);
 
 }  // namespace jcm

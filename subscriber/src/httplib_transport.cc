@@ -2,22 +2,34 @@
 
 #include <httplib.h>
 
+#include "subscriber/src/sigpipe_guard.h"
+
 namespace jcm::internal {
 
-Status ParseServerAddress(const std::string& server, std::string* host, uint16_t* port) {
+Status ParseServerAddress(const std::string& address, std::string* host, uint16_t* port,
+                          bool* tls) {
+  std::string server = address;
+  bool https = false;
+  if (server.rfind("https://", 0) == 0) {
+    https = true;
+    server = server.substr(8);
+  } else if (server.rfind("http://", 0) == 0) {
+    server = server.substr(7);
+  }
+  if (tls) *tls = https;
   std::string h;
   std::string rest;
   if (!server.empty() && server[0] == '[') {
     size_t close = server.find(']');
     if (close == std::string::npos || close + 1 >= server.size() || server[close + 1] != ':') {
-      return Status::InvalidArgument("servers: '" + server + "' is not [ipv6]:port");
+      return Status::InvalidArgument("servers: '" + address + "' is not [ipv6]:port");
     }
     h = server.substr(1, close - 1);
     rest = server.substr(close + 2);
   } else {
     size_t colon = server.rfind(':');
     if (colon == std::string::npos || colon == 0 || server.find(':') != colon) {
-      return Status::InvalidArgument("servers: '" + server + "' is not host:port");
+      return Status::InvalidArgument("servers: '" + address + "' is not host:port");
     }
     h = server.substr(0, colon);
     rest = server.substr(colon + 1);
@@ -25,7 +37,7 @@ Status ParseServerAddress(const std::string& server, std::string* host, uint16_t
   if (rest.empty() || rest.size() > 5 ||
       rest.find_first_not_of("0123456789") != std::string::npos || std::stoi(rest) < 1 ||
       std::stoi(rest) > 65535) {
-    return Status::InvalidArgument("servers: '" + server + "' has no port in 1-65535");
+    return Status::InvalidArgument("servers: '" + address + "' has no port in 1-65535");
   }
   *host = h;
   *port = static_cast<uint16_t>(std::stoi(rest));
@@ -40,10 +52,11 @@ bool IsInterrupted(const Status& status) {
 }
 
 HttplibTransport::HttplibTransport(std::chrono::milliseconds connect_timeout,
-                                   size_t max_reply_bytes, std::string token)
+                                   size_t max_reply_bytes, std::string token, std::string ca_file)
     : connect_timeout_(connect_timeout),
       max_reply_bytes_(max_reply_bytes),
-      token_(std::move(token)) {}
+      token_(std::move(token)),
+      ca_file_(std::move(ca_file)) {}
 
 HttplibTransport::~HttplibTransport() = default;
 
@@ -51,13 +64,21 @@ Result<std::string> HttplibTransport::Post(const std::string& server, const std:
                                            const std::string& body,
                                            std::chrono::milliseconds reply_timeout) {
   if (cancelled_.load()) return Status::Unavailable("subscriber stopped");
+  SigpipeGuard no_sigpipe;  // TLS writes to a server that closed
   auto it = clients_.find(server);
   if (it == clients_.end()) {
     std::string host;
     uint16_t port = 0;
-    Status s = ParseServerAddress(server, &host, &port);
+    bool tls = false;
+    Status s = ParseServerAddress(server, &host, &port, &tls);
     if (!s.ok()) return s;
-    auto client = std::make_unique<httplib::Client>(host, port);
+    const std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    auto client = std::make_unique<httplib::Client>((tls ? "https://" : "http://") + bracketed +
+                                                    ":" + std::to_string(port));
+    if (tls) {
+      client->enable_server_certificate_verification(true);
+      if (!ca_file_.empty()) client->set_ca_cert_path(ca_file_);
+    }
     client->set_connection_timeout(connect_timeout_);
     client->set_write_timeout(connect_timeout_ + reply_timeout);
     client->set_tcp_nodelay(true);
@@ -116,12 +137,14 @@ Result<std::string> HttplibTransport::Post(const std::string& server, const std:
 }
 
 void HttplibTransport::Interrupt() {
+  SigpipeGuard no_sigpipe;  // stop() sends a TLS close_notify
   std::lock_guard<std::mutex> lock(mu_);
   interrupt_pending_ = true;
   if (active_) active_->stop();
 }
 
 void HttplibTransport::Cancel() {
+  SigpipeGuard no_sigpipe;  // stop() sends a TLS close_notify
   std::lock_guard<std::mutex> lock(mu_);
   cancelled_.store(true);
   if (active_) active_->stop();

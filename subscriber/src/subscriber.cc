@@ -1,5 +1,7 @@
 #include "jcm/subscriber.h"
 
+#include <fstream>
+
 #include "model/validation.h"
 #include "subscriber/src/httplib_transport.h"
 #include "subscriber/src/subscriber_core.h"
@@ -41,6 +43,9 @@ Status CheckOptions(const SubscriberOptions& o) {
     return Status::InvalidArgument("backoff_max: " + std::to_string(o.backoff_max.count()) +
                                    " ms is below backoff_initial");
   }
+  if (!o.ca_file.empty() && !std::ifstream(o.ca_file).good()) {
+    return Status::InvalidArgument("ca_file: cannot read '" + o.ca_file + "'");
+  }
   return Status::Ok();
 }
 
@@ -48,7 +53,8 @@ Status CheckOptions(const SubscriberOptions& o) {
 
 Result<std::unique_ptr<Subscriber>> Subscriber::Create(SubscriberOptions options) {
   auto transport = std::make_shared<internal::HttplibTransport>(
-      options.connect_timeout, internal::HttplibTransport::kDefaultMaxReplyBytes, options.token);
+      options.connect_timeout, internal::HttplibTransport::kDefaultMaxReplyBytes, options.token,
+      options.ca_file);
   return CreateForTest(std::move(options), std::move(transport),
                        std::make_shared<internal::SteadyClock>());
 }

@@ -17,7 +17,8 @@ namespace jcm::internal {
 class Transport {
  public:
   virtual ~Transport() = default;
-  // POSTs a JSON `body` to http://<server><path>. Returns the reply body for
+  // POSTs a JSON `body` to <server><path>, over TLS when `server` is
+  // "https://...". Returns the reply body for
   // HTTP 200; Unavailable (connect failure, timeout, other status) otherwise.
   // `reply_timeout` bounds the wait for the reply once connected.
   virtual Result<std::string> Post(const std::string& server, const std::string& path,
@@ -36,7 +37,10 @@ class Transport {
 Status Interrupted();
 bool IsInterrupted(const Status& status);
 
-// Splits "host:port" or "[v6]:port". InvalidArgument names the bad part.
-Status ParseServerAddress(const std::string& server, std::string* host, uint16_t* port);
+// Splits "host:port" or "[v6]:port", optionally after "http://" or
+// "https://" (then *tls tells which, when given). InvalidArgument names the
+// bad part.
+Status ParseServerAddress(const std::string& server, std::string* host, uint16_t* port,
+                          bool* tls = nullptr);
 
 }  // namespace jcm::internal

@@ -8,6 +8,10 @@
 // or timed-out exchange; a write does not, since the server may have applied
 // it: the error says so rather than repeating a write blindly.
 //
+// An https:// server's certificate is verified against ca_file (the
+// system's store if empty) and must name the server's host or IP; one that
+// does not verify counts as unreachable (nothing was sent).
+//
 // Every request carries `Authorization: Bearer <token>` when a token is set.
 //
 // Thread-safety: not thread-safe; one per command invocation.
@@ -35,6 +39,7 @@ struct ApiReply {
 struct ApiClientOptions {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds read_timeout{15000};
+  std::string ca_file;  // CA certificates (PEM) for https:// servers
 };
 
 class ApiClient {

@@ -10,14 +10,9 @@ namespace jcm::ctl {
 
 int RunPick(const Context& ctx, const PickArgs& args) {
   SubscriberOptions options;
-  for (const ServerUrl& s : ctx.servers) {
-    // The subscriber speaks plain HTTP.
-    if (s.scheme == "http") options.servers.push_back(s.HostPort());
-  }
-  if (options.servers.empty()) {
-    std::fprintf(stderr, "jcmctl pick: needs an http:// server (the subscriber has no TLS)\n");
-    return kExitUsage;
-  }
+  for (const ServerUrl& s : ctx.servers) options.servers.push_back(s.Base());
+  options.ca_file = ctx.ca_file;
+  options.token = ctx.token;
   options.clusters = {args.name};
   options.tag = "jcmctl pick";
   options.connect_timeout = std::chrono::milliseconds(1000);

@@ -17,10 +17,15 @@ namespace jcm::ctl {
 struct Context {
   std::vector<ServerUrl> servers;
   std::string token;
-  bool json = false;   // -o json
-  bool color = false;  // stdout is a terminal, table output, NO_COLOR unset
+  std::string ca_file;  // --cacert: CA (PEM) for https:// servers; empty: system store
+  bool json = false;    // -o json
+  bool color = false;   // stdout is a terminal, table output, NO_COLOR unset
 
-  ApiClient Api() const { return ApiClient(servers, token); }
+  ApiClient Api() const {
+    ApiClientOptions options;
+    options.ca_file = ca_file;
+    return ApiClient(servers, token, options);
+  }
 };
 
 // Prints `data` as indented JSON on stdout.

@@ -1,9 +1,11 @@
 // jcmctl: the jcm command-line client (docs/jcmctl.md).
 //
-//   jcmctl [--server URL,...] [--token T | --token-file F] [-o table|json] COMMAND
+//   jcmctl [--server URL,...] [--token T | --token-file F] [--cacert FILE]
+//          [-o table|json] COMMAND
 //
 // Global options may also follow the command. Exit codes: 0 ok, 1 refused
 // or failed, 2 usage (exit_codes.h).
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -52,7 +54,7 @@ int Main(int argc, char** argv) {
   app.fallthrough();  // global options are accepted after the command too
   app.set_version_flag("--version", "jcmctl " JCM_VERSION);
 
-  std::string servers_text, token_flag, token_file, output = "table";
+  std::string servers_text, token_flag, token_file, cacert, output = "table";
   app.add_option("--server,-s", servers_text,
                  "jcm-server API addresses, URL or HOST:PORT, comma-separated; tried in order "
                  "(env JCM_SERVER, default 127.0.0.1:8600)");
@@ -60,6 +62,9 @@ int Main(int argc, char** argv) {
                                    "API token, sent as 'Authorization: Bearer' (env JCM_TOKEN)");
   app.add_option("--token-file", token_file, "read the API token from this file")
       ->excludes(token_opt);
+  app.add_option("--cacert", cacert,
+                 "CA certificates (PEM) that https:// servers' certificates must chain to "
+                 "(env JCM_CACERT; default: the system's store)");
   app.add_option("--output,-o", output, "output format")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
@@ -149,6 +154,14 @@ int Main(int argc, char** argv) {
   Context ctx;
   ctx.servers = std::move(servers).value();
   ctx.token = std::move(token).value();
+  if (cacert.empty()) {
+    const char* env = std::getenv("JCM_CACERT");
+    cacert = env ? env : "";
+  }
+  if (!cacert.empty() && !std::ifstream(cacert).good()) {
+    return Usage("--cacert: cannot read '" + cacert + "'");
+  }
+  ctx.ca_file = cacert;
   ctx.json = output == "json";
   ctx.color = !ctx.json && isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
 
@@ -174,4 +187,9 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace jcm::ctl
 
-int main(int argc, char** argv) { return jcm::ctl::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // A TLS write to a server that closed (OpenSSL uses write(2)) must be an
+  // error, not the end of the process.
+  signal(SIGPIPE, SIG_IGN);
+  return jcm::ctl::Main(argc, argv);
+}

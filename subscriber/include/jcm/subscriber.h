@@ -46,7 +46,8 @@ class Clock;
 }  // namespace internal
 
 struct SubscriberOptions {
-  // jcm-server API addresses, "host:port" or "[v6]:port". Tried round-robin,
+  // jcm-server API addresses, "host:port" or "[v6]:port" (plain HTTP), or
+  // "https://host:port" (TLS, verified against ca_file). Tried round-robin,
   // one per poll. Required.
   std::vector<std::string> servers;
   // Clusters to subscribe from the start; more can be added with Subscribe().
@@ -78,6 +79,12 @@ struct SubscriberOptions {
   // <token>" with every poll. Needed only when the servers name a read
   // token; empty: none.
   std::string token;
+
+  // CA certificates (PEM file) that an https:// server's certificate must
+  // chain to; the certificate must also name the host or IP of the address.
+  // Empty: the system's trust store. A server that fails verification is a
+  // failed server (skipped with backoff), never trusted.
+  std::string ca_file;
 };
 
 enum class NodeHealth : uint8_t { kInvalid, kNormal, kAbnormal, kTimeout };

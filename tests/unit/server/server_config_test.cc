@@ -148,5 +148,51 @@ TEST(SplitHostPort, AcceptsV4V6AndRefusesJunk) {
   EXPECT_FALSE(SplitHostPort("h:8a", &host, &port));
 }
 
+TEST(ServerConfig, TlsFlagsGoTogether) {
+  Parsed ok = Parse({"--tls-listen", "127.0.0.1:8443", "--tls-cert", "c.pem", "--tls-key", "k.pem",
+                     "--tls-ca", "ca.pem"});
+  ASSERT_TRUE(ok.status.ok()) << ok.status.ToString();
+  EXPECT_FALSE(ok.exit_now);
+  EXPECT_EQ(ok.config.tls_listen_host(), "127.0.0.1");
+  EXPECT_EQ(ok.config.tls_listen_port(), 8443);
+  EXPECT_EQ(ok.config.tls_ca, "ca.pem");
+  EXPECT_EQ(ok.config.advertise, "127.0.0.1:8600") << "plain --listen stays the default";
+
+  for (auto [args, missing] :
+       {std::pair{std::vector<std::string>{"--tls-cert", "c.pem", "--tls-key", "k.pem"},
+                  "--tls-listen"},
+        std::pair{std::vector<std::string>{"--tls-listen", "127.0.0.1:8443", "--tls-key", "k.pem"},
+                  "--tls-cert"},
+        std::pair{std::vector<std::string>{"--tls-listen", "127.0.0.1:8443"}, "--tls-cert"},
+        std::pair{std::vector<std::string>{"--tls-listen", "127.0.0.1:8443", "--tls-cert", "c.pem"},
+                  "--tls-key"}}) {
+    Parsed p = Parse(args);
+    EXPECT_TRUE(p.exit_now);
+    EXPECT_EQ(p.exit_code, 2);
+    EXPECT_NE(p.status.message().find(std::string(missing) + " is required"), std::string::npos)
+        << p.status.ToString();
+  }
+  Parsed bad = Parse({"--tls-listen", "8443", "--tls-cert", "c.pem", "--tls-key", "k.pem"});
+  EXPECT_TRUE(bad.exit_now);
+  EXPECT_NE(bad.status.message().find("--tls-listen: '8443'"), std::string::npos)
+      << bad.status.ToString();
+}
+
+TEST(ServerConfig, AdvertiseMayNameTheScheme) {
+  for (const char* a : {"https://10.0.0.1:8443", "http://10.0.0.1:8600", "10.0.0.1:8600"}) {
+    Parsed p = Parse({"--advertise", a});
+    ASSERT_TRUE(p.status.ok()) << a << ": " << p.status.ToString();
+    EXPECT_EQ(p.config.advertise, a);
+  }
+  for (const char* a : {"https://10.0.0.1:8443/x", "ftp://10.0.0.1:21", "https://10.0.0.1"}) {
+    Parsed p = Parse({"--advertise", a});
+    EXPECT_TRUE(p.exit_now) << a;
+    EXPECT_NE(p.status.message().find("--advertise"), std::string::npos) << p.status.ToString();
+  }
+  EXPECT_EQ(WithoutScheme("https://h:1"), "h:1");
+  EXPECT_EQ(WithoutScheme("http://h:1"), "h:1");
+  EXPECT_EQ(WithoutScheme("h:1"), "h:1");
+}
+
 }  // namespace
 }  // namespace jcm

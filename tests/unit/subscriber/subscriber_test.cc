@@ -77,6 +77,13 @@ TEST(Subscriber, CreateRefusesBadOptions) {
   o.poll_interval = std::chrono::milliseconds(0);
   refused(o, "poll_interval");
   EXPECT_TRUE(Subscriber::Create(Options({"[::1]:8080", "localhost:80"})).ok());
+  // TLS: an https:// address, and a CA file that must be readable.
+  EXPECT_TRUE(Subscriber::Create(Options({"https://[::1]:8443", "http://localhost:80"})).ok());
+  refused(Options({"https://127.0.0.1"}), "https://127.0.0.1");
+  refused(Options({"ftp://127.0.0.1:21"}), "ftp://127.0.0.1:21");
+  o = Options({"https://127.0.0.1:8443"});
+  o.ca_file = "/nonexistent/ca.pem";
+  refused(o, "ca_file: cannot read '/nonexistent/ca.pem'");
 }
 
 TEST(Subscriber, StartServesPicksAndThreadFollowsChanges) {
