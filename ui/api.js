@@ -75,6 +75,7 @@ export const api = {
   clusters: (signal) => call("GET", "/c", { signal }),
   clusterNames: (signal) => call("GET", "/c/list", { signal }),
   cluster: (name, signal) => call("GET", `/c/${encodeURIComponent(name)}`, { signal }),
+  history: (name, signal) => call("GET", `/c/${encodeURIComponent(name)}/history`, { signal }),
   status: (signal) => call("GET", "/sys/status", { signal }),
   setClusterOnline: (name, online) =>
     call("POST", `/c/online/${encodeURIComponent(name)}`, { body: online, auth: true }),

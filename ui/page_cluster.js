@@ -6,16 +6,18 @@ import {
   countNodes, isOnline, nodeSpec, nodeState,
 } from "./health.js";
 import { ownerResolver } from "./ring.js";
+import { transitionsSection } from "./transitions.js";
 import { countText, healthBar, onlineSwitch, onlineWord } from "./widgets.js";
 
 export function clusterPage(ctx, name) {
-  let head, facts, tbody, body, missing, bad = 0, absent = false;
+  let head, facts, tbody, body, missing, transitions, bad = 0, absent = false;
 
   function mount(root) {
     head = h("div.page-head");
     facts = h("dl.facts");
     tbody = h("tbody");
     missing = h("section.empty-state", { hidden: true });
+    transitions = transitionsSection();
     body = h("div", null,
       facts,
       h("div.card.table-card", null,
@@ -31,7 +33,8 @@ export function clusterPage(ctx, name) {
                 "status changes, so a steady node shows the check of its last change.",
             }, "Last check"),
             h("th", null, "udata"))),
-          tbody)));
+          tbody)),
+      transitions.el);
     root.append(
       h("nav.crumbs", null, h("a", { href: "#/clusters" }, "Clusters"), h("span", null, " / "),
         h("span", null, name)),
@@ -39,14 +42,16 @@ export function clusterPage(ctx, name) {
   }
 
   async function load(signal) {
-    const [cluster, status] = await Promise.all([
+    const [cluster, status, history] = await Promise.all([
       ctx.api.cluster(name, signal),
       ctx.api.status(signal).catch(() => null),
+      // A refused history (no health checker here) must not hide the page.
+      ctx.api.history(name, signal).catch((e) => ({ error: e.message })),
     ]);
-    return { cluster, status };
+    return { cluster, status, history };
   }
 
-  function render({ cluster: c, status }) {
+  function render({ cluster: c, status, history }) {
     absent = false;
     missing.hidden = true;
     body.hidden = false;
@@ -89,6 +94,8 @@ export function clusterPage(ctx, name) {
       fact("Checked by", owner || "—", owner && owner === self ? "this instance" : ""),
       fact("Version", h("span.mono", null, String(c.version)),
         h("span.mono", null, `status ${c.statusVersion ?? "—"}`)));
+
+    transitions.update(history, owner, c.checkType !== "NONE");
 
     patchRows(tbody, (c.nodes || []).map((n) => {
       const spec = nodeSpec(n);

@@ -19,6 +19,10 @@ int RunStatus(const Context& ctx);
 int RunList(const Context& ctx);
 int RunGet(const Context& ctx, const std::string& name);
 
+// cmd_history.cc: the checker's recent transitions; asks the other servers
+// when the first to answer does not check the cluster.
+int RunHistory(const Context& ctx, const std::string& name);
+
 // cmd_write.cc
 int RunApply(const Context& ctx, const std::string& file);
 struct AddNodeArgs {

@@ -77,6 +77,10 @@ int Main(int argc, char** argv) {
   auto* get = app.add_subcommand("get", "a cluster and its nodes");
   get->add_option("NAME", name, "cluster name")->required();
 
+  auto* history = app.add_subcommand(
+      "history", "a cluster's recent health transitions, newest first (from its checker)");
+  history->add_option("NAME", name, "cluster name")->required();
+
   std::string file;
   auto* apply = app.add_subcommand("apply", "create or replace a cluster from a JCM document");
   apply->add_option("-f,--file", file, "the cluster document (JSON); '-' reads stdin")->required();
@@ -168,6 +172,7 @@ int Main(int argc, char** argv) {
   if (*status) return RunStatus(ctx);
   if (*ls) return RunList(ctx);
   if (*get) return RunGet(ctx, name);
+  if (*history) return RunHistory(ctx, name);
   if (*apply) return RunApply(ctx, file);
   if (*add_node) return RunAddNode(ctx, add);
   if (*rm_node) return RunRemoveNode(ctx, name, specs);

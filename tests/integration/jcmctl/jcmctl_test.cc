@@ -177,6 +177,7 @@ TEST_F(JcmctlTest, BadUsageExitsTwoAndSendsNothing) {
       {},                                                   // no command
       {"frobnicate"},                                       // unknown command
       {"get"},                                              // missing NAME
+      {"history"},                                          // missing NAME
       {"add-node", "ctl-usage", "10.9.3.1", "HTTP:99999"},  // bad port
       {"add-node", "ctl-usage", "10.9.3.1", "8080"},        // not PROTO:PORT
       {"pick", "ctl-usage", "--policy", "hash"},            // hash without --key
@@ -194,8 +195,8 @@ TEST_F(JcmctlTest, BadUsageExitsTwoAndSendsNothing) {
   // Nothing was created by the refused add-node lines.
   EXPECT_EQ(Ctl({"get", "ctl-usage"}).exit_code, 1);
   // --help on every command is not an error.
-  for (const char* cmd : {"status", "ls", "get", "apply", "add-node", "rm-node", "online",
-                          "offline", "rm", "watch", "pick"}) {
+  for (const char* cmd : {"status", "ls", "get", "history", "apply", "add-node", "rm-node",
+                          "online", "offline", "rm", "watch", "pick"}) {
     CtlResult r = Ctl({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd << r.err;
     EXPECT_NE(r.out.find("Usage: jcmctl " + std::string(cmd)), std::string::npos) << r.out;
@@ -356,6 +357,108 @@ TEST_F(JcmctlTest, WatchReportsARealNodeGoingDownAndUp) {
   CtlResult r = watch.Wait(seconds(20));
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("  up       " + spec + "  NORMAL"), std::string::npos) << r.out;
+}
+
+// A real node health-checked by the servers goes down and comes back:
+// `jcmctl history` shows both transitions, newest first, with their reasons,
+// from the instance that checks the cluster, even when another server is
+// listed first; a server that does not check it says so.
+TEST_F(JcmctlTest, HistoryShowsARealNodeGoingDownNewestFirst) {
+  const int port = FreeLoopbackPort();
+  ASSERT_GT(port, 0);
+  HttpTarget target("127.0.0.1", port);
+  ASSERT_TRUE(target.Start());
+  nlohmann::json doc =
+      ClusterDoc("ctl-history", nlohmann::json::array({NodeDoc("127.0.0.1", port)}), "HTTP");
+  doc["intervalMs"] = 200;
+  ASSERT_EQ(Ctl({"apply", "-f", WriteDoc(doc)}).exit_code, 0);
+  const std::string spec = NodeSpec("127.0.0.1", port);
+  auto status = [&] {
+    CtlResult r = Ctl({"-o", "json", "get", "ctl-history"});
+    nlohmann::json c = nlohmann::json::parse(r.out, nullptr, false);
+    return c.is_object() && !c["nodes"].empty() ? c["nodes"][0].value("status", "") : "";
+  };
+  ASSERT_TRUE(WaitUntil([&] { return status() == "NORMAL"; }, seconds(20), milliseconds(200)));
+  // The checker, as it says of itself, and a server that is not it.
+  int checker = -1;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        for (int i = 0; i < cluster_->size(); ++i) {
+          auto s = cluster_->Status(i);
+          if (!s || !s->contains("health")) continue;
+          for (const auto& n : (*s)["health"]["checking"]) {
+            if (n == "ctl-history") checker = i;
+          }
+        }
+        return checker >= 0;
+      },
+      seconds(20)));
+  const std::string checker_url = "http://" + cluster_->address(checker);
+  const std::string other_url = "http://" + cluster_->address((checker + 1) % cluster_->size());
+
+  target.set_status(500);
+  ASSERT_TRUE(WaitUntil([&] { return status() == "ABNORMAL"; }, seconds(20), milliseconds(200)));
+  target.set_status(200);
+  ASSERT_TRUE(WaitUntil([&] { return status() == "NORMAL"; }, seconds(20), milliseconds(200)));
+
+  // The non-checker first: jcmctl says so and shows the checker's history.
+  CtlResult r = RunCtl({"--server", other_url + "," + checker_url, "history", "ctl-history"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find(other_url + " does not check ctl-history"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(checker_url + " checks it"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("Checked by:  " + cluster_->address(checker)), std::string::npos) << r.out;
+  const size_t header = r.out.find("\nTIME (UTC) ");
+  ASSERT_NE(header, std::string::npos) << r.out;
+  // The offset of the first row naming the node with that change and reason
+  // (columns are padded, so each piece is looked up in the row).
+  auto row_of = [&](const std::string& change, const std::string& reason) {
+    for (size_t at = 0, nl; (nl = r.out.find('\n', at)) != std::string::npos; at = nl + 1) {
+      const std::string line = r.out.substr(at, nl - at);
+      const size_t c = line.find("  " + change + "  ");
+      if (line.find("  " + spec + "  ") != std::string::npos && c != std::string::npos &&
+          line.find(reason, c) != std::string::npos) {
+        return at;
+      }
+    }
+    return std::string::npos;
+  };
+  const size_t down = row_of("NORMAL \u2192 ABNORMAL", "bad-answer");
+  const size_t up = row_of("ABNORMAL \u2192 NORMAL", "success");
+  ASSERT_NE(down, std::string::npos) << r.out;
+  ASSERT_NE(up, std::string::npos) << r.out;
+  EXPECT_LT(header, up) << r.out;
+  EXPECT_LT(up, down) << "newest first:\n" << r.out;
+  // Each row starts with its UTC time, "YYYY-MM-DD hh:mm:ss.mmm".
+  EXPECT_EQ(r.out.substr(down, 2), "20") << r.out;
+  EXPECT_EQ(r.out[down + 10], ' ') << r.out;
+  EXPECT_EQ(r.out[down + 19], '.') << r.out;
+
+  // -o json: the checker's raw reply.
+  r = RunCtl({"--server", checker_url, "-o", "json", "history", "ctl-history"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  nlohmann::json j = Json(r);
+  EXPECT_EQ(j["cluster"], "ctl-history");
+  EXPECT_EQ(j["checking"], true);
+  bool went_down = false;
+  for (const auto& t : j["nodes"][spec]) {
+    if (t["from"] == "NORMAL" && t["to"] == "ABNORMAL") {
+      went_down = true;
+      EXPECT_TRUE(t["at"].is_number_integer()) << t.dump();
+      EXPECT_NE(t["reason"].get<std::string>().find("bad-answer"), std::string::npos) << t.dump();
+    }
+  }
+  EXPECT_TRUE(went_down) << j.dump();
+
+  // Only a server that does not check it: said on stderr, nothing recorded.
+  r = RunCtl({"--server", other_url, "history", "ctl-history"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("no server given with --server checks it"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("no transitions recorded on this instance"), std::string::npos) << r.out;
+
+  r = Ctl({"history", "ctl-no-such-cluster"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("HTTP 404"), std::string::npos) << r.err;
 }
 
 TEST_F(JcmctlTest, PickReturnsNodesOfTheCluster) {

@@ -5,6 +5,9 @@
 // - the clusters page lists the registered clusters with their nodes;
 // - a stopped target turns its node red (state "down") within
 //   fall x interval + the one-second poll, and the cluster "degraded";
+// - the cluster page lists that node's NORMAL -> ABNORMAL transition first
+//   under "Recent transitions" (opened on the checker), and an empty state
+//   for a cluster nobody checks;
 // - the page names, for every cluster, the instance that checks it, as that
 //   instance's own /sys/status says;
 // - the deployment page shows the leader and every member;
@@ -144,7 +147,22 @@ TEST_F(DashboardTest, ListsClustersAndTurnsAStoppedNodeRedWithoutAReload) {
       seconds(20)))
       << cluster_->GetCluster(1, "ui-web").value_or(nullptr).dump();
 
-  ASSERT_NO_FATAL_FAILURE(OpenDashboard(1, "/clusters", "clusters"));
+  // Opened on the instance that checks ui-web: only it records the
+  // transitions the cluster page shows.
+  int checker = -1;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        for (int i = 0; i < cluster_->size(); ++i) {
+          auto s = cluster_->Status(i);
+          if (!s || !s->contains("health")) continue;
+          for (const auto& n : (*s)["health"]["checking"]) {
+            if (n == "ui-web") checker = i;
+          }
+        }
+        return checker >= 0;
+      },
+      seconds(20)));
+  ASSERT_NO_FATAL_FAILURE(OpenDashboard(checker, "/clusters", "clusters"));
   EXPECT_EQ(RowData("tr[data-cluster='ui-web']", "health"), "healthy")
       << Text("document.body.innerText");
   EXPECT_EQ(Text("document.querySelector(\"tr[data-cluster='ui-web'] .counts\").textContent"),
@@ -181,6 +199,31 @@ TEST_F(DashboardTest, ListsClustersAndTurnsAStoppedNodeRedWithoutAReload) {
             "rgb(207, 34, 46)")
       << "a down node is drawn in the status red";
   EXPECT_EQ(Text("document.title"), "jcm · ui-web (1 down)");
+  // "Recent transitions": the newest row is that node going down, with the
+  // checker's reason (the history is read in the same poll as the nodes).
+  const std::string newest = "document.querySelector('#transitions-table tbody tr')";
+  EXPECT_TRUE(browser_->WaitFor(newest + "?.dataset.node === " + Js(down_spec) + " && " + newest +
+                                    ".dataset.from === 'NORMAL' && " + newest +
+                                    ".dataset.to === 'ABNORMAL'",
+                                seconds(3)))
+      << Text("document.querySelector('#transitions').innerText");
+  EXPECT_NE(Text(newest + ".cells[3].textContent").find("answer"), std::string::npos)
+      << Text(newest + ".innerText");
+  EXPECT_EQ(Text(newest + ".cells[0].textContent").substr(0, 2), "20")
+      << "a UTC time first: " << Text(newest + ".innerText");
+  EXPECT_EQ(Text("document.getElementById('transitions-empty').hidden"), "true");
+
+  // A cluster nobody checks (checkType NONE): the empty state instead.
+  ASSERT_NO_FATAL_FAILURE(Go("#/c/ui-batch", "cluster"));
+  EXPECT_TRUE(
+      browser_->WaitFor("document.querySelector('.page-head h1')?.textContent === 'ui-batch' && "
+                        "document.getElementById('transitions-table').hidden && "
+                        "!document.getElementById('transitions-empty').hidden",
+                        seconds(5)))
+      << Text("document.querySelector('#transitions').innerText");
+  EXPECT_NE(Text("document.getElementById('transitions-empty').textContent")
+                .find("no transitions recorded on this instance"),
+            std::string::npos);
 
   // Back to the list: the cluster is degraded, one node down.
   ASSERT_NO_FATAL_FAILURE(Go("#/clusters", "clusters"));
