@@ -11,6 +11,8 @@
 #                tag), so the server's reply cache cannot answer: the cost
 #                of parsing and evaluating every poll
 #   (c) jcm      (a) while IDLE more connections are held open and idle
+#   (f) nginx    (b) while IDLE more connections are held open and idle: how
+#                much of (c)'s difference is the client's and the kernel's
 #   (d) jcm      M subscribers long-polling; CHANGES times one node is added
 #                and every subscriber's time to its RESP_UPDATE is recorded
 # then medians over the runs. jcm-bench-serve starts its own ZooKeeper and
@@ -31,7 +33,7 @@ RUNS=${RUNS:-3}
 SECONDS_RUN=${SECONDS_RUN:-20}
 WARMUP=${WARMUP:-5}
 CHANGES=${CHANGES:-5}
-SCENARIOS=${SCENARIOS:-a b e c d}
+SCENARIOS=${SCENARIOS:-a b e c f d}
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
@@ -104,7 +106,7 @@ echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), M=$M IDLE=$IDL
 declare -A col
 add() { col[$1]="${col[$1]:-} $2"; }
 for run in $(seq 1 "$RUNS"); do
-  a="" b="" c="" d="" e=""
+  a="" b="" c="" d="" e="" f=""
   if want a; then
     a=$("$BENCH" --mode poll --subscribers "$M" --seconds "$SECONDS_RUN" --warmup "$WARMUP" 2>/dev/null)
     echo "run $run (a) jcm poll:        $a"
@@ -128,6 +130,15 @@ for run in $(seq 1 "$RUNS"); do
       --seconds "$SECONDS_RUN" --warmup "$WARMUP" 2>/dev/null)
     echo "run $run (c) jcm poll + idle: $c"
   fi
+  if want f; then
+    bytes=$(field reply_bytes "$a")
+    start_nginx "${bytes:-175}"
+    workers=$(pgrep -P "$nginx_pid" | paste -sd, -)
+    f=$("$BENCH" --mode poll --subscribers "$M" --idle "$IDLE" --seconds "$SECONDS_RUN" --warmup "$WARMUP" \
+      --peer "127.0.0.1:$nginx_port" --peer-pids "$nginx_pid,$workers" 2>/dev/null)
+    stop_nginx
+    echo "run $run (f) nginx poll + idle: $f"
+  fi
   if want d; then
     d=$("$BENCH" --mode longpoll --subscribers "$M" --changes "$CHANGES" --warmup "$WARMUP" 2>/dev/null)
     echo "run $run (d) jcm long poll:   $d"
@@ -137,6 +148,7 @@ for run in $(seq 1 "$RUNS"); do
     add "b_$k" "$(field "$k" "$b")"
     add "c_$k" "$(field "$k" "$c")"
     add "e_$k" "$(field "$k" "$e")"
+    add "f_$k" "$(field "$k" "$f")"
   done
   for k in parked_min last_answer_p50_ms last_answer_max_ms p50_ms p99_ms max_ms rss_mb server_cpu_cores failures loadavg1; do
     add "d_$k" "$(field "$k" "$d")"
@@ -148,6 +160,7 @@ echo "(a) jcm poll $M/s keep-alive:   p50 $(med a_p50_ms) ms, p99 $(med a_p99_ms
 echo "(b) nginx poll $M/s keep-alive: p50 $(med b_p50_ms) ms, p99 $(med b_p99_ms) ms, CPU $(med b_server_cpu_cores) cores, $(med b_server_cpu_us_per_reply) us/reply, failures $(med b_failures), load $(med b_loadavg1)"
 echo "(e) jcm poll, uncached:      p50 $(med e_p50_ms) ms, p99 $(med e_p99_ms) ms, CPU $(med e_server_cpu_cores) cores, $(med e_server_cpu_us_per_reply) us/reply, failures $(med e_failures), load $(med e_loadavg1)"
 echo "(c) jcm poll + $IDLE idle:      p50 $(med c_p50_ms) ms, p99 $(med c_p99_ms) ms, CPU $(med c_server_cpu_cores) cores, failures $(med c_failures), listen overflows $(med c_listen_overflows), load $(med c_loadavg1)"
+echo "(f) nginx poll + $IDLE idle:    p50 $(med f_p50_ms) ms, p99 $(med f_p99_ms) ms, CPU $(med f_server_cpu_cores) cores, failures $(med f_failures), load $(med f_loadavg1)"
 echo "(d) jcm $M long polls:          parked (min) $(med d_parked_min), last answer p50 $(med d_last_answer_p50_ms) ms / max $(med d_last_answer_max_ms) ms, per-subscriber p50 $(med d_p50_ms) ms p99 $(med d_p99_ms) ms max $(med d_max_ms) ms, RSS $(med d_rss_mb) MB, CPU $(med d_server_cpu_cores) cores, failures $(med d_failures), load $(med d_loadavg1)"
 awk -v j="$(med a_server_cpu_us_per_reply)" -v n="$(med b_server_cpu_us_per_reply)" \
   'BEGIN { if (n > 0 && j > 0) printf "CPU per reply, jcm / nginx: %.2f\n", j / n }'
