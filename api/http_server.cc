@@ -128,6 +128,9 @@ bool IsTlsError(const error_code& ec) {
   return ec.category() == net::error::get_ssl_category() || ec == net::ssl::error::stream_truncated;
 }
 
+// No body and no Content-Length for 1xx, 204 and 304 (RFC 9110 8.6).
+bool Bodiless(int status) { return status < 200 || status == 204 || status == 304; }
+
 }  // namespace
 
 class Session;
@@ -457,9 +460,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (version >= 11 && !keep) head_ += "\r\nConnection: close";
     if (version < 11 && keep) head_ += "\r\nConnection: keep-alive";
-    // No body and no length for 1xx, 204 and 304 (RFC 9110 8.6).
-    const bool bodiless = reply.status < 200 || reply.status == 204 || reply.status == 304;
-    if (!bodiless) {
+    if (!Bodiless(reply.status)) {
       head_ += "\r\nContent-Length: ";
       head_ += std::to_string(reply.body.size());
     }
@@ -475,7 +476,7 @@ class Session : public std::enable_shared_from_this<Session> {
     bool keep = keep_alive_ && !close_after && !server_->stopping();
     FormatHead(reply, version_ ? version_ : 11, keep);
     body_ = std::move(reply.body);
-    if (reply.status < 200 || reply.status == 204 || reply.status == 304) body_.clear();
+    if (Bodiless(reply.status)) body_.clear();
     SetDeadline(Phase::kWrite, server_->options().write_timeout);
     std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
     net::async_write(stream_, buffers,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 
 #include <boost/asio/post.hpp>
@@ -161,6 +162,20 @@ Result<HttpReply> SubscribeHandler::Reply(const std::string& units) const {
   return HttpReply{200, R"({"units":)" + units + "}"};
 }
 
+std::optional<HttpReply> SubscribeHandler::CachedReply(std::string_view body, uint64_t seen) {
+  std::shared_ptr<const std::string> cached = replies_.Find(body, seen);
+  if (!cached) return std::nullopt;
+  counters_->sub_cached_replies.fetch_add(1, std::memory_order_relaxed);
+  return HttpReply{200, *cached};
+}
+
+Result<HttpReply> SubscribeHandler::RememberedReply(std::string_view body, uint64_t seen,
+                                                    const std::string& units) {
+  Result<HttpReply> reply = Reply(units);
+  if (reply.ok()) replies_.Store(body, seen, reply.value().body);
+  return reply;
+}
+
 struct SubscribeHandler::Poll : ParkedPoll {
   Poll(std::shared_ptr<const Request> r, std::string_view b, boost::asio::any_io_executor executor,
        Responder respond)
@@ -218,15 +233,12 @@ void SubscribeHandler::Resume(const std::shared_ptr<Poll>& poll) {
   // body and wake together on a change: the first one evaluated answers
   // the rest through the reply cache. Only replies that are not all
   // RESP_NOCHANGE are stored for a waiting body, so a hit means answer now.
-  if (auto cached = replies_.Find(poll->body, seen)) {
-    counters_->sub_cached_replies.fetch_add(1, std::memory_order_relaxed);
-    return AnswerWith(poll, HttpReply{200, *cached}, true);
+  if (std::optional<HttpReply> cached = CachedReply(poll->body, seen)) {
+    return AnswerWith(poll, std::move(*cached), true);
   }
   std::string units;
   if (!Evaluate(*poll->request, &units)) {
-    Result<HttpReply> reply = Reply(units);
-    if (reply.ok()) replies_.Store(poll->body, seen, reply.value().body);
-    return AnswerWith(poll, std::move(reply), true);
+    return AnswerWith(poll, RememberedReply(poll->body, seen, units), true);
   }
   ParkOrAnswer(poll, seen, std::move(units));
 }
@@ -262,10 +274,7 @@ void SubscribeHandler::Handle(std::string_view body, boost::asio::any_io_executo
   // evaluation then moves it past `seen` and is not missed (by a parked
   // poll, and by the reply cache, whose entry for `seen` is then stale).
   const uint64_t seen = names_->ChangeCounter();
-  if (auto cached = replies_.Find(body, seen)) {
-    counters_->sub_cached_replies.fetch_add(1, std::memory_order_relaxed);
-    return respond(HttpReply{200, *cached});
-  }
+  if (std::optional<HttpReply> cached = CachedReply(body, seen)) return respond(std::move(*cached));
   std::shared_ptr<const Request> decoded = decoded_.Find(body);
   if (!decoded) {
     json doc;
@@ -284,9 +293,7 @@ void SubscribeHandler::Handle(std::string_view body, boost::asio::any_io_executo
   bool wants_wait = request.ext && request.wait.count() > 0 && !request.units.empty();
   if (!quiet || !wants_wait) {
     // The same body with nothing changed is answered the same way, at once.
-    Result<HttpReply> reply = Reply(units);
-    if (reply.ok()) replies_.Store(body, seen, reply.value().body);
-    return respond(std::move(reply));
+    return respond(RememberedReply(body, seen, units));
   }
   if (stopping_.load(std::memory_order_acquire)) return respond(Reply(units));
   if (table_.size() >= table_.capacity()) {

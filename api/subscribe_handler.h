@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -105,6 +106,12 @@ class SubscribeHandler {
   void AppendUnit(const Request& request, const Unit& unit, std::string* out, bool* nochange) const;
   // The reply around `units`, or TooLarge past max_reply_bytes.
   Result<HttpReply> Reply(const std::string& units) const;
+  // The reply cache's answer to `body` as of change counter `seen` (counted
+  // in sub_cached_replies), or nullopt.
+  std::optional<HttpReply> CachedReply(std::string_view body, uint64_t seen);
+  // Reply(units), stored in the reply cache for `body` as of `seen`: only
+  // for answers given at once (see SubReplyCache).
+  Result<HttpReply> RememberedReply(std::string_view body, uint64_t seen, const std::string& units);
   struct Poll;
   // Parks `poll` if nothing it holds changed since `seen`; answers it
   // otherwise. REQUIRES: on the poll's executor, the poll not parked.

@@ -135,8 +135,8 @@ TEST_F(ServingTest, TwoThousandLongPollsParkAndAllHearOneChange) {
   // The versions to hold, settled: a short long poll holding them times out
   // unchanged. (A checkType NONE cluster has no checker, so no status write
   // moves statusVersion after the create.)
-  ASSERT_TRUE(WaitUntil([&] { return cluster_->GetCluster(0, "lp").has_value(); },
-                        milliseconds(15000)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return cluster_->GetCluster(0, "lp").has_value(); }, milliseconds(15000)));
   long long version = 0, status_version = 0;
   bool settled = false;
   for (int attempt = 0; attempt < 20 && !settled; ++attempt) {
