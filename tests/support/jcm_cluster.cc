@@ -94,6 +94,17 @@ int JcmCluster::AFollower(int leader, const std::vector<int>& skip) const {
   return -1;
 }
 
+int JcmCluster::Checker(const std::string& name) const {
+  for (int i = 0; i < size(); ++i) {
+    std::optional<nlohmann::json> s = Status(i);
+    if (!s || !s->contains("health")) continue;
+    for (const auto& n : (*s)["health"]["checking"]) {
+      if (n == name) return i;
+    }
+  }
+  return -1;
+}
+
 std::optional<nlohmann::json> JcmCluster::GetCluster(int i, const std::string& name) const {
   HttpReply r =
       HttpGetAs(address(i), "/c/" + name, options_.read_token, std::chrono::milliseconds(5000));

@@ -65,6 +65,9 @@ class JcmCluster {
   int WaitForLeader(std::chrono::milliseconds timeout, const std::vector<int>& skip = {}) const;
   // Some instance other than `leader` (and not in `skip`).
   int AFollower(int leader, const std::vector<int>& skip = {}) const;
+  // The instance whose /sys/status lists `name` under health.checking (the
+  // one that checks it and records its history), or -1 if none does.
+  int Checker(const std::string& name) const;
 
   // GET /c/{name} on instance i: the cluster's version, or -1 when it is not
   // there (404) or the instance does not answer.

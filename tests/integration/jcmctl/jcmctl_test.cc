@@ -381,18 +381,8 @@ TEST_F(JcmctlTest, HistoryShowsARealNodeGoingDownNewestFirst) {
   ASSERT_TRUE(WaitUntil([&] { return status() == "NORMAL"; }, seconds(20), milliseconds(200)));
   // The checker, as it says of itself, and a server that is not it.
   int checker = -1;
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        for (int i = 0; i < cluster_->size(); ++i) {
-          auto s = cluster_->Status(i);
-          if (!s || !s->contains("health")) continue;
-          for (const auto& n : (*s)["health"]["checking"]) {
-            if (n == "ctl-history") checker = i;
-          }
-        }
-        return checker >= 0;
-      },
-      seconds(20)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return (checker = cluster_->Checker("ctl-history")) >= 0; }, seconds(20)));
   const std::string checker_url = "http://" + cluster_->address(checker);
   const std::string other_url = "http://" + cluster_->address((checker + 1) % cluster_->size());
 

@@ -150,18 +150,7 @@ TEST_F(DashboardTest, ListsClustersAndTurnsAStoppedNodeRedWithoutAReload) {
   // Opened on the instance that checks ui-web: only it records the
   // transitions the cluster page shows.
   int checker = -1;
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        for (int i = 0; i < cluster_->size(); ++i) {
-          auto s = cluster_->Status(i);
-          if (!s || !s->contains("health")) continue;
-          for (const auto& n : (*s)["health"]["checking"]) {
-            if (n == "ui-web") checker = i;
-          }
-        }
-        return checker >= 0;
-      },
-      seconds(20)));
+  ASSERT_TRUE(WaitUntil([&] { return (checker = cluster_->Checker("ui-web")) >= 0; }, seconds(20)));
   ASSERT_NO_FATAL_FAILURE(OpenDashboard(checker, "/clusters", "clusters"));
   EXPECT_EQ(RowData("tr[data-cluster='ui-web']", "health"), "healthy")
       << Text("document.body.innerText");
