@@ -5,9 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include <zlib.h>
-
 #include "healthcheck/status_codec.h"
+#include "tests/support/status_frame.h"
 
 namespace {
 
@@ -18,21 +17,6 @@ void Check(bool ok, const char* what) {
   }
 }
 
-// "JCMS", format 1, length, zlib stream of `payload`: a well-formed frame,
-// so the payload's JSON is fuzzed too (mutated zlib almost never inflates).
-std::string Frame(std::string_view payload) {
-  uLongf bound = compressBound(static_cast<uLong>(payload.size()));
-  std::string out(9 + bound, '\0');
-  out.replace(0, 4, "JCMS");
-  out[4] = 1;
-  const uint32_t n = static_cast<uint32_t>(payload.size());
-  for (int i = 0; i < 4; ++i) out[5 + i] = static_cast<char>(n >> (24 - 8 * i));
-  compress2(reinterpret_cast<Bytef*>(out.data() + 9), &bound,
-            reinterpret_cast<const Bytef*>(payload.data()), payload.size(), 1);
-  out.resize(9 + bound);
-  return out;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -41,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string framed;
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   if (!bytes.empty() && bytes[0] == 'P') {
-    framed = Frame(bytes.substr(1));
+    framed = jcm::testing::FrameStatusPayload(bytes.substr(1));
     bytes = framed;
   }
   jcm::Result<jcm::StatusReport> r = jcm::DecodeStatusReport(bytes);

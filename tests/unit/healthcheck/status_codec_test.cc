@@ -2,11 +2,10 @@
 
 #include <gtest/gtest.h>
 
-#include <zlib.h>
-
 #include <random>
 
 #include "healthcheck/panic.h"
+#include "tests/support/status_frame.h"
 
 namespace jcm {
 namespace {
@@ -67,20 +66,6 @@ TEST(StatusCodec, GarbageIsAnErrorNotACrash) {
   }
 }
 
-// A well-formed header and zlib stream around a hostile payload.
-std::string WithPayload(const std::string& payload) {
-  uLongf bound = compressBound(static_cast<uLong>(payload.size()));
-  std::string out(9 + bound, '\0');
-  out.replace(0, 4, "JCMS");
-  out[4] = 1;
-  const uint32_t n = static_cast<uint32_t>(payload.size());
-  for (int i = 0; i < 4; ++i) out[5 + i] = static_cast<char>(n >> (24 - 8 * i));
-  compress2(reinterpret_cast<Bytef*>(out.data() + 9), &bound,
-            reinterpret_cast<const Bytef*>(payload.data()), payload.size(), 1);
-  out.resize(9 + bound);
-  return out;
-}
-
 TEST(StatusCodec, HostilePayloadsAreErrorsNamingTheProblem) {
   struct Case {
     std::string payload;
@@ -100,7 +85,7 @@ TEST(StatusCodec, HostilePayloadsAreErrorsNamingTheProblem) {
        "(5000 characters)"},
   };
   for (const Case& c : kCases) {
-    Result<StatusReport> r = DecodeStatusReport(WithPayload(c.payload));
+    Result<StatusReport> r = DecodeStatusReport(jcm::testing::FrameStatusPayload(c.payload));
     ASSERT_FALSE(r.ok()) << c.payload.substr(0, 80);
     EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
     EXPECT_NE(r.status().message().find(c.expect), std::string::npos) << r.status().message();
