@@ -102,8 +102,14 @@ TEST_F(HealthMassFailureTest, FiveHundredNodesStopAtOnce) {
       << "not every node down everywhere within 10 s";
   const long long took = MsSince(start);
   // Capped nodes fall on their ordinary checks: two intervals, plus the
-  // write and its propagation.
-  EXPECT_LE(took, 3000) << "all 500 nodes down everywhere after " << took << " ms";
+  // peers' second opinion, the write and its propagation. The bound is for
+  // an optimised build; an ASan/UBSan build (-O0) took 4.2 s once.
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr long long kBoundMs = 6000;
+#else
+  constexpr long long kBoundMs = 3000;
+#endif
+  EXPECT_LE(took, kBoundMs) << "all 500 nodes down everywhere after " << took << " ms";
   const double seconds = static_cast<double>(MsSince(start)) / 1000.0;
   long long fast_total = 0;
   for (int inst = 0; inst < 3; ++inst) {
