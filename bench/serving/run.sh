@@ -22,7 +22,9 @@
 #
 # Environment: BUILD_DIR (build-si, Release), M (10000), IDLE (5000), RUNS
 # (3), SECONDS_RUN (20), WARMUP (5), CHANGES (5), SKIP_BUILD=1, SCENARIOS
-# (the letters to run, default "a b e c d").
+# (the letters to run, default "a b e c f d"), IDLE_PROCESS (1: (c) and (f)
+# hold the idle connections in a second client process, so the measuring
+# loop does not carry them; 0: in the measuring loop itself).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -34,6 +36,7 @@ SECONDS_RUN=${SECONDS_RUN:-20}
 WARMUP=${WARMUP:-5}
 CHANGES=${CHANGES:-5}
 SCENARIOS=${SCENARIOS:-a b e c f d}
+IDLE_PROCESS=${IDLE_PROCESS:-1}
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
@@ -102,7 +105,7 @@ stop_nginx() {
   nginx_pid=""
 }
 
-echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), M=$M IDLE=$IDLE, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -r), M=$M IDLE=$IDLE IDLE_PROCESS=$IDLE_PROCESS, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A col
 add() { col[$1]="${col[$1]:-} $2"; }
 for run in $(seq 1 "$RUNS"); do
@@ -126,7 +129,7 @@ for run in $(seq 1 "$RUNS"); do
     echo "run $run (e) jcm poll, uncached: $e"
   fi
   if want c; then
-    c=$("$BENCH" --mode poll --subscribers "$M" --idle "$IDLE" --max-connections $((M + IDLE + 500)) \
+    c=$("$BENCH" --mode poll --subscribers "$M" --idle "$IDLE" --idle-process "$IDLE_PROCESS" --max-connections $((M + IDLE + 500)) \
       --seconds "$SECONDS_RUN" --warmup "$WARMUP" 2>/dev/null)
     echo "run $run (c) jcm poll + idle: $c"
   fi
@@ -134,7 +137,7 @@ for run in $(seq 1 "$RUNS"); do
     bytes=$(field reply_bytes "$a")
     start_nginx "${bytes:-175}"
     workers=$(pgrep -P "$nginx_pid" | paste -sd, -)
-    f=$("$BENCH" --mode poll --subscribers "$M" --idle "$IDLE" --seconds "$SECONDS_RUN" --warmup "$WARMUP" \
+    f=$("$BENCH" --mode poll --subscribers "$M" --idle "$IDLE" --idle-process "$IDLE_PROCESS" --seconds "$SECONDS_RUN" --warmup "$WARMUP" \
       --peer "127.0.0.1:$nginx_port" --peer-pids "$nginx_pid,$workers" 2>/dev/null)
     stop_nginx
     echo "run $run (f) nginx poll + idle: $f"
@@ -143,7 +146,7 @@ for run in $(seq 1 "$RUNS"); do
     d=$("$BENCH" --mode longpoll --subscribers "$M" --changes "$CHANGES" --warmup "$WARMUP" 2>/dev/null)
     echo "run $run (d) jcm long poll:   $d"
   fi
-  for k in p50_ms p99_ms server_cpu_cores server_cpu_us_per_reply failures reconnects listen_overflows loadavg1; do
+  for k in p50_ms p99_ms server_cpu_cores server_cpu_us_per_reply failures reconnects listen_overflows idle_closed client_cpu_cores loadavg1; do
     add "a_$k" "$(field "$k" "$a")"
     add "b_$k" "$(field "$k" "$b")"
     add "c_$k" "$(field "$k" "$c")"
@@ -156,11 +159,11 @@ for run in $(seq 1 "$RUNS"); do
 done
 med() { median ${col[$1]}; }
 echo "== medians over $RUNS runs"
-echo "(a) jcm poll $M/s keep-alive:   p50 $(med a_p50_ms) ms, p99 $(med a_p99_ms) ms, CPU $(med a_server_cpu_cores) cores, $(med a_server_cpu_us_per_reply) us/reply, failures $(med a_failures), reconnects $(med a_reconnects), listen overflows $(med a_listen_overflows), load $(med a_loadavg1)"
+echo "(a) jcm poll $M/s keep-alive:   p50 $(med a_p50_ms) ms, p99 $(med a_p99_ms) ms, CPU $(med a_server_cpu_cores) cores, $(med a_server_cpu_us_per_reply) us/reply, failures $(med a_failures), reconnects $(med a_reconnects), listen overflows $(med a_listen_overflows), client CPU $(med a_client_cpu_cores), load $(med a_loadavg1)"
 echo "(b) nginx poll $M/s keep-alive: p50 $(med b_p50_ms) ms, p99 $(med b_p99_ms) ms, CPU $(med b_server_cpu_cores) cores, $(med b_server_cpu_us_per_reply) us/reply, failures $(med b_failures), load $(med b_loadavg1)"
 echo "(e) jcm poll, uncached:      p50 $(med e_p50_ms) ms, p99 $(med e_p99_ms) ms, CPU $(med e_server_cpu_cores) cores, $(med e_server_cpu_us_per_reply) us/reply, failures $(med e_failures), load $(med e_loadavg1)"
-echo "(c) jcm poll + $IDLE idle:      p50 $(med c_p50_ms) ms, p99 $(med c_p99_ms) ms, CPU $(med c_server_cpu_cores) cores, failures $(med c_failures), listen overflows $(med c_listen_overflows), load $(med c_loadavg1)"
-echo "(f) nginx poll + $IDLE idle:    p50 $(med f_p50_ms) ms, p99 $(med f_p99_ms) ms, CPU $(med f_server_cpu_cores) cores, failures $(med f_failures), load $(med f_loadavg1)"
+echo "(c) jcm poll + $IDLE idle:      p50 $(med c_p50_ms) ms, p99 $(med c_p99_ms) ms, CPU $(med c_server_cpu_cores) cores, failures $(med c_failures), idle closed by the server $(med c_idle_closed), listen overflows $(med c_listen_overflows), client CPU $(med c_client_cpu_cores), load $(med c_loadavg1)"
+echo "(f) nginx poll + $IDLE idle:    p50 $(med f_p50_ms) ms, p99 $(med f_p99_ms) ms, CPU $(med f_server_cpu_cores) cores, failures $(med f_failures), idle closed by the server $(med f_idle_closed), client CPU $(med f_client_cpu_cores), load $(med f_loadavg1)"
 echo "(d) jcm $M long polls:          parked (min) $(med d_parked_min), last answer p50 $(med d_last_answer_p50_ms) ms / max $(med d_last_answer_max_ms) ms, per-subscriber p50 $(med d_p50_ms) ms p99 $(med d_p99_ms) ms max $(med d_max_ms) ms, RSS $(med d_rss_mb) MB, CPU $(med d_server_cpu_cores) cores, failures $(med d_failures), load $(med d_loadavg1)"
 awk -v j="$(med a_server_cpu_us_per_reply)" -v n="$(med b_server_cpu_us_per_reply)" \
   'BEGIN { if (n > 0 && j > 0) printf "CPU per reply, jcm / nginx: %.2f\n", j / n }'

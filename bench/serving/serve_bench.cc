@@ -13,6 +13,13 @@
 //                    versions they got. Repeated --changes times.
 //   --idle K         K more connections, each sends one GET /healthz and then
 //                    stays open and idle for the whole run.
+//   --idle-process 1 hold the --idle connections in a second process (this
+//                    program re-run as --mode idle), so the measuring loop
+//                    does not carry them: what is left of their cost is the
+//                    server's and the kernel's.
+//   --mode idle      (internal) open --idle K connections to --peer, print
+//                    "ready=N failed=F", hold them until stdin closes, then
+//                    print "idle_closed=C" (those the server closed) and exit.
 //   --peer H:P       drive a peer server instead of starting jcm (poll mode
 //                    only); --peer-pids P1,P2 are the processes whose CPU is
 //                    measured (nginx master and worker).
@@ -24,11 +31,15 @@
 //
 // Thread-safety: a single-threaded program.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -73,7 +84,8 @@ struct Flags {
   // 1: each subscriber sends its own tag, so no two /sub bodies are equal
   // and the server's reply cache cannot answer them (the uncached path).
   int distinct_tags = 0;
-  std::string peer;  // host:port
+  int idle_process = 0;  // 1: the idle connections live in a child process
+  std::string peer;      // host:port
   std::vector<pid_t> peer_pids;
 };
 
@@ -98,6 +110,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->changes = std::atoi(v.c_str());
     } else if (k == "--io-threads") {
       f->io_threads = std::atoi(v.c_str());
+    } else if (k == "--idle-process") {
+      f->idle_process = std::atoi(v.c_str());
     } else if (k == "--distinct-tags") {
       f->distinct_tags = std::atoi(v.c_str());
     } else if (k == "--max-connections") {
@@ -113,6 +127,7 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       return false;
     }
   }
+  if (f->mode == "idle") return !f->peer.empty() && f->idle > 0;
   return (f->mode == "poll" || f->mode == "longpoll") && f->subscribers > 0 && f->seconds > 0 &&
          (f->peer.empty() || f->mode == "poll");
 }
@@ -164,7 +179,12 @@ class Loop {
     src.sin_addr = c->source;
     bind(c->fd, reinterpret_cast<sockaddr*>(&src), sizeof(src));
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP;
+    // Edge-triggered: level-triggered EPOLLOUT would report every connected
+    // socket writable on every wait, so the loop would spin over all of them
+    // (the cost then grows with idle connections: the client's, not the
+    // server's). Reads drain to EAGAIN and writes go until the socket is
+    // full, as ET requires.
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.u32 = id;
     epoll_ctl(ep_, EPOLL_CTL_ADD, c->fd, &ev);
     int rc = connect(c->fd, reinterpret_cast<sockaddr*>(&dst_), sizeof(dst_));
@@ -174,6 +194,13 @@ class Loop {
     if (c->ever_opened) ++reopened;
     c->ever_opened = true;
     return rc == 0 || errno == EINPROGRESS;
+  }
+  // Adds a descriptor that is not a connection (the idle holder's stdin).
+  void Watch(int fd, uint32_t id) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u32 = id;
+    epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
   }
   void Close(Conn* c) {
     if (c->fd < 0) return;
@@ -253,19 +280,165 @@ std::string SubBody(const json& units, int wait_ms, const std::string& tag = "be
   return body.dump();
 }
 
+sockaddr_in ParseAddress(const std::string& address) {
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  std::string host = address.substr(0, address.rfind(':'));
+  dst.sin_port = htons(static_cast<uint16_t>(std::atoi(address.c_str() + address.rfind(':') + 1)));
+  inet_pton(AF_INET, host.c_str(), &dst.sin_addr);
+  return dst;
+}
+
+// --mode idle: the child's side of --idle-process. Opens the connections
+// from 127.101.x.y, waits (at most 20 s) for each one's /healthz reply,
+// reports, then holds them, counting those the server closes, until its
+// parent closes stdin.
+int RunIdleHolder(const Flags& flags) {
+  Loop loop(ParseAddress(flags.peer));
+  std::vector<Conn> conns(static_cast<size_t>(flags.idle));
+  const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: " + flags.peer + "\r\n\r\n";
+  for (int i = 0; i < flags.idle; ++i) {
+    Conn* c = &conns[static_cast<size_t>(i)];
+    c->source = Source(101, i);
+    loop.Open(c, static_cast<uint32_t>(i));
+    loop.Send(c, healthz);
+  }
+  // stdin is watched through the same epoll set under an id past the
+  // connections.
+  const uint32_t stdin_id = static_cast<uint32_t>(flags.idle);
+  loop.Watch(STDIN_FILENO, stdin_id);
+  std::vector<epoll_event> events(4096);
+  int answered = 0, failed = 0;
+  long long closed_by_server = 0;
+  bool reported = false, parent_gone = false;
+  const Clock::time_point give_up = Clock::now() + std::chrono::seconds(20);
+  while (!parent_gone) {
+    if (!reported && (answered + failed >= flags.idle || Clock::now() >= give_up)) {
+      std::printf("ready=%d failed=%d\n", answered, flags.idle - answered);
+      std::fflush(stdout);
+      reported = true;
+    }
+    int n = loop.Wait(events.data(), static_cast<int>(events.size()), 100'000'000);
+    for (int k = 0; k < n; ++k) {
+      uint32_t id = events[static_cast<size_t>(k)].data.u32;
+      if (id == stdin_id) {
+        parent_gone = true;  // EOF (or anything): the run is over
+        continue;
+      }
+      Conn* c = &conns[id];
+      if (c->fd < 0) continue;
+      uint32_t e = events[static_cast<size_t>(k)].events;
+      if (!c->connected && (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0) {
+          loop.Close(c);
+          ++failed;
+          continue;
+        }
+        c->connected = true;
+      }
+      if (e & EPOLLOUT) loop.Flush(c);
+      if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        int status = 0;
+        std::string body;
+        bool closed = false;
+        while (loop.ReadReply(c, &status, &body, &closed)) {
+          if (status == 200)
+            ++answered;
+          else
+            ++failed;
+        }
+        if (closed) {
+          if (reported)
+            ++closed_by_server;
+          else
+            ++failed;
+          loop.Close(c);
+        }
+      }
+    }
+  }
+  std::printf("idle_closed=%lld\n", closed_by_server);
+  return 0;
+}
+
+// The parent's side of --idle-process: this program re-run as --mode idle,
+// its stdin and stdout on pipes; stopped by closing its stdin, then reaped
+// by PID.
+class IdleHolder {
+ public:
+  bool Start(const char* self, const std::string& address, int count) {
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return false;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    std::string n = std::to_string(count);
+    std::vector<std::string> args = {self, "--mode", "idle", "--peer", address, "--idle", n};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int rc = posix_spawn(&pid_, self, &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(in[0]);
+    close(out[1]);
+    to_child_ = in[1];
+    from_child_ = fdopen(out[0], "r");
+    if (rc != 0) {
+      pid_ = -1;
+      return false;
+    }
+    char line[128] = {0};
+    if (!fgets(line, sizeof(line), from_child_)) return false;
+    std::fprintf(stderr, "idle holder (pid %d): %s", static_cast<int>(pid_), line);
+    return std::strstr(line, "failed=0") != nullptr;
+  }
+  // Closes the child's stdin, reads how many of its connections the server
+  // closed during the run, and reaps it.
+  long long Stop() {
+    long long closed = -1;
+    if (to_child_ >= 0) close(to_child_);
+    to_child_ = -1;
+    if (from_child_) {
+      char line[128] = {0};
+      if (fgets(line, sizeof(line), from_child_)) std::sscanf(line, "idle_closed=%lld", &closed);
+      fclose(from_child_);
+      from_child_ = nullptr;
+    }
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    return closed;
+  }
+  ~IdleHolder() {
+    if (pid_ > 0) kill(pid_, SIGTERM);
+    Stop();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int to_child_ = -1;
+  FILE* from_child_ = nullptr;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Flags flags;
   if (!ParseFlags(argc, argv, &flags)) {
-    std::fprintf(stderr,
-                 "usage: jcm-bench-serve [--mode poll|longpoll] [--subscribers M] [--seconds S] "
-                 "[--warmup W] [--clusters C] [--nodes N] [--idle K] [--changes K] "
-                 "[--max-connections N] [--io-threads N] [--distinct-tags 0|1] [--peer HOST:PORT "
-                 "--peer-pids P1,P2]\n");
+    std::fprintf(
+        stderr,
+        "usage: jcm-bench-serve [--mode poll|longpoll] [--subscribers M] [--seconds S] "
+        "[--warmup W] [--clusters C] [--nodes N] [--idle K] [--changes K] "
+        "[--max-connections N] [--io-threads N] [--distinct-tags 0|1] [--idle-process 0|1] "
+        "[--peer HOST:PORT "
+        "--peer-pids P1,P2]\n");
     return 2;
   }
   jcm::testing::RaiseOpenFileLimit();
+  if (flags.mode == "idle") return RunIdleHolder(flags);
 
   std::unique_ptr<jcm::testing::JcmCluster> cluster;
   std::string address = flags.peer;
@@ -321,22 +494,24 @@ int main(int argc, char** argv) {
           {{"name", "load-" + std::to_string(c)}, {"version", 1}, {"statusVersion", 1}});
     }
   }
-  sockaddr_in dst{};
-  dst.sin_family = AF_INET;
-  std::string host = address.substr(0, address.rfind(':'));
-  dst.sin_port = htons(static_cast<uint16_t>(std::atoi(address.c_str() + address.rfind(':') + 1)));
-  inet_pton(AF_INET, host.c_str(), &dst.sin_addr);
-
-  Loop loop(dst);
+  Loop loop(ParseAddress(address));
   const int m = flags.subscribers;
-  // ids: [0, m) subscribers, [m, m + idle) idle connections, m + idle: the writer.
-  std::vector<Conn> conns(static_cast<size_t>(m + flags.idle + 1));
+  // With --idle-process the idle connections are the child's, not ours.
+  IdleHolder idle_holder;
+  const int own_idle = flags.idle_process ? 0 : flags.idle;
+  if (flags.idle_process && flags.idle > 0 &&
+      !idle_holder.Start("/proc/self/exe", address, flags.idle)) {
+    std::fprintf(stderr, "the idle holder could not open its %d connections\n", flags.idle);
+    return 1;
+  }
+  // ids: [0, m) subscribers, [m, m + own_idle) idle connections, then the writer.
+  std::vector<Conn> conns(static_cast<size_t>(m + own_idle + 1));
   for (int i = 0; i < m; ++i) conns[static_cast<size_t>(i)].source = Source(100, i);
-  for (int i = 0; i < flags.idle; ++i) conns[static_cast<size_t>(m + i)].source = Source(101, i);
-  const uint32_t writer_id = static_cast<uint32_t>(m + flags.idle);
+  for (int i = 0; i < own_idle; ++i) conns[static_cast<size_t>(m + i)].source = Source(101, i);
+  const uint32_t writer_id = static_cast<uint32_t>(m + own_idle);
   conns[writer_id].source = Source(102, 0);
   const std::string healthz = "GET /healthz HTTP/1.1\r\nHost: " + address + "\r\n\r\n";
-  for (int i = 0; i < flags.idle; ++i) {
+  for (int i = 0; i < own_idle; ++i) {
     Conn* c = &conns[static_cast<size_t>(m + i)];
     loop.Open(c, static_cast<uint32_t>(m + i));
     loop.Send(c, healthz);
@@ -566,6 +741,7 @@ int main(int argc, char** argv) {
     wall = std::chrono::duration<double>(Clock::now() - start).count();
   }
   const long long reconnects = loop.reopened;
+  if (flags.idle_process && flags.idle > 0) idle_closed = idle_holder.Stop();
   const double cpu = CpuSeconds(pids) - cpu0;
   const double self = SelfCpuSeconds() - self0;
   long rss = RssKb(pids);
