@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, builds jcm twice (Release and
-# ASan/UBSan), and runs the whole suite in each with ctest.
+# The test command: installs what is missing, builds jcm and runs the whole
+# suite, every test once under AddressSanitizer + UndefinedBehaviorSanitizer.
 #
-#   scripts/test.sh                   everything
-#   JCM_TEST_FAST=1 scripts/test.sh   Release build and suite only
+#   scripts/test.sh                   everything (see the stages below)
+#   JCM_TEST_FAST=1 scripts/test.sh   one Release build, whole suite in it
+#   JCM_TEST_FUZZ_SECONDS=N           also fuzz each libFuzzer target N s
+#                                     (scripts/fuzz.sh, clang)
 #
-# On two cores the two builds dominate the run, so the sanitizer build is
-# compiled (at low CPU priority) while the Release integration tests run:
-# those mostly wait on ZooKeeper and server processes. ccache is used when
-# present (scripts/deps.sh installs it), which makes repeated runs fast.
+# Stages (2 cores: the builds are most of the time, so nothing is compiled
+# twice that need not be, and the suite from cold stays under 15 minutes):
+#   1. ASan/UBSan build of everything but the benchmarks.
+#   2. Unit tests, and the fuzz targets replayed over their corpus
+#      (tests/unit/fuzz_replay): seconds, no processes, so a broken build of
+#      logic fails here, first.
+#   3. Component and integration tests against ASan/UBSan jcm-server
+#      processes. Meanwhile, at low priority, a Release build of the product,
+#      the benchmarks (so they keep compiling) and the tests whose time
+#      bounds are for an optimised build (label timing).
+#   4. Those timing tests again, in Release, with their tight bounds.
+# ccache is used when present (scripts/deps.sh installs it), which makes
+# repeated runs fast.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -45,51 +56,65 @@ run_ctest() {
   (cd "$dir" && ctest --output-on-failure --timeout 600 -j1 "$@")
 }
 
-# Unit tests first (seconds, no processes): a broken build of logic fails
-# fast, before minutes of integration tests are spent on it.
-run_suite() {
-  local dir=$1
-  echo "-- unit tests ($dir)"
-  run_ctest "$dir" -L unit || return 1
-  echo "-- component and integration tests ($dir)"
-  run_ctest "$dir" -LE unit
-}
-
-echo "== Release build"
-configure "$RELEASE" -DCMAKE_BUILD_TYPE=Release
-cmake --build "$RELEASE" -j"$jobs"
-
-asan_pid=""
-if [ "${JCM_TEST_FAST:-0}" != 1 ]; then
-  configure "$ASAN" -DCMAKE_BUILD_TYPE=Debug -DJCM_SANITIZE=ON -DJCM_BUILD_BENCH=OFF \
-    "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1"
-  echo "== ASan/UBSan build started in the background (log: $ASAN.build.log)"
-  nice -n 19 cmake --build "$ASAN" -j"$jobs" >"$ASAN.build.log" 2>&1 &
-  asan_pid=$!
-fi
-
+stamp() { echo "== $(date -u +%H:%M:%S) $*"; }
+started=$(date +%s)
 status=0
-echo "== Release suite"
-run_suite "$RELEASE" || status=1
 
-echo "== Fuzz targets (a few seconds each; scripts/fuzz.sh SECONDS for longer)"
-JCM_FUZZ_BUILD=build-test/fuzz scripts/fuzz.sh 3 || status=1
-
-if [ -n "$asan_pid" ]; then
-  if ! wait "$asan_pid"; then
-    tail -50 "$ASAN.build.log"
-    echo "== ASan/UBSan build FAILED"
-    exit 1
-  fi
-  echo "== ASan/UBSan suite"
+if [ "${JCM_TEST_FAST:-0}" = 1 ]; then
+  stamp "Release build"
+  configure "$RELEASE" -DCMAKE_BUILD_TYPE=Release
+  cmake --build "$RELEASE" -j"$jobs"
+  stamp "unit tests (Release)"
+  run_ctest "$RELEASE" -L unit || exit 1
+  stamp "component and integration tests (Release)"
+  run_ctest "$RELEASE" -LE unit || status=1
+else
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-  run_suite "$ASAN" || status=1
+  stamp "ASan/UBSan build"
+  configure "$ASAN" -DCMAKE_BUILD_TYPE=Debug -DJCM_SANITIZE=ON -DJCM_BUILD_BENCH=OFF \
+    "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1"
+  cmake --build "$ASAN" -j"$jobs"
+
+  stamp "unit tests and fuzz-corpus replays (ASan/UBSan)"
+  run_ctest "$ASAN" -L unit || {
+    echo "== FAILED: unit tests (nothing else was run)"
+    exit 1
+  }
+
+  configure "$RELEASE" -DCMAKE_BUILD_TYPE=Release
+  timing_tests=$(cd "$RELEASE" && ctest -N -L timing | sed -n 's/^ *Test *#[0-9]*: //p')
+  bench_targets=$(cmake --build "$RELEASE" --target help | sed -n 's/^\.\.\. \(jcm-bench-[^ ]*\).*/\1/p')
+  stamp "Release build of the product, benchmarks and timing tests started in the background (log: $RELEASE.build.log)"
+  # shellcheck disable=SC2086 # word lists on purpose
+  nice -n 19 cmake --build "$RELEASE" -j"$jobs" --target jcm-server jcmctl $bench_targets $timing_tests \
+    >"$RELEASE.build.log" 2>&1 &
+  release_pid=$!
+
+  stamp "component and integration tests (ASan/UBSan)"
+  run_ctest "$ASAN" -LE unit || status=1
+
+  if ! wait "$release_pid"; then
+    tail -50 "$RELEASE.build.log"
+    echo "== Release build FAILED"
+    exit 1
+  fi
+  stamp "tests with bounds for an optimised build (Release, label timing)"
+  (
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+    run_ctest "$RELEASE" -L timing
+  ) || status=1
 fi
 
+if [ -n "${JCM_TEST_FUZZ_SECONDS:-}" ]; then
+  stamp "fuzz targets, ${JCM_TEST_FUZZ_SECONDS} s each"
+  JCM_FUZZ_BUILD=build-test/fuzz scripts/fuzz.sh "$JCM_TEST_FUZZ_SECONDS" || status=1
+fi
+
+elapsed=$(($(date +%s) - started))
 if [ "$status" = 0 ]; then
-  echo "== all suites passed"
+  stamp "all suites passed in $((elapsed / 60)) min $((elapsed % 60)) s"
 else
-  echo "== FAILED: see the test output above"
+  stamp "FAILED after $((elapsed / 60)) min $((elapsed % 60)) s: see the test output above"
 fi
 exit "$status"

@@ -44,7 +44,7 @@ class FixedClock : public jcm::internal::Clock {
 
 jcm::Cluster Held() {
   jcm::Cluster c;
-  c.name = "c";
+  c.name.append("c");  // not operator=: g++ 12 -O2 warns -Wrestrict there falsely
   c.version = 5;
   c.status_version = 3;
   for (int i = 1; i <= 3; ++i) {
