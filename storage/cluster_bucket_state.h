@@ -25,6 +25,7 @@ struct ClusterBucketState {
     int32_t version = 0;             // its znode's data version
     std::vector<Node> nodes;         // in stored order
     std::vector<std::string> specs;  // nodes[k].Spec()
+    std::vector<std::string> texts;  // nodes[k]'s JSON as stored; empty if not known
     size_t json_bytes = 0;           // its JSON
     size_t stored_bytes = 0;         // its znode's data (compressed or not)
   };

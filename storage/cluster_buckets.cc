@@ -144,22 +144,90 @@ uint32_t ClusterBuckets::ChooseBuckets(size_t nodes, size_t json_bytes, uint32_t
   return b;
 }
 
-std::string ClusterBuckets::EncodeBucket(const std::vector<Node>& nodes, size_t* json_bytes) {
+std::string ClusterBuckets::EncodeBucket(const std::vector<Node>& nodes, size_t* json_bytes,
+                                         std::vector<std::string>* texts) {
   std::string text;
   text.reserve(2 + nodes.size() * 96);
   text += '[';
+  if (texts != nullptr) texts->resize(nodes.size());
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (i > 0) text += ',';
+    const size_t at = text.size();
     AppendNodeText(nodes[i], ClusterJsonForm::kStored, InvalidUtf8::kStrict, &text);
+    if (texts != nullptr) (*texts)[i].assign(text, at, std::string::npos);
   }
   text += ']';
   *json_bytes = text.size();
   return text.size() > kCompressBucketAbove ? ZlibCompress(text) : text;
 }
 
+namespace {
+
+bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+std::string_view TrimSpace(std::string_view s) {
+  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// The elements' text of a JSON array of objects, by a linear scan. False
+// for anything the scan does not take apart cleanly (then the DOM decode
+// has the say, and its errors).
+bool SplitArray(std::string_view t, std::vector<std::string_view>* out) {
+  t = TrimSpace(t);
+  if (t.size() < 2 || t.front() != '[' || t.back() != ']') return false;
+  const int max_depth = static_cast<int>(limits::kMaxJsonDepth);
+  int depth = 0;
+  bool in_string = false;
+  size_t start = 1;
+  for (size_t i = 1; i + 1 < t.size(); ++i) {
+    const char c = t[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '{':
+      case '[':
+        if (++depth > max_depth) return false;
+        break;
+      case '}':
+      case ']':
+        if (--depth < 0) return false;
+        break;
+      case ',':
+        if (depth == 0) {
+          std::string_view e = TrimSpace(t.substr(start, i - start));
+          if (e.empty()) return false;
+          out->push_back(e);
+          start = i + 1;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (in_string || depth != 0) return false;
+  std::string_view last = TrimSpace(t.substr(start, t.size() - 1 - start));
+  if (last.empty()) return out->empty();  // "[]" (but not "[a,]")
+  out->push_back(last);
+  return true;
+}
+
+}  // namespace
+
 Status ClusterBuckets::DecodeBucket(std::string_view bytes, uint32_t index, uint32_t buckets,
                                     size_t max_json_bytes, std::vector<Node>* nodes,
-                                    std::vector<std::string>* specs, size_t* json_bytes) {
+                                    std::vector<std::string>* specs, size_t* json_bytes,
+                                    const Previous* previous, std::vector<std::string>* texts) {
   const std::string field = "bucket " + std::to_string(index);
   std::string inflated;
   std::string_view text = bytes;
@@ -176,25 +244,70 @@ Status ClusterBuckets::DecodeBucket(std::string_view bytes, uint32_t index, uint
     return Status::TooLarge(field + ": " + std::to_string(bytes.size()) +
                             " bytes of JSON, over what the cluster may hold");
   }
-  json doc;
-  Status s = ParseJsonText(text, &doc);
-  if (!s.ok()) return Status::InvalidArgument(field + ": " + s.message());
-  if (!doc.is_array()) return JsonTypeError(field, doc, "an array of node objects");
-  if (doc.size() > limits::kMaxNodesPerCluster) {
-    return Status::InvalidArgument(field + ": " + std::to_string(doc.size()) + " nodes");
+  std::vector<Node> out;
+  std::vector<std::string> out_specs;
+  std::vector<std::string> out_texts;
+  // Fast path: one element at a time, a node whose text the previous
+  // version of this bucket held is that version's node (a write changes a
+  // few nodes of a bucket: the rest are a comparison of bytes, not a
+  // parse). Anything it does not take apart cleanly goes to the DOM below.
+  bool fast = false;
+  std::vector<std::string_view> elems;
+  if (texts != nullptr && SplitArray(text, &elems) && elems.size() <= limits::kMaxNodesPerCluster) {
+    fast = true;
+    const bool reuse = previous != nullptr && previous->texts != nullptr &&
+                       previous->texts->size() == previous->nodes->size() &&
+                       previous->specs->size() == previous->nodes->size();
+    const size_t prev_n = reuse ? previous->texts->size() : 0;
+    out.resize(elems.size());
+    out_specs.resize(elems.size());
+    out_texts.resize(elems.size());
+    size_t j = 0;  // the next unused node of the previous version
+    for (size_t k = 0; k < elems.size() && fast; ++k) {
+      bool found = false;
+      for (size_t m = j; m < prev_n; ++m) {
+        if ((*previous->texts)[m] != elems[k]) continue;
+        out[k] = (*previous->nodes)[m];
+        out_specs[k] = (*previous->specs)[m];
+        j = m + 1;
+        found = true;
+        break;
+      }
+      if (!found) {
+        json doc;
+        if (!ParseJsonText(elems[k], &doc).ok() ||
+            !DecodeNode(doc, field + "[" + std::to_string(k) + "]", &out[k]).ok()) {
+          fast = false;
+          break;
+        }
+        out_specs[k] = out[k].Spec();
+      }
+      out_texts[k].assign(elems[k]);
+    }
   }
-  std::vector<Node> out(doc.size());
-  std::vector<std::string> out_specs(doc.size());
-  for (size_t k = 0; k < doc.size(); ++k) {
-    const std::string nf = field + "[" + std::to_string(k) + "]";
-    s = DecodeNode(doc[k], nf, &out[k]);
-    if (!s.ok()) return s;
-    out_specs[k] = out[k].Spec();
+  if (!fast) {
+    out_texts.clear();
+    json doc;
+    Status s = ParseJsonText(text, &doc);
+    if (!s.ok()) return Status::InvalidArgument(field + ": " + s.message());
+    if (!doc.is_array()) return JsonTypeError(field, doc, "an array of node objects");
+    if (doc.size() > limits::kMaxNodesPerCluster) {
+      return Status::InvalidArgument(field + ": " + std::to_string(doc.size()) + " nodes");
+    }
+    out.assign(doc.size(), Node{});
+    out_specs.assign(doc.size(), std::string());
+    for (size_t k = 0; k < doc.size(); ++k) {
+      s = DecodeNode(doc[k], field + "[" + std::to_string(k) + "]", &out[k]);
+      if (!s.ok()) return s;
+      out_specs[k] = out[k].Spec();
+    }
+  }
+  for (size_t k = 0; k < out.size(); ++k) {
     const uint32_t home = BucketOf(out_specs[k], buckets);
     if (home != index) {
-      return Status::InvalidArgument(nf + ": " + QuoteForError(out_specs[k]) +
-                                     " belongs in bucket " + std::to_string(home) + ", not " +
-                                     std::to_string(index));
+      return Status::InvalidArgument(field + "[" + std::to_string(k) +
+                                     "]: " + QuoteForError(out_specs[k]) + " belongs in bucket " +
+                                     std::to_string(home) + ", not " + std::to_string(index));
     }
   }
   std::vector<const std::string*> sorted;
@@ -210,6 +323,7 @@ Status ClusterBuckets::DecodeBucket(std::string_view bytes, uint32_t index, uint
   *json_bytes = text.size();
   *nodes = std::move(out);
   *specs = std::move(out_specs);
+  if (texts != nullptr) *texts = std::move(out_texts);
   return Status::Ok();
 }
 

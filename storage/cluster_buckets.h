@@ -76,14 +76,26 @@ class ClusterBuckets {
   // bucket on average, so B changes only when the cluster doubles or halves.
   static uint32_t ChooseBuckets(size_t nodes, size_t json_bytes, uint32_t current);
 
-  // A bucket's stored bytes; `json_bytes` gets the size of its JSON.
-  static std::string EncodeBucket(const std::vector<Node>& nodes, size_t* json_bytes);
+  // A bucket's stored bytes; `json_bytes` gets the size of its JSON,
+  // `texts` (optional) each node's JSON text in it.
+  static std::string EncodeBucket(const std::vector<Node>& nodes, size_t* json_bytes,
+                                  std::vector<std::string>* texts = nullptr);
+  // The previous version of a bucket, whose nodes a decode reuses by text.
+  struct Previous {
+    const std::vector<std::string>* texts = nullptr;
+    const std::vector<Node>* nodes = nullptr;
+    const std::vector<std::string>* specs = nullptr;
+  };
   // Decodes bucket `index` of `buckets`: every node valid, each in its own
   // bucket, no spec twice. `max_json_bytes` caps what it may inflate to.
-  // `specs` gets each node's spec.
+  // `specs` gets each node's spec. With `texts`, it also gets each node's
+  // JSON text (empty when the bucket was not split cleanly) and a node
+  // whose text `previous` holds is not parsed again.
   static Status DecodeBucket(std::string_view bytes, uint32_t index, uint32_t buckets,
                              size_t max_json_bytes, std::vector<Node>* nodes,
-                             std::vector<std::string>* specs, size_t* json_bytes);
+                             std::vector<std::string>* specs, size_t* json_bytes,
+                             const Previous* previous = nullptr,
+                             std::vector<std::string>* texts = nullptr);
 
   // "<generation>-<index>", and back (false for any other name).
   static std::string BucketName(uint64_t generation, uint32_t index);

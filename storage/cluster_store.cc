@@ -329,8 +329,16 @@ Status ClusterStore::RefreshBuckets(const std::string& path, const ClusterBucket
       ClusterBucketState::Bucket& bk = read[k];
       const size_t budget =
           limits::kMaxInflatedClusterBytes - std::min(json, limits::kMaxInflatedClusterBytes);
-      Status s = ClusterBuckets::DecodeBucket(got[k].data, i, b, budget, &bk.nodes, &bk.specs,
-                                              &bk.json_bytes);
+      // The version held of this bucket, if any: its unchanged nodes are
+      // not parsed again.
+      ClusterBuckets::Previous prev;
+      if (same_layout) {
+        const ClusterBucketState::Bucket& held = st->buckets[i];
+        prev = {&held.texts, &held.nodes, &held.specs};
+      }
+      Status s =
+          ClusterBuckets::DecodeBucket(got[k].data, i, b, budget, &bk.nodes, &bk.specs,
+                                       &bk.json_bytes, same_layout ? &prev : nullptr, &bk.texts);
       if (!s.ok()) return s;
       json += bk.json_bytes;
       if (json > limits::kMaxInflatedClusterBytes) {

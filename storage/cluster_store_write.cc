@@ -277,7 +277,8 @@ Result<StoredCluster> ClusterStore::RewriteBucketed(Cluster& cluster, int32_t ex
   creates.reserve(nb);
   size_t stored = 0;
   for (uint32_t i = 0; i < nb; ++i) {
-    std::string data = ClusterBuckets::EncodeBucket(buckets[i].nodes, &buckets[i].json_bytes);
+    std::string data =
+        ClusterBuckets::EncodeBucket(buckets[i].nodes, &buckets[i].json_bytes, &buckets[i].texts);
     buckets[i].stored_bytes = data.size();
     stored += data.size();
     creates.push_back(
@@ -457,7 +458,7 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
   size_t stored = st->stored_bytes();
   std::map<uint32_t, std::string> data;
   for (auto& [b, w] : work) {
-    std::string bytes = ClusterBuckets::EncodeBucket(w.nodes, &w.json_bytes);
+    std::string bytes = ClusterBuckets::EncodeBucket(w.nodes, &w.json_bytes, &w.texts);
     w.stored_bytes = bytes.size();
     json = json - st->buckets[b].json_bytes + w.json_bytes;
     stored = stored - st->buckets[b].stored_bytes + w.stored_bytes;

@@ -70,6 +70,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t json = 0;
   jcm::Status s =
       jcm::ClusterBuckets::DecodeBucket(rest, index, buckets, 1 << 20, &nodes, &specs, &json);
+  // The split-and-reuse path (texts asked for, the previous version given)
+  // agrees with the DOM path on every input.
+  std::vector<jcm::Node> fast_nodes;
+  std::vector<std::string> fast_specs, fast_texts;
+  size_t fast_json = 0;
+  jcm::ClusterBuckets::Previous prev{&fast_texts, &fast_nodes, &fast_specs};
+  jcm::Status first = jcm::ClusterBuckets::DecodeBucket(
+      rest, index, buckets, 1 << 20, &fast_nodes, &fast_specs, &fast_json, nullptr, &fast_texts);
+  Check(first.ok() == s.ok(), "split path agrees on acceptance");
+  if (first.ok()) {
+    std::vector<jcm::Node> again_nodes;
+    std::vector<std::string> again_specs, again_texts;
+    Check(jcm::ClusterBuckets::DecodeBucket(rest, index, buckets, 1 << 20, &again_nodes,
+                                            &again_specs, &fast_json, &prev, &again_texts)
+              .ok(),
+          "decodes again from its previous version");
+    Check(again_specs == specs && fast_specs == specs, "split path agrees on the nodes");
+  }
   if (!s.ok()) {
     CheckRefusal(s);
     return 0;
