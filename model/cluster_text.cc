@@ -69,6 +69,11 @@ void AppendNode(const Node& node, ClusterJsonForm form, InvalidUtf8 mode, std::s
 
 }  // namespace
 
+void AppendNodeText(const Node& node, ClusterJsonForm form, InvalidUtf8 invalid_utf8,
+                    std::string* out) {
+  AppendNode(node, form, invalid_utf8, out);
+}
+
 std::string EncodeClusterText(const Cluster& cluster, ClusterJsonForm form,
                               InvalidUtf8 invalid_utf8) {
   // Everything but the nodes, through the DOM encoder itself.

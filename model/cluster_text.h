@@ -28,4 +28,10 @@ enum class InvalidUtf8 { kStrict, kReplace };
 std::string EncodeClusterText(const Cluster& cluster, ClusterJsonForm form,
                               InvalidUtf8 invalid_utf8);
 
+// Appends EncodeNode(node, form).dump() to `out`: one element of the
+// "nodes" array EncodeClusterText writes (storage/ writes bucket znodes of
+// large clusters as arrays of these).
+void AppendNodeText(const Node& node, ClusterJsonForm form, InvalidUtf8 invalid_utf8,
+                    std::string* out);
+
 }  // namespace jcm

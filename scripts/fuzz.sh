@@ -18,7 +18,7 @@ SECONDS_EACH=${1:-5}
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(cluster_json sub_reply stored_cluster status_codec http_response)
+  TARGETS=(cluster_json sub_reply stored_cluster cluster_buckets status_codec http_response)
 fi
 
 CXX=${JCM_FUZZ_CXX:-clang++-14}

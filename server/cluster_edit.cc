@@ -16,7 +16,15 @@ Cluster* ClusterEdit::whole() {
   collided_.clear();
   dead_.clear();
   touched_.clear();
+  removed_specs_.clear();
   return c_;
+}
+
+bool ClusterEdit::Changes(std::vector<size_t>* touched, std::vector<std::string>* removed) const {
+  if (whole_) return false;
+  *touched = touched_;
+  *removed = removed_specs_;
+  return true;
 }
 
 namespace {
@@ -131,6 +139,7 @@ bool ClusterEdit::Remove(const std::string& spec) {
   if (pos == SIZE_MAX) return false;
   dead_[pos] = true;
   ++removed_;
+  removed_specs_.push_back(spec);
   UnindexAt(pos, HashSpec(spec));
   return true;
 }

@@ -48,6 +48,11 @@ class ClusterEdit {
 
   // Compacts removals. REQUIRES: no edit after it.
   void Finish();
+  // What the edits changed, for ClusterStore::Save() (it sets only the
+  // buckets of those nodes): positions of nodes added or changed, specs of
+  // nodes removed. False after whole() (anything may have changed).
+  // REQUIRES: Finish(); callers of Find() did not change the node's spec.
+  bool Changes(std::vector<size_t>* touched, std::vector<std::string>* removed) const;
   // Validates what the edits touched (after Finish()).
   Status Validate() const;
 
@@ -66,6 +71,7 @@ class ClusterEdit {
   std::vector<bool> dead_;                      // by position
   size_t removed_ = 0;
   std::vector<size_t> touched_;  // positions (after Finish(): compacted positions)
+  std::vector<std::string> removed_specs_;
 };
 
 }  // namespace jcm

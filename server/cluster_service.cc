@@ -277,7 +277,9 @@ Status ClusterService::ReloadCluster(const std::string& name, bool watch) {
     // watch fired before it existed.
     Result<int64_t> pzxid = store_->ClustersDirPzxid();
     if (!pzxid.ok()) return pzxid.status();
-    Status e = zk_->Exists(store_->ClusterPath(name), nullptr, watch);
+    // (A cluster whose creation is still being written, in several multis,
+    // is absent too: its completion fires the watch.)
+    Status e = store_->Exists(name, watch);
     if (e.IsNotFound()) {
       registry_.ApplyRemoval(name, pzxid.value());
       return Status::Ok();

@@ -187,7 +187,9 @@ Result<WriteAck> ClusterWriter::Mutate(const std::string& name, bool create_if_m
 
 bool ClusterWriter::ApplyBatch(const std::string& name, const std::vector<PendingWrite*>& batch,
                                bool exists, bool isolate, Cluster* next,
-                               std::vector<Status>* outcomes, Status* valid) const {
+                               std::vector<Status>* outcomes, Status* valid,
+                               std::unique_ptr<ClusterChanges>* changes) const {
+  changes->reset();
   bool any_applied = false;
   if (!exists) next->name = name;
   // One index for the whole batch; validation of what it touched only.
@@ -222,6 +224,8 @@ bool ClusterWriter::ApplyBatch(const std::string& name, const std::vector<Pendin
   if (!isolate) {
     edit.Finish();
     *valid = edit.Validate();
+    auto c = std::make_unique<ClusterChanges>();
+    if (edit.Changes(&c->touched, &c->removed)) *changes = std::move(c);
   } else {
     *valid = Status::Ok();
   }
@@ -256,7 +260,9 @@ void ClusterWriter::WriteBatch(NameState* state, const std::string& name,
     if (existed) next = *base.definition;
     std::fill(outcomes.begin(), outcomes.end(), Status::Ok());
     Status valid;
-    bool any_applied = ApplyBatch(name, batch, existed, isolate, &next, &outcomes, &valid);
+    std::unique_ptr<ClusterChanges> changes;
+    bool any_applied =
+        ApplyBatch(name, batch, existed, isolate, &next, &outcomes, &valid, &changes);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!outcomes[i].ok()) batch[i]->result = outcomes[i];
     }
@@ -269,8 +275,8 @@ void ClusterWriter::WriteBatch(NameState* state, const std::string& name,
     if (before_save_) before_save_(name);
     // `next` moves into the store (no copy); an attempt that fails rebuilds it.
     const auto store_start = std::chrono::steady_clock::now();
-    Result<StoredCluster> r =
-        store_->Save(std::move(next), existed ? base.znode_version : -1, fence);
+    Result<StoredCluster> r = store_->Save(std::move(next), existed ? base.znode_version : -1,
+                                           fence, existed ? changes.get() : nullptr);
     if (store_observer_) {
       store_observer_(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - store_start).count());

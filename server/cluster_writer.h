@@ -128,9 +128,11 @@ class ClusterWriter {
   // recording each mutation's outcome. With `isolate`, each applied
   // mutation must leave a storable cluster or is undone and fails alone.
   // Returns whether any applied; `valid`: whether what the batch touched is
-  // valid (without `isolate`).
+  // valid (without `isolate`); `changes` (null when not known, as with
+  // `isolate`): what the batch changed, so the store sets only that.
   bool ApplyBatch(const std::string& name, const std::vector<PendingWrite*>& batch, bool exists,
-                  bool isolate, Cluster* next, std::vector<Status>* outcomes, Status* valid) const;
+                  bool isolate, Cluster* next, std::vector<Status>* outcomes, Status* valid,
+                  std::unique_ptr<ClusterChanges>* changes) const;
   // After a NotLeader store: true (with the fence to use) when the failed
   // fence was of an earlier registration and the current one may write.
   bool RetryUnderCurrentFence(std::string* fence);

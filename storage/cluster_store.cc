@@ -15,15 +15,6 @@ namespace {
 // Starts the message of every IsUnreadable() status.
 constexpr std::string_view kUnreadablePrefix = "stored cluster ";
 
-// The fence check is op 0 of every write; its failure means leadership is gone.
-Status FenceOrWriteFailure(const std::vector<ZkOpResult>& results, const Status& overall,
-                           const std::string& fence) {
-  if (!results.empty() && results[0].status.IsNotFound()) {
-    return Status::NotLeader("election znode " + fence + " is gone: leadership lost");
-  }
-  return overall;
-}
-
 }  // namespace
 
 ClusterStore::ClusterStore(ZkApi* zk, std::string root) : zk_(zk), root_(std::move(root)) {}
@@ -46,18 +37,6 @@ Status ClusterStore::EnsureLayout() {
     if (!s.ok()) return s;
   }
   return Status::Ok();
-}
-
-Result<std::string> ClusterStore::Encode(const Cluster& cluster) {
-  std::string json = StoredClusterCodec::Encode(cluster);
-  std::string bytes = json.size() > kCompressAbove ? ZlibCompress(json) : std::move(json);
-  if (bytes.size() > limits::kMaxZnodeBytes) {
-    return Status::TooLarge(
-        "cluster '" + cluster.name + "' encodes to " + std::to_string(bytes.size()) + " bytes (" +
-        std::to_string(cluster.nodes.size()) + " nodes), over the ZooKeeper limit of " +
-        std::to_string(limits::kMaxZnodeBytes) + " bytes");
-  }
-  return bytes;
 }
 
 Status ClusterStore::Decode(std::string_view bytes, Cluster* out) {
@@ -84,33 +63,29 @@ Status ClusterStore::DecodeUnchecked(std::string_view bytes,
   return StoredClusterCodec::Decode(std::move(text), cache, out);
 }
 
-std::unique_ptr<StoredClusterCodec::FragmentCache> ClusterStore::TakeCache(
-    const std::string& name) {
+std::shared_ptr<ClusterStore::Entry> ClusterStore::EntryFor(const std::string& name) {
   std::lock_guard lock(cache_mu_);
-  auto it = caches_.find(name);
-  if (it == caches_.end()) return std::make_unique<StoredClusterCodec::FragmentCache>();
-  std::unique_ptr<StoredClusterCodec::FragmentCache> c = std::move(it->second);
-  caches_.erase(it);
-  return c;
-}
-
-void ClusterStore::ReturnCache(const std::string& name,
-                               std::unique_ptr<StoredClusterCodec::FragmentCache> cache) {
-  std::lock_guard lock(cache_mu_);
-  // A concurrent decode of the same cluster may have returned one first;
-  // either is a correct cache (its keys are node texts).
-  caches_.emplace(name, std::move(cache));
+  std::shared_ptr<Entry>& e = entries_[name];
+  if (!e) e = std::make_shared<Entry>();
+  return e;
 }
 
 void ClusterStore::DropCache(const std::string& name) {
   std::lock_guard lock(cache_mu_);
-  caches_.erase(name);
+  entries_.erase(name);
 }
 
 size_t ClusterStore::CachedNodes(const std::string& name) const {
-  std::lock_guard lock(cache_mu_);
-  auto it = caches_.find(name);
-  return it == caches_.end() ? 0 : it->second->size();
+  std::shared_ptr<Entry> e;
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return 0;
+    e = it->second;
+  }
+  std::lock_guard lock(e->mu);
+  if (e->buckets.form == ClusterBucketState::Form::kBuckets) return e->buckets.node_count();
+  return e->fragments.size();
 }
 
 bool ClusterStore::IsUnreadable(const Status& status) {
@@ -137,53 +112,270 @@ Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch,
     }
     return data.status();
   }
-  if (held_version > 0 && stat.mzxid <= held_version) {
-    StoredCluster out;
-    out.not_newer = true;
-    out.cluster.name = name;
-    out.cluster.version = stat.mzxid;
-    out.znode_version = stat.version;
-    out.czxid = stat.czxid;
-    return out;
-  }
-  return DecodeLoaded(name, path, data.value(), stat);
+  return DecodeLoaded(name, path, std::move(data).value(), stat, watch, held_version);
 }
 
+namespace {
+
+StoredCluster NotNewer(const std::string& name, const ZkStat& stat) {
+  StoredCluster out;
+  out.not_newer = true;
+  out.cluster.name = name;
+  out.cluster.version = stat.mzxid;
+  out.znode_version = stat.version;
+  out.czxid = stat.czxid;
+  return out;
+}
+
+}  // namespace
+
 Result<StoredCluster> ClusterStore::DecodeLoaded(const std::string& name, const std::string& path,
-                                                 std::string_view bytes, const ZkStat& stat) {
+                                                 std::string bytes, const ZkStat& stat, bool watch,
+                                                 int64_t held_version) {
+  if (held_version > 0 && stat.mzxid <= held_version) return NotNewer(name, stat);
   if (bad_log_.Reported(path, stat.mzxid)) {
     return Status::Internal(std::string(kUnreadablePrefix) + path + " (mzxid " +
                             std::to_string(stat.mzxid) + ") is unreadable, as logged");
   }
+  std::shared_ptr<Entry> entry = EntryFor(name);
+  std::lock_guard lock(entry->mu);
+  // Our own write, read back by its watch (perhaps before the writer
+  // published it, which it is about to): nothing to decode, for a caller
+  // that takes not_newer (it holds an earlier version).
+  // (Bucketed clusters only: the inline form decodes as it always did.)
+  if (held_version > 0 && entry->buckets.written_mzxid == stat.mzxid &&
+      entry->buckets.form == ClusterBucketState::Form::kBuckets) {
+    return NotNewer(name, stat);
+  }
+  const size_t size = bytes.size();
+  Result<StoredCluster> r = Status::Internal("not decoded");
+  // The decoders return a Status for every input; this catches what no
+  // input check can rule out (an allocation failing), so nothing escapes.
+  try {
+    if (ClusterBuckets::IsHeader(bytes)) {
+      r = LoadBucketed(name, path, std::move(bytes), stat, watch, held_version, entry.get());
+    } else {
+      r = DecodeInline(name, path, bytes, stat, entry.get());
+    }
+  } catch (const std::exception& e) {
+    entry->buckets.Clear();
+    entry->fragments = StoredClusterCodec::FragmentCache{};
+    r = Unreadable(path, stat, size, Status::Internal(std::string("decoding failed: ") + e.what()));
+  }
+  if (r.ok() && !r->not_newer) bad_log_.Clear(path);
+  return r;
+}
+
+Status ClusterStore::Unreadable(const std::string& path, const ZkStat& stat, size_t bytes,
+                                const Status& why) {
+  if (bad_log_.FirstReport(path, stat.mzxid)) {
+    spdlog::error("event=cluster_znode_unreadable path={} mzxid={} bytes={} error=\"{}\"", path,
+                  stat.mzxid, bytes, why.ToString());
+  }
+  return Status::Internal(std::string(kUnreadablePrefix) + path + " (mzxid " +
+                          std::to_string(stat.mzxid) + ") is unreadable: " + why.ToString());
+}
+
+Result<StoredCluster> ClusterStore::DecodeInline(const std::string& name, const std::string& path,
+                                                 std::string_view bytes, const ZkStat& stat,
+                                                 Entry* entry) {
   StoredCluster out;
   // The previous version's nodes, by their text: only changed nodes are
   // parsed (see StoredClusterCodec).
-  std::unique_ptr<StoredClusterCodec::FragmentCache> cache = TakeCache(name);
-  Status s;
-  try {
-    s = DecodeUnchecked(bytes, cache.get(), &out.cluster);
-  } catch (const std::exception& e) {
-    s = Status::Internal(std::string("stored cluster: decoding failed: ") + e.what());
-  }
-  ReturnCache(name, std::move(cache));
+  Status s = DecodeUnchecked(bytes, &entry->fragments, &out.cluster);
   if (s.ok() && out.cluster.name != name) {
     // A definition copied under another name would shadow the real one.
     s = Status::InvalidArgument("name: " + QuoteForError(out.cluster.name) +
                                 " is not the znode's name");
   }
+  ClusterBucketState& st = entry->buckets;
   if (!s.ok()) {
-    if (bad_log_.FirstReport(path, stat.mzxid)) {
-      spdlog::error("event=cluster_znode_unreadable path={} mzxid={} bytes={} error=\"{}\"", path,
-                    stat.mzxid, bytes.size(), s.ToString());
-    }
-    return Status::Internal(std::string(kUnreadablePrefix) + path + " (mzxid " +
-                            std::to_string(stat.mzxid) + ") is unreadable: " + s.ToString());
+    st.Clear();
+    st.form = ClusterBucketState::Form::kUnreadable;
+    st.header_version = stat.version;
+    st.header_mzxid = stat.mzxid;
+    return Unreadable(path, stat, bytes.size(), s);
   }
-  bad_log_.Clear(path);
+  if (st.form != ClusterBucketState::Form::kInline) {
+    st.Clear();  // (not swept: buckets of the previous form may be left)
+    st.form = ClusterBucketState::Form::kInline;
+  }
+  st.header_version = stat.version;
+  st.header_mzxid = stat.mzxid;
   out.cluster.version = stat.mzxid;
   out.znode_version = stat.version;
   out.czxid = stat.czxid;
   return out;
+}
+
+Result<StoredCluster> ClusterStore::LoadBucketed(const std::string& name, const std::string& path,
+                                                 std::string bytes, ZkStat stat, bool watch,
+                                                 int64_t held_version, Entry* entry) {
+  ClusterBucketState& st = entry->buckets;
+  // A write between the header's read and its buckets' makes them newer
+  // than the header says: read the header again (its watch fires anyway).
+  constexpr int kAttempts = 4;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    if (attempt == 0 && st.form == ClusterBucketState::Form::kBuckets &&
+        st.header_mzxid > stat.mzxid) {
+      // This state is newer than what was read (a concurrent load went
+      // first): read what is there now.
+      ZkStat again;
+      Result<std::string> data = zk_->Get(path, &again, watch);
+      if (!data.ok()) {
+        if (data.status().IsNotFound()) {
+          bad_log_.Clear(path);
+          st.Clear();
+        }
+        return data.status();
+      }
+      bytes = std::move(data).value();
+      stat = again;
+      if (held_version > 0 && stat.mzxid <= held_version) return NotNewer(name, stat);
+      if (!ClusterBuckets::IsHeader(bytes)) return DecodeInline(name, path, bytes, stat, entry);
+    }
+    ClusterBuckets::Header h;
+    Status s = ClusterBuckets::DecodeHeader(bytes, &h);
+    if (s.ok() && h.placeholder) {
+      // A creation too large for one write, not finished: no cluster yet.
+      return Status::NotFound("cluster '" + name + "' is being created");
+    }
+    if (s.ok() && h.cluster.name != name) {
+      s = Status::InvalidArgument("header.cluster.name: " + QuoteForError(h.cluster.name) +
+                                  " is not the znode's name");
+    }
+    if (s.ok()) s = RefreshBuckets(path, h, stat, &st);
+    if (s.ok()) {
+      StoredCluster out;
+      out.cluster = st.Assemble();
+      out.cluster.version = stat.mzxid;
+      out.znode_version = stat.version;
+      out.czxid = stat.czxid;
+      return out;
+    }
+    if (s.IsUnavailable()) return s;
+    if (!s.IsConflict()) {
+      st.Clear();
+      st.form = ClusterBucketState::Form::kUnreadable;
+      st.header_version = stat.version;
+      st.header_mzxid = stat.mzxid;
+      return Unreadable(path, stat, bytes.size(), s);
+    }
+    // Conflict: raced by a write, or a bucket missing or newer for good;
+    // the next attempt tells them apart by the header's mzxid. After the
+    // last, give up for now: the write that raced this read came after the
+    // header's read, so the watch that read armed fires for it.
+    if (attempt + 1 == kAttempts) break;
+    ZkStat again;
+    Result<std::string> data = zk_->Get(path, &again, watch);
+    if (!data.ok()) {
+      if (data.status().IsNotFound()) {
+        bad_log_.Clear(path);
+        st.Clear();
+      }
+      return data.status();
+    }
+    if (again.mzxid == stat.mzxid) {
+      st.Clear();
+      st.form = ClusterBucketState::Form::kUnreadable;
+      st.header_version = stat.version;
+      st.header_mzxid = stat.mzxid;
+      return Unreadable(path, stat, bytes.size(), s);
+    }
+    bytes = std::move(data).value();
+    stat = again;
+    if (held_version > 0 && stat.mzxid <= held_version) return NotNewer(name, stat);
+    if (!ClusterBuckets::IsHeader(bytes)) return DecodeInline(name, path, bytes, stat, entry);
+  }
+  return Status::Unavailable("cluster '" + name + "' kept changing while its buckets were read");
+}
+
+Status ClusterStore::RefreshBuckets(const std::string& path, const ClusterBuckets::Header& h,
+                                    const ZkStat& stat, ClusterBucketState* st) {
+  const uint32_t b = static_cast<uint32_t>(h.versions.size());
+  const bool same_layout = st->form == ClusterBucketState::Form::kBuckets &&
+                           st->generation == h.generation && st->buckets.size() == b;
+  std::vector<uint32_t> to_read;
+  std::vector<std::string> paths;
+  size_t kept_json = 0;
+  for (uint32_t i = 0; i < b; ++i) {
+    if (same_layout && st->buckets[i].version == h.versions[i]) {
+      kept_json += st->buckets[i].json_bytes;
+      continue;
+    }
+    to_read.push_back(i);
+    paths.push_back(path + "/" + ClusterBuckets::BucketName(h.generation, i));
+  }
+  std::vector<ClusterBucketState::Bucket> read(to_read.size());
+  if (!to_read.empty()) {
+    // Pipelined; buckets are not watched (every write sets the header).
+    std::vector<ZkGetResult> got = zk_->GetMany(paths, false);
+    if (got.size() != paths.size()) return Status::Unavailable("short read of buckets");
+    size_t json = kept_json;
+    for (size_t k = 0; k < to_read.size(); ++k) {
+      const uint32_t i = to_read[k];
+      const std::string field = "bucket " + std::to_string(i) + " (" + paths[k] + ")";
+      if (got[k].status.IsNotFound()) return Status::Conflict(field + " is missing");
+      if (!got[k].status.ok()) return got[k].status;
+      if (got[k].stat.version > h.versions[i]) {
+        return Status::Conflict(field + " is at version " + std::to_string(got[k].stat.version) +
+                                ", newer than the header's " + std::to_string(h.versions[i]));
+      }
+      if (got[k].stat.version < h.versions[i]) {
+        return Status::InvalidArgument(field + " is at version " +
+                                       std::to_string(got[k].stat.version) + ", the header says " +
+                                       std::to_string(h.versions[i]));
+      }
+      ClusterBucketState::Bucket& bk = read[k];
+      const size_t budget =
+          limits::kMaxInflatedClusterBytes - std::min(json, limits::kMaxInflatedClusterBytes);
+      // The version held of this bucket, if any: its unchanged nodes are
+      // not parsed again.
+      ClusterBuckets::Previous prev;
+      if (same_layout) {
+        const ClusterBucketState::Bucket& held = st->buckets[i];
+        prev = {&held.texts, &held.nodes, &held.specs};
+      }
+      Status s =
+          ClusterBuckets::DecodeBucket(got[k].data, i, b, budget, &bk.nodes, &bk.specs,
+                                       &bk.json_bytes, same_layout ? &prev : nullptr, &bk.texts);
+      if (!s.ok()) return s;
+      json += bk.json_bytes;
+      if (json > limits::kMaxInflatedClusterBytes) {
+        return Status::TooLarge("buckets: more than " +
+                                std::to_string(limits::kMaxInflatedClusterBytes) +
+                                " bytes of JSON");
+      }
+      bk.version = got[k].stat.version;
+      bk.stored_bytes = got[k].data.size();
+    }
+  }
+  size_t nodes = 0;
+  for (uint32_t i = 0, k = 0; i < b; ++i) {
+    if (k < to_read.size() && to_read[k] == i) {
+      nodes += read[k++].nodes.size();
+    } else {
+      nodes += st->buckets[i].nodes.size();
+    }
+  }
+  if (nodes != h.node_count) {
+    return Status::InvalidArgument("header.nodes: " + std::to_string(h.node_count) +
+                                   ", but the buckets hold " + std::to_string(nodes));
+  }
+  if (!same_layout) {
+    const bool swept = st->swept && st->form == ClusterBucketState::Form::kBuckets &&
+                       st->generation == h.generation;
+    st->Clear();
+    st->swept = swept;
+    st->buckets.resize(b);
+  }
+  for (size_t k = 0; k < to_read.size(); ++k) st->buckets[to_read[k]] = std::move(read[k]);
+  st->form = ClusterBucketState::Form::kBuckets;
+  st->generation = h.generation;
+  st->fields = h.cluster;
+  st->header_version = stat.version;
+  st->header_mzxid = stat.mzxid;
+  return Status::Ok();
 }
 
 std::vector<LoadResult> ClusterStore::LoadMany(const std::vector<std::string>& names, bool watch) {
@@ -198,9 +390,24 @@ std::vector<LoadResult> ClusterStore::LoadMany(const std::vector<std::string>& n
       out.emplace_back(got[i].status);
       continue;
     }
-    out.emplace_back(DecodeLoaded(names[i], paths[i], got[i].data, got[i].stat));
+    out.emplace_back(
+        DecodeLoaded(names[i], paths[i], std::move(got[i].data), got[i].stat, watch, 0));
   }
   return out;
+}
+
+Status ClusterStore::Exists(const std::string& name, bool watch) {
+  const std::string path = ClusterPath(name);
+  Status s = zk_->Exists(path, nullptr, watch);
+  if (!s.ok()) return s;
+  Result<std::string> data = zk_->Get(path, nullptr, watch);
+  if (!data.ok()) return data.status();
+  ClusterBuckets::Header h;
+  if (ClusterBuckets::IsHeader(data.value()) &&
+      ClusterBuckets::DecodeHeader(data.value(), &h).ok() && h.placeholder) {
+    return Status::NotFound("cluster '" + name + "' is being created");
+  }
+  return Status::Ok();
 }
 
 Result<int64_t> ClusterStore::ClustersDirPzxid() {
@@ -208,53 +415,6 @@ Result<int64_t> ClusterStore::ClustersDirPzxid() {
   Status s = zk_->Exists(ClustersDir(), &stat, false);
   if (!s.ok()) return s;
   return stat.pzxid;
-}
-
-Result<StoredCluster> ClusterStore::Save(Cluster cluster, int32_t expected_znode_version,
-                                         const std::string& fence) {
-  Result<std::string> bytes = Encode(cluster);
-  if (!bytes.ok()) return bytes.status();
-  const std::string path = ClusterPath(cluster.name);
-  std::vector<ZkOp> ops;
-  ops.push_back(ZkOp::Check(fence, -1));
-  if (expected_znode_version < 0) {
-    // Create empty, then set in the same transaction: the set's Stat gives
-    // the version (mzxid) of exactly this write, which create does not.
-    ops.push_back(ZkOp::Create(path, "", 0));
-    ops.push_back(ZkOp::Set(path, std::move(bytes).value(), 0));
-  } else {
-    ops.push_back(ZkOp::Set(path, std::move(bytes).value(), expected_znode_version));
-  }
-  std::vector<ZkOpResult> results;
-  Status s = zk_->Multi(ops, &results);
-  if (!s.ok()) {
-    s = FenceOrWriteFailure(results, s, fence);
-    // A set on a missing znode means someone deleted it: a conflict too.
-    if (s.IsNotFound()) return Status::Conflict(s.message());
-    return s;
-  }
-  StoredCluster out;
-  out.cluster = std::move(cluster);
-  out.cluster.version = results.back().stat.mzxid;
-  out.znode_version = results.back().stat.version;
-  out.czxid = results.back().stat.czxid;
-  return out;
-}
-
-Result<int64_t> ClusterStore::Remove(const std::string& name, int32_t expected_znode_version,
-                                     const std::string& fence) {
-  std::vector<ZkOp> ops = {ZkOp::Check(fence, -1),
-                           ZkOp::Delete(ClusterPath(name), expected_znode_version),
-                           ZkOp::Set(ClustersDir(), "", -1)};
-  std::vector<ZkOpResult> results;
-  Status s = zk_->Multi(ops, &results);
-  if (s.ok()) {
-    DropCache(name);
-    return results.back().stat.mzxid;
-  }
-  s = FenceOrWriteFailure(results, s, fence);
-  if (s.IsNotFound()) return Status::Conflict(s.message());
-  return s;
 }
 
 }  // namespace jcm

@@ -384,10 +384,13 @@ void GetManyCompletion(int rc, const char* value, int value_len, const struct St
     r.status = ZkClient::FromZkCode(rc, "get " + (*batch->paths)[call->index]);
   }
   delete call;
-  {
-    std::lock_guard lock(batch->mu);
-    --batch->outstanding;
-  }
+  // Notify under the lock: once the caller sees its last completion it
+  // returns and `batch` (on its stack) is gone, so nothing may touch it
+  // after the lock is released. (Notifying after unlocking let a caller
+  // woken by another completion return first; the late notify_all then
+  // wrote into a reused stack frame.)
+  std::lock_guard lock(batch->mu);
+  --batch->outstanding;
   batch->cv.notify_all();
 }
 

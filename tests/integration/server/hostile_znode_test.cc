@@ -1,16 +1,17 @@
 // Hostile content written straight into ZooKeeper (issue 9, item 4): cluster
 // documents holding 1e400, non-JSON bytes, a zlib bomb, 100,000 levels of
-// nesting, a definition copied under another name, and status znodes of
-// garbage. Every instance keeps serving (healthz, the good clusters, /sub),
-// none restarts, each bad znode version is logged once, and an instance
-// restarted among them comes up and serves the good clusters. Plus the
-// ZooKeeper client's dispatch barrier against a throwing handler.
+// nesting, a definition copied under another name, headers of the bucketed
+// form naming no buckets or not JSON, and status znodes of garbage. Every instance keeps serving
+// (healthz, the good clusters, /sub), none restarts, each bad znode version is logged once, and an
+// instance restarted among them comes up and serves the good clusters. Plus the ZooKeeper client's
+// dispatch barrier against a throwing handler.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <map>
 #include <stdexcept>
 
+#include "storage/cluster_buckets.h"
 #include "storage/zk_client.h"
 #include "tests/support/jcm_cluster.h"
 #include "tests/support/zlib_bomb.h"
@@ -42,6 +43,12 @@ std::map<std::string, std::string> HostileClusters() {
       {"h-types", R"({"name":"h-types","nodes":[{"ip":7,"protos":"x"}],"okCodes":[4294967496]})"},
       // A copy of "good" under another name must not shadow "good".
       {"h-shadow", R"({"name":"good","nodes":[]})"},
+      // Headers of the bucketed form (issue 10 item 5): one naming buckets
+      // that do not exist, one that is not JSON.
+      {"h-buckets",
+       std::string(ClusterBuckets::kMagic) +
+           R"({"buckets":[0,0],"cluster":{"name":"h-buckets"},"generation":3,"nodes":5})"},
+      {"h-header", std::string(ClusterBuckets::kMagic) + "{\"buckets\":[1e400]"},
   };
 }
 

@@ -12,6 +12,7 @@
 // Fault injection: `before_multi` runs before every multi() outside the
 // fake's lock; it may change the tree (another writer), block (to let a
 // queue build up), throw, or return a non-OK Status to fail the call.
+// `before_get` runs before every read the same way.
 //
 // Thread-safety: thread-safe.
 #pragma once
@@ -30,6 +31,9 @@ namespace jcm::testing {
 class FakeZk : public ZkApi {
  public:
   std::function<Status(const std::vector<ZkOp>& ops)> before_multi;
+  // Runs before every Get() (GetMany() is Gets) outside the fake's lock,
+  // with the path: it may change the tree (a write racing a read).
+  std::function<void(const std::string& path)> before_get;
 
   void SetEventHandler(EventHandler handler) override { handler_ = std::move(handler); }
   // Connects at once and, when `connect_on_start`, hands kConnected (a new
@@ -47,7 +51,9 @@ class FakeZk : public ZkApi {
   bool WaitConnected(int) const override { return connected(); }
 
   Result<std::string> Get(const std::string& path, ZkStat* stat, bool) override {
+    if (before_get) before_get(path);
     std::lock_guard lock(mu_);
+    ++gets_;
     if (Status s = Usable(); !s.ok()) return s;
     auto it = nodes_.find(path);
     if (it == nodes_.end()) return Status::NotFound("no node " + path);
@@ -144,6 +150,11 @@ class FakeZk : public ZkApi {
     std::lock_guard lock(mu_);
     return multis_;
   }
+  // Znodes read so far (each path of a GetMany() counts).
+  int gets() const {
+    std::lock_guard lock(mu_);
+    return gets_;
+  }
   int64_t zxid() const {
     std::lock_guard lock(mu_);
     return zxid_;
@@ -226,6 +237,7 @@ class FakeZk : public ZkApi {
   std::map<std::string, Znode> nodes_;  // GUARDED_BY(mu_)
   int64_t zxid_ = 100;                  // GUARDED_BY(mu_)
   int multis_ = 0;                      // GUARDED_BY(mu_)
+  int gets_ = 0;                        // GUARDED_BY(mu_)
 };
 
 }  // namespace jcm::testing

@@ -1,0 +1,55 @@
+// ClusterBucketState: what one instance knows of one cluster's stored form
+// at one header version: its form, and for a bucketed cluster each bucket's
+// znode version and decoded nodes. A reader re-reads only the buckets whose
+// version in a newer header differs; the leader sets only the buckets a
+// batch changed, each conditional on the version held here.
+//
+// Thread-safety: none; ClusterStore guards each cluster's state with that
+// cluster's mutex.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/cluster.h"
+
+namespace jcm {
+
+struct ClusterBucketState {
+  // kUnreadable: the header at header_version, or a bucket it names, does
+  // not decode; the next write rewrites the cluster whole.
+  enum class Form { kUnknown, kInline, kBuckets, kUnreadable };
+  struct Bucket {
+    int32_t version = 0;             // its znode's data version
+    std::vector<Node> nodes;         // in stored order
+    std::vector<std::string> specs;  // nodes[k].Spec()
+    std::vector<std::string> texts;  // nodes[k]'s JSON as stored; empty if not known
+    size_t json_bytes = 0;           // its JSON
+    size_t stored_bytes = 0;         // its znode's data (compressed or not)
+  };
+
+  Form form = Form::kUnknown;
+  int32_t header_version = -1;  // the cluster znode's data version this is true at
+  int64_t header_mzxid = 0;
+  uint64_t generation = 0;      // kBuckets
+  Cluster fields;               // kBuckets: the header's cluster (no nodes)
+  std::vector<Bucket> buckets;  // kBuckets: B of them
+  // Leftover children (of an unfinished rewrite) were looked for since this
+  // state was made: the first write of a cluster does it once.
+  bool swept = false;
+  // The mzxid of the last write this instance made (0: none): its writer
+  // publishes that version itself, so a watch-driven load of it (which may
+  // run before the writer has) need not assemble the cluster again.
+  int64_t written_mzxid = 0;
+
+  void Clear() { *this = ClusterBucketState{}; }
+  size_t node_count() const;
+  size_t json_bytes() const;
+  size_t stored_bytes() const;
+  // The cluster: `fields` and every bucket's nodes, bucket by bucket.
+  Cluster Assemble() const;
+};
+
+}  // namespace jcm

@@ -1,0 +1,183 @@
+// Issue 10 item 5 with a real ZooKeeper and three jcm-servers: a large
+// cluster an older jcm stored inline (one zlib znode) loads; the first node
+// added through a follower migrates it to a header plus hash buckets; all
+// three instances serve the same nodes at the same version; the leader is
+// SIGKILLed while adds flow and no acknowledged node is lost; buckets a
+// dead leader's rewrite left behind are deleted by the next leader's first
+// write.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "storage/cluster_buckets.h"
+#include "storage/cluster_store.h"
+#include "storage/zk_client.h"
+#include "tests/support/jcm_cluster.h"
+
+namespace jcm::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr int kSeed = 3000;
+
+class BucketedClusterTest : public JcmClusterTest {
+ protected:
+  BucketedClusterTest() { options_.session_timeout_ms = 2500; }
+
+  void SetUp() override {
+    JcmClusterTest::SetUp();
+    zk_ = std::make_unique<ZkClient>(ZkClient::Options{cluster_->zk().connect_string(), 5000},
+                                     [](const ZkEvent&) {});
+    ASSERT_TRUE(zk_->Start().ok());
+    ASSERT_TRUE(zk_->WaitConnected(10000));
+  }
+  void TearDown() override {
+    if (zk_) zk_->Close();
+    JcmClusterTest::TearDown();
+  }
+
+  std::string Path(const std::string& name) const { return options_.zk_root + "/clusters/" + name; }
+  std::string Data(const std::string& path) {
+    Result<std::string> d = zk_->Get(path, nullptr, false);
+    return d.ok() ? d.value() : std::string();
+  }
+  std::vector<std::string> Children(const std::string& path) {
+    Result<std::vector<std::string>> c = zk_->GetChildren(path, false);
+    return c.ok() ? c.value() : std::vector<std::string>{};
+  }
+  std::set<std::string> Specs(int i, const std::string& name) {
+    auto c = cluster_->GetCluster(i, name);
+    if (!c) return {};
+    std::vector<std::string> v = SpecsOf(*c);
+    return {v.begin(), v.end()};
+  }
+  // Every instance in `who` holds `name` at one version; returns it (or -1).
+  long long AgreedVersion(const std::vector<int>& who, const std::string& name) {
+    long long v = -1;
+    bool same = WaitUntil(
+        [&] {
+          v = cluster_->ClusterVersion(who[0], name);
+          for (int i : who) {
+            if (cluster_->ClusterVersion(i, name) != v) return false;
+          }
+          return v > 0;
+        },
+        milliseconds(5000));
+    return same ? v : -1;
+  }
+
+  std::unique_ptr<ZkClient> zk_;
+};
+
+TEST_F(BucketedClusterTest, InlineClusterMigratesAndSurvivesALeaderKill) {
+  int leader = cluster_->WaitForLeader(milliseconds(5000));
+  ASSERT_GE(leader, 0);
+  const int f1 = cluster_->AFollower(leader);
+  const int f2 = cluster_->AFollower(leader, {f1});
+  ASSERT_GE(f2, 0);
+
+  // As an older jcm wrote it: the whole cluster in one zlib znode.
+  Cluster old;
+  old.name = "legacy";
+  old.check_type = CheckType::kNone;
+  for (int i = 0; i < kSeed; ++i) {
+    Node n;
+    n.ip = NthIp(i);
+    n.protos.push_back({8080, Proto::kHttp});
+    old.nodes.push_back(n);
+  }
+  Result<std::string> bytes = ClusterStore::Encode(old);
+  ASSERT_TRUE(bytes.ok());
+  ASSERT_EQ(static_cast<unsigned char>(bytes.value()[0]), 0x78);  // zlib
+  ASSERT_TRUE(zk_->Create(Path("legacy"), bytes.value(), 0).ok());
+  ASSERT_GT(AgreedVersion({0, 1, 2}, "legacy"), 0);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Specs(i, "legacy").size(), static_cast<size_t>(kSeed));
+
+  // One node added through a follower: the cluster moves to buckets.
+  HttpReply add = HttpPostJson(cluster_->address(f1), "/c/node/legacy",
+                               nlohmann::json::array({NodeDoc(NthIp(kSeed), 8080)}));
+  ASSERT_EQ(add.status, 200) << add.Describe();
+  const long long v = add.data().value("version", -1LL);
+  ASSERT_EQ(AgreedVersion({0, 1, 2}, "legacy"), v);
+  const std::string header = Data(Path("legacy"));
+  ASSERT_TRUE(ClusterBuckets::IsHeader(header)) << header.substr(0, 40);
+  ClusterBuckets::Header h;
+  ASSERT_TRUE(ClusterBuckets::DecodeHeader(header, &h).ok());
+  EXPECT_EQ(h.node_count, static_cast<uint32_t>(kSeed + 1));
+  EXPECT_EQ(Children(Path("legacy")).size(), h.versions.size());
+  for (int i = 0; i < 3; ++i) {
+    std::set<std::string> specs = Specs(i, "legacy");
+    EXPECT_EQ(specs.size(), static_cast<size_t>(kSeed + 1)) << cluster_->address(i);
+    EXPECT_TRUE(specs.count(NodeSpec(NthIp(kSeed), 8080))) << cluster_->address(i);
+  }
+
+  // A dead leader's unfinished rewrite left buckets of a later generation.
+  const std::string leftover =
+      Path("legacy") + "/" + ClusterBuckets::BucketName(h.generation + 7, 0);
+  ASSERT_TRUE(zk_->Create(leftover, "[]", 0).ok());
+
+  // Adds through both followers, paced; the leader dies once 20 are acked.
+  std::mutex mu;
+  std::vector<int> acked;
+  std::atomic<int> acked_count{0};
+  std::atomic<int> acked_after_kill{0};
+  std::atomic<bool> killed{false};
+  std::thread sender([&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(12);
+    for (int i = 0; std::chrono::steady_clock::now() < deadline; ++i) {
+      if (killed && acked_after_kill >= 5) break;
+      const int target = i % 2 == 0 ? f1 : f2;
+      HttpReply r = HttpPostJson(cluster_->address(target), "/c/node/legacy",
+                                 nlohmann::json::array({NodeDoc(NthIp(20000 + i), 8080)}),
+                                 milliseconds(3000));
+      if (r.status == 200 && r.code() == 0) {
+        std::lock_guard lock(mu);
+        acked.push_back(i);
+        ++acked_count;
+        if (killed) ++acked_after_kill;
+      }
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+  });
+  ASSERT_TRUE(WaitUntil([&] { return acked_count >= 20; }, milliseconds(8000)));
+  cluster_->server(leader).Kill();
+  killed = true;
+  sender.join();
+  EXPECT_GT(acked_after_kill.load(), 0) << "no write served after the kill";
+
+  const int new_leader = cluster_->WaitForLeader(milliseconds(10000), {leader});
+  ASSERT_GE(new_leader, 0);
+  ASSERT_NE(new_leader, leader);
+  const long long final_version = AgreedVersion({f1, f2}, "legacy");
+  ASSERT_GT(final_version, v);
+  for (int s : {f1, f2}) {
+    std::set<std::string> specs = Specs(s, "legacy");
+    for (int i : acked) {
+      EXPECT_TRUE(specs.count(NodeSpec(NthIp(20000 + i), 8080)))
+          << "acknowledged node " << i << " missing on " << cluster_->address(s);
+    }
+    EXPECT_EQ(specs.size(), Specs(f1, "legacy").size());
+  }
+  // What ZooKeeper holds is what they serve, and the leftover is gone.
+  ASSERT_TRUE(ClusterBuckets::DecodeHeader(Data(Path("legacy")), &h).ok());
+  EXPECT_EQ(h.node_count, Specs(f1, "legacy").size());
+  std::vector<std::string> kids = Children(Path("legacy"));
+  EXPECT_EQ(kids.size(), h.versions.size());
+  EXPECT_EQ(std::count(kids.begin(), kids.end(), ClusterBuckets::BucketName(h.generation + 7, 0)),
+            0)
+      << "leftover bucket of a dead rewrite still there";
+
+  // Deleting the cluster takes its buckets with it.
+  HttpReply del = HttpDelete(cluster_->address(f1), "/c/legacy");
+  ASSERT_EQ(del.status, 200) << del.Describe();
+  EXPECT_FALSE(zk_->Exists(Path("legacy"), nullptr, false).ok());
+  EXPECT_TRUE(WaitUntil([&] { return !cluster_->GetCluster(f2, "legacy").has_value(); },
+                        milliseconds(5000)));
+}
+
+}  // namespace
+}  // namespace jcm::testing
