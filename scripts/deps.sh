@@ -10,6 +10,7 @@ PACKAGES=(
   libboost1.81-dev libxxhash-dev libssl-dev
   openssl  # the TLS tests make a throwaway CA with the openssl command
   clang-14 libclang-rt-14-dev
+  lld  # scripts/test.sh links with it: ~100 test binaries, twice as fast as ld.bfd
   zookeeper default-jre-headless curl procps iproute2 ccache
   nginx-light haproxy
   chromium  # the dashboard's browser test and scripts/screenshots.sh (headless)
