@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -103,13 +104,15 @@ TEST_F(HealthMassFailureTest, FiveHundredNodesStopAtOnce) {
   const long long took = MsSince(start);
   // Capped nodes fall on their ordinary checks: two intervals, plus the
   // peers' second opinion, the write and its propagation. The bound is for
-  // an optimised build; an ASan/UBSan build (-O0) took 4.2 s once.
+  // an optimised build: 2.09-2.13 s in four runs on a quiet machine, 3.07 s
+  // once in a CI run; an ASan/UBSan build (-O0) took 4.2 s once.
 #if defined(__SANITIZE_ADDRESS__)
   constexpr long long kBoundMs = 6000;
 #else
-  constexpr long long kBoundMs = 3000;
+  constexpr long long kBoundMs = 3500;
 #endif
   EXPECT_LE(took, kBoundMs) << "all 500 nodes down everywhere after " << took << " ms";
+  std::cout << "all 500 nodes down everywhere after " << took << " ms\n";
   const double seconds = static_cast<double>(MsSince(start)) / 1000.0;
   long long fast_total = 0;
   for (int inst = 0; inst < 3; ++inst) {
