@@ -253,6 +253,34 @@ class Loop {
     c->busy = false;
     return true;
   }
+  // What one epoll event did to a connection.
+  enum class Outcome { kOpen, kConnectFailed, kClosedByPeer };
+  // Handles one event of `c`: completes its connect, flushes what is queued,
+  // and calls on_reply(status, body) for every complete reply. A failed
+  // connect is closed here; a connection the server closed is left for the
+  // caller to count and Close().
+  template <typename OnReply>
+  Outcome Handle(Conn* c, uint32_t e, OnReply&& on_reply) {
+    if (!c->connected && (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (err != 0) {
+        Close(c);
+        return Outcome::kConnectFailed;
+      }
+      c->connected = true;
+    }
+    if (e & EPOLLOUT) Flush(c);
+    if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      int status = 0;
+      std::string body;
+      bool closed = false;
+      while (ReadReply(c, &status, &body, &closed)) on_reply(status, body);
+      if (closed) return Outcome::kClosedByPeer;
+    }
+    return Outcome::kOpen;
+  }
   int Wait(epoll_event* events, int max, long long wait_ns) {
     timespec t{static_cast<time_t>(wait_ns / 1'000'000'000),
                static_cast<long>(wait_ns % 1'000'000'000)};
@@ -327,36 +355,22 @@ int RunIdleHolder(const Flags& flags) {
       }
       Conn* c = &conns[id];
       if (c->fd < 0) continue;
-      uint32_t e = events[static_cast<size_t>(k)].events;
-      if (!c->connected && (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-        int err = 0;
-        socklen_t len = sizeof(err);
-        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) {
-          loop.Close(c);
+      Loop::Outcome o = loop.Handle(c, events[static_cast<size_t>(k)].events,
+                                    [&](int status, const std::string&) {
+                                      if (status == 200) {
+                                        ++answered;
+                                      } else {
+                                        ++failed;
+                                      }
+                                    });
+      if (o == Loop::Outcome::kConnectFailed) ++failed;
+      if (o == Loop::Outcome::kClosedByPeer) {
+        if (reported) {
+          ++closed_by_server;
+        } else {
           ++failed;
-          continue;
         }
-        c->connected = true;
-      }
-      if (e & EPOLLOUT) loop.Flush(c);
-      if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-        int status = 0;
-        std::string body;
-        bool closed = false;
-        while (loop.ReadReply(c, &status, &body, &closed)) {
-          if (status == 200)
-            ++answered;
-          else
-            ++failed;
-        }
-        if (closed) {
-          if (reported)
-            ++closed_by_server;
-          else
-            ++failed;
-          loop.Close(c);
-        }
+        loop.Close(c);
       }
     }
   }
@@ -525,29 +539,14 @@ int main(int argc, char** argv) {
       uint32_t id = events[static_cast<size_t>(k)].data.u32;
       Conn* c = &conns[id];
       if (c->fd < 0) continue;
-      uint32_t e = events[static_cast<size_t>(k)].events;
-      if (!c->connected && (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-        int err = 0;
-        socklen_t len = sizeof(err);
-        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err != 0) {
-          loop.Close(c);
-          ++failures;
-          continue;
-        }
-        c->connected = true;
-      }
-      if (e & EPOLLOUT) loop.Flush(c);
-      if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-        int status = 0;
-        std::string body;
-        bool closed = false;
-        while (loop.ReadReply(c, &status, &body, &closed)) on_reply(id, c, status, body);
-        if (closed) {
-          if (c->busy) ++failures;
-          if (id >= static_cast<uint32_t>(m) && id < writer_id) ++idle_closed;
-          loop.Close(c);
-        }
+      Loop::Outcome o =
+          loop.Handle(c, events[static_cast<size_t>(k)].events,
+                      [&](int status, const std::string& body) { on_reply(id, c, status, body); });
+      if (o == Loop::Outcome::kConnectFailed) ++failures;
+      if (o == Loop::Outcome::kClosedByPeer) {
+        if (c->busy) ++failures;
+        if (id >= static_cast<uint32_t>(m) && id < writer_id) ++idle_closed;
+        loop.Close(c);
       }
     }
   };
