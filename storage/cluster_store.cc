@@ -212,14 +212,23 @@ Result<StoredCluster> ClusterStore::LoadBucketed(const std::string& name, const 
                                                  std::string bytes, ZkStat stat, bool watch,
                                                  int64_t held_version, Entry* entry) {
   ClusterBucketState& st = entry->buckets;
+  // Marks the header read last as unreadable (logged once per mzxid).
+  auto unreadable = [&](const Status& why) {
+    st.Clear();
+    st.form = ClusterBucketState::Form::kUnreadable;
+    st.header_version = stat.version;
+    st.header_mzxid = stat.mzxid;
+    return Unreadable(path, stat, bytes.size(), why);
+  };
   // A write between the header's read and its buckets' makes them newer
   // than the header says: read the header again (its watch fires anyway).
+  // Also at the start when this state is newer than what was read (a
+  // concurrent load went first): read what is there now.
   constexpr int kAttempts = 4;
+  bool reread = st.form == ClusterBucketState::Form::kBuckets && st.header_mzxid > stat.mzxid;
+  Status conflict;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
-    if (attempt == 0 && st.form == ClusterBucketState::Form::kBuckets &&
-        st.header_mzxid > stat.mzxid) {
-      // This state is newer than what was read (a concurrent load went
-      // first): read what is there now.
+    if (reread) {
       ZkStat again;
       Result<std::string> data = zk_->Get(path, &again, watch);
       if (!data.ok()) {
@@ -229,6 +238,9 @@ Result<StoredCluster> ClusterStore::LoadBucketed(const std::string& name, const 
         }
         return data.status();
       }
+      // After a conflict, the same header again: a bucket is missing or
+      // newer for good, not raced.
+      if (attempt > 0 && again.mzxid == stat.mzxid) return unreadable(conflict);
       bytes = std::move(data).value();
       stat = again;
       if (held_version > 0 && stat.mzxid <= held_version) return NotNewer(name, stat);
@@ -254,38 +266,13 @@ Result<StoredCluster> ClusterStore::LoadBucketed(const std::string& name, const 
       return out;
     }
     if (s.IsUnavailable()) return s;
-    if (!s.IsConflict()) {
-      st.Clear();
-      st.form = ClusterBucketState::Form::kUnreadable;
-      st.header_version = stat.version;
-      st.header_mzxid = stat.mzxid;
-      return Unreadable(path, stat, bytes.size(), s);
-    }
+    if (!s.IsConflict()) return unreadable(s);
     // Conflict: raced by a write, or a bucket missing or newer for good;
     // the next attempt tells them apart by the header's mzxid. After the
     // last, give up for now: the write that raced this read came after the
     // header's read, so the watch that read armed fires for it.
-    if (attempt + 1 == kAttempts) break;
-    ZkStat again;
-    Result<std::string> data = zk_->Get(path, &again, watch);
-    if (!data.ok()) {
-      if (data.status().IsNotFound()) {
-        bad_log_.Clear(path);
-        st.Clear();
-      }
-      return data.status();
-    }
-    if (again.mzxid == stat.mzxid) {
-      st.Clear();
-      st.form = ClusterBucketState::Form::kUnreadable;
-      st.header_version = stat.version;
-      st.header_mzxid = stat.mzxid;
-      return Unreadable(path, stat, bytes.size(), s);
-    }
-    bytes = std::move(data).value();
-    stat = again;
-    if (held_version > 0 && stat.mzxid <= held_version) return NotNewer(name, stat);
-    if (!ClusterBuckets::IsHeader(bytes)) return DecodeInline(name, path, bytes, stat, entry);
+    conflict = s;
+    reread = true;
   }
   return Status::Unavailable("cluster '" + name + "' kept changing while its buckets were read");
 }
