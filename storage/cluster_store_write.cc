@@ -38,6 +38,21 @@ Status WriteFailure(const std::vector<ZkOpResult>& results, const Status& overal
 // What an op costs of a request, framing included (generously).
 size_t OpBytes(const ZkOp& op) { return op.path.size() + op.data.size() + 64; }
 
+// Deletes of `children` of `path`: into `now` while the request (already
+// `size` bytes) stays within `max_bytes`, the rest into `later`.
+void SplitDeletes(const std::string& path, const std::vector<std::string>& children, size_t size,
+                  size_t max_bytes, std::vector<ZkOp>* now, std::vector<ZkOp>* later) {
+  for (const std::string& c : children) {
+    ZkOp del = ZkOp::Delete(path + "/" + c, -1);
+    if (size + OpBytes(del) <= max_bytes) {
+      size += OpBytes(del);
+      now->push_back(std::move(del));
+    } else {
+      later->push_back(std::move(del));
+    }
+  }
+}
+
 StoredCluster StoredAt(Cluster cluster, const ZkStat& stat) {
   StoredCluster out;
   out.cluster = std::move(cluster);
@@ -212,16 +227,7 @@ Result<StoredCluster> ClusterStore::WriteInline(Cluster& cluster, std::string js
   // Old buckets go in the same multi as far as they fit, the rest after:
   // once the cluster znode holds the whole document nothing reads them.
   std::vector<ZkOp> later;
-  size_t size = bytes->size() + 64;
-  for (const std::string& c : children) {
-    ZkOp del = ZkOp::Delete(path + "/" + c, -1);
-    if (size + OpBytes(del) <= kMaxMultiBytes) {
-      size += OpBytes(del);
-      ops.push_back(std::move(del));
-    } else {
-      later.push_back(std::move(del));
-    }
-  }
+  SplitDeletes(path, children, bytes->size() + 64, kMaxMultiBytes, &ops, &later);
   if (expected < 0) {
     // Create empty, then set in the same transaction: the set's Stat gives
     // the version (mzxid) of exactly this write, which create does not.
@@ -352,16 +358,7 @@ Result<StoredCluster> ClusterStore::RewriteBucketed(Cluster& cluster, int32_t ex
     // Switch: the header names the new generation; old buckets go in the
     // same multi as far as they fit, the rest after (nothing reads them).
     final_ops.push_back(ZkOp::Check(fence, -1));
-    size = header.size() + 64;
-    for (const std::string& c : children) {
-      ZkOp del = ZkOp::Delete(path + "/" + c, -1);
-      if (size + OpBytes(del) <= kMaxMultiBytes) {
-        size += OpBytes(del);
-        final_ops.push_back(std::move(del));
-      } else {
-        later.push_back(std::move(del));
-      }
-    }
+    SplitDeletes(path, children, header.size() + 64, kMaxMultiBytes, &final_ops, &later);
     final_ops.push_back(ZkOp::Set(path, std::move(header), expected < 0 ? 0 : expected));
   }
   Status s = zk_->Multi(final_ops, &results);
