@@ -14,8 +14,7 @@
 
 #include "storage/cluster_buckets.h"
 #include "storage/cluster_store.h"
-#include "storage/zk_client.h"
-#include "tests/support/jcm_cluster.h"
+#include "tests/integration/server/direct_zk_cluster_test.h"
 
 namespace jcm::testing {
 namespace {
@@ -24,23 +23,10 @@ using std::chrono::milliseconds;
 
 constexpr int kSeed = 3000;
 
-class BucketedClusterTest : public JcmClusterTest {
+class BucketedClusterTest : public DirectZkClusterTest {
  protected:
   BucketedClusterTest() { options_.session_timeout_ms = 2500; }
 
-  void SetUp() override {
-    JcmClusterTest::SetUp();
-    zk_ = std::make_unique<ZkClient>(ZkClient::Options{cluster_->zk().connect_string(), 5000},
-                                     [](const ZkEvent&) {});
-    ASSERT_TRUE(zk_->Start().ok());
-    ASSERT_TRUE(zk_->WaitConnected(10000));
-  }
-  void TearDown() override {
-    if (zk_) zk_->Close();
-    JcmClusterTest::TearDown();
-  }
-
-  std::string Path(const std::string& name) const { return options_.zk_root + "/clusters/" + name; }
   std::string Data(const std::string& path) {
     Result<std::string> d = zk_->Get(path, nullptr, false);
     return d.ok() ? d.value() : std::string();
@@ -69,8 +55,6 @@ class BucketedClusterTest : public JcmClusterTest {
         milliseconds(5000));
     return same ? v : -1;
   }
-
-  std::unique_ptr<ZkClient> zk_;
 };
 
 TEST_F(BucketedClusterTest, InlineClusterMigratesAndSurvivesALeaderKill) {
@@ -93,7 +77,7 @@ TEST_F(BucketedClusterTest, InlineClusterMigratesAndSurvivesALeaderKill) {
   Result<std::string> bytes = ClusterStore::Encode(old);
   ASSERT_TRUE(bytes.ok());
   ASSERT_EQ(static_cast<unsigned char>(bytes.value()[0]), 0x78);  // zlib
-  ASSERT_TRUE(zk_->Create(Path("legacy"), bytes.value(), 0).ok());
+  ASSERT_TRUE(zk_->Create(ClusterPath("legacy"), bytes.value(), 0).ok());
   ASSERT_GT(AgreedVersion({0, 1, 2}, "legacy"), 0);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(Specs(i, "legacy").size(), static_cast<size_t>(kSeed));
 
@@ -103,12 +87,12 @@ TEST_F(BucketedClusterTest, InlineClusterMigratesAndSurvivesALeaderKill) {
   ASSERT_EQ(add.status, 200) << add.Describe();
   const long long v = add.data().value("version", -1LL);
   ASSERT_EQ(AgreedVersion({0, 1, 2}, "legacy"), v);
-  const std::string header = Data(Path("legacy"));
+  const std::string header = Data(ClusterPath("legacy"));
   ASSERT_TRUE(ClusterBuckets::IsHeader(header)) << header.substr(0, 40);
   ClusterBuckets::Header h;
   ASSERT_TRUE(ClusterBuckets::DecodeHeader(header, &h).ok());
   EXPECT_EQ(h.node_count, static_cast<uint32_t>(kSeed + 1));
-  EXPECT_EQ(Children(Path("legacy")).size(), h.versions.size());
+  EXPECT_EQ(Children(ClusterPath("legacy")).size(), h.versions.size());
   for (int i = 0; i < 3; ++i) {
     std::set<std::string> specs = Specs(i, "legacy");
     EXPECT_EQ(specs.size(), static_cast<size_t>(kSeed + 1)) << cluster_->address(i);
@@ -117,7 +101,7 @@ TEST_F(BucketedClusterTest, InlineClusterMigratesAndSurvivesALeaderKill) {
 
   // A dead leader's unfinished rewrite left buckets of a later generation.
   const std::string leftover =
-      Path("legacy") + "/" + ClusterBuckets::BucketName(h.generation + 7, 0);
+      ClusterPath("legacy") + "/" + ClusterBuckets::BucketName(h.generation + 7, 0);
   ASSERT_TRUE(zk_->Create(leftover, "[]", 0).ok());
 
   // Adds through both followers, paced; the leader dies once 20 are acked.
@@ -163,9 +147,9 @@ TEST_F(BucketedClusterTest, InlineClusterMigratesAndSurvivesALeaderKill) {
     EXPECT_EQ(specs.size(), Specs(f1, "legacy").size());
   }
   // What ZooKeeper holds is what they serve, and the leftover is gone.
-  ASSERT_TRUE(ClusterBuckets::DecodeHeader(Data(Path("legacy")), &h).ok());
+  ASSERT_TRUE(ClusterBuckets::DecodeHeader(Data(ClusterPath("legacy")), &h).ok());
   EXPECT_EQ(h.node_count, Specs(f1, "legacy").size());
-  std::vector<std::string> kids = Children(Path("legacy"));
+  std::vector<std::string> kids = Children(ClusterPath("legacy"));
   EXPECT_EQ(kids.size(), h.versions.size());
   EXPECT_EQ(std::count(kids.begin(), kids.end(), ClusterBuckets::BucketName(h.generation + 7, 0)),
             0)
@@ -174,7 +158,7 @@ TEST_F(BucketedClusterTest, InlineClusterMigratesAndSurvivesALeaderKill) {
   // Deleting the cluster takes its buckets with it.
   HttpReply del = HttpDelete(cluster_->address(f1), "/c/legacy");
   ASSERT_EQ(del.status, 200) << del.Describe();
-  EXPECT_FALSE(zk_->Exists(Path("legacy"), nullptr, false).ok());
+  EXPECT_FALSE(zk_->Exists(ClusterPath("legacy"), nullptr, false).ok());
   EXPECT_TRUE(WaitUntil([&] { return !cluster_->GetCluster(f2, "legacy").has_value(); },
                         milliseconds(5000)));
 }

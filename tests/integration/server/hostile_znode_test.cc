@@ -13,6 +13,7 @@
 
 #include "storage/cluster_buckets.h"
 #include "storage/zk_client.h"
+#include "tests/integration/server/direct_zk_cluster_test.h"
 #include "tests/support/jcm_cluster.h"
 #include "tests/support/zlib_bomb.h"
 
@@ -52,24 +53,8 @@ std::map<std::string, std::string> HostileClusters() {
   };
 }
 
-class HostileZnodeTest : public JcmClusterTest {
+class HostileZnodeTest : public DirectZkClusterTest {
  protected:
-  void SetUp() override {
-    JcmClusterTest::SetUp();
-    if (HasFatalFailure()) return;
-    zk_ = std::make_unique<ZkClient>(ZkClient::Options{cluster_->zk().connect_string(), 5000},
-                                     [](const ZkEvent&) {});
-    ASSERT_TRUE(zk_->Start().ok());
-    ASSERT_TRUE(zk_->WaitConnected(10000));
-  }
-  void TearDown() override {
-    if (zk_) zk_->Close();
-    JcmClusterTest::TearDown();
-  }
-
-  std::string ClusterPath(const std::string& name) const {
-    return options_.zk_root + "/clusters/" + name;
-  }
   std::string StatusPath(const std::string& name) const {
     return options_.zk_root + "/status/" + name;
   }
@@ -116,8 +101,6 @@ class HostileZnodeTest : public JcmClusterTest {
     ASSERT_EQ(sub.json["units"].size(), 1u) << sub.body;
     EXPECT_EQ(sub.json["units"][0]["kind"], "RESP_UPDATE") << sub.body;
   }
-
-  std::unique_ptr<ZkClient> zk_;
 };
 
 TEST_F(HostileZnodeTest, EveryInstanceKeepsServingAndLogsEachBadVersionOnce) {
