@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 namespace jcm {
 
 enum class Proto { kHttp, kTcp };
@@ -39,9 +41,15 @@ struct ProtoPort {
 
 inline constexpr int kDefaultWeight = 100;
 
+// A valid node has one or two ports (one per proto), so they live inside the
+// Node: copying a node (the server copies whole clusters per version) then
+// allocates nothing for them. More than two (hostile input, before
+// validation refuses it) spill to the heap as a vector would.
+using ProtoPorts = boost::container::small_vector<ProtoPort, 2>;
+
 struct Node {
   std::string ip;                            // IPv4 or IPv6 literal, as given
-  std::vector<ProtoPort> protos;             // at most one per proto, HTTP before TCP
+  ProtoPorts protos;                         // at most one per proto, HTTP before TCP
   std::string udata;                         // opaque to jcm
   bool online = true;                        // admin switch
   int weight = kDefaultWeight;               // 1..10000, for weighted allocators

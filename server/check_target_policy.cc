@@ -165,8 +165,15 @@ Status CheckTargetPolicy::CheckNewNodes(const std::vector<Node>& nodes, const st
 }
 
 void CheckTargetPolicy::Mark(Cluster* cluster) const {
-  const bool none = cluster->check_type == CheckType::kNone;
-  for (Node& n : cluster->nodes) n.not_checked = none ? std::string() : Refusal(n.ip);
+  if (cluster->check_type == CheckType::kNone) {
+    // Nothing is probed: only clear marks (a read per node, where assigning
+    // an empty string to each of 20,000 nodes per version was a write).
+    for (Node& n : cluster->nodes) {
+      if (!n.not_checked.empty()) n.not_checked.clear();
+    }
+    return;
+  }
+  for (Node& n : cluster->nodes) n.not_checked = Refusal(n.ip);
 }
 
 std::vector<std::string> CheckTargetPolicy::AllowText() const {

@@ -8,12 +8,30 @@
 
 namespace jcm {
 
+Cluster CopyForEdit(const Cluster& base, size_t extra) {
+  Cluster out;
+  out.nodes.reserve(base.nodes.size() + extra);
+  out.nodes.assign(base.nodes.begin(), base.nodes.end());
+  // Every other field. A field added to Cluster must be copied here: the
+  // size check below fails the build until it is.
+  static_assert(sizeof(Cluster) == 176, "Cluster changed: copy its new fields in CopyForEdit");
+  out.name = base.name;
+  out.online = base.online;
+  out.check_type = base.check_type;
+  out.check_file = base.check_file;
+  out.check = base.check;
+  out.version = base.version;
+  out.status_version = base.status_version;
+  out.panic = base.panic;
+  return out;
+}
+
 Cluster* ClusterEdit::whole() {
   Finish();  // apply pending removals before the caller sees the vector
   whole_ = true;
   indexed_ = false;
-  index_.clear();
-  collided_.clear();
+  slots_.clear();
+  used_slots_ = 0;
   dead_.clear();
   touched_.clear();
   removed_specs_.clear();
@@ -60,49 +78,70 @@ bool HasSpec(const Node& node, std::string_view spec, std::string* buf) {
 
 void ClusterEdit::EnsureIndex() {
   if (indexed_) return;
-  index_.clear();
-  collided_.clear();
-  index_.reserve(c_->nodes.size() + 16);
   dead_.resize(c_->nodes.size(), false);
-  for (size_t i = 0; i < c_->nodes.size(); ++i) {
-    if (!dead_[i]) IndexAt(i);
+  if (base_index_ && !whole_ && base_index_->node_count == c_->nodes.size() && removed_ == 0) {
+    slots_ = base_index_->slots;
+    used_slots_ = base_index_->used;
+  } else {
+    Rebuild(16);
   }
+  base_index_.reset();
   indexed_ = true;
 }
 
-void ClusterEdit::IndexAt(size_t pos) {
-  std::string buf;
-  buf.reserve(64);
-  if (!index_.emplace(HashNode(c_->nodes[pos], &buf), pos).second) collided_.push_back(pos);
+std::shared_ptr<const SpecIndex> ClusterEdit::TakeIndex() {
+  if (!indexed_ || whole_ || removed_ != 0) return nullptr;
+  auto index = std::make_shared<SpecIndex>();
+  index->slots = std::move(slots_);
+  index->used = used_slots_;
+  index->node_count = c_->nodes.size();
+  indexed_ = false;
+  return index;
 }
 
-void ClusterEdit::UnindexAt(size_t pos, uint64_t hash) {
-  auto it = index_.find(hash);
-  if (it != index_.end() && it->second == pos) {
-    index_.erase(it);
-    // A collided node with this hash takes the freed slot.
-    for (size_t k = 0; k < collided_.size(); ++k) {
-      std::string buf;
-      if (HashNode(c_->nodes[collided_[k]], &buf) == hash) {
-        index_.emplace(hash, collided_[k]);
-        collided_.erase(collided_.begin() + static_cast<std::ptrdiff_t>(k));
-        break;
-      }
-    }
+void ClusterEdit::Rebuild(size_t extra) {
+  size_t live = 0;
+  for (size_t i = 0; i < c_->nodes.size(); ++i) live += dead_[i] ? 0 : 1;
+  size_t capacity = 16;
+  while (capacity < 2 * (live + extra)) capacity *= 2;
+  slots_.assign(capacity, Slot{});
+  used_slots_ = 0;
+  for (size_t i = 0; i < c_->nodes.size(); ++i) {
+    if (!dead_[i]) Insert(HashNode(c_->nodes[i], &spec_buf_), i);
+  }
+}
+
+void ClusterEdit::Insert(uint64_t hash, size_t pos) {
+  if ((used_slots_ + 1) * 8 > slots_.size() * 7) {
+    // Full of live nodes and tombstones: a new table, which indexes `pos`
+    // too (callers append the node before indexing it).
+    Rebuild(16);
     return;
   }
-  collided_.erase(std::remove(collided_.begin(), collided_.end(), pos), collided_.end());
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    if (slots_[i].pos == kEmpty) {
+      slots_[i] = Slot{hash, static_cast<uint32_t>(pos)};
+      ++used_slots_;
+      return;
+    }
+  }
 }
 
-size_t ClusterEdit::Lookup(const std::string& spec) const {
-  std::string buf;
-  buf.reserve(64);
-  auto it = index_.find(HashSpec(spec));
-  if (it != index_.end() && HasSpec(c_->nodes[it->second], spec, &buf)) return it->second;
-  for (size_t p : collided_) {
-    if (HasSpec(c_->nodes[p], spec, &buf)) return p;
+ClusterEdit::Slot* ClusterEdit::LookupSlot(const std::string& spec, uint64_t hash) {
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash & mask; slots_[i].pos != kEmpty; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    if (s.pos != kRemoved && s.hash == hash && HasSpec(c_->nodes[s.pos], spec, &spec_buf_)) {
+      return &s;
+    }
   }
-  return SIZE_MAX;
+  return nullptr;
+}
+
+size_t ClusterEdit::Lookup(const std::string& spec) {
+  const Slot* s = LookupSlot(spec, HashSpec(spec));
+  return s == nullptr ? SIZE_MAX : s->pos;
 }
 
 bool ClusterEdit::Contains(const std::string& spec) {
@@ -120,27 +159,28 @@ Node* ClusterEdit::Find(const std::string& spec) {
 
 void ClusterEdit::Upsert(Node node) {
   EnsureIndex();
-  const size_t found = Lookup(node.Spec());
-  if (found != SIZE_MAX) {
-    c_->nodes[found] = std::move(node);  // the same spec: the same hash
-    touched_.push_back(found);
+  const std::string spec = node.Spec();
+  const uint64_t hash = HashSpec(spec);
+  if (const Slot* s = LookupSlot(spec, hash)) {
+    c_->nodes[s->pos] = std::move(node);  // the same spec: the same hash
+    touched_.push_back(s->pos);
     return;
   }
   const size_t pos = c_->nodes.size();
   c_->nodes.push_back(std::move(node));
   dead_.push_back(false);
-  IndexAt(pos);
+  Insert(hash, pos);
   touched_.push_back(pos);
 }
 
 bool ClusterEdit::Remove(const std::string& spec) {
   EnsureIndex();
-  const size_t pos = Lookup(spec);
-  if (pos == SIZE_MAX) return false;
-  dead_[pos] = true;
+  Slot* s = LookupSlot(spec, HashSpec(spec));
+  if (s == nullptr) return false;
+  dead_[s->pos] = true;
   ++removed_;
   removed_specs_.push_back(spec);
-  UnindexAt(pos, HashSpec(spec));
+  s->pos = kRemoved;  // a tombstone: probes for other specs go on past it
   return true;
 }
 
@@ -161,7 +201,13 @@ void ClusterEdit::Finish() {
   touched_ = std::move(touched);
   removed_ = 0;
   dead_.assign(c_->nodes.size(), false);
-  indexed_ = false;  // positions moved
+  // Positions moved: the index follows them (removed nodes' slots are
+  // tombstones already), one pass over the table rather than a rebuild.
+  if (indexed_) {
+    for (Slot& slot : slots_) {
+      if (slot.pos < kRemoved) slot.pos = static_cast<uint32_t>(moved_to[slot.pos]);
+    }
+  }
 }
 
 Status ClusterEdit::Validate() const {

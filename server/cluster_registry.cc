@@ -1,6 +1,9 @@
 #include "server/cluster_registry.h"
 
 #include <algorithm>
+#include <utility>
+
+#include "server/cluster_edit.h"
 
 namespace jcm {
 
@@ -45,34 +48,49 @@ ClusterRegistry::WriteBase ClusterRegistry::ForWrite(const std::string& name) co
   std::lock_guard lock(mu_);
   auto it = entries_.find(name);
   if (it == entries_.end() || !it->second.definition) return {};
-  return {it->second.definition, it->second.znode_version, it->second.czxid};
+  return {it->second.definition, it->second.znode_version, it->second.czxid, it->second.index};
 }
 
-bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_t czxid) {
-  std::string name = def.name;
+bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_t czxid,
+                                      std::shared_ptr<const SpecIndex> index) {
+  const std::string name = def.name;
   if (marker_) marker_(&def);
-  // Built and, for the replaced versions, freed outside mu_: for a large
+  // Merged and, for the replaced versions, freed outside mu_: for a large
   // cluster both are O(nodes), and mu_ serves every read.
-  auto fresh = std::make_shared<const Cluster>(std::move(def));
+  auto fresh = std::make_shared<Cluster>(std::move(def));
   std::shared_ptr<const Cluster> old_definition, old_published;
-  {
-    std::lock_guard lock(mu_);
-    Entry& e = entries_[name];
-    if (e.definition && e.definition->version >= fresh->version) return false;
-    // Seen deleted after this was written: a stale read.
-    if (fresh->version <= e.absent_as_of) return false;
-    if (e.definition) {
-      totals_.nodes -= e.definition->nodes.size();
-    } else {
-      ++totals_.clusters;
+  std::shared_ptr<const SpecIndex> old_index;
+  std::shared_ptr<const StatusMap> statuses;
+  int64_t merged_at = -1;  // the status_version `fresh` is merged with
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      Entry& e = entries_[name];
+      if (e.definition && e.definition->version >= fresh->version) return false;
+      // Seen deleted after this was written: a stale read.
+      if (fresh->version <= e.absent_as_of) return false;
+      if (merged_at == e.status_version) {
+        if (e.definition) {
+          totals_.nodes -= e.definition->nodes.size();
+        } else {
+          ++totals_.clusters;
+        }
+        totals_.nodes += fresh->nodes.size();
+        old_definition = std::move(e.definition);
+        old_published = std::move(e.published);
+        e.definition = fresh;
+        // Marking and merging change no node's place: the index still fits.
+        old_index = std::exchange(e.index, std::move(index));
+        e.znode_version = znode_version;
+        e.czxid = czxid;
+        Publish(e, std::move(fresh));
+        break;
+      }
+      // Statuses changed since the last merge (or none was done yet).
+      statuses = e.statuses;
+      merged_at = e.status_version;
     }
-    totals_.nodes += fresh->nodes.size();
-    old_definition = std::move(e.definition);
-    old_published = e.published;
-    e.definition = std::move(fresh);
-    e.znode_version = znode_version;
-    e.czxid = czxid;
-    Publish(e);
+    MergeStatuses(*statuses, merged_at, fresh.get());
   }
   Notify(name);
   return true;
@@ -99,6 +117,7 @@ bool ClusterRegistry::ApplyRemoval(const std::string& name, int64_t as_of) {
     --totals_.clusters;
     totals_.nodes -= e.definition->nodes.size();
     e.definition = nullptr;
+    e.index = nullptr;
     e.published = nullptr;
     ++change_counter_;
     cv_.notify_all();
@@ -137,30 +156,47 @@ bool ClusterRegistry::WaitForVersion(const std::string& name, int64_t version, b
 
 bool ClusterRegistry::ApplyStatuses(const std::string& name, StatusMap statuses,
                                     int64_t status_version) {
-  std::shared_ptr<const Cluster> old_published;  // freed outside mu_
-  {
-    std::lock_guard lock(mu_);
-    Entry& e = entries_[name];
-    if (status_version <= e.status_version) return false;
-    old_published = e.published;
-    std::swap(e.statuses, statuses);  // the old map is freed outside mu_
-    e.status_version = status_version;
-    if (!e.definition) return true;
-    Publish(e);
+  auto fresh = std::make_shared<const StatusMap>(std::move(statuses));
+  // Freed outside mu_.
+  std::shared_ptr<const StatusMap> old_statuses;
+  std::shared_ptr<const Cluster> old_published;
+  std::shared_ptr<const Cluster> merged_from;  // the definition `merged` was copied from
+  std::shared_ptr<Cluster> merged;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      Entry& e = entries_[name];
+      if (status_version <= e.status_version) return false;
+      if (e.definition == merged_from) {
+        old_statuses = std::move(e.statuses);
+        e.statuses = std::move(fresh);
+        e.status_version = status_version;
+        if (!e.definition) return true;
+        old_published = std::move(e.published);
+        Publish(e, std::move(merged));
+        break;
+      }
+      // The definition changed since the last copy (or none was made yet).
+      merged_from = e.definition;
+    }
+    merged = merged_from ? std::make_shared<Cluster>(*merged_from) : nullptr;
+    if (merged) MergeStatuses(*fresh, status_version, merged.get());
   }
   Notify(name);
   return true;
 }
 
-void ClusterRegistry::Publish(Entry& e) {
-  auto c = std::make_shared<Cluster>(*e.definition);
-  c->status_version = e.status_version;
+void ClusterRegistry::MergeStatuses(const StatusMap& statuses, int64_t status_version,
+                                    Cluster* c) const {
+  c->status_version = status_version;
   size_t online = 0, normal = 0;
   const bool none = c->check_type == CheckType::kNone;
   for (Node& n : c->nodes) {
     // A spec is built per lookup: skip it when nothing can be found.
-    auto it = e.statuses.empty() ? e.statuses.end() : e.statuses.find(n.Spec());
-    if (it != e.statuses.end()) n.last_check_ms = it->second.last_check_ms;
+    auto it = statuses.empty() ? statuses.end() : statuses.find(n.Spec());
+    const bool known = it != statuses.end();
+    // (Set either way: the copy merged may carry an earlier merge's value.)
+    n.last_check_ms = known ? it->second.last_check_ms : 0;
     if (!c->online || !n.online) {
       n.status = NodeStatus::kInvalid;
       continue;
@@ -169,16 +205,19 @@ void ClusterRegistry::Publish(Entry& e) {
     if (none) {
       n.status = NodeStatus::kNormal;
     } else {
-      n.status = it == e.statuses.end() ? NodeStatus::kInvalid : it->second.status;
+      n.status = known ? it->second.status : NodeStatus::kInvalid;
     }
     if (n.status == NodeStatus::kNormal) ++normal;
   }
   // Panic only once a checker has spoken: a cluster nobody has checked yet
   // is unknown, not failing.
-  bool checked = c->check_type == CheckType::kNone || e.status_version > 0;
+  bool checked = none || status_version > 0;
   c->panic = checked && online > 0 &&
              static_cast<double>(normal) < panic_share_ * static_cast<double>(online);
-  e.published = std::move(c);
+}
+
+void ClusterRegistry::Publish(Entry& e, std::shared_ptr<const Cluster> published) {
+  e.published = std::move(published);
   ++change_counter_;
   cv_.notify_all();
 }

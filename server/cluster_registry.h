@@ -4,6 +4,12 @@
 //
 // What is published per cluster is an immutable snapshot
 // (std::shared_ptr<const Cluster>); a change builds a new one and swaps it.
+// A new definition is merged with the statuses in place, outside the lock,
+// and is then both the definition writers start from and what is served:
+// one object per version, no copy (statuses are not part of the stored
+// form, so a writer's base may carry them). A status change copies the
+// definition once, also outside the lock. Either is redone in the rare case
+// that the other changed the entry meanwhile.
 //
 // Merge rules for a node's published status:
 //   cluster OFFLINE or node offline  -> INVALID (JCM: going offline sets INVALID)
@@ -41,6 +47,8 @@
 
 namespace jcm {
 
+struct SpecIndex;  // server/cluster_edit.h
+
 struct NodeState {
   NodeStatus status = NodeStatus::kInvalid;
   int64_t last_check_ms = 0;
@@ -75,6 +83,7 @@ class ClusterRegistry {
     std::shared_ptr<const Cluster> definition;  // nullptr: not known
     int32_t znode_version = 0;
     int64_t czxid = 0;
+    std::shared_ptr<const SpecIndex> index;  // of definition's nodes, or null
   };
   WriteBase ForWrite(const std::string& name) const;
 
@@ -82,7 +91,10 @@ class ClusterRegistry {
   // created at `czxid`. Returns false (and changes nothing) if an equal or
   // newer version is held already, or the cluster is known to have been
   // deleted at or after `def.version`.
-  bool ApplyDefinition(Cluster def, int32_t znode_version, int64_t czxid = 0);
+  // `index` (optional): the spec index of def.nodes, kept for the next write
+  // (ClusterEdit::TakeIndex of the edit that made `def`).
+  bool ApplyDefinition(Cluster def, int32_t znode_version, int64_t czxid = 0,
+                       std::shared_ptr<const SpecIndex> index = nullptr);
   // The cluster was seen absent at zxid `as_of` (every incarnation created at
   // or before it is gone). Forgets the held definition unless it was created
   // after `as_of`. Returns true if a definition was removed.
@@ -121,16 +133,22 @@ class ClusterRegistry {
  private:
   struct Entry {
     std::shared_ptr<const Cluster> definition;  // nullptr: statuses only
+    std::shared_ptr<const SpecIndex> index;     // of definition's nodes, or null
     int32_t znode_version = 0;
     int64_t czxid = 0;
     int64_t absent_as_of = 0;  // tombstone: 0 = never seen deleted
-    StatusMap statuses;
+    std::shared_ptr<const StatusMap> statuses = std::make_shared<const StatusMap>();
     int64_t status_version = 0;
+    // The definition merged with `statuses` (the definition itself when it
+    // came after them).
     std::shared_ptr<const Cluster> published;
   };
 
+  // Sets every node's published status in `c` from `statuses` (the merge
+  // rules above) and the cluster's panic flag. O(nodes); no lock needed.
+  void MergeStatuses(const StatusMap& statuses, int64_t status_version, Cluster* c) const;
   // REQUIRES: mu_ held.
-  void Publish(Entry& entry);
+  void Publish(Entry& entry, std::shared_ptr<const Cluster> published);
   bool HoldsLocked(const std::string& name, int64_t version, bool deleted) const;
   // REQUIRES: mu_ not held.
   void Notify(const std::string& name) const {

@@ -111,6 +111,11 @@ bool ClusterService::WaitUntilApplied(const WriteAck& ack,
 bool ClusterService::ApplyAck(const WriteAck& ack) const {
   if (!ack.delta || ack.deleted || is_leader_.load()) return false;
   const WriteDelta& delta = *ack.delta;
+  // Every caller of one batch gets the same ack, at about the same time.
+  // One applies it (O(nodes)); the others wait here and then find it held,
+  // instead of each building the same version for all but one to be
+  // refused.
+  std::lock_guard apply_lock(ack_mu_[std::hash<std::string>{}(ack.name) % ack_mu_.size()]);
   ClusterRegistry::WriteBase base = registry_.ForWrite(ack.name);
   if (base.definition && base.definition->version >= ack.version) {
     ++acks_already_held_;  // another ack of the same batch, or the watch, came first
@@ -122,8 +127,10 @@ bool ClusterService::ApplyAck(const WriteAck& ack) const {
     ++acks_not_applied_;
     return false;
   }
-  Cluster next = *base.definition;
-  ClusterEdit edit(&next);
+  size_t added = 0;
+  for (const AppliedOp& op : delta.ops) added += op.nodes.size();
+  Cluster next = CopyForEdit(*base.definition, added);
+  ClusterEdit edit(&next, base.index);
   for (const AppliedOp& op : delta.ops) {
     if (!ClusterWriter::ApplyOp(op, &edit).ok()) {
       // Cannot happen on the leader's base; leave it to the watch.
@@ -134,7 +141,8 @@ bool ClusterService::ApplyAck(const WriteAck& ack) const {
   edit.Finish();
   next.version = ack.version;
   // The watch's reload of this version is then not decoded (not newer).
-  bool applied = registry_.ApplyDefinition(std::move(next), delta.znode_version, base.czxid);
+  bool applied =
+      registry_.ApplyDefinition(std::move(next), delta.znode_version, base.czxid, edit.TakeIndex());
   ++(applied ? acks_applied_ : acks_not_applied_);
   return applied;
 }

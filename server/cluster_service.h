@@ -33,6 +33,7 @@
 // Thread-safety: all public methods are thread-safe.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -205,6 +206,8 @@ class ClusterService : public NameService {
   std::atomic<uint64_t> reloads_skipped_{0};
   // Forwarded writes applied from the leader's ack / left to the watch /
   // held already when their ack arrived.
+  // ApplyAck's per-cluster single flight (striped by name).
+  mutable std::array<std::mutex, 16> ack_mu_;
   mutable std::atomic<uint64_t> acks_applied_{0};
   mutable std::atomic<uint64_t> acks_not_applied_{0};
   mutable std::atomic<uint64_t> acks_already_held_{0};

@@ -96,6 +96,14 @@ size_t ClusterWriter::QueuedWrites(const std::string& name) const {
   return st->pending.size();
 }
 
+size_t ClusterWriter::AddedNodes(const std::vector<PendingWrite*>& batch) {
+  size_t added = 0;
+  for (const PendingWrite* p : batch) {
+    if (p->op != nullptr) added += p->op->nodes.size();
+  }
+  return added;
+}
+
 std::shared_ptr<const WriteDelta> ClusterWriter::DeltaOf(const std::vector<PendingWrite*>& batch,
                                                          const std::vector<Status>& outcomes,
                                                          int64_t base_version,
@@ -188,12 +196,15 @@ Result<WriteAck> ClusterWriter::Mutate(const std::string& name, bool create_if_m
 bool ClusterWriter::ApplyBatch(const std::string& name, const std::vector<PendingWrite*>& batch,
                                bool exists, bool isolate, Cluster* next,
                                std::vector<Status>* outcomes, Status* valid,
-                               std::unique_ptr<ClusterChanges>* changes) const {
+                               std::unique_ptr<ClusterChanges>* changes,
+                               std::shared_ptr<const SpecIndex>* index) const {
   changes->reset();
   bool any_applied = false;
   if (!exists) next->name = name;
-  // One index for the whole batch; validation of what it touched only.
-  ClusterEdit edit(next);
+  // One index for the whole batch (a copy of the base version's when it has
+  // one); validation of what it touched only.
+  ClusterEdit edit(next, std::move(*index));
+  index->reset();
   for (size_t i = 0; i < batch.size(); ++i) {
     Status& out = (*outcomes)[i];
     if (!exists && !batch[i]->create_if_missing) {
@@ -226,6 +237,7 @@ bool ClusterWriter::ApplyBatch(const std::string& name, const std::vector<Pendin
     *valid = edit.Validate();
     auto c = std::make_unique<ClusterChanges>();
     if (edit.Changes(&c->touched, &c->removed)) *changes = std::move(c);
+    *index = edit.TakeIndex();
   } else {
     *valid = Status::Ok();
   }
@@ -257,12 +269,13 @@ void ClusterWriter::WriteBatch(NameState* state, const std::string& name,
     ClusterRegistry::WriteBase base = registry_->ForWrite(name);
     const bool existed = base.definition != nullptr;
     Cluster next;
-    if (existed) next = *base.definition;
+    if (existed) next = CopyForEdit(*base.definition, AddedNodes(batch));
     std::fill(outcomes.begin(), outcomes.end(), Status::Ok());
     Status valid;
     std::unique_ptr<ClusterChanges> changes;
+    std::shared_ptr<const SpecIndex> index = base.index;
     bool any_applied =
-        ApplyBatch(name, batch, existed, isolate, &next, &outcomes, &valid, &changes);
+        ApplyBatch(name, batch, existed, isolate, &next, &outcomes, &valid, &changes, &index);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!outcomes[i].ok()) batch[i]->result = outcomes[i];
     }
@@ -285,7 +298,9 @@ void ClusterWriter::WriteBatch(NameState* state, const std::string& name,
       WriteAck ack{name, r->cluster.version, false};
       ack.delta =
           DeltaOf(batch, outcomes, existed ? base.definition->version : 0, r->znode_version);
-      registry_->ApplyDefinition(std::move(r->cluster), r->znode_version, r->czxid);
+      // The store keeps the nodes' order, so the batch's index fits them.
+      registry_->ApplyDefinition(std::move(r->cluster), r->znode_version, r->czxid,
+                                 std::move(index));
       for (size_t i = 0; i < batch.size(); ++i) {
         if (!outcomes[i].ok()) continue;
         batch[i]->result = ack;

@@ -130,9 +130,12 @@ class ClusterWriter {
   // Returns whether any applied; `valid`: whether what the batch touched is
   // valid (without `isolate`); `changes` (null when not known, as with
   // `isolate`): what the batch changed, so the store sets only that.
+  // `index`: in, the spec index of `next`'s nodes (or null); out, that of
+  // the result (null when not known).
   bool ApplyBatch(const std::string& name, const std::vector<PendingWrite*>& batch, bool exists,
                   bool isolate, Cluster* next, std::vector<Status>* outcomes, Status* valid,
-                  std::unique_ptr<ClusterChanges>* changes) const;
+                  std::unique_ptr<ClusterChanges>* changes,
+                  std::shared_ptr<const SpecIndex>* index) const;
   // After a NotLeader store: true (with the fence to use) when the failed
   // fence was of an earlier registration and the current one may write.
   bool RetryUnderCurrentFence(std::string* fence);
@@ -143,6 +146,8 @@ class ClusterWriter {
   static std::shared_ptr<const WriteDelta> DeltaOf(const std::vector<PendingWrite*>& batch,
                                                    const std::vector<Status>& outcomes,
                                                    int64_t base_version, int32_t znode_version);
+  // Nodes the batch's replayable mutations add at most (room to reserve).
+  static size_t AddedNodes(const std::vector<PendingWrite*>& batch);
   NameRef AcquireName(const std::string& name);
   void ReleaseName(const std::string& name);
 

@@ -16,6 +16,7 @@
 #include "server/cluster_service.h"
 #include "server/file_budget.h"
 #include "server/health_coordinator.h"
+#include "server/malloc_tuning.h"
 #include "server/server_config.h"
 #include "storage/zk_auth_file.h"
 
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
     return exit_code;
   }
   SetupLogging(config.log_level);
+  jcm::TuneMallocForLargeClusters();
 
   // Signals are taken by sigwait() below; block them before any thread starts
   // so no other thread is interrupted by them.

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <random>
+#include <set>
+
 namespace jcm {
 namespace {
 
@@ -131,6 +135,115 @@ TEST(ClusterEditTest, IndexFindsEverySpecShapeAndForgetsRemovedOnes) {
   Node* last = e.Find(before.nodes[0].Spec());
   ASSERT_NE(last, nullptr);
   EXPECT_EQ(last, &c.nodes.back());
+}
+
+// The index carried from version to version (TakeIndex, then the next
+// edit's base_index) answers exactly as one built afresh, through removals
+// (positions move), additions, replacements, and enough churn to fill the
+// table with tombstones and make it rebuild itself.
+TEST(ClusterEditTest, CarriedIndexAnswersAsAFreshOneAcrossVersions) {
+  Cluster c = MakeCluster(200);
+  std::set<int> present;
+  for (int i = 1; i <= 200; ++i) present.insert(i);
+  std::shared_ptr<const SpecIndex> index;
+  std::mt19937 rng(7);
+  int next_new = 201;
+  for (int version = 0; version < 60; ++version) {
+    Cluster next = CopyForEdit(c, 8);
+    ClusterEdit e(&next, index);
+    for (int k = 0; k < 8; ++k) {
+      const int roll = static_cast<int>(rng() % 3);
+      if (roll == 0 && !present.empty()) {
+        auto it = present.begin();
+        std::advance(it, rng() % present.size());
+        ASSERT_TRUE(e.Remove(MakeNode(*it).Spec())) << *it;
+        present.erase(it);
+      } else if (roll == 1) {
+        e.Upsert(MakeNode(next_new));
+        present.insert(next_new++);
+      } else if (!present.empty()) {
+        auto it = present.begin();
+        std::advance(it, rng() % present.size());
+        Node heavier = MakeNode(*it);
+        heavier.weight = 3;
+        e.Upsert(heavier);  // replaces: no second node with the spec
+      }
+    }
+    e.Finish();
+    index = e.TakeIndex();
+    ASSERT_NE(index, nullptr);
+    ASSERT_EQ(index->node_count, next.nodes.size());
+    c = std::move(next);
+    ASSERT_EQ(c.nodes.size(), present.size());
+    // Every present spec is found at its node, absent ones are not.
+    Cluster probe = CopyForEdit(c, 0);
+    ClusterEdit carried(&probe, index);
+    for (int i = 1; i < next_new; ++i) {
+      Node* n = carried.Find(MakeNode(i).Spec());
+      ASSERT_EQ(n != nullptr, present.count(i) == 1) << "node " << i << " version " << version;
+      if (n != nullptr) EXPECT_EQ(n->ip, MakeNode(i).ip);
+    }
+  }
+}
+
+// An index that does not fit the nodes (another vector's) is not used.
+TEST(ClusterEditTest, IndexOfOtherNodesIsIgnored) {
+  Cluster a = MakeCluster(10);
+  ClusterEdit ea(&a);
+  ASSERT_TRUE(ea.Contains(MakeNode(3).Spec()));
+  ea.Finish();
+  std::shared_ptr<const SpecIndex> index = ea.TakeIndex();
+  ASSERT_NE(index, nullptr);
+  Cluster b = MakeCluster(4);  // other nodes at those positions
+  ClusterEdit eb(&b, index);
+  EXPECT_TRUE(eb.Contains(MakeNode(4).Spec()));
+  EXPECT_FALSE(eb.Contains(MakeNode(5).Spec()));
+}
+
+// Thousands of removals and additions in one edit: the table fills with
+// tombstones, rebuilds, and still finds every node.
+TEST(ClusterEditTest, TombstonesRebuildTheTable) {
+  Cluster c = MakeCluster(50);
+  ClusterEdit e(&c);
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 1; i <= 50; ++i) {
+      const int id = round * 50 + i;
+      ASSERT_TRUE(e.Remove(MakeNode(id).Spec())) << id;
+      e.Upsert(MakeNode(id + 50));
+    }
+  }
+  e.Finish();
+  ASSERT_EQ(c.nodes.size(), 50u);
+  for (int i = 1; i <= 50; ++i) EXPECT_EQ(c.nodes[i - 1].ip, MakeNode(2000 + i).ip);
+  std::shared_ptr<const SpecIndex> index = e.TakeIndex();
+  ASSERT_NE(index, nullptr);
+  ClusterEdit again(&c, index);
+  for (int i = 1; i <= 2050; ++i) {
+    EXPECT_EQ(again.Contains(MakeNode(i).Spec()), i > 2000) << i;
+  }
+}
+
+TEST(ClusterEditTest, CopyForEditCopiesEveryFieldWithRoom) {
+  Cluster c = MakeCluster(3);
+  c.online = false;
+  c.check_type = CheckType::kTcp;
+  c.check_file = "/health";
+  c.check.interval_ms = 1500;
+  c.check.ok_codes = {200, 204};
+  c.version = 42;
+  c.status_version = 7;
+  c.panic = true;
+  Cluster copy = CopyForEdit(c, 10);
+  EXPECT_EQ(copy.name, c.name);
+  EXPECT_EQ(copy.online, c.online);
+  EXPECT_EQ(copy.check_type, c.check_type);
+  EXPECT_EQ(copy.check_file, c.check_file);
+  EXPECT_EQ(copy.check, c.check);
+  EXPECT_EQ(copy.version, c.version);
+  EXPECT_EQ(copy.status_version, c.status_version);
+  EXPECT_EQ(copy.panic, c.panic);
+  EXPECT_EQ(Ips(copy), Ips(c));
+  EXPECT_GE(copy.nodes.capacity(), 13u);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "server/cluster_edit.h"
+
 #include <atomic>
 #include <thread>
 
@@ -235,6 +237,50 @@ TEST(ClusterRegistry, WaitersWakeOnChange) {
   EXPECT_FALSE(r.WaitFor(
       "web", [](const std::shared_ptr<const Cluster>& c) { return c && c->version >= 6; },
       std::chrono::milliseconds(1)));
+}
+
+// A definition applied after the statuses is merged in place and is both
+// what writers start from and what is served: one object per version.
+TEST(ClusterRegistry, NewDefinitionIsServedAndWrittenFromOneObject) {
+  ClusterRegistry r;
+  Cluster c = MakeCluster(10, 2);
+  ASSERT_TRUE(r.ApplyStatuses("web", AllStatus(c, NodeStatus::kNormal), 5));
+  ASSERT_TRUE(r.ApplyDefinition(c, 1));
+  std::shared_ptr<const Cluster> served = r.Get("web");
+  EXPECT_EQ(r.ForWrite("web").definition, served);
+  EXPECT_EQ(served->nodes[0].status, NodeStatus::kNormal);
+  EXPECT_EQ(served->nodes[0].last_check_ms, 1234);
+  // A status change serves a merged copy; the definition stays as it was.
+  StatusMap down = AllStatus(c, NodeStatus::kAbnormal);
+  down.erase(c.nodes[1].Spec());  // its checker said nothing this time
+  ASSERT_TRUE(r.ApplyStatuses("web", down, 6));
+  std::shared_ptr<const Cluster> after = r.Get("web");
+  EXPECT_NE(after, served);
+  EXPECT_EQ(r.ForWrite("web").definition, served);
+  EXPECT_EQ(after->nodes[0].status, NodeStatus::kAbnormal);
+  // Merged from a copy that carried the earlier merge: nothing of it stays.
+  EXPECT_EQ(after->nodes[1].status, NodeStatus::kInvalid);
+  EXPECT_EQ(after->nodes[1].last_check_ms, 0);
+  EXPECT_EQ(served->nodes[0].status, NodeStatus::kNormal);  // never mutated
+}
+
+// The spec index given with a definition is handed to the next writer with
+// it, and only with it.
+TEST(ClusterRegistry, SpecIndexTravelsWithItsDefinition) {
+  ClusterRegistry r;
+  auto index = std::make_shared<SpecIndex>();
+  index->node_count = 2;
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(10, 2), 1, 0, index));
+  EXPECT_EQ(r.ForWrite("web").index, index);
+  // Statuses do not move nodes: the definition and its index stay.
+  ASSERT_TRUE(r.ApplyStatuses("web", AllStatus(MakeCluster(10, 2), NodeStatus::kNormal), 3));
+  EXPECT_EQ(r.ForWrite("web").index, index);
+  // A newer definition without one (a watch-driven load) drops it.
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(11, 3), 2));
+  EXPECT_EQ(r.ForWrite("web").index, nullptr);
+  // A stale definition with an index changes nothing.
+  EXPECT_FALSE(r.ApplyDefinition(MakeCluster(9, 2), 1, 0, index));
+  EXPECT_EQ(r.ForWrite("web").index, nullptr);
 }
 
 }  // namespace
