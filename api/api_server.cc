@@ -451,7 +451,7 @@ HttpReply ApiServer::RunWrite(const HttpRequest& req, const Mutation& mutation) 
       metrics_->write_seconds().ObserveSince(start);
     }
     sent_on = false;
-    if (result.ok()) return timed(OkReply(WriteAckJson(result.value())));
+    if (result.ok()) return timed(OkReplyRaw(WriteAckText(result.value())));
     Status status = result.status();
     ForwardFailure why = ForwardFailure::kFinal;
     if (status.code() == Status::Code::kNotLeader) {

@@ -59,6 +59,52 @@ HttpReply ErrorReply(const Status& status) {
   return ErrorReply(HttpStatusFor(status.code()), status.message());
 }
 
+namespace {
+
+// The "applied" array of an ack, as WriteAckJson builds it.
+json OpsJson(const WriteDelta& delta) {
+  json ops = json::array();
+  for (const AppliedOp& op : delta.ops) {
+    json o;
+    switch (op.kind) {
+      case AppliedOp::Kind::kAddNodes: {
+        json nodes = json::array();
+        for (const Node& n : op.nodes) nodes.push_back(EncodeNode(n, ClusterJsonForm::kStored));
+        o["add"] = std::move(nodes);
+        break;
+      }
+      case AppliedOp::Kind::kRemoveNodes:
+        o["remove"] = op.specs;
+        break;
+      case AppliedOp::Kind::kSetClusterOnline:
+        o["online"] = op.online;
+        break;
+      case AppliedOp::Kind::kSetNodeOnline:
+        o["spec"] = op.specs.empty() ? "" : op.specs[0];
+        o["online"] = op.online;
+        break;
+    }
+    ops.push_back(std::move(o));
+  }
+  return ops;
+}
+
+}  // namespace
+
+std::string WriteAckText(const WriteAck& ack) {
+  if (ack.deleted || !ack.delta) return DumpJson(WriteAckJson(ack));
+  const WriteDelta& delta = *ack.delta;
+  std::call_once(delta.ops_text_once, [&] { delta.ops_text = DumpJson(OpsJson(delta)); });
+  // nlohmann's (sorted) key order: applied, base, name, version, znodeVersion.
+  std::string out = "{\"applied\":";
+  out += delta.ops_text;
+  out += ",\"base\":" + std::to_string(delta.base_version);
+  out += ",\"name\":" + DumpJson(json(ack.name));
+  out += ",\"version\":" + std::to_string(ack.version);
+  out += ",\"znodeVersion\":" + std::to_string(delta.znode_version) + "}";
+  return out;
+}
+
 json WriteAckJson(const WriteAck& ack) {
   if (ack.deleted) {
     // The deletion's zxid, when the store knows it: a follower then waits
@@ -69,32 +115,9 @@ json WriteAckJson(const WriteAck& ack) {
   json j = {{"name", ack.name}, {"version", ack.version}};
   if (ack.delta) {
     // Read-your-writes from the ack (a follower at `base` applies `applied`).
-    json ops = json::array();
-    for (const AppliedOp& op : ack.delta->ops) {
-      json o;
-      switch (op.kind) {
-        case AppliedOp::Kind::kAddNodes: {
-          json nodes = json::array();
-          for (const Node& n : op.nodes) nodes.push_back(EncodeNode(n, ClusterJsonForm::kStored));
-          o["add"] = std::move(nodes);
-          break;
-        }
-        case AppliedOp::Kind::kRemoveNodes:
-          o["remove"] = op.specs;
-          break;
-        case AppliedOp::Kind::kSetClusterOnline:
-          o["online"] = op.online;
-          break;
-        case AppliedOp::Kind::kSetNodeOnline:
-          o["spec"] = op.specs.empty() ? "" : op.specs[0];
-          o["online"] = op.online;
-          break;
-      }
-      ops.push_back(std::move(o));
-    }
     j["base"] = ack.delta->base_version;
     j["znodeVersion"] = ack.delta->znode_version;
-    j["applied"] = std::move(ops);
+    j["applied"] = OpsJson(*ack.delta);
   }
   return j;
 }

@@ -46,6 +46,9 @@ HttpReply ErrorReply(int http_status, const std::string& message);
 // {"name": ..., "version": N} or {"name": ..., "deleted": true[, "version": N]}
 // (N: the deletion's zxid, when known).
 nlohmann::json WriteAckJson(const WriteAck& ack);
+// DumpJson(WriteAckJson(ack)), byte for byte, with the delta's operations
+// encoded once per delta (see WriteDelta::ops_text) and without a DOM.
+std::string WriteAckText(const WriteAck& ack);
 // The inverse, for a leader's reply to a forwarded write. Returns false if
 // `data` is not a write acknowledgement.
 bool ParseWriteAck(const nlohmann::json& data, WriteAck* out);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,12 @@ struct WriteDelta {
   int64_t base_version = 0;
   int32_t znode_version = 0;
   std::vector<AppliedOp> ops;
+
+  // The JSON text of `ops` in a reply, made once (api/http_reply.cc): every
+  // caller of a batch carries the same delta, so encoding it per reply cost
+  // O(batch^2) node encodings per batch.
+  mutable std::once_flag ops_text_once;
+  mutable std::string ops_text;
 };
 
 // What a successful write returns: the cluster's version after it (the

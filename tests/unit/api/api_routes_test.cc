@@ -287,6 +287,46 @@ TEST(HttpReply, WriteAckRoundTrip) {
   EXPECT_FALSE(ParseWriteAck(json::array(), &out));
 }
 
+// The reply text is the DOM's, byte for byte, for every kind of ack; the
+// delta's part is made once and reused by every caller of the batch.
+TEST(HttpReply, WriteAckTextIsTheDomsText) {
+  auto delta = std::make_shared<WriteDelta>();
+  delta->base_version = 40;
+  delta->znode_version = 7;
+  AppliedOp add;
+  add.kind = AppliedOp::Kind::kAddNodes;
+  Node n;
+  n.ip = "10.0.0.1";
+  n.protos = {{80, Proto::kHttp}, {81, Proto::kTcp}};
+  n.udata = "rack \"a\"";
+  n.weight = 5;
+  add.nodes = {n};
+  AppliedOp remove;
+  remove.kind = AppliedOp::Kind::kRemoveNodes;
+  remove.specs = {"10.0.0.2|HTTP:80"};
+  AppliedOp online;
+  online.kind = AppliedOp::Kind::kSetNodeOnline;
+  online.specs = {"10.0.0.1|HTTP:80|TCP:81"};
+  AppliedOp cluster_online;
+  cluster_online.kind = AppliedOp::Kind::kSetClusterOnline;
+  cluster_online.online = true;
+  delta->ops = {add, remove, online, cluster_online};
+  WriteAck ack{"web \"quoted\" \xff", 41, false};
+  ack.delta = delta;
+  const std::string dom = DumpJson(WriteAckJson(ack));
+  EXPECT_EQ(WriteAckText(ack), dom);
+  EXPECT_FALSE(delta->ops_text.empty());
+  WriteAck other_caller{ack.name, 41, false};
+  other_caller.delta = delta;
+  EXPECT_EQ(WriteAckText(other_caller), dom);
+  WriteAck parsed;
+  ASSERT_TRUE(ParseWriteAck(json::parse(WriteAckText(ack)), &parsed));
+  ASSERT_NE(parsed.delta, nullptr);
+  EXPECT_EQ(parsed.delta->ops.size(), 4u);
+  EXPECT_EQ(WriteAckText(WriteAck{"gone", 9, true}), DumpJson(WriteAckJson(WriteAck{"gone", 9, true})));
+  EXPECT_EQ(WriteAckText(WriteAck{"web", 9, false}), DumpJson(WriteAckJson(WriteAck{"web", 9, false})));
+}
+
 TEST(HttpReply, InvalidUtf8NeverThrows) {
   HttpReply r = ErrorReply(Status::InvalidArgument("name: '\xff\xfe' bad"));
   EXPECT_EQ(r.status, 400);
