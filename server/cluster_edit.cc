@@ -30,8 +30,7 @@ Cluster* ClusterEdit::whole() {
   Finish();  // apply pending removals before the caller sees the vector
   whole_ = true;
   indexed_ = false;
-  slots_.clear();
-  used_slots_ = 0;
+  table_ = SpecIndex{};
   dead_.clear();
   touched_.clear();
   removed_specs_.clear();
@@ -80,8 +79,7 @@ void ClusterEdit::EnsureIndex() {
   if (indexed_) return;
   dead_.resize(c_->nodes.size(), false);
   if (base_index_ && !whole_ && base_index_->node_count == c_->nodes.size() && removed_ == 0) {
-    slots_ = base_index_->slots;
-    used_slots_ = base_index_->used;
+    table_ = *base_index_;
   } else {
     Rebuild(16);
   }
@@ -91,12 +89,9 @@ void ClusterEdit::EnsureIndex() {
 
 std::shared_ptr<const SpecIndex> ClusterEdit::TakeIndex() {
   if (!indexed_ || whole_ || removed_ != 0) return nullptr;
-  auto index = std::make_shared<SpecIndex>();
-  index->slots = std::move(slots_);
-  index->used = used_slots_;
-  index->node_count = c_->nodes.size();
+  table_.node_count = c_->nodes.size();
   indexed_ = false;
-  return index;
+  return std::make_shared<const SpecIndex>(std::move(table_));
 }
 
 void ClusterEdit::Rebuild(size_t extra) {
@@ -104,34 +99,34 @@ void ClusterEdit::Rebuild(size_t extra) {
   for (size_t i = 0; i < c_->nodes.size(); ++i) live += dead_[i] ? 0 : 1;
   size_t capacity = 16;
   while (capacity < 2 * (live + extra)) capacity *= 2;
-  slots_.assign(capacity, Slot{});
-  used_slots_ = 0;
+  table_.slots.assign(capacity, Slot{});
+  table_.used = 0;
   for (size_t i = 0; i < c_->nodes.size(); ++i) {
     if (!dead_[i]) Insert(HashNode(c_->nodes[i], &spec_buf_), i);
   }
 }
 
 void ClusterEdit::Insert(uint64_t hash, size_t pos) {
-  if ((used_slots_ + 1) * 8 > slots_.size() * 7) {
+  if ((table_.used + 1) * 8 > table_.slots.size() * 7) {
     // Full of live nodes and tombstones: a new table, which indexes `pos`
     // too (callers append the node before indexing it).
     Rebuild(16);
     return;
   }
-  const size_t mask = slots_.size() - 1;
+  const size_t mask = table_.slots.size() - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    if (slots_[i].pos == kEmpty) {
-      slots_[i] = Slot{hash, static_cast<uint32_t>(pos)};
-      ++used_slots_;
+    if (table_.slots[i].pos == kEmpty) {
+      table_.slots[i] = Slot{hash, static_cast<uint32_t>(pos)};
+      ++table_.used;
       return;
     }
   }
 }
 
 ClusterEdit::Slot* ClusterEdit::LookupSlot(const std::string& spec, uint64_t hash) {
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = hash & mask; slots_[i].pos != kEmpty; i = (i + 1) & mask) {
-    Slot& s = slots_[i];
+  const size_t mask = table_.slots.size() - 1;
+  for (size_t i = hash & mask; table_.slots[i].pos != kEmpty; i = (i + 1) & mask) {
+    Slot& s = table_.slots[i];
     if (s.pos != kRemoved && s.hash == hash && HasSpec(c_->nodes[s.pos], spec, &spec_buf_)) {
       return &s;
     }
@@ -204,7 +199,7 @@ void ClusterEdit::Finish() {
   // Positions moved: the index follows them (removed nodes' slots are
   // tombstones already), one pass over the table rather than a rebuild.
   if (indexed_) {
-    for (Slot& slot : slots_) {
+    for (Slot& slot : table_.slots) {
       if (slot.pos < kRemoved) slot.pos = static_cast<uint32_t>(moved_to[slot.pos]);
     }
   }

@@ -54,7 +54,9 @@ Cluster CopyForEdit(const Cluster& base, size_t extra);
 class ClusterEdit {
  public:
   // `base_index` (optional): the index of the nodes `cluster` holds now, as
-  // taken from the edit that made them; ignored if it does not fit.
+  // taken from the edit that made them (the caller keeps the two paired:
+  // ClusterRegistry stores an index with its definition). One of another
+  // size is ignored; one of other nodes of the same size is not detected.
   explicit ClusterEdit(Cluster* cluster, std::shared_ptr<const SpecIndex> base_index = nullptr)
       : c_(cluster), base_index_(std::move(base_index)) {}
 
@@ -103,10 +105,9 @@ class ClusterEdit {
   std::shared_ptr<const SpecIndex> base_index_;  // dropped once copied
   bool indexed_ = false;
   bool whole_ = false;
-  std::vector<Slot> slots_;  // SpecIndex::slots
-  size_t used_slots_ = 0;    // SpecIndex::used
-  std::string spec_buf_;     // reused for each spec built
-  std::vector<bool> dead_;   // by position
+  SpecIndex table_;         // node_count set by TakeIndex()
+  std::string spec_buf_;    // reused for each spec built
+  std::vector<bool> dead_;  // by position
   size_t removed_ = 0;
   std::vector<size_t> touched_;  // positions (after Finish(): compacted positions)
   std::vector<std::string> removed_specs_;

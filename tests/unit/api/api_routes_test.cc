@@ -323,8 +323,10 @@ TEST(HttpReply, WriteAckTextIsTheDomsText) {
   ASSERT_TRUE(ParseWriteAck(json::parse(WriteAckText(ack)), &parsed));
   ASSERT_NE(parsed.delta, nullptr);
   EXPECT_EQ(parsed.delta->ops.size(), 4u);
-  EXPECT_EQ(WriteAckText(WriteAck{"gone", 9, true}), DumpJson(WriteAckJson(WriteAck{"gone", 9, true})));
-  EXPECT_EQ(WriteAckText(WriteAck{"web", 9, false}), DumpJson(WriteAckJson(WriteAck{"web", 9, false})));
+  EXPECT_EQ(WriteAckText(WriteAck{"gone", 9, true}),
+            DumpJson(WriteAckJson(WriteAck{"gone", 9, true})));
+  EXPECT_EQ(WriteAckText(WriteAck{"web", 9, false}),
+            DumpJson(WriteAckJson(WriteAck{"web", 9, false})));
 }
 
 TEST(HttpReply, InvalidUtf8NeverThrows) {

@@ -186,18 +186,22 @@ TEST(ClusterEditTest, CarriedIndexAnswersAsAFreshOneAcrossVersions) {
   }
 }
 
-// An index that does not fit the nodes (another vector's) is not used.
-TEST(ClusterEditTest, IndexOfOtherNodesIsIgnored) {
-  Cluster a = MakeCluster(10);
+// An index taken from a vector of another size is not used: used here, it
+// would send node 3 to position 2, which holds node 5.
+TEST(ClusterEditTest, IndexOfAnotherSizeIsIgnored) {
+  Cluster a = MakeCluster(4);
   ClusterEdit ea(&a);
   ASSERT_TRUE(ea.Contains(MakeNode(3).Spec()));
   ea.Finish();
   std::shared_ptr<const SpecIndex> index = ea.TakeIndex();
   ASSERT_NE(index, nullptr);
-  Cluster b = MakeCluster(4);  // other nodes at those positions
+  Cluster b;
+  b.name = "web";
+  for (int i = 3; i <= 8; ++i) b.nodes.push_back(MakeNode(i));
   ClusterEdit eb(&b, index);
-  EXPECT_TRUE(eb.Contains(MakeNode(4).Spec()));
-  EXPECT_FALSE(eb.Contains(MakeNode(5).Spec()));
+  EXPECT_TRUE(eb.Contains(MakeNode(3).Spec()));
+  EXPECT_TRUE(eb.Contains(MakeNode(8).Spec()));
+  EXPECT_FALSE(eb.Contains(MakeNode(1).Spec()));
 }
 
 // Thousands of removals and additions in one edit: the table fills with
