@@ -1,0 +1,106 @@
+// What one new version of a large cluster costs an instance in memory,
+// without ZooKeeper or HTTP: the parts of the write path that still grow
+// with the cluster (bench/zk/RESULTS.md).
+//
+//   build/bin/jcm-bench-version-cost [--benchmark_filter=...]
+//
+// 20,000 nodes (IPv4, one HTTP port, checkType NONE), allocator tuned as in
+// jcm-server. Each iteration is one version.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <string>
+
+#include "model/cluster.h"
+#include "server/cluster_edit.h"
+#include "server/cluster_registry.h"
+#include "server/malloc_tuning.h"
+
+namespace jcm {
+namespace {
+
+constexpr int kNodes = 20000;
+
+Node NodeAt(int i) {
+  Node n;
+  n.ip = "10.0." + std::to_string(i >> 8 & 0xff) + "." + std::to_string(i & 0xff);
+  if (i >= 65536) n.ip = "11." + n.ip.substr(3);
+  n.protos.push_back({8080, Proto::kHttp});
+  return n;
+}
+
+const Cluster& Base() {
+  static const Cluster base = [] {
+    Cluster c;
+    c.name = "bench";
+    c.check_type = CheckType::kNone;
+    c.version = 1;
+    for (int i = 0; i < kNodes; ++i) c.nodes.push_back(NodeAt(i));
+    return c;
+  }();
+  return base;
+}
+
+// The index of Base()'s nodes, as a previous batch would leave it.
+std::shared_ptr<const SpecIndex> BaseIndex() {
+  Cluster copy = CopyForEdit(Base(), 0);
+  ClusterEdit e(&copy);
+  e.Contains(NodeAt(0).Spec());
+  e.Finish();
+  return e.TakeIndex();
+}
+
+// Copying the node list for a batch, and freeing the copy.
+void BM_CopyNodeList(benchmark::State& state) {
+  for (auto _ : state) {
+    Cluster next = CopyForEdit(Base(), 16);
+    benchmark::DoNotOptimize(next.nodes.data());
+  }
+}
+BENCHMARK(BM_CopyNodeList)->Unit(benchmark::kMicrosecond);
+
+// Four removals and four additions, as a batch of the registration
+// benchmark: copy, edit, order-keeping compaction, and the next index.
+// Arg 0: the spec index built from scratch (every batch before it was
+// carried); arg 1: carried from the previous version.
+void BM_BatchOnCopy(benchmark::State& state) {
+  const std::shared_ptr<const SpecIndex> carried = state.range(0) ? BaseIndex() : nullptr;
+  for (auto _ : state) {
+    Cluster next = CopyForEdit(Base(), 16);
+    ClusterEdit e(&next, carried);
+    for (int k = 0; k < 4; ++k) {
+      e.Remove(Base().nodes[1000 + k * 4000].Spec());
+      e.Upsert(NodeAt(kNodes + k));
+    }
+    e.Finish();
+    benchmark::DoNotOptimize(e.TakeIndex());
+  }
+}
+BENCHMARK(BM_BatchOnCopy)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+// Publishing a version in the registry (status merge, panic count) and
+// freeing the one it replaces; the copy it is given is made untimed.
+void BM_RegistryApply(benchmark::State& state) {
+  ClusterRegistry registry;
+  int64_t version = 1;
+  for (auto _ : state) {
+    state.PauseTiming();
+    Cluster next = CopyForEdit(Base(), 0);
+    next.version = ++version;
+    state.ResumeTiming();
+    registry.ApplyDefinition(std::move(next), 1);
+  }
+}
+BENCHMARK(BM_RegistryApply)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace jcm
+
+int main(int argc, char** argv) {
+  jcm::TuneMallocForLargeClusters();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
