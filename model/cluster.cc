@@ -85,7 +85,15 @@ const Node* Cluster::FindNode(std::string_view spec) const {
 }
 
 Node* Cluster::FindNode(std::string_view spec) {
-  return const_cast<Node*>(static_cast<const Cluster*>(this)->FindNode(spec));
+  // By position: the node's chunk may be shared, and is copied before it
+  // is handed out for writing.
+  const NodeList& all = nodes;
+  size_t pos = 0;
+  for (const Node& n : all) {
+    if (n.Spec() == spec) return &nodes.Mutable(pos);
+    ++pos;
+  }
+  return nullptr;
 }
 
 bool CanonicalSpec(std::string_view text, std::string* out) {

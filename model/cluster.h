@@ -7,7 +7,7 @@
 //
 // Thread-safety: plain values. The server and the subscriber share them as
 // std::shared_ptr<const Cluster> snapshots that are never mutated after
-// publication.
+// publication. Copies of a Cluster share their nodes' chunks (NodeList).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +17,8 @@
 #include <vector>
 
 #include <boost/container/small_vector.hpp>
+
+#include "model/node_list.h"
 
 namespace jcm {
 
@@ -90,7 +92,7 @@ struct Cluster {
   bool online = true;
   CheckType check_type = CheckType::kHttp;
   std::string check_file = "/";
-  std::vector<Node> nodes;
+  NodeList nodes;  // shared between versions in chunks (see node_list.h)
   CheckSettings check;
   // Assigned by the store: the cluster znode's mzxid. Same on every instance,
   // only grows. 0 = never stored.

@@ -334,7 +334,7 @@ Status DecodeCluster(const json& doc, Cluster* out) {
     if (!s.ok()) return s;
     c.nodes.resize(nodes->size());
     for (size_t i = 0; i < nodes->size(); ++i) {
-      s = DecodeNode((*nodes)[i], "nodes[" + std::to_string(i) + "]", &c.nodes[i]);
+      s = DecodeNode((*nodes)[i], "nodes[" + std::to_string(i) + "]", &c.nodes.Mutable(i));
       if (!s.ok()) return s;
     }
   }

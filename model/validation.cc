@@ -100,30 +100,56 @@ Status ValidateNode(const Node& node, const std::string& field) {
   return Status::Ok();
 }
 
-Status CheckDuplicateSpecs(const std::vector<Node>& nodes, const std::string& field) {
+namespace {
+
+// Both node containers: a request's vector and a cluster's NodeList.
+template <typename Nodes>
+Status CheckDuplicateSpecsIn(const Nodes& nodes, const std::string& field) {
   std::unordered_set<std::string> specs;
   specs.reserve(nodes.size());
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    std::string spec = nodes[i].Spec();
+  size_t i = 0;
+  for (const Node& n : nodes) {
+    std::string spec = n.Spec();
     if (!specs.insert(spec).second) {
       return Status::InvalidArgument(field + "[" + std::to_string(i) + "]: duplicate spec '" +
                                      spec + "'");
     }
+    ++i;
   }
   return Status::Ok();
 }
 
-Status ValidateNodes(const std::vector<Node>& nodes, const std::string& field) {
+template <typename Nodes>
+Status ValidateNodesIn(const Nodes& nodes, const std::string& field) {
   if (nodes.size() > limits::kMaxNodesPerCluster) {
     return Status::InvalidArgument(field + ": " + std::to_string(nodes.size()) +
                                    " nodes is more than " +
                                    std::to_string(limits::kMaxNodesPerCluster));
   }
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    Status s = ValidateNode(nodes[i], field + "[" + std::to_string(i) + "]");
+  size_t i = 0;
+  for (const Node& n : nodes) {
+    Status s = ValidateNode(n, field + "[" + std::to_string(i++) + "]");
     if (!s.ok()) return s;
   }
-  return CheckDuplicateSpecs(nodes, field);
+  return CheckDuplicateSpecsIn(nodes, field);
+}
+
+}  // namespace
+
+Status CheckDuplicateSpecs(const std::vector<Node>& nodes, const std::string& field) {
+  return CheckDuplicateSpecsIn(nodes, field);
+}
+
+Status CheckDuplicateSpecs(const NodeList& nodes, const std::string& field) {
+  return CheckDuplicateSpecsIn(nodes, field);
+}
+
+Status ValidateNodes(const std::vector<Node>& nodes, const std::string& field) {
+  return ValidateNodesIn(nodes, field);
+}
+
+Status ValidateNodes(const NodeList& nodes, const std::string& field) {
+  return ValidateNodesIn(nodes, field);
 }
 
 Status ValidateCluster(const Cluster& cluster) {

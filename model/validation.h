@@ -24,6 +24,7 @@ Status ValidateNode(const Node& node, const std::string& field);
 
 // Checks a node list: each node, and no spec twice. `field` prefixes paths.
 Status ValidateNodes(const std::vector<Node>& nodes, const std::string& field);
+Status ValidateNodes(const NodeList& nodes, const std::string& field);
 
 // Checks a whole cluster definition.
 Status ValidateCluster(const Cluster& cluster);
@@ -31,6 +32,7 @@ Status ValidateCluster(const Cluster& cluster);
 Status ValidateClusterFields(const Cluster& cluster);
 // No spec twice (each node already valid).
 Status CheckDuplicateSpecs(const std::vector<Node>& nodes, const std::string& field);
+Status CheckDuplicateSpecs(const NodeList& nodes, const std::string& field);
 
 // Quotes a value for an error message, shortening very long ones and
 // escaping control characters (\x0a), so a message is one safe log line.

@@ -165,15 +165,19 @@ Status CheckTargetPolicy::CheckNewNodes(const std::vector<Node>& nodes, const st
 }
 
 void CheckTargetPolicy::Mark(Cluster* cluster) const {
-  if (cluster->check_type == CheckType::kNone) {
-    // Nothing is probed: only clear marks (a read per node, where assigning
-    // an empty string to each of 20,000 nodes per version was a write).
-    for (Node& n : cluster->nodes) {
-      if (!n.not_checked.empty()) n.not_checked.clear();
+  // Nothing is probed in a NONE cluster: marks are only cleared.
+  const bool none = cluster->check_type == CheckType::kNone;
+  // Reads every node, and writes (copying its chunk if shared with another
+  // version) only a node whose mark changes: most versions change none.
+  NodeList& nodes = cluster->nodes;
+  for (size_t k = 0; k < nodes.chunk_count(); ++k) {
+    for (size_t i = 0; i < nodes.chunk(k).size(); ++i) {
+      // (Re-read after a write: the write may have copied the chunk.)
+      const Node& n = nodes.chunk(k)[i];
+      std::string why = none ? std::string() : Refusal(n.ip);
+      if (why != n.not_checked) nodes.MutableChunk(k)[i].not_checked = std::move(why);
     }
-    return;
   }
-  for (Node& n : cluster->nodes) n.not_checked = Refusal(n.ip);
 }
 
 std::vector<std::string> CheckTargetPolicy::AllowText() const {
@@ -195,7 +199,7 @@ std::shared_ptr<const Cluster> WithoutRefusedNodes(std::shared_ptr<const Cluster
   if (count == 0) return cluster;
   *refused += count;
   auto copy = std::make_shared<Cluster>(*cluster);
-  std::erase_if(copy->nodes, [](const Node& n) { return !n.not_checked.empty(); });
+  copy->nodes.RemoveIf([](const Node& n) { return !n.not_checked.empty(); });
   return copy;
 }
 

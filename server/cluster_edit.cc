@@ -3,18 +3,19 @@
 #include <algorithm>
 #include <charconv>
 #include <functional>
+#include <iterator>
+#include <utility>
 
 #include "model/validation.h"
 
 namespace jcm {
 
-Cluster CopyForEdit(const Cluster& base, size_t extra) {
+Cluster CopyForEdit(const Cluster& base) {
   Cluster out;
-  out.nodes.reserve(base.nodes.size() + extra);
-  out.nodes.assign(base.nodes.begin(), base.nodes.end());
+  out.nodes = base.nodes;  // shares the chunks: O(nodes / NodeList::kChunkNodes)
   // Every other field. A field added to Cluster must be copied here: the
   // size check below fails the build until it is.
-  static_assert(sizeof(Cluster) == 176, "Cluster changed: copy its new fields in CopyForEdit");
+  static_assert(sizeof(Cluster) == 200, "Cluster changed: copy its new fields in CopyForEdit");
   out.name = base.name;
   out.online = base.online;
   out.check_type = base.check_type;
@@ -24,6 +25,19 @@ Cluster CopyForEdit(const Cluster& base, size_t extra) {
   out.status_version = base.status_version;
   out.panic = base.panic;
   return out;
+}
+
+size_t SpecIndex::ToList(uint32_t slot_pos) const {
+  return slot_pos - (std::lower_bound(holes.begin(), holes.end(), slot_pos) - holes.begin());
+}
+
+uint32_t SpecIndex::ToSlot(size_t list_pos) const {
+  auto pos = static_cast<uint32_t>(list_pos);
+  for (uint32_t hole : holes) {
+    if (hole > pos) break;
+    ++pos;  // a hole at or before it: one further on in slot numbering
+  }
+  return pos;
 }
 
 Cluster* ClusterEdit::whole() {
@@ -101,8 +115,10 @@ void ClusterEdit::Rebuild(size_t extra) {
   while (capacity < 2 * (live + extra)) capacity *= 2;
   table_.slots.assign(capacity, Slot{});
   table_.used = 0;
-  for (size_t i = 0; i < c_->nodes.size(); ++i) {
-    if (!dead_[i]) Insert(HashNode(c_->nodes[i], &spec_buf_), i);
+  table_.holes.clear();
+  const NodeList& nodes = c_->nodes;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!dead_[i]) Insert(HashNode(nodes[i], &spec_buf_), i);
   }
 }
 
@@ -116,7 +132,7 @@ void ClusterEdit::Insert(uint64_t hash, size_t pos) {
   const size_t mask = table_.slots.size() - 1;
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     if (table_.slots[i].pos == kEmpty) {
-      table_.slots[i] = Slot{hash, static_cast<uint32_t>(pos)};
+      table_.slots[i] = Slot{hash, table_.ToSlot(pos)};
       ++table_.used;
       return;
     }
@@ -127,7 +143,8 @@ ClusterEdit::Slot* ClusterEdit::LookupSlot(const std::string& spec, uint64_t has
   const size_t mask = table_.slots.size() - 1;
   for (size_t i = hash & mask; table_.slots[i].pos != kEmpty; i = (i + 1) & mask) {
     Slot& s = table_.slots[i];
-    if (s.pos != kRemoved && s.hash == hash && HasSpec(c_->nodes[s.pos], spec, &spec_buf_)) {
+    if (s.pos != kRemoved && s.hash == hash &&
+        HasSpec(c_->nodes[table_.ToList(s.pos)], spec, &spec_buf_)) {
       return &s;
     }
   }
@@ -136,7 +153,7 @@ ClusterEdit::Slot* ClusterEdit::LookupSlot(const std::string& spec, uint64_t has
 
 size_t ClusterEdit::Lookup(const std::string& spec) {
   const Slot* s = LookupSlot(spec, HashSpec(spec));
-  return s == nullptr ? SIZE_MAX : s->pos;
+  return s == nullptr ? SIZE_MAX : table_.ToList(s->pos);
 }
 
 bool ClusterEdit::Contains(const std::string& spec) {
@@ -149,7 +166,7 @@ Node* ClusterEdit::Find(const std::string& spec) {
   const size_t pos = Lookup(spec);
   if (pos == SIZE_MAX) return nullptr;
   touched_.push_back(pos);
-  return &c_->nodes[pos];
+  return &c_->nodes.Mutable(pos);
 }
 
 void ClusterEdit::Upsert(Node node) {
@@ -157,8 +174,9 @@ void ClusterEdit::Upsert(Node node) {
   const std::string spec = node.Spec();
   const uint64_t hash = HashSpec(spec);
   if (const Slot* s = LookupSlot(spec, hash)) {
-    c_->nodes[s->pos] = std::move(node);  // the same spec: the same hash
-    touched_.push_back(s->pos);
+    const size_t pos = table_.ToList(s->pos);
+    c_->nodes.Mutable(pos) = std::move(node);  // the same spec: the same hash
+    touched_.push_back(pos);
     return;
   }
   const size_t pos = c_->nodes.size();
@@ -172,7 +190,7 @@ bool ClusterEdit::Remove(const std::string& spec) {
   EnsureIndex();
   Slot* s = LookupSlot(spec, HashSpec(spec));
   if (s == nullptr) return false;
-  dead_[s->pos] = true;
+  dead_[table_.ToList(s->pos)] = true;
   ++removed_;
   removed_specs_.push_back(spec);
   s->pos = kRemoved;  // a tombstone: probes for other specs go on past it
@@ -181,27 +199,41 @@ bool ClusterEdit::Remove(const std::string& spec) {
 
 void ClusterEdit::Finish() {
   if (removed_ == 0) return;
-  std::vector<size_t> moved_to(c_->nodes.size(), SIZE_MAX);
-  size_t out = 0;
-  for (size_t i = 0; i < c_->nodes.size(); ++i) {
-    if (dead_[i]) continue;
-    if (out != i) c_->nodes[out] = std::move(c_->nodes[i]);
-    moved_to[i] = out++;
+  std::vector<size_t> dead;
+  dead.reserve(removed_);
+  for (size_t i = 0; i < dead_.size(); ++i) {
+    if (dead_[i]) dead.push_back(i);
   }
-  c_->nodes.resize(out);
+  // Only the chunks that lose nodes are copied (and only if shared).
+  c_->nodes.RemoveSorted(dead);
+  // A surviving position p moves down by the removals before it.
+  auto moved_to = [&dead](size_t p) {
+    return p - static_cast<size_t>(std::lower_bound(dead.begin(), dead.end(), p) - dead.begin());
+  };
   std::vector<size_t> touched;
   for (size_t p : touched_) {
-    if (moved_to[p] != SIZE_MAX) touched.push_back(moved_to[p]);
+    if (!dead_[p]) touched.push_back(moved_to(p));
   }
   touched_ = std::move(touched);
   removed_ = 0;
   dead_.assign(c_->nodes.size(), false);
-  // Positions moved: the index follows them (removed nodes' slots are
-  // tombstones already), one pass over the table rather than a rebuild.
-  if (indexed_) {
+  if (!indexed_) return;
+  // Positions moved: the removed ones become holes of the index (their
+  // slots are tombstones already), which the slots after them count from.
+  std::vector<uint32_t> holes;
+  holes.reserve(dead.size());
+  for (size_t p : dead) holes.push_back(table_.ToSlot(p));  // (before any is added)
+  std::vector<uint32_t> merged;
+  merged.reserve(table_.holes.size() + holes.size());
+  std::merge(table_.holes.begin(), table_.holes.end(), holes.begin(), holes.end(),
+             std::back_inserter(merged));
+  table_.holes = std::move(merged);
+  if (table_.holes.size() > SpecIndex::kMaxHoles) {
+    // Renumbered once in a while, in one pass over the table.
     for (Slot& slot : table_.slots) {
-      if (slot.pos < kRemoved) slot.pos = static_cast<uint32_t>(moved_to[slot.pos]);
+      if (slot.pos < kRemoved) slot.pos = static_cast<uint32_t>(table_.ToList(slot.pos));
     }
+    table_.holes.clear();
   }
 }
 

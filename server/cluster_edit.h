@@ -33,23 +33,34 @@ namespace jcm {
 // (ClusterRegistry) so the next batch on it starts from a copy of this
 // table (a memcpy) instead of hashing every node's spec again. Valid only
 // for the node vector it was taken from (ClusterEdit::TakeIndex).
+//
+// Slots hold a node's position as it was before the removals listed in
+// `holes`: a removal adds a hole instead of renumbering every slot after it
+// (a pass over the whole table per batch). A slot's position p is the
+// node's p - (holes before p); past kMaxHoles, one pass renumbers them all.
 struct SpecIndex {
   struct Slot {
     uint64_t hash = 0;
-    uint32_t pos = UINT32_MAX;  // a node's position, kEmpty or kRemoved
+    uint32_t pos = UINT32_MAX;  // a node's position (see holes), kEmpty or kRemoved
   };
   static constexpr uint32_t kEmpty = UINT32_MAX;
   static constexpr uint32_t kRemoved = UINT32_MAX - 1;
+  static constexpr size_t kMaxHoles = 256;
 
-  std::vector<Slot> slots;  // size a power of two, at most 7/8 used
-  size_t used = 0;          // slots live or removed
-  size_t node_count = 0;    // the size of the vector it indexes
+  std::vector<Slot> slots;      // size a power of two, at most 7/8 used
+  size_t used = 0;              // slots live or removed
+  size_t node_count = 0;        // the size of the list it indexes
+  std::vector<uint32_t> holes;  // ascending, in slot numbering
+
+  // A slot's position -> the node's position in the list, and back.
+  size_t ToList(uint32_t slot_pos) const;
+  uint32_t ToSlot(size_t list_pos) const;
 };
 
-// A copy of `base` with room for `extra` more nodes. A plain copy has
-// exactly its size, so the batch's first added node would move the whole
-// vector (for 20,000 nodes, 2.7 MB into a fresh block).
-Cluster CopyForEdit(const Cluster& base, size_t extra);
+// A copy of `base` to edit: its nodes' chunks are shared with `base` until
+// an edit writes one (NodeList), so the copy costs O(chunks), and a batch
+// copies only the chunks it changes.
+Cluster CopyForEdit(const Cluster& base);
 
 class ClusterEdit {
  public:
@@ -99,7 +110,7 @@ class ClusterEdit {
   // The slot holding the node with `spec` (hash `hash`), or null.
   Slot* LookupSlot(const std::string& spec, uint64_t hash);
   size_t Lookup(const std::string& spec);  // its live position, or SIZE_MAX
-  void Insert(uint64_t hash, size_t pos);
+  void Insert(uint64_t hash, size_t pos);  // `pos`: a list position
 
   Cluster* const c_;
   std::shared_ptr<const SpecIndex> base_index_;  // dropped once copied

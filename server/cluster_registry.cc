@@ -191,23 +191,41 @@ void ClusterRegistry::MergeStatuses(const StatusMap& statuses, int64_t status_ve
   c->status_version = status_version;
   size_t online = 0, normal = 0;
   const bool none = c->check_type == CheckType::kNone;
-  for (Node& n : c->nodes) {
+  // What node `n` shows under these statuses.
+  auto merged = [&](const Node& n) {
     // A spec is built per lookup: skip it when nothing can be found.
     auto it = statuses.empty() ? statuses.end() : statuses.find(n.Spec());
     const bool known = it != statuses.end();
     // (Set either way: the copy merged may carry an earlier merge's value.)
-    n.last_check_ms = known ? it->second.last_check_ms : 0;
-    if (!c->online || !n.online) {
-      n.status = NodeStatus::kInvalid;
-      continue;
+    const int64_t last_check_ms = known ? it->second.last_check_ms : 0;
+    NodeStatus status = NodeStatus::kInvalid;
+    if (c->online && n.online)
+      status = none ? NodeStatus::kNormal : known ? it->second.status : status;
+    return std::make_pair(status, last_check_ms);
+  };
+  // Chunk by chunk, writing only a chunk where some node changes: the
+  // chunks this version shares with the last one (every chunk a write
+  // did not touch) stay shared.
+  std::vector<std::pair<NodeStatus, int64_t>> values;
+  for (size_t k = 0; k < c->nodes.chunk_count(); ++k) {
+    const NodeList::Chunk& chunk = c->nodes.chunk(k);
+    values.clear();
+    bool changed = false;
+    for (const Node& n : chunk) {
+      values.push_back(merged(n));
+      changed =
+          changed || n.status != values.back().first || n.last_check_ms != values.back().second;
+      if (c->online && n.online) {
+        ++online;
+        if (values.back().first == NodeStatus::kNormal) ++normal;
+      }
     }
-    ++online;
-    if (none) {
-      n.status = NodeStatus::kNormal;
-    } else {
-      n.status = known ? it->second.status : NodeStatus::kInvalid;
+    if (!changed) continue;
+    NodeList::Chunk& owned = c->nodes.MutableChunk(k);
+    for (size_t i = 0; i < owned.size(); ++i) {
+      owned[i].status = values[i].first;
+      owned[i].last_check_ms = values[i].second;
     }
-    if (n.status == NodeStatus::kNormal) ++normal;
   }
   // Panic only once a checker has spoken: a cluster nobody has checked yet
   // is unknown, not failing.

@@ -127,9 +127,7 @@ bool ClusterService::ApplyAck(const WriteAck& ack) const {
     ++acks_not_applied_;
     return false;
   }
-  size_t added = 0;
-  for (const AppliedOp& op : delta.ops) added += op.nodes.size();
-  Cluster next = CopyForEdit(*base.definition, added);
+  Cluster next = CopyForEdit(*base.definition);
   ClusterEdit edit(&next, base.index);
   for (const AppliedOp& op : delta.ops) {
     if (!ClusterWriter::ApplyOp(op, &edit).ok()) {
@@ -347,7 +345,8 @@ Status ClusterService::CheckNewNodes(const std::string& name, const std::vector<
 }
 
 Result<WriteAck> ClusterService::PutCluster(const Cluster& cluster) {
-  Status s = CheckNewNodes(cluster.name, cluster.nodes, true);
+  // (A whole replacement, rare: the copy into a vector is no matter.)
+  Status s = CheckNewNodes(cluster.name, cluster.nodes.ToVector(), true);
   if (!s.ok()) return s;
   return writer_->PutCluster(cluster);
 }

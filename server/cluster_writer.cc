@@ -96,14 +96,6 @@ size_t ClusterWriter::QueuedWrites(const std::string& name) const {
   return st->pending.size();
 }
 
-size_t ClusterWriter::AddedNodes(const std::vector<PendingWrite*>& batch) {
-  size_t added = 0;
-  for (const PendingWrite* p : batch) {
-    if (p->op != nullptr) added += p->op->nodes.size();
-  }
-  return added;
-}
-
 std::shared_ptr<const WriteDelta> ClusterWriter::DeltaOf(const std::vector<PendingWrite*>& batch,
                                                          const std::vector<Status>& outcomes,
                                                          int64_t base_version,
@@ -269,7 +261,7 @@ void ClusterWriter::WriteBatch(NameState* state, const std::string& name,
     ClusterRegistry::WriteBase base = registry_->ForWrite(name);
     const bool existed = base.definition != nullptr;
     Cluster next;
-    if (existed) next = CopyForEdit(*base.definition, AddedNodes(batch));
+    if (existed) next = CopyForEdit(*base.definition);
     std::fill(outcomes.begin(), outcomes.end(), Status::Ok());
     Status valid;
     std::unique_ptr<ClusterChanges> changes;

@@ -146,8 +146,6 @@ class ClusterWriter {
   static std::shared_ptr<const WriteDelta> DeltaOf(const std::vector<PendingWrite*>& batch,
                                                    const std::vector<Status>& outcomes,
                                                    int64_t base_version, int32_t znode_version);
-  // Nodes the batch's replayable mutations add at most (room to reserve).
-  static size_t AddedNodes(const std::vector<PendingWrite*>& batch);
   NameRef AcquireName(const std::string& name);
   void ReleaseName(const std::string& name);
 

@@ -23,8 +23,8 @@ size_t ClusterBucketState::stored_bytes() const {
 Cluster ClusterBucketState::Assemble() const {
   Cluster c = fields;
   c.nodes.clear();
-  c.nodes.reserve(node_count());
-  for (const Bucket& b : buckets) c.nodes.insert(c.nodes.end(), b.nodes.begin(), b.nodes.end());
+  // A chunk per bucket.
+  for (const Bucket& b : buckets) c.nodes.AppendChunk(std::make_shared<NodeChunk>(b.nodes));
   return c;
 }
 

@@ -64,11 +64,9 @@ StoredCluster StoredAt(Cluster cluster, const ZkStat& stat) {
 
 // The cluster without its nodes (every other field, whatever fields a
 // Cluster grows).
-Cluster FieldsOf(Cluster& cluster) {
-  std::vector<Node> nodes = std::move(cluster.nodes);
-  cluster.nodes.clear();
-  Cluster fields = cluster;
-  cluster.nodes = std::move(nodes);
+Cluster FieldsOf(const Cluster& cluster) {
+  Cluster fields = cluster;  // shares the node chunks, then drops them
+  fields.nodes.clear();
   return fields;
 }
 
@@ -387,7 +385,8 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
                                          ClusterBucketState* st, StoredCluster* out,
                                          std::optional<uint32_t>* rewrite) {
   const uint32_t nb = static_cast<uint32_t>(st->buckets.size());
-  const size_t n = cluster.nodes.size();
+  const NodeList& nodes = cluster.nodes;
+  const size_t n = nodes.size();
   std::map<uint32_t, Bucket> work;  // the new content of each bucket that changes
   bool planned = false;
   if (changes != nullptr) {
@@ -409,7 +408,7 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
         planned = false;
         break;
       }
-      const Node& node = cluster.nodes[p];
+      const Node& node = nodes[p];
       std::string spec = node.Spec();
       Bucket& w = get(ClusterBuckets::BucketOf(spec, nb));
       auto it = std::find(w.specs.begin(), w.specs.end(), spec);
@@ -433,20 +432,20 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
     std::vector<std::vector<size_t>> groups(nb);
     std::vector<std::string> specs(n);
     for (size_t p = 0; p < n; ++p) {
-      specs[p] = cluster.nodes[p].Spec();
+      specs[p] = nodes[p].Spec();
       groups[ClusterBuckets::BucketOf(specs[p], nb)].push_back(p);
     }
     for (uint32_t b = 0; b < nb; ++b) {
       const Bucket& old = st->buckets[b];
       bool same = groups[b].size() == old.nodes.size();
       for (size_t k = 0; same && k < groups[b].size(); ++k) {
-        same = cluster.nodes[groups[b][k]].SameDefinition(old.nodes[k]) &&
-               specs[groups[b][k]] == old.specs[k];
+        same =
+            nodes[groups[b][k]].SameDefinition(old.nodes[k]) && specs[groups[b][k]] == old.specs[k];
       }
       if (same) continue;
       Bucket& w = work[b];
       for (size_t p : groups[b]) {
-        w.nodes.push_back(cluster.nodes[p]);
+        w.nodes.push_back(nodes[p]);
         w.specs.push_back(std::move(specs[p]));
       }
     }

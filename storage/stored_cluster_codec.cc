@@ -195,7 +195,7 @@ Status StoredClusterCodec::Decode(std::string text, FragmentCache* cache, Cluste
     }
     const FragmentCache::Entry& entry = next->nodes_.back();
     hashes.emplace_back(entry.spec_hash, static_cast<uint32_t>(i));
-    c.nodes[i] = entry.node;
+    c.nodes.Mutable(i) = entry.node;
   }
   std::sort(hashes.begin(), hashes.end());
   for (size_t k = 1; k < hashes.size(); ++k) {

@@ -226,7 +226,8 @@ Status Poller::ApplyReply(const std::string& body, Outcome* outcome) {
       bool changed = next->status_version != status_version || next->panic != panic;
       next->status_version = status_version;
       next->panic = panic;
-      for (Node& n : next->nodes) {
+      for (size_t i = 0; i < next->nodes.size(); ++i) {
+        const Node& n = next->nodes[i];
         // JCM's client never made a node usable again; here every node the
         // server does not list is NORMAL as of this answer.
         NodeStatus want = NodeStatus::kNormal;
@@ -234,7 +235,7 @@ Status Poller::ApplyReply(const std::string& body, Outcome* outcome) {
           want = n.status == NodeStatus::kNormal ? NodeStatus::kInvalid : n.status;
         }
         if (n.status != want) {
-          n.status = want;
+          next->nodes.Mutable(i).status = want;
           changed = true;
         }
       }

@@ -22,7 +22,7 @@ class ApiRoutes : public ::testing::Test {
     ASSERT_TRUE(DecodeCluster(doc, &c).ok());
     c.version = 41;
     c.status_version = 7;
-    c.nodes[0].status = NodeStatus::kNormal;
+    c.nodes.Mutable(0).status = NodeStatus::kNormal;
     api_.fake().SetCluster(c);
   }
   TestApi api_;

@@ -151,7 +151,7 @@ class FakeNameService : public NameService {
     for (const std::string& spec : specs) {
       if (!c.FindNode(spec)) return Status::NotFound("node '" + spec + "' not in '" + name + "'");
     }
-    std::erase_if(c.nodes, [&](const Node& n) {
+    c.nodes.RemoveIf([&](const Node& n) {
       return std::find(specs.begin(), specs.end(), n.Spec()) != specs.end();
     });
     return StoreLocked(std::move(c));

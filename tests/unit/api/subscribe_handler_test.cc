@@ -267,7 +267,7 @@ TEST_F(Subscribe, LongPollReturnsWhenSomethingItHoldsChanges) {
   EXPECT_EQ(poll.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
   Cluster web = Web();
   web.status_version = 10;
-  web.nodes[1].status = NodeStatus::kNormal;
+  web.nodes.Mutable(1).status = NodeStatus::kNormal;
   api_.fake().SetCluster(web);
   Reply r = poll.get();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));

@@ -61,7 +61,7 @@ TEST_F(ZkReconnectHold, AWriteCutOffByTheLossIsSentAgainAsARetry) {
   });
   std::this_thread::sleep_for(milliseconds(100));
   Cluster applied = *api_.fake().GetCluster("web");
-  std::erase_if(applied.nodes, [](const Node& n) { return n.Spec() == "10.0.0.2|HTTP:80"; });
+  applied.nodes.RemoveIf([](const Node& n) { return n.Spec() == "10.0.0.2|HTTP:80"; });
   api_.fake().SetCluster(applied);
   api_.fake().FailWritesWith(Status::Ok());
   Reply r = call.get();

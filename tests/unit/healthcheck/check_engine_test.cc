@@ -151,7 +151,9 @@ TEST_F(CheckEngineTest, NewNodeIsInvalidInFirstWriteWhenRiseIsTwo) {
 TEST_F(CheckEngineTest, TakeoverKeepsTheLastKnownStatus) {
   Build();
   auto c = std::make_shared<Cluster>(*MakeCluster("a", 2));
-  for (Node& n : c->nodes) n.status = NodeStatus::kNormal;  // the old owner's view
+  for (size_t i = 0; i < c->nodes.size(); ++i) {
+    c->nodes.Mutable(i).status = NodeStatus::kNormal;  // the old owner's view
+  }
   engine_->SetClusters({c});
   // One failing check is below fall (2): the new owner must not report down.
   Run(1000, [](const ProbeTarget&) { return CheckOutcome::kNoAnswer; });
@@ -186,7 +188,7 @@ TEST_F(CheckEngineTest, OfflineNodeInvalidAtOnceAndNotChecked) {
   Run(1000);
   ASSERT_EQ(sink_.reports.size(), 1u);
   auto c2 = std::make_shared<Cluster>(*c);
-  c2->nodes[0].online = false;
+  c2->nodes.Mutable(0).online = false;
   engine_->SetClusters({c2});
   // Written at once, not after the next round.
   ASSERT_EQ(sink_.reports.size(), 2u);
@@ -215,7 +217,7 @@ TEST_F(CheckEngineTest, AddedAndRemovedNodesAreWritten) {
 TEST_F(CheckEngineTest, CheckTypeNoneIsNormalWithoutChecks) {
   Build();
   auto c = std::make_shared<Cluster>(*MakeCluster("a", 3, CheckType::kNone));
-  c->nodes[2].online = false;
+  c->nodes.Mutable(2).online = false;
   engine_->SetClusters({c});
   Run(2000);
   EXPECT_EQ(http_.starts + tcp_.starts, 0);
@@ -400,7 +402,8 @@ TEST_F(CheckEngineTest, LateStatusesSeedUndecidedNodes) {
   // coming back.
   auto seeded = std::make_shared<Cluster>(*bare);
   seeded->status_version = 42;
-  for (Node& n : seeded->nodes) {
+  for (size_t i = 0; i < seeded->nodes.size(); ++i) {
+    Node& n = seeded->nodes.Mutable(i);
     n.status = NodeStatus::kNormal;
     n.last_check_ms = 5;
   }
@@ -425,7 +428,7 @@ TEST_F(CheckEngineTest, LateStatusesSeedUndecidedNodes) {
 TEST_F(CheckEngineTest, OfflineNodeIsADecidedInvalid) {
   Build();
   auto c = std::make_shared<Cluster>(*MakeCluster("a", 2));
-  c->nodes[0].online = false;
+  c->nodes.Mutable(0).online = false;
   engine_->SetClusters({c});
   Run(1000);
   ASSERT_EQ(sink_.reports.size(), 1u);
@@ -640,7 +643,7 @@ TEST_F(CheckEngineTest, TransitionsAreRecordedWithTheirReason) {
 
   // Switched offline: recorded; the cluster dropped: forgotten.
   auto off = std::make_shared<Cluster>(*c);
-  off->nodes[1].online = false;
+  off->nodes.Mutable(1).online = false;
   engine_->SetClusters({off});
   EXPECT_EQ(log_.Json("a")["nodes"][c->nodes[1].Spec()].back()["reason"], "offline");
   engine_->SetClusters({});

@@ -186,7 +186,7 @@ std::shared_ptr<const Cluster> MakeCluster(const std::string& name, std::vector<
   c->name = name;
   c->check_type = type;
   c->check_file = "/health";
-  c->nodes = std::move(nodes);
+  c->nodes = NodeList(std::move(nodes));
   return c;
 }
 

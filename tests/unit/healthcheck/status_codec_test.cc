@@ -102,16 +102,16 @@ TEST(Panic, FewerThanHalfNormalIsPanic) {
     c.nodes.push_back(n);
   }
   EXPECT_FALSE(InPanic(c));  // 2 of 4 is not fewer than half
-  c.nodes[1].status = NodeStatus::kAbnormal;
+  c.nodes.Mutable(1).status = NodeStatus::kAbnormal;
   EXPECT_TRUE(InPanic(c));  // 1 of 4
   EXPECT_FALSE(InPanic(c, 0.25));
   EXPECT_FALSE(InPanic(c, 0));
   // Offline nodes do not count either way.
-  c.nodes[2].online = false;
-  c.nodes[3].online = false;
+  c.nodes.Mutable(2).online = false;
+  c.nodes.Mutable(3).online = false;
   EXPECT_FALSE(InPanic(c));  // 1 of 2 online
-  c.nodes[0].online = false;
-  c.nodes[1].online = false;
+  c.nodes.Mutable(0).online = false;
+  c.nodes.Mutable(1).online = false;
   EXPECT_FALSE(InPanic(c));  // no online node: nothing to fall back to
 }
 

@@ -46,7 +46,7 @@ TEST(ClusterCodec, LoadsJcmSampleUnchanged) {
 TEST(ClusterCodec, JcmFormHasOnlyJcmFields) {
   Cluster c;
   ASSERT_TRUE(DecodeText(ReadSample(), &c).ok());
-  c.nodes[0].weight = 7;
+  c.nodes.Mutable(0).weight = 7;
   c.check.rise = 3;
   c.panic = true;
   json j = EncodeCluster(c, ClusterJsonForm::kJcm);
@@ -67,8 +67,8 @@ TEST(ClusterCodec, JcmFormHasOnlyJcmFields) {
 TEST(ClusterCodec, FullFormRoundTrips) {
   Cluster c;
   ASSERT_TRUE(DecodeText(ReadSample(), &c).ok());
-  c.nodes[0].weight = 7;
-  c.nodes[0].status = NodeStatus::kNormal;
+  c.nodes.Mutable(0).weight = 7;
+  c.nodes.Mutable(0).status = NodeStatus::kNormal;
   c.check.rise = 3;
   c.check.ok_codes = {200, 204};
   c.version = 42;
@@ -103,7 +103,7 @@ TEST(ClusterCodec, StoredFormDropsRuntimeState) {
   Cluster c;
   ASSERT_TRUE(DecodeText(ReadSample(), &c).ok());
   c.version = 9;
-  c.nodes[0].status = NodeStatus::kNormal;
+  c.nodes.Mutable(0).status = NodeStatus::kNormal;
   json j = EncodeCluster(c, ClusterJsonForm::kStored);
   EXPECT_FALSE(j.contains("version"));
   EXPECT_FALSE(j["nodes"][0].contains("status"));

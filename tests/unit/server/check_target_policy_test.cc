@@ -133,7 +133,7 @@ TEST(CheckTargetPolicyTest, MarkAndFilterForTheChecker) {
   EXPECT_EQ(c->nodes.size(), 3u);  // the held cluster is untouched
   // Nothing refused: the same snapshot, no copy.
   auto clean = std::make_shared<Cluster>(*c);
-  clean->nodes.erase(clean->nodes.begin() + 1);
+  clean->nodes.RemoveSorted({1});
   EXPECT_EQ(WithoutRefusedNodes(clean, &refused).get(), clean.get());
   EXPECT_EQ(refused, 1u);
   // checkType NONE: never probed, nothing to mark.

@@ -63,7 +63,7 @@ TEST(ClusterEditTest, ValidationNamesTheTouchedNodeAtItsFinalPosition) {
 
 TEST(ClusterEditTest, UntouchedNodesAreNotValidatedAgainButWholeEditsAre) {
   Cluster c = MakeCluster(3);
-  c.nodes[0].weight = 0;  // stored before a rule changed, say
+  c.nodes.Mutable(0).weight = 0;  // stored before a rule changed, say
   {
     ClusterEdit e(&c);
     e.Upsert(MakeNode(8));
@@ -140,7 +140,8 @@ TEST(ClusterEditTest, IndexFindsEverySpecShapeAndForgetsRemovedOnes) {
 // The index carried from version to version (TakeIndex, then the next
 // edit's base_index) answers exactly as one built afresh, through removals
 // (positions move), additions, replacements, and enough churn to fill the
-// table with tombstones and make it rebuild itself.
+// table with tombstones and make it rebuild itself, and enough removals
+// that its holes are renumbered away more than once.
 TEST(ClusterEditTest, CarriedIndexAnswersAsAFreshOneAcrossVersions) {
   Cluster c = MakeCluster(200);
   std::set<int> present;
@@ -148,8 +149,10 @@ TEST(ClusterEditTest, CarriedIndexAnswersAsAFreshOneAcrossVersions) {
   std::shared_ptr<const SpecIndex> index;
   std::mt19937 rng(7);
   int next_new = 201;
-  for (int version = 0; version < 60; ++version) {
-    Cluster next = CopyForEdit(c, 8);
+  size_t renumbered = 0;  // versions whose index had fewer holes than the last
+  size_t last_holes = 0;
+  for (int version = 0; version < 240; ++version) {
+    Cluster next = CopyForEdit(c);
     ClusterEdit e(&next, index);
     for (int k = 0; k < 8; ++k) {
       const int roll = static_cast<int>(rng() % 3);
@@ -173,17 +176,23 @@ TEST(ClusterEditTest, CarriedIndexAnswersAsAFreshOneAcrossVersions) {
     index = e.TakeIndex();
     ASSERT_NE(index, nullptr);
     ASSERT_EQ(index->node_count, next.nodes.size());
+    ASSERT_LE(index->holes.size(), SpecIndex::kMaxHoles);
+    if (index->holes.size() < last_holes) ++renumbered;
+    last_holes = index->holes.size();
     c = std::move(next);
     ASSERT_EQ(c.nodes.size(), present.size());
     // Every present spec is found at its node, absent ones are not.
-    Cluster probe = CopyForEdit(c, 0);
+    Cluster probe = CopyForEdit(c);
     ClusterEdit carried(&probe, index);
     for (int i = 1; i < next_new; ++i) {
       Node* n = carried.Find(MakeNode(i).Spec());
       ASSERT_EQ(n != nullptr, present.count(i) == 1) << "node " << i << " version " << version;
-      if (n != nullptr) EXPECT_EQ(n->ip, MakeNode(i).ip);
+      if (n != nullptr) {
+        EXPECT_EQ(n->ip, MakeNode(i).ip);
+      }
     }
   }
+  EXPECT_GE(renumbered, 2u);  // (or rebuilt: either clears the holes)
 }
 
 // An index taken from a vector of another size is not used: used here, it
@@ -227,7 +236,7 @@ TEST(ClusterEditTest, TombstonesRebuildTheTable) {
   }
 }
 
-TEST(ClusterEditTest, CopyForEditCopiesEveryFieldWithRoom) {
+TEST(ClusterEditTest, CopyForEditCopiesEveryFieldAndSharesTheNodes) {
   Cluster c = MakeCluster(3);
   c.online = false;
   c.check_type = CheckType::kTcp;
@@ -237,7 +246,7 @@ TEST(ClusterEditTest, CopyForEditCopiesEveryFieldWithRoom) {
   c.version = 42;
   c.status_version = 7;
   c.panic = true;
-  Cluster copy = CopyForEdit(c, 10);
+  Cluster copy = CopyForEdit(c);
   EXPECT_EQ(copy.name, c.name);
   EXPECT_EQ(copy.online, c.online);
   EXPECT_EQ(copy.check_type, c.check_type);
@@ -247,7 +256,9 @@ TEST(ClusterEditTest, CopyForEditCopiesEveryFieldWithRoom) {
   EXPECT_EQ(copy.status_version, c.status_version);
   EXPECT_EQ(copy.panic, c.panic);
   EXPECT_EQ(Ips(copy), Ips(c));
-  EXPECT_GE(copy.nodes.capacity(), 13u);
+  // The copy shares the nodes' chunks until it changes one.
+  ASSERT_GT(copy.nodes.chunk_count(), 0u);
+  EXPECT_EQ(&copy.nodes.chunk(0), &c.nodes.chunk(0));
 }
 
 }  // namespace

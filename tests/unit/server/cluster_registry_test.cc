@@ -64,7 +64,10 @@ TEST(ClusterRegistry, TotalsFollowDefinitionsNotStaleReads) {
 TEST(ClusterRegistry, DefinitionMarkerSeesEveryDefinitionBeforeItIsServed) {
   ClusterRegistry r;
   r.SetDefinitionMarker([](Cluster* c) {
-    for (Node& n : c->nodes) n.not_checked = n.ip == "127.0.0.2" ? "refused: test" : "";
+    for (size_t i = 0; i < c->nodes.size(); ++i) {
+      Node& n = c->nodes.Mutable(i);
+      n.not_checked = n.ip == "127.0.0.2" ? "refused: test" : "";
+    }
   });
   ASSERT_TRUE(r.ApplyDefinition(MakeCluster(1, 3), 0));
   auto c = r.Get("web");
@@ -109,7 +112,7 @@ TEST(ClusterRegistry, StatusesMergeAndPanicFollowsShare) {
 TEST(ClusterRegistry, OfflineNodeOrClusterIsInvalidWhateverTheChecker) {
   ClusterRegistry r;
   Cluster def = MakeCluster(1, 2);
-  def.nodes[1].online = false;
+  def.nodes.Mutable(1).online = false;
   r.ApplyDefinition(def, 0);
   r.ApplyStatuses("web", AllStatus(def, NodeStatus::kNormal), 5);
   EXPECT_EQ(r.Get("web")->nodes[0].status, NodeStatus::kNormal);

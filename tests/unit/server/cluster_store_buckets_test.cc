@@ -264,7 +264,7 @@ TEST_F(ClusterStoreBucketsTest, AWriteRacingTheReadIsReadAgain) {
   // The reader reads v2's header; before it reads the changed bucket, v3
   // changes that bucket again.
   Cluster v3_cluster = c;
-  v3_cluster.nodes.back().weight = 7;
+  v3_cluster.nodes.Mutable(v3_cluster.nodes.size() - 1).weight = 7;
   std::atomic<bool> raced{false};
   int64_t v3_version = 0;
   zk_.before_get = [&](const std::string& path) {
@@ -348,8 +348,8 @@ TEST_F(ClusterStoreBucketsTest, LeftoverGenerationsAreDeleted) {
   ASSERT_TRUE(zk_.Create(dir + ClusterBuckets::BucketName(h.generation + 9, 3), "[]", 0).ok());
   // (Twice the nodes: B doubles, so the replacement is a full rewrite.)
   Cluster replaced = MakeCluster("big", 12000);
-  replaced.nodes.erase(replaced.nodes.begin(), replaced.nodes.begin() + 2000);
-  for (Node& n : replaced.nodes) n.weight = 2;
+  replaced.nodes.RemoveIf([i = 0](const Node&) mutable { return i++ < 2000; });
+  for (size_t i = 0; i < replaced.nodes.size(); ++i) replaced.nodes.Mutable(i).weight = 2;
   Result<StoredCluster> v3 = next_leader.Save(replaced, v2->znode_version, fence_);
   ASSERT_TRUE(v3.ok()) << v3.status().ToString();
   read = reader_store_.Load("big", false);
@@ -515,7 +515,7 @@ TEST_F(ClusterStoreBucketsTest, HostileHeadersAndBucketsAreUnreadable) {
          }
          one.nodes.push_back(one.nodes[0]);
          size_t json = 0;
-         return ClusterBuckets::EncodeBucket(one.nodes, &json);
+         return ClusterBuckets::EncodeBucket(one.nodes.ToVector(), &json);
        }()},
       {"zlib bomb", ZlibCompress(std::string(70 * 1024 * 1024, '['))},
       {"garbage", std::string("\x78\x9c\x01\x02", 4)},

@@ -53,9 +53,9 @@ TEST_F(ClusterStoreCacheTest, NewerVersionsDecodeAsStoredFromTheCache) {
   // Three more versions: removals in the middle, a changed node, additions.
   int32_t znode_version = saved->znode_version;
   for (int round = 0; round < 3; ++round) {
-    c.nodes.erase(c.nodes.begin() + 100 + round * 7);
-    c.nodes.erase(c.nodes.begin() + 600);
-    c.nodes[10 + round].weight = 3 + round;
+    // (601 before the first removal is 600 after it.)
+    c.nodes.RemoveSorted({static_cast<size_t>(100 + round * 7), 601});
+    c.nodes.Mutable(10 + round).weight = 3 + round;
     c.nodes.push_back(MakeNode(5000 + round));
     saved = store_.Save(c, znode_version, fence_);
     ASSERT_TRUE(saved.ok()) << saved.status().ToString();
@@ -95,7 +95,7 @@ TEST_F(ClusterStoreCacheTest, UnreadableVersionAndDeletionLeaveNothingStale) {
   EXPECT_EQ(store_.CachedNodes("web"), 0u);
 
   // A good version after it decodes in full and right.
-  c.nodes.pop_back();
+  c.nodes.RemoveSorted({c.nodes.size() - 1});
   saved = store_.Save(c, stat.version, fence_);
   ASSERT_TRUE(saved.ok()) << saved.status().ToString();
   Result<StoredCluster> good = store_.Load("web", false);

@@ -57,8 +57,8 @@ TEST(StoredClusterCodec, DecodesAsDecodeClusterAndReusesUnchangedNodes) {
   EXPECT_EQ(cache.size(), 200u);
 
   // The next version: one node changed, one removed, one added.
-  c.nodes[10].weight = 55;
-  c.nodes.erase(c.nodes.begin() + 20);
+  c.nodes.Mutable(10).weight = 55;
+  c.nodes.RemoveSorted({20});
   c.nodes.push_back(NodeAt(5000));
   Cluster second;
   ASSERT_TRUE(StoredClusterCodec::Decode(StoredClusterCodec::Encode(c), &cache, &second).ok());

@@ -62,9 +62,9 @@ TEST(SmoothWrr, LargeClustersKeepExactShares) {
 TEST(Allocator, WeightedRoundRobinFullCycleThroughPicks) {
   auto slot = std::make_shared<ClusterSlot>("c");
   Cluster c = MakeCluster("c", 3);
-  c.nodes[0].weight = 5;
-  c.nodes[1].weight = 1;
-  c.nodes[2].weight = 1;
+  c.nodes.Mutable(0).weight = 5;
+  c.nodes.Mutable(1).weight = 1;
+  c.nodes.Mutable(2).weight = 1;
   PublishCluster(*slot, c);
   Allocator wrr = AllocatorAccess::Make(slot, Policy::kWeightedRoundRobin);
   // A thread starts at its own offset in the cycle: the 7 picks are a
@@ -99,10 +99,10 @@ TEST(Allocator, RoundRobinVisitsEachUsableNodeOnce) {
 TEST(Allocator, OfflineAndUnhealthyNodesNeverPicked) {
   auto slot = std::make_shared<ClusterSlot>("c");
   Cluster c = MakeCluster("c", 5);
-  c.nodes[0].online = false;                  // admin switch
-  c.nodes[1].status = NodeStatus::kAbnormal;  // failed checks
-  c.nodes[2].status = NodeStatus::kTimeout;
-  c.nodes[3].status = NodeStatus::kInvalid;  // never checked yet
+  c.nodes.Mutable(0).online = false;                  // admin switch
+  c.nodes.Mutable(1).status = NodeStatus::kAbnormal;  // failed checks
+  c.nodes.Mutable(2).status = NodeStatus::kTimeout;
+  c.nodes.Mutable(3).status = NodeStatus::kInvalid;  // never checked yet
   PublishCluster(*slot, c);
   for (Policy policy :
        {Policy::kRoundRobin, Policy::kWeightedRoundRobin, Policy::kConsistentHash}) {
@@ -153,8 +153,8 @@ TEST(Allocator, ProtocolFilter) {
 TEST(Allocator, PanicWhenNoUsableNodeFallsBackToOnlineNodes) {
   auto slot = std::make_shared<ClusterSlot>("c");
   Cluster c = MakeCluster("c", 3);
-  for (Node& n : c.nodes) n.status = NodeStatus::kAbnormal;
-  c.nodes[2].online = false;  // offline stays out even in panic
+  for (size_t i = 0; i < c.nodes.size(); ++i) c.nodes.Mutable(i).status = NodeStatus::kAbnormal;
+  c.nodes.Mutable(2).online = false;  // offline stays out even in panic
   PublishCluster(*slot, c);
   Allocator rr = AllocatorAccess::Make(slot, Policy::kRoundRobin);
   std::set<std::string> seen;
@@ -170,8 +170,8 @@ TEST(Allocator, PanicWhenNoUsableNodeFallsBackToOnlineNodes) {
 TEST(Allocator, PanicFlaggedByServerUsesAllOnlineNodes) {
   auto slot = std::make_shared<ClusterSlot>("c");
   Cluster c = MakeCluster("c", 3);
-  c.nodes[0].status = NodeStatus::kTimeout;  // usable nodes exist...
-  c.panic = true;                            // ...but the server says panic
+  c.nodes.Mutable(0).status = NodeStatus::kTimeout;  // usable nodes exist...
+  c.panic = true;                                    // ...but the server says panic
   PublishCluster(*slot, c);
   Allocator rr = AllocatorAccess::Make(slot, Policy::kRoundRobin);
   std::set<std::string> seen;
@@ -204,7 +204,7 @@ TEST(Allocator, NoneForEmptyUnknownOrProtocolLessCluster) {
   EXPECT_FALSE(rr.Pick(Protocol::kTcp).ok());
   EXPECT_TRUE(rr.Pick(Protocol::kHttp).ok());
   // Every node offline: none, not panic.
-  c.nodes[0].online = false;
+  c.nodes.Mutable(0).online = false;
   PublishCluster(*slot, c);
   EXPECT_FALSE(rr.Pick(Protocol::kHttp).ok());
   // An empty cluster.
@@ -223,12 +223,14 @@ TEST(Allocator, ConsistentHashRemapsAboutOneNthWhenANodeGoes) {
     // Same node set again (new version, nodes listed in another order):
     // every key stays where it was.
     Cluster shuffled = MakeCluster("c", n, 2);
-    std::reverse(shuffled.nodes.begin(), shuffled.nodes.end());
+    std::vector<Node> reversed = shuffled.nodes.ToVector();
+    std::reverse(reversed.begin(), reversed.end());
+    shuffled.nodes = NodeList(std::move(reversed));
     PublishCluster(*slot, shuffled);
     EXPECT_EQ(MapKeys(ch, kKeys), before) << n;
     // Node 3 goes.
     Cluster fewer = MakeCluster("c", n, 3);
-    fewer.nodes.erase(fewer.nodes.begin() + 2);
+    fewer.nodes.RemoveSorted({2});
     PublishCluster(*slot, fewer);
     std::vector<std::string> after = MapKeys(ch, kKeys);
     int moved = 0, moved_elsewhere = 0, on_removed = 0;
@@ -252,7 +254,7 @@ TEST(Allocator, ConsistentHashRemapsAboutOneNthWhenANodeGoes) {
 TEST(Allocator, ConsistentHashHonoursWeights) {
   auto slot = std::make_shared<ClusterSlot>("c");
   Cluster c = MakeCluster("c", 3);
-  c.nodes[0].weight = 300;  // three times the others
+  c.nodes.Mutable(0).weight = 300;  // three times the others
   PublishCluster(*slot, c);
   Allocator ch = AllocatorAccess::Make(slot, Policy::kConsistentHash);
   std::map<std::string, int> counts;
@@ -291,14 +293,16 @@ TEST(Allocator, HashKeyIsXxh64SeedZero) {
 TEST(Allocator, ConsistentHashPlacesKeysAsDocumented) {
   auto slot = std::make_shared<ClusterSlot>("c");
   Cluster c = MakeCluster("c", 5);
-  std::reverse(c.nodes.begin(), c.nodes.end());  // placement ignores node order
+  std::vector<Node> reversed = c.nodes.ToVector();
+  std::reverse(reversed.begin(), reversed.end());  // placement ignores node order
+  c.nodes = NodeList(std::move(reversed));
   PublishCluster(*slot, c);
   Allocator ch = AllocatorAccess::Make(slot, Policy::kConsistentHash);
   EXPECT_EQ(ch.Pick(Protocol::kAny, "session-42").ip(), "10.0.0.5");
   EXPECT_EQ(MapKeys(ch, 8),
             (std::vector<std::string>{"10.0.0.2", "10.0.0.3", "10.0.0.3", "10.0.0.5", "10.0.0.1",
                                       "10.0.0.5", "10.0.0.3", "10.0.0.5"}));
-  c.nodes.back().weight = 300;  // 10.0.0.1, now three times the others
+  c.nodes.Mutable(c.nodes.size() - 1).weight = 300;  // 10.0.0.1, now three times the others
   PublishCluster(*slot, c);
   EXPECT_EQ(MapKeys(ch, 8),
             (std::vector<std::string>{"10.0.0.2", "10.0.0.3", "10.0.0.3", "10.0.0.1", "10.0.0.1",

@@ -20,7 +20,7 @@ TEST(SubscriberConcurrency, PicksStayConsistentWhileSnapshotsSwap) {
   // Two alternating node sets: nodes 1-5, or nodes 6-20.
   Cluster small = testing::MakeCluster("c", 5);
   Cluster large = testing::MakeCluster("c", 20);
-  large.nodes.erase(large.nodes.begin(), large.nodes.begin() + 5);
+  large.nodes.RemoveSorted({0, 1, 2, 3, 4});
   testing::PublishCluster(*slot, small);
 
   std::atomic<bool> done{false};

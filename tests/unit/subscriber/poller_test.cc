@@ -274,7 +274,7 @@ TEST(Poller, DiskCacheWrittenLoadedAndReplacedByFirstLiveAnswer) {
   const std::string path = TempPath("jcm-sub-cache");
   std::remove(path.c_str());
   Cluster v10 = MakeCluster("c", 3, 10);
-  v10.nodes[2].status = NodeStatus::kAbnormal;
+  v10.nodes.Mutable(2).status = NodeStatus::kAbnormal;
   {
     FakeSubServer server([&](const json&) { return Reply({UpdateUnit(v10)}); });
     SubscriberOptions o;
