@@ -61,6 +61,7 @@ bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_
   std::shared_ptr<const Cluster> old_definition, old_published;
   std::shared_ptr<const SpecIndex> old_index;
   std::shared_ptr<const StatusMap> statuses;
+  std::shared_ptr<const MergedChunks> previous, merged_chunks;
   int64_t merged_at = -1;  // the status_version `fresh` is merged with
   for (;;) {
     {
@@ -83,14 +84,16 @@ bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_
         old_index = std::exchange(e.index, std::move(index));
         e.znode_version = znode_version;
         e.czxid = czxid;
+        previous = std::exchange(e.merged_chunks, std::move(merged_chunks));
         Publish(e, std::move(fresh));
         break;
       }
       // Statuses changed since the last merge (or none was done yet).
       statuses = e.statuses;
       merged_at = e.status_version;
+      previous = e.merged_chunks;
     }
-    MergeStatuses(*statuses, merged_at, fresh.get());
+    merged_chunks = MergeStatuses(statuses, merged_at, previous.get(), fresh.get());
   }
   Notify(name);
   return true;
@@ -118,6 +121,7 @@ bool ClusterRegistry::ApplyRemoval(const std::string& name, int64_t as_of) {
     totals_.nodes -= e.definition->nodes.size();
     e.definition = nullptr;
     e.index = nullptr;
+    e.merged_chunks = nullptr;
     e.published = nullptr;
     ++change_counter_;
     cv_.notify_all();
@@ -162,6 +166,7 @@ bool ClusterRegistry::ApplyStatuses(const std::string& name, StatusMap statuses,
   std::shared_ptr<const Cluster> old_published;
   std::shared_ptr<const Cluster> merged_from;  // the definition `merged` was copied from
   std::shared_ptr<Cluster> merged;
+  std::shared_ptr<const MergedChunks> merged_chunks, old_merged_chunks;
   for (;;) {
     {
       std::lock_guard lock(mu_);
@@ -173,6 +178,7 @@ bool ClusterRegistry::ApplyStatuses(const std::string& name, StatusMap statuses,
         e.status_version = status_version;
         if (!e.definition) return true;
         old_published = std::move(e.published);
+        old_merged_chunks = std::exchange(e.merged_chunks, std::move(merged_chunks));
         Publish(e, std::move(merged));
         break;
       }
@@ -180,17 +186,30 @@ bool ClusterRegistry::ApplyStatuses(const std::string& name, StatusMap statuses,
       merged_from = e.definition;
     }
     merged = merged_from ? std::make_shared<Cluster>(*merged_from) : nullptr;
-    if (merged) MergeStatuses(*fresh, status_version, merged.get());
+    // (No earlier merge was under these statuses: every chunk is read.)
+    if (merged) merged_chunks = MergeStatuses(fresh, status_version, nullptr, merged.get());
   }
   Notify(name);
   return true;
 }
 
-void ClusterRegistry::MergeStatuses(const StatusMap& statuses, int64_t status_version,
-                                    Cluster* c) const {
+std::shared_ptr<const ClusterRegistry::MergedChunks> ClusterRegistry::MergeStatuses(
+    const std::shared_ptr<const StatusMap>& statuses_ptr, int64_t status_version,
+    const MergedChunks* previous, Cluster* c) const {
+  const StatusMap& statuses = *statuses_ptr;
   c->status_version = status_version;
-  size_t online = 0, normal = 0;
   const bool none = c->check_type == CheckType::kNone;
+  if (previous != nullptr &&
+      (previous->statuses != statuses_ptr || previous->status_version != status_version ||
+       previous->cluster_online != c->online || previous->check_type != c->check_type)) {
+    previous = nullptr;  // merged under other rules: nothing carries over
+  }
+  auto out = std::make_shared<MergedChunks>();
+  out->statuses = statuses_ptr;
+  out->status_version = status_version;
+  out->cluster_online = c->online;
+  out->check_type = c->check_type;
+  out->items.reserve(c->nodes.chunk_count());
   // What node `n` shows under these statuses.
   auto merged = [&](const Node& n) {
     // A spec is built per lookup: skip it when nothing can be found.
@@ -199,39 +218,66 @@ void ClusterRegistry::MergeStatuses(const StatusMap& statuses, int64_t status_ve
     // (Set either way: the copy merged may carry an earlier merge's value.)
     const int64_t last_check_ms = known ? it->second.last_check_ms : 0;
     NodeStatus status = NodeStatus::kInvalid;
-    if (c->online && n.online)
+    if (c->online && n.online) {
       status = none ? NodeStatus::kNormal : known ? it->second.status : status;
+    }
     return std::make_pair(status, last_check_ms);
   };
-  // Chunk by chunk, writing only a chunk where some node changes: the
-  // chunks this version shares with the last one (every chunk a write
-  // did not touch) stay shared.
+  size_t online = 0, normal = 0;
   std::vector<std::pair<NodeStatus, int64_t>> values;
   for (size_t k = 0; k < c->nodes.chunk_count(); ++k) {
-    const NodeList::Chunk& chunk = c->nodes.chunk(k);
-    values.clear();
-    bool changed = false;
-    for (const Node& n : chunk) {
-      values.push_back(merged(n));
-      changed =
-          changed || n.status != values.back().first || n.last_check_ms != values.back().second;
-      if (c->online && n.online) {
-        ++online;
-        if (values.back().first == NodeStatus::kNormal) ++normal;
+    MergedChunks::Item item;
+    item.from = c->nodes.shared_chunk(k);
+    const MergedChunks::Item* done = nullptr;
+    if (previous != nullptr) {
+      auto it = std::lower_bound(
+          previous->items.begin(), previous->items.end(), item.from.get(),
+          [](const MergedChunks::Item& i, const NodeChunk* p) { return i.from.get() < p; });
+      if (it != previous->items.end() && it->from == item.from) done = &*it;
+    }
+    if (done != nullptr) {
+      item.to = done->to;
+      item.online = done->online;
+      item.normal = done->normal;
+      if (item.to != item.from) c->nodes.ReplaceChunk(k, item.to);
+    } else {
+      // Chunk by chunk, writing only a chunk where some node changes: one
+      // this version shares with the last stays shared.
+      const NodeChunk& chunk = *item.from;
+      values.clear();
+      bool changed = false;
+      for (const Node& n : chunk) {
+        values.push_back(merged(n));
+        changed =
+            changed || n.status != values.back().first || n.last_check_ms != values.back().second;
+        if (c->online && n.online) {
+          ++item.online;
+          if (values.back().first == NodeStatus::kNormal) ++item.normal;
+        }
       }
+      if (changed) {
+        NodeList::Chunk& owned = c->nodes.MutableChunk(k);
+        for (size_t i = 0; i < owned.size(); ++i) {
+          owned[i].status = values[i].first;
+          owned[i].last_check_ms = values[i].second;
+        }
+      }
+      item.to = c->nodes.shared_chunk(k);
     }
-    if (!changed) continue;
-    NodeList::Chunk& owned = c->nodes.MutableChunk(k);
-    for (size_t i = 0; i < owned.size(); ++i) {
-      owned[i].status = values[i].first;
-      owned[i].last_check_ms = values[i].second;
-    }
+    online += item.online;
+    normal += item.normal;
+    out->items.push_back(std::move(item));
   }
+  std::sort(out->items.begin(), out->items.end(),
+            [](const MergedChunks::Item& a, const MergedChunks::Item& b) {
+              return a.from.get() < b.from.get();
+            });
   // Panic only once a checker has spoken: a cluster nobody has checked yet
   // is unknown, not failing.
   bool checked = none || status_version > 0;
   c->panic = checked && online > 0 &&
              static_cast<double>(normal) < panic_share_ * static_cast<double>(online);
+  return out;
 }
 
 void ClusterRegistry::Publish(Entry& e, std::shared_ptr<const Cluster> published) {

@@ -131,6 +131,26 @@ class ClusterRegistry {
                std::chrono::milliseconds timeout) const;
 
  private:
+  // What the last merge made of each chunk of a cluster's nodes, so that
+  // the next version's merge skips the chunks it shares with that one (all
+  // a write did not touch): O(chunks) per version instead of O(nodes). A
+  // chunk's result depends only on its nodes (the same chunk object; kept
+  // alive here, so its address is not reused), the statuses (the same map
+  // object, kept too), and the cluster's online flag and check type.
+  struct MergedChunks {
+    std::shared_ptr<const StatusMap> statuses;
+    int64_t status_version = 0;
+    bool cluster_online = true;
+    CheckType check_type = CheckType::kHttp;
+    struct Item {
+      std::shared_ptr<NodeChunk> from;  // the chunk given to the merge
+      std::shared_ptr<NodeChunk> to;    // what it became (often the same)
+      uint32_t online = 0;              // its nodes counted for panic
+      uint32_t normal = 0;
+    };
+    std::vector<Item> items;  // sorted by from.get()
+  };
+
   struct Entry {
     std::shared_ptr<const Cluster> definition;  // nullptr: statuses only
     std::shared_ptr<const SpecIndex> index;     // of definition's nodes, or null
@@ -142,11 +162,17 @@ class ClusterRegistry {
     // The definition merged with `statuses` (the definition itself when it
     // came after them).
     std::shared_ptr<const Cluster> published;
+    std::shared_ptr<const MergedChunks> merged_chunks;  // of the last merge, or null
   };
 
   // Sets every node's published status in `c` from `statuses` (the merge
-  // rules above) and the cluster's panic flag. O(nodes); no lock needed.
-  void MergeStatuses(const StatusMap& statuses, int64_t status_version, Cluster* c) const;
+  // rules above) and the cluster's panic flag; no lock needed. A chunk that
+  // `previous` (may be null) merged under the same statuses takes that
+  // result as it is; every other chunk is read, and copied only if a node
+  // in it changes. Returns what this merge made of each chunk.
+  std::shared_ptr<const MergedChunks> MergeStatuses(
+      const std::shared_ptr<const StatusMap>& statuses, int64_t status_version,
+      const MergedChunks* previous, Cluster* c) const;
   // REQUIRES: mu_ held.
   void Publish(Entry& entry, std::shared_ptr<const Cluster> published);
   bool HoldsLocked(const std::string& name, int64_t version, bool deleted) const;

@@ -23,8 +23,11 @@ size_t ClusterBucketState::stored_bytes() const {
 Cluster ClusterBucketState::Assemble() const {
   Cluster c = fields;
   c.nodes.clear();
-  // A chunk per bucket.
-  for (const Bucket& b : buckets) c.nodes.AppendChunk(std::make_shared<NodeChunk>(b.nodes));
+  for (const Bucket& b : buckets) {
+    if (b.chunk == nullptr) b.chunk = std::make_shared<NodeChunk>(b.nodes);
+    // Shared: the cluster's NodeList copies it before any change.
+    c.nodes.AppendChunk(b.chunk);
+  }
   return c;
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,11 @@ struct ClusterBucketState {
     std::vector<std::string> texts;  // nodes[k]'s JSON as stored; empty if not known
     size_t json_bytes = 0;           // its JSON
     size_t stored_bytes = 0;         // its znode's data (compressed or not)
+    // `nodes` as a NodeList chunk, made by Assemble() once for this content
+    // and shared by every cluster assembled from it since: a version that
+    // changes one bucket copies that bucket's nodes, not the cluster's.
+    // Whoever changes `nodes` resets it (a new Bucket starts without).
+    mutable std::shared_ptr<NodeChunk> chunk;
   };
 
   Form form = Form::kUnknown;
@@ -48,7 +54,8 @@ struct ClusterBucketState {
   size_t node_count() const;
   size_t json_bytes() const;
   size_t stored_bytes() const;
-  // The cluster: `fields` and every bucket's nodes, bucket by bucket.
+  // The cluster: `fields` and every bucket's nodes, bucket by bucket, a
+  // chunk per bucket (shared with earlier assemblies where unchanged).
   Cluster Assemble() const;
 };
 

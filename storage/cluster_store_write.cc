@@ -392,7 +392,10 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
   if (changes != nullptr) {
     auto get = [&](uint32_t b) -> Bucket& {
       auto [it, fresh] = work.try_emplace(b);
-      if (fresh) it->second = st->buckets[b];
+      if (fresh) {
+        it->second = st->buckets[b];
+        it->second.chunk.reset();  // its nodes are about to change
+      }
       return it->second;
     };
     planned = true;

@@ -19,7 +19,7 @@
 //    sending includes.
 // 4. Over the measured window: batches and mutations per batch from the
 //    leader's /sys/status, CPU seconds of `pids` (the three jcm-servers and
-//    ZooKeeper, from /proc) per registration.
+//    ZooKeeper, from /proc) per registration, summed and each pid's own.
 // 5. Afterwards: every acknowledged add that no remove took is present on
 //    every instance.
 //
@@ -360,12 +360,22 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup));
   WriteCounters w0 = LeaderWrites(o.all);
   double cpu0 = CpuSeconds(o.pids);
+  std::vector<double> cpu0_each;  // per pid, in --pids order
+  for (int pid : o.pids) cpu0_each.push_back(CpuSeconds({pid}));
   auto start = Clock::now();
   measuring = true;
   std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
   measuring = false;
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   double cpu = CpuSeconds(o.pids) - cpu0;
+  std::string cpu_each;  // ms per mutation of each pid, "/"-separated
+  for (size_t k = 0; k < o.pids.size(); ++k) {
+    const double ms = 1000.0 * (CpuSeconds({o.pids[k]}) - cpu0_each[k]) /
+                      std::max<double>(1.0, static_cast<double>(adds + removes));
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%s%.3f", k == 0 ? "" : "/", ms);
+    cpu_each += buf;
+  }
   WriteCounters w1 = LeaderWrites(o.all);
   stop = true;
   for (auto& t : threads) t.join();
@@ -409,13 +419,14 @@ int main(int argc, char** argv) {
       "jcm_register nodes=%ld threads=%d seconds=%.2f adds_per_s=%.0f removes_per_s=%.0f "
       "mutations_per_s=%.0f failed=%ld missing=%ld add_p50_ms=%.1f add_p99_ms=%.1f "
       "batches_per_s=%.1f mutations_per_batch=%.1f cpu_ms_per_mutation=%.3f "
+      "cpu_ms_per_mutation_by_pid=%s "
       "vis_all_p50_ms=%.1f vis_all_p99_ms=%.1f vis_ack_all_p50_ms=%.1f vis_ack_all_p99_ms=%.1f "
       "probes=%zu%s%s%s\n",
       o.nodes, o.threads, elapsed, adds.load() / elapsed, removes.load() / elapsed,
       (adds.load() + removes.load()) / elapsed, failed.load(), missing, Pct(add_ms, 0.5),
       Pct(add_ms, 0.99), batches / elapsed, batches > 0 ? mutations / batches : 0.0,
       (adds + removes) > 0 ? 1000.0 * cpu / static_cast<double>(adds + removes) : 0.0,
-      Pct(worst, 0.5), Pct(worst, 0.99), Pct(visible_all_from_ack_ms, 0.5),
+      cpu_each.c_str(), Pct(worst, 0.5), Pct(worst, 0.99), Pct(visible_all_from_ack_ms, 0.5),
       Pct(visible_all_from_ack_ms, 0.99), worst.size(), vis.c_str(),
       first_error.empty() ? "" : " first_error=", first_error.c_str());
   return (failed > 0 || missing > 0) ? 1 : 0;

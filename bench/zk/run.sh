@@ -111,6 +111,19 @@ for run in $(seq 1 "$RUNS"); do
   [ -n "$target" ] || { jcm_log "no $REG_VIA with a known leader"; exit 1; }
   all=$(IFS=,; echo "${addrs[*]}")
   pidlist=$(IFS=,; echo "${pids[*]}")
+  # Who is who, for cpu_ms_per_mutation_by_pid (ZooKeeper, then the servers
+  # in this order).
+  roles=""
+  for a in "${addrs[@]}"; do
+    if [ "$a" = "$target" ]; then
+      roles+=" $a=target"
+    elif grep -Eq '"isLeader" *: *true' <<<"$(curl -s --max-time 1 "http://$a/sys/status" || true)"; then
+      roles+=" $a=leader"
+    else
+      roles+=" $a=follower"
+    fi
+  done
+  echo "run $run: pids (ZooKeeper first) $pidlist, servers in order:$roles"
   for n in $SIZES; do
     reg=$("$BIN/jcm-bench-register" --target "$target" --all "$all" --threads "$REG_THREADS" \
       --nodes "$n" --seconds "$REG_SECONDS" --warmup "$REG_WARMUP" --probe-ms "$PROBE_MS" \

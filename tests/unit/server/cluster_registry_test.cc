@@ -286,5 +286,69 @@ TEST(ClusterRegistry, SpecIndexTravelsWithItsDefinition) {
   EXPECT_EQ(r.ForWrite("web").index, nullptr);
 }
 
+// A cluster of `nodes` nodes made from `raw`'s chunks, as a follower
+// assembles one from the buckets it holds: unmerged (every status INVALID),
+// the chunks themselves shared.
+Cluster FromChunks(int64_t version, const NodeList& raw, CheckType type) {
+  Cluster c = MakeCluster(version, 0, type);
+  for (size_t k = 0; k < raw.chunk_count(); ++k) c.nodes.AppendChunk(raw.shared_chunk(k));
+  return c;
+}
+
+// Versions share the chunks their writes did not touch, merged once: a new
+// version's unchanged chunk is served as the very chunk the last version
+// served, statuses and all; only the changed chunk is merged again.
+TEST(ClusterRegistry, UnchangedChunksAreMergedOnceAndShared) {
+  ClusterRegistry r;
+  const int count = 3 * static_cast<int>(NodeList::kChunkNodes);
+  const NodeList raw = MakeCluster(1, count).nodes;
+  ASSERT_TRUE(r.ApplyDefinition(FromChunks(10, raw, CheckType::kNone), 1));
+  auto v1 = r.Get("web");
+  ASSERT_EQ(v1->nodes.chunk_count(), 3u);
+  for (const Node& n : v1->nodes) EXPECT_EQ(n.status, NodeStatus::kNormal);
+  EXPECT_NE(&v1->nodes.chunk(0), &raw.chunk(0));  // merged: a copy of the raw chunk
+
+  // The next version: the same raw chunks but chunk 1, one node changed.
+  Cluster next = FromChunks(11, raw, CheckType::kNone);
+  next.nodes.Mutable(NodeList::kChunkNodes + 5).online = false;
+  ASSERT_TRUE(r.ApplyDefinition(std::move(next), 2));
+  auto v2 = r.Get("web");
+  EXPECT_EQ(&v2->nodes.chunk(0), &v1->nodes.chunk(0));
+  EXPECT_EQ(&v2->nodes.chunk(2), &v1->nodes.chunk(2));
+  EXPECT_NE(&v2->nodes.chunk(1), &v1->nodes.chunk(1));
+  EXPECT_EQ(v2->nodes[NodeList::kChunkNodes + 5].status, NodeStatus::kInvalid);
+  EXPECT_EQ(v2->nodes[NodeList::kChunkNodes + 4].status, NodeStatus::kNormal);
+  EXPECT_EQ(v1->nodes[NodeList::kChunkNodes + 5].status, NodeStatus::kNormal);  // unchanged
+  EXPECT_FALSE(v2->panic);
+}
+
+// What was merged under earlier statuses, or another cluster switch, is
+// not reused: the same raw chunks show the statuses of the moment.
+TEST(ClusterRegistry, MergedChunksFollowNewStatusesAndTheClusterSwitch) {
+  ClusterRegistry r;
+  const int count = 2 * static_cast<int>(NodeList::kChunkNodes);
+  const NodeList raw = MakeCluster(1, count).nodes;
+  Cluster first = FromChunks(10, raw, CheckType::kHttp);
+  ASSERT_TRUE(r.ApplyStatuses("web", AllStatus(first, NodeStatus::kNormal), 5));
+  ASSERT_TRUE(r.ApplyDefinition(std::move(first), 1));
+  for (const Node& n : r.Get("web")->nodes) EXPECT_EQ(n.status, NodeStatus::kNormal);
+
+  Cluster probe = FromChunks(0, raw, CheckType::kHttp);
+  ASSERT_TRUE(r.ApplyStatuses("web", AllStatus(probe, NodeStatus::kAbnormal), 6));
+  // A new version of the same raw chunks, after the statuses changed.
+  ASSERT_TRUE(r.ApplyDefinition(FromChunks(11, raw, CheckType::kHttp), 2));
+  auto v2 = r.Get("web");
+  for (const Node& n : v2->nodes) EXPECT_EQ(n.status, NodeStatus::kAbnormal) << n.ip;
+  EXPECT_TRUE(v2->panic);
+
+  Cluster offline = FromChunks(12, raw, CheckType::kHttp);
+  offline.online = false;
+  ASSERT_TRUE(r.ApplyDefinition(std::move(offline), 3));
+  for (const Node& n : r.Get("web")->nodes) EXPECT_EQ(n.status, NodeStatus::kInvalid) << n.ip;
+
+  ASSERT_TRUE(r.ApplyDefinition(FromChunks(13, raw, CheckType::kNone), 4));
+  for (const Node& n : r.Get("web")->nodes) EXPECT_EQ(n.status, NodeStatus::kNormal) << n.ip;
+}
+
 }  // namespace
 }  // namespace jcm

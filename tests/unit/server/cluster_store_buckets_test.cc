@@ -157,7 +157,8 @@ TEST_F(ClusterStoreBucketsTest, OneNodeWriteSetsTheHeaderAndOneBucket) {
   ASSERT_TRUE(writer.PutCluster(MakeCluster("big", 5000)).ok());
   const ClusterBuckets::Header before = Header("big");
   ASSERT_GT(before.versions.size(), 1u);
-  ASSERT_TRUE(reader_store_.Load("big", false).ok());
+  Result<StoredCluster> first = reader_store_.Load("big", false);
+  ASSERT_TRUE(first.ok());
 
   auto expect_header_and_one_bucket = [&](const std::vector<std::vector<ZkOp>>& multis,
                                           const std::string& spec) {
@@ -188,6 +189,15 @@ TEST_F(ClusterStoreBucketsTest, OneNodeWriteSetsTheHeaderAndOneBucket) {
   EXPECT_EQ(read->cluster.version, ack->version);
   EXPECT_EQ(read->cluster.nodes.size(), 5001u);
   EXPECT_EQ(zk_.gets() - gets, 2);  // the header and the one changed bucket
+  // A chunk per bucket, and the reader's two versions share all but the
+  // changed bucket's: assembling a version copies one bucket's nodes.
+  ASSERT_EQ(read->cluster.nodes.chunk_count(), before.versions.size());
+  ASSERT_EQ(first->cluster.nodes.chunk_count(), before.versions.size());
+  size_t fresh_chunks = 0;
+  for (size_t k = 0; k < before.versions.size(); ++k) {
+    fresh_chunks += &read->cluster.nodes.chunk(k) != &first->cluster.nodes.chunk(k) ? 1 : 0;
+  }
+  EXPECT_EQ(fresh_chunks, 1u);
   EXPECT_EQ(registry.Get("big")->version, ack->version);
 
   // A removal, then a node changed in place, through the writer.
