@@ -164,17 +164,19 @@ Status CheckTargetPolicy::CheckNewNodes(const std::vector<Node>& nodes, const st
   return Status::Ok();
 }
 
+std::string CheckTargetPolicy::MarkOf(const Cluster& cluster, const Node& node) const {
+  return cluster.check_type == CheckType::kNone ? std::string() : Refusal(node.ip);
+}
+
 void CheckTargetPolicy::Mark(Cluster* cluster) const {
-  // Nothing is probed in a NONE cluster: marks are only cleared.
-  const bool none = cluster->check_type == CheckType::kNone;
-  // Reads every node, and writes (copying its chunk if shared with another
-  // version) only a node whose mark changes: most versions change none.
+  // Writes (copying its chunk if shared with another version) only a node
+  // whose mark changes.
   NodeList& nodes = cluster->nodes;
   for (size_t k = 0; k < nodes.chunk_count(); ++k) {
     for (size_t i = 0; i < nodes.chunk(k).size(); ++i) {
       // (Re-read after a write: the write may have copied the chunk.)
       const Node& n = nodes.chunk(k)[i];
-      std::string why = none ? std::string() : Refusal(n.ip);
+      std::string why = MarkOf(*cluster, n);
       if (why != n.not_checked) nodes.MutableChunk(k)[i].not_checked = std::move(why);
     }
   }

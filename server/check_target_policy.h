@@ -52,8 +52,10 @@ class CheckTargetPolicy {
   Status CheckNewNodes(const std::vector<Node>& nodes, const std::string& field,
                        const std::function<bool(const Node&)>& stored) const;
 
+  // Node::not_checked for `node` of `cluster`: Refusal(node.ip), or empty
+  // for a cluster with checkType NONE (never probed: nothing is marked).
+  std::string MarkOf(const Cluster& cluster, const Node& node) const;
   // Sets Node::not_checked on every node of `cluster` (cleared where allowed).
-  // Clusters with checkType NONE are never probed: nothing is marked.
   void Mark(Cluster* cluster) const;
 
   // The networks, as given (for /sys/status and logs).

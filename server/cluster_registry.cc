@@ -54,7 +54,6 @@ ClusterRegistry::WriteBase ClusterRegistry::ForWrite(const std::string& name) co
 bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_t czxid,
                                       std::shared_ptr<const SpecIndex> index) {
   const std::string name = def.name;
-  if (marker_) marker_(&def);
   // Merged and, for the replaced versions, freed outside mu_: for a large
   // cluster both are O(nodes), and mu_ serves every read.
   auto fresh = std::make_shared<Cluster>(std::move(def));
@@ -93,7 +92,7 @@ bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_
       merged_at = e.status_version;
       previous = e.merged_chunks;
     }
-    merged_chunks = MergeStatuses(statuses, merged_at, previous.get(), fresh.get());
+    merged_chunks = MergeStatuses(statuses, merged_at, previous.get(), true, fresh.get());
   }
   Notify(name);
   return true;
@@ -187,7 +186,10 @@ bool ClusterRegistry::ApplyStatuses(const std::string& name, StatusMap statuses,
     }
     merged = merged_from ? std::make_shared<Cluster>(*merged_from) : nullptr;
     // (No earlier merge was under these statuses: every chunk is read.)
-    if (merged) merged_chunks = MergeStatuses(fresh, status_version, nullptr, merged.get());
+    // (The definition is marked: only statuses change.)
+    if (merged) {
+      merged_chunks = MergeStatuses(fresh, status_version, nullptr, false, merged.get());
+    }
   }
   Notify(name);
   return true;
@@ -195,7 +197,7 @@ bool ClusterRegistry::ApplyStatuses(const std::string& name, StatusMap statuses,
 
 std::shared_ptr<const ClusterRegistry::MergedChunks> ClusterRegistry::MergeStatuses(
     const std::shared_ptr<const StatusMap>& statuses_ptr, int64_t status_version,
-    const MergedChunks* previous, Cluster* c) const {
+    const MergedChunks* previous, bool mark, Cluster* c) const {
   const StatusMap& statuses = *statuses_ptr;
   c->status_version = status_version;
   const bool none = c->check_type == CheckType::kNone;
@@ -223,8 +225,10 @@ std::shared_ptr<const ClusterRegistry::MergedChunks> ClusterRegistry::MergeStatu
     }
     return std::make_pair(status, last_check_ms);
   };
+  mark = mark && marker_ != nullptr;
   size_t online = 0, normal = 0;
   std::vector<std::pair<NodeStatus, int64_t>> values;
+  std::vector<std::pair<size_t, std::string>> marks;  // (node in chunk, new mark)
   for (size_t k = 0; k < c->nodes.chunk_count(); ++k) {
     MergedChunks::Item item;
     item.from = c->nodes.shared_chunk(k);
@@ -245,27 +249,40 @@ std::shared_ptr<const ClusterRegistry::MergedChunks> ClusterRegistry::MergeStatu
       // this version shares with the last stays shared.
       const NodeChunk& chunk = *item.from;
       values.clear();
+      marks.clear();
       bool changed = false;
       for (const Node& n : chunk) {
         values.push_back(merged(n));
         changed =
             changed || n.status != values.back().first || n.last_check_ms != values.back().second;
+        if (mark) {
+          std::string m = marker_(*c, n);
+          if (m != n.not_checked) marks.emplace_back(values.size() - 1, std::move(m));
+        }
         if (c->online && n.online) {
           ++item.online;
           if (values.back().first == NodeStatus::kNormal) ++item.normal;
         }
       }
-      if (changed) {
+      if (changed || !marks.empty()) {
         NodeList::Chunk& owned = c->nodes.MutableChunk(k);
         for (size_t i = 0; i < owned.size(); ++i) {
           owned[i].status = values[i].first;
           owned[i].last_check_ms = values[i].second;
         }
+        for (auto& [i, m] : marks) owned[i].not_checked = std::move(m);
       }
       item.to = c->nodes.shared_chunk(k);
     }
     online += item.online;
     normal += item.normal;
+    if (item.to != item.from) {
+      // The next version starts from this one's chunks: its result, merged
+      // again under the same rules, is itself.
+      MergedChunks::Item same = item;
+      same.from = item.to;
+      out->items.push_back(std::move(same));
+    }
     out->items.push_back(std::move(item));
   }
   std::sort(out->items.begin(), out->items.end(),

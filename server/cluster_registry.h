@@ -67,10 +67,14 @@ class ClusterRegistry {
   };
   Totals totals() const;
 
-  // Runs on every definition ApplyDefinition takes, before it is held (the
-  // check-target policy marks nodes it will not probe, Node::not_checked).
+  // The mark of a node of a cluster (Node::not_checked: why the check-target
+  // policy will not probe it; empty when it may). A pure function of the
+  // node and the cluster's check type. ApplyDefinition marks every node of
+  // a definition before it is held, reusing the marks of chunks an earlier
+  // version shared (see MergedChunks).
   // REQUIRES: set before the first ApplyDefinition; not changed after.
-  void SetDefinitionMarker(std::function<void(Cluster*)> marker) { marker_ = std::move(marker); }
+  using NodeMarker = std::function<std::string(const Cluster&, const Node&)>;
+  void SetNodeMarker(NodeMarker marker) { marker_ = std::move(marker); }
 
   std::shared_ptr<const Cluster> Get(const std::string& name) const;
   std::vector<std::shared_ptr<const Cluster>> List() const;  // sorted by name
@@ -136,7 +140,10 @@ class ClusterRegistry {
   // a write did not touch): O(chunks) per version instead of O(nodes). A
   // chunk's result depends only on its nodes (the same chunk object; kept
   // alive here, so its address is not reused), the statuses (the same map
-  // object, kept too), and the cluster's online flag and check type.
+  // object, kept too), and the cluster's online flag and check type. Every
+  // result is marked (NodeMarker): ApplyDefinition marks what it merges,
+  // and ApplyStatuses merges held definitions, marked already. A result
+  // is listed as its own input too: the next version shares it.
   struct MergedChunks {
     std::shared_ptr<const StatusMap> statuses;
     int64_t status_version = 0;
@@ -166,13 +173,14 @@ class ClusterRegistry {
   };
 
   // Sets every node's published status in `c` from `statuses` (the merge
-  // rules above) and the cluster's panic flag; no lock needed. A chunk that
-  // `previous` (may be null) merged under the same statuses takes that
-  // result as it is; every other chunk is read, and copied only if a node
-  // in it changes. Returns what this merge made of each chunk.
+  // rules above), its mark if `mark`, and the cluster's panic flag; no lock
+  // needed. A chunk that `previous` (may be null) merged under the same
+  // statuses takes that result as it is; every other chunk is read, and
+  // copied only if a node in it changes. Returns what this merge made of
+  // each chunk.
   std::shared_ptr<const MergedChunks> MergeStatuses(
       const std::shared_ptr<const StatusMap>& statuses, int64_t status_version,
-      const MergedChunks* previous, Cluster* c) const;
+      const MergedChunks* previous, bool mark, Cluster* c) const;
   // REQUIRES: mu_ held.
   void Publish(Entry& entry, std::shared_ptr<const Cluster> published);
   bool HoldsLocked(const std::string& name, int64_t version, bool deleted) const;
@@ -183,7 +191,7 @@ class ClusterRegistry {
   }
 
   const double panic_share_;
-  std::function<void(Cluster*)> marker_;  // fixed before use
+  NodeMarker marker_;  // fixed before use
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::map<std::string, Entry> entries_;              // GUARDED_BY(mu_)

@@ -20,7 +20,8 @@ ClusterService::ClusterService(Options options, std::unique_ptr<ZkApi> zk)
     : options_(std::move(options)), registry_(options_.panic_share), zk_(std::move(zk)) {
   policy_ =
       options_.check_policy ? options_.check_policy : std::make_shared<const CheckTargetPolicy>();
-  registry_.SetDefinitionMarker([p = policy_](Cluster* c) { p->Mark(c); });
+  registry_.SetNodeMarker(
+      [p = policy_](const Cluster& c, const Node& n) { return p->MarkOf(c, n); });
   zk_->SetEventHandler([this](const ZkEvent& ev) { OnZkEvent(ev); });
   store_ = std::make_unique<ClusterStore>(zk_.get(), options_.zk_root);
   membership_ = std::make_unique<Membership>(zk_.get(), options_.zk_root, options_.self_address);

@@ -63,11 +63,8 @@ TEST(ClusterRegistry, TotalsFollowDefinitionsNotStaleReads) {
 
 TEST(ClusterRegistry, DefinitionMarkerSeesEveryDefinitionBeforeItIsServed) {
   ClusterRegistry r;
-  r.SetDefinitionMarker([](Cluster* c) {
-    for (size_t i = 0; i < c->nodes.size(); ++i) {
-      Node& n = c->nodes.Mutable(i);
-      n.not_checked = n.ip == "127.0.0.2" ? "refused: test" : "";
-    }
+  r.SetNodeMarker([](const Cluster&, const Node& n) {
+    return n.ip == "127.0.0.2" ? std::string("refused: test") : std::string();
   });
   ASSERT_TRUE(r.ApplyDefinition(MakeCluster(1, 3), 0));
   auto c = r.Get("web");
@@ -77,6 +74,16 @@ TEST(ClusterRegistry, DefinitionMarkerSeesEveryDefinitionBeforeItIsServed) {
   // Statuses published later keep the mark.
   ASSERT_TRUE(r.ApplyStatuses("web", AllStatus(*c, NodeStatus::kNormal), 5));
   EXPECT_EQ(r.Get("web")->nodes[1].not_checked, "refused: test");
+  // A version made from the held one (its chunks shared, marks reused)
+  // keeps it; one that brings the node anew gets it again.
+  Cluster next = CopyForEdit(*r.Get("web"));
+  next.version = 2;
+  next.nodes.Mutable(0).weight = 7;
+  ASSERT_TRUE(r.ApplyDefinition(std::move(next), 1));
+  EXPECT_EQ(r.Get("web")->nodes[1].not_checked, "refused: test");
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(3, 3), 2));
+  EXPECT_EQ(r.Get("web")->nodes[1].not_checked, "refused: test");
+  EXPECT_EQ(r.Get("web")->nodes[2].not_checked, "");
 }
 
 TEST(ClusterRegistry, UncheckedNodesAreInvalidAndNoPanicYet) {
