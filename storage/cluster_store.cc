@@ -260,7 +260,9 @@ Result<StoredCluster> ClusterStore::LoadBucketed(const std::string& name, const 
                                   " is not the znode's name");
     }
     if (s.ok() && h.delta && held_version > 0 && h.delta->base_version == held_version &&
-        held_znode_version >= 0 && stat.version == held_znode_version + 1) {
+        held_znode_version >= 0 && stat.version == held_znode_version + 1 &&
+        st.form == ClusterBucketState::Form::kBuckets &&
+        stat.version - st.header_version <= kMaxDeltaLag) {
       // One write after what the caller holds, and it says what it changed:
       // no bucket is read. (This state stays at its own header version; a
       // later read, or this instance's first write, reads what moved.)

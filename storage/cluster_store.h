@@ -94,6 +94,12 @@ class ClusterStore {
   // One multi() of a bucketed write carries at most about this many bytes:
   // ZooKeeper drops a request of jute.maxbuffer (1 MiB) or more.
   static constexpr size_t kMaxMultiBytes = 512 * 1024;
+  // A header's delta is taken only while the buckets this store holds are
+  // at most this many writes older than the header: each delta taken
+  // leaves them further behind, and the load that brings them up to date
+  // reads every bucket changed since (unbounded, a follower of a
+  // 20,000-node cluster under steady writes saw p99 visibility of 0.4-1 s).
+  static constexpr int32_t kMaxDeltaLag = 8;
 
   ClusterStore(ZkApi* zk, std::string root);
 

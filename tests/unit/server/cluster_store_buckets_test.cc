@@ -283,6 +283,21 @@ TEST_F(ClusterStoreBucketsTest, OneWriteBehindReadsTheHeaderDeltaNotTheBuckets) 
   Result<StoredCluster> again = reader_store_.Load("big", false);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->delta.has_value());
+
+  // A caller one write behind whose buckets here are further behind (it
+  // took deltas, or acks) gets the delta while they are at most
+  // kMaxDeltaLag writes old, and the buckets after that.
+  int64_t version = again->cluster.version;
+  int32_t znode_version = again->znode_version;
+  for (int w = 1; w <= ClusterStore::kMaxDeltaLag + 1; ++w) {
+    Result<WriteAck> add = writer.AddNodes("big", {MakeNode(91000 + w)});
+    ASSERT_TRUE(add.ok());
+    Result<StoredCluster> r = reader_store_.Load("big", false, version, znode_version);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->delta.has_value(), w <= ClusterStore::kMaxDeltaLag) << w;
+    version = add->version;
+    znode_version = r->znode_version;
+  }
 }
 
 TEST_F(ClusterStoreBucketsTest, StaleVersionConflictsAndLostFenceIsNotLeader) {
