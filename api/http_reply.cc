@@ -91,17 +91,13 @@ json OpsJson(const WriteDelta& delta) {
 
 }  // namespace
 
-const std::string& DeltaOpsText(const WriteDelta& delta) {
-  std::call_once(delta.ops_text_once, [&] { delta.ops_text = DumpJson(OpsJson(delta)); });
-  return delta.ops_text;
-}
-
 std::string WriteAckText(const WriteAck& ack) {
   if (ack.deleted || !ack.delta) return DumpJson(WriteAckJson(ack));
   const WriteDelta& delta = *ack.delta;
+  std::call_once(delta.ops_text_once, [&] { delta.ops_text = DumpJson(OpsJson(delta)); });
   // nlohmann's (sorted) key order: applied, base, name, version, znodeVersion.
   std::string out = "{\"applied\":";
-  out += DeltaOpsText(delta);
+  out += delta.ops_text;
   out += ",\"base\":" + std::to_string(delta.base_version);
   out += ",\"name\":" + DumpJson(json(ack.name));
   out += ",\"version\":" + std::to_string(ack.version);
@@ -128,45 +124,6 @@ json WriteAckJson(const WriteAck& ack) {
 
 namespace {
 
-// `applied`, OpsJson()'s array, into delta->ops; false if it is not one.
-bool ParseOps(const json& applied, WriteDelta* delta) {
-  if (!applied.is_array()) return false;
-  for (const json& o : applied) {
-    if (!o.is_object()) return false;
-    AppliedOp op;
-    if (auto add = o.find("add"); add != o.end()) {
-      if (!add->is_array()) return false;
-      op.kind = AppliedOp::Kind::kAddNodes;
-      for (const json& n : *add) {
-        Node node;
-        if (!DecodeNode(n, "applied.add", &node).ok()) return false;
-        op.nodes.push_back(std::move(node));
-      }
-    } else if (auto rm = o.find("remove"); rm != o.end()) {
-      if (!rm->is_array()) return false;
-      op.kind = AppliedOp::Kind::kRemoveNodes;
-      for (const json& spec : *rm) {
-        if (!spec.is_string()) return false;
-        op.specs.push_back(spec.get<std::string>());
-      }
-    } else {
-      auto online = o.find("online");
-      if (online == o.end() || !online->is_boolean()) return false;
-      op.online = online->get<bool>();
-      auto spec = o.find("spec");
-      if (spec == o.end()) {
-        op.kind = AppliedOp::Kind::kSetClusterOnline;
-      } else {
-        if (!spec->is_string()) return false;
-        op.kind = AppliedOp::Kind::kSetNodeOnline;
-        op.specs.push_back(spec->get<std::string>());
-      }
-    }
-    delta->ops.push_back(std::move(op));
-  }
-  return true;
-}
-
 // The delta of a leader's ack; null when absent or not understood (the
 // follower then waits for its watch, as with an older leader).
 std::shared_ptr<const WriteDelta> ParseDelta(const json& data) {
@@ -174,26 +131,49 @@ std::shared_ptr<const WriteDelta> ParseDelta(const json& data) {
   auto zv = data.find("znodeVersion");
   auto applied = data.find("applied");
   if (base == data.end() || zv == data.end() || applied == data.end()) return nullptr;
-  if (!base->is_number_integer() || !zv->is_number_integer()) return nullptr;
+  if (!base->is_number_integer() || !zv->is_number_integer() || !applied->is_array()) {
+    return nullptr;
+  }
   auto delta = std::make_shared<WriteDelta>();
   delta->base_version = base->get<int64_t>();
   delta->znode_version = zv->get<int32_t>();
-  if (!ParseOps(*applied, delta.get())) return nullptr;
+  for (const json& o : *applied) {
+    if (!o.is_object()) return nullptr;
+    AppliedOp op;
+    if (auto add = o.find("add"); add != o.end()) {
+      if (!add->is_array()) return nullptr;
+      op.kind = AppliedOp::Kind::kAddNodes;
+      for (const json& n : *add) {
+        Node node;
+        if (!DecodeNode(n, "applied.add", &node).ok()) return nullptr;
+        op.nodes.push_back(std::move(node));
+      }
+    } else if (auto rm = o.find("remove"); rm != o.end()) {
+      if (!rm->is_array()) return nullptr;
+      op.kind = AppliedOp::Kind::kRemoveNodes;
+      for (const json& spec : *rm) {
+        if (!spec.is_string()) return nullptr;
+        op.specs.push_back(spec.get<std::string>());
+      }
+    } else {
+      auto online = o.find("online");
+      if (online == o.end() || !online->is_boolean()) return nullptr;
+      op.online = online->get<bool>();
+      auto spec = o.find("spec");
+      if (spec == o.end()) {
+        op.kind = AppliedOp::Kind::kSetClusterOnline;
+      } else {
+        if (!spec->is_string()) return nullptr;
+        op.kind = AppliedOp::Kind::kSetNodeOnline;
+        op.specs.push_back(spec->get<std::string>());
+      }
+    }
+    delta->ops.push_back(std::move(op));
+  }
   return delta;
 }
 
 }  // namespace
-
-std::shared_ptr<const WriteDelta> DeltaFromOpsText(std::string_view ops, int64_t base_version,
-                                                   int32_t znode_version) {
-  json applied;
-  if (!ParseJsonText(ops, &applied).ok()) return nullptr;
-  auto delta = std::make_shared<WriteDelta>();
-  delta->base_version = base_version;
-  delta->znode_version = znode_version;
-  if (!ParseOps(applied, delta.get())) return nullptr;
-  return delta;
-}
 
 bool ParseWriteAck(const json& data, WriteAck* out) {
   if (!data.is_object()) return false;

@@ -9,9 +9,7 @@
 // Thread-safety: plain values and pure functions.
 #pragma once
 
-#include <memory>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -51,13 +49,6 @@ nlohmann::json WriteAckJson(const WriteAck& ack);
 // DumpJson(WriteAckJson(ack)), byte for byte, with the delta's operations
 // encoded once per delta (see WriteDelta::ops_text) and without a DOM.
 std::string WriteAckText(const WriteAck& ack);
-// The JSON text of `delta`'s operations (an ack's "applied"), made once per
-// delta; also what a leader stores with a write (ClusterBuckets::Delta).
-const std::string& DeltaOpsText(const WriteDelta& delta);
-// The delta DeltaOpsText() described, at those versions; null when `ops`
-// is not such a text.
-std::shared_ptr<const WriteDelta> DeltaFromOpsText(std::string_view ops, int64_t base_version,
-                                                   int32_t znode_version);
 // The inverse, for a leader's reply to a forwarded write. Returns false if
 // `data` is not a write acknowledgement.
 bool ParseWriteAck(const nlohmann::json& data, WriteAck* out);

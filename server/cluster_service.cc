@@ -7,7 +7,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "api/http_reply.h"
 #include "storage/zk_root_guard.h"
 
 namespace jcm {
@@ -123,31 +122,28 @@ bool ClusterService::ApplyAck(const WriteAck& ack) const {
     ++acks_already_held_;  // another ack of the same batch, or the watch, came first
     return false;
   }
-  // The watch's reload of this version is then not decoded (not newer).
-  const bool applied = ApplyDelta(ack.name, base, delta, ack.version);
-  ++(applied ? acks_applied_ : acks_not_applied_);
-  return applied;
-}
-
-bool ClusterService::ApplyDelta(const std::string& name, const ClusterRegistry::WriteBase& base,
-                                const WriteDelta& delta, int64_t version) const {
-  // Exactly the base: one write (one data version) later is this delta.
-  if (!base.definition || base.definition->name != name ||
-      base.definition->version != delta.base_version ||
+  // Exactly the base: one write (one data version) later is this ack.
+  if (!base.definition || base.definition->version != delta.base_version ||
       base.znode_version + 1 != delta.znode_version) {
+    ++acks_not_applied_;
     return false;
   }
   Cluster next = CopyForEdit(*base.definition);
   ClusterEdit edit(&next, base.index);
   for (const AppliedOp& op : delta.ops) {
-    // Cannot fail on the leader's base; if it does, the caller reads the
-    // stored form instead.
-    if (!ClusterWriter::ApplyOp(op, &edit).ok()) return false;
+    if (!ClusterWriter::ApplyOp(op, &edit).ok()) {
+      // Cannot happen on the leader's base; leave it to the watch.
+      ++acks_not_applied_;
+      return false;
+    }
   }
   edit.Finish();
-  next.version = version;
-  return registry_.ApplyDefinition(std::move(next), delta.znode_version, base.czxid,
-                                   edit.TakeIndex());
+  next.version = ack.version;
+  // The watch's reload of this version is then not decoded (not newer).
+  bool applied =
+      registry_.ApplyDefinition(std::move(next), delta.znode_version, base.czxid, edit.TakeIndex());
+  ++(applied ? acks_applied_ : acks_not_applied_);
+  return applied;
 }
 
 uint64_t ClusterService::ChangeCounter() const { return registry_.change_counter(); }
@@ -223,10 +219,7 @@ nlohmann::json ClusterService::SystemStatus() const {
                  {"conflicts", w.conflicts},
                  {"failed", w.failed},
                  {"clustersBeingWritten", PerNameStateCount()}};
-  j["reloads"] = {{"decoded", reloads_decoded_.load()},
-                  {"skipped", reloads_skipped_.load()},
-                  {"fromDelta", reloads_from_delta_.load()},
-                  {"deltaRefused", reloads_delta_refused_.load()}};
+  j["reloads"] = {{"decoded", reloads_decoded_.load()}, {"skipped", reloads_skipped_.load()}};
   j["forwardedAcks"] = {{"applied", acks_applied_.load()},
                         {"alreadyHeld", acks_already_held_.load()},
                         {"leftToWatch", acks_not_applied_.load()}};
@@ -254,15 +247,12 @@ Status ClusterService::CheckWritable(std::string* fence) const {
 }
 
 Status ClusterService::ReloadCluster(const std::string& name, bool watch) {
-  bool use_delta = true;  // until a stored delta fails to apply
-  for (int attempt = 0; attempt < 4; ++attempt) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
     // What is held already need not be decoded again (the leader's own
-    // write, or a change a coalesced earlier event brought in). One write
-    // later, a bucketed cluster's header may say what that write changed.
+    // write, or a change a coalesced earlier event brought in).
     ClusterRegistry::WriteBase held = registry_.ForWrite(name);
     Result<StoredCluster> r =
-        store_->Load(name, watch, held.definition ? held.definition->version : 0,
-                     held.definition && use_delta ? held.znode_version : -1);
+        store_->Load(name, watch, held.definition ? held.definition->version : 0);
     // The get armed a data watch whenever the znode exists (decodable or
     // not): later changes will reach us.
     if (watch && (r.ok() || ClusterStore::IsUnreadable(r.status()))) SetWatched(name, true);
@@ -271,19 +261,6 @@ Status ClusterService::ReloadCluster(const std::string& name, bool watch) {
     if (r.ok() && r->not_newer) {
       ++reloads_skipped_;
       return Status::Ok();
-    }
-    if (r.ok() && r->delta) {
-      std::shared_ptr<const WriteDelta> delta =
-          DeltaFromOpsText(r->delta->ops, r->delta->base_version, r->znode_version);
-      if (delta && ApplyDelta(name, held, *delta, r->cluster.version)) {
-        ++reloads_from_delta_;
-        return Status::Ok();
-      }
-      // Not applied (an ack or another load came first, or the text is not
-      // ours): read the stored form.
-      ++reloads_delta_refused_;
-      use_delta = false;
-      continue;
     }
     if (r.ok()) {
       ++reloads_decoded_;

@@ -131,11 +131,6 @@ class ClusterService : public NameService {
   LeaderInfo Leader() const override;
   bool WaitUntilApplied(const WriteAck& ack, std::chrono::milliseconds timeout) const override;
   bool ApplyAck(const WriteAck& ack) const override;
-  // Applies `delta` to `base` as version `version`, if `base` is exactly
-  // its base (definition and znode data version); false otherwise, or if an
-  // operation does not apply, or the registry holds a newer version.
-  bool ApplyDelta(const std::string& name, const ClusterRegistry::WriteBase& base,
-                  const WriteDelta& delta, int64_t version) const;
   uint64_t ChangeCounter() const override;
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const override;
   void SetChangeListener(ChangeListener listener) override;
@@ -209,10 +204,6 @@ class ClusterService : public NameService {
   // newer than held (not decoded).
   std::atomic<uint64_t> reloads_decoded_{0};
   std::atomic<uint64_t> reloads_skipped_{0};
-  // Watch-driven reloads answered by the delta a bucketed write stored in
-  // its header (no bucket read), and deltas that did not apply.
-  std::atomic<uint64_t> reloads_from_delta_{0};
-  std::atomic<uint64_t> reloads_delta_refused_{0};
   // Forwarded writes applied from the leader's ack / left to the watch /
   // held already when their ack arrived.
   // ApplyAck's per-cluster single flight (striped by name).

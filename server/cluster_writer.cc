@@ -8,7 +8,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "api/http_reply.h"
 #include "model/limits.h"
 #include "model/validation.h"
 #include "server/cluster_edit.h"
@@ -279,26 +278,18 @@ void ClusterWriter::WriteBatch(NameState* state, const std::string& name,
       continue;
     }
     if (before_save_) before_save_(name);
-    // The batch as followers replay it: from its ack, or from the header a
-    // bucketed cluster stores it in (the set is conditional on
-    // base.znode_version, so the write is at the next one).
-    std::shared_ptr<const WriteDelta> delta =
-        existed ? DeltaOf(batch, outcomes, base.definition->version, base.znode_version + 1)
-                : nullptr;
-    ClusterBuckets::Delta stored_delta;
-    if (delta) stored_delta = {delta->base_version, DeltaOpsText(*delta)};
     // `next` moves into the store (no copy); an attempt that fails rebuilds it.
     const auto store_start = std::chrono::steady_clock::now();
-    Result<StoredCluster> r =
-        store_->Save(std::move(next), existed ? base.znode_version : -1, fence,
-                     existed ? changes.get() : nullptr, delta ? &stored_delta : nullptr);
+    Result<StoredCluster> r = store_->Save(std::move(next), existed ? base.znode_version : -1,
+                                           fence, existed ? changes.get() : nullptr);
     if (store_observer_) {
       store_observer_(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - store_start).count());
     }
     if (r.ok()) {
       WriteAck ack{name, r->cluster.version, false};
-      if (delta && delta->znode_version == r->znode_version) ack.delta = std::move(delta);
+      ack.delta =
+          DeltaOf(batch, outcomes, existed ? base.definition->version : 0, r->znode_version);
       // The store keeps the nodes' order, so the batch's index fits them.
       registry_->ApplyDefinition(std::move(r->cluster), r->znode_version, r->czxid,
                                  std::move(index));

@@ -66,13 +66,6 @@ std::string ClusterBuckets::EncodeHeader(const Header& header) {
   out += std::to_string(header.generation);
   out += ",\"nodes\":";
   out += std::to_string(header.node_count);
-  if (header.delta) {
-    out += ",\"delta\":{\"base\":";
-    out += std::to_string(header.delta->base_version);
-    out += ",\"ops\":";
-    out += json(header.delta->ops).dump();  // a JSON string holding the text
-    out += '}';
-  }
   out += '}';
   return out;
 }
@@ -130,21 +123,6 @@ Status ClusterBuckets::DecodeHeader(std::string_view bytes, Header* out) {
       return Status::InvalidArgument(field + ": " + e.dump() + " is not a znode version");
     }
     h.versions.push_back(static_cast<int32_t>(e.get<int64_t>()));
-  }
-  // The delta is a shortcut a reader may take, never needs: one of another
-  // shape (a later jcm's, or damaged) is ignored, not a reason to refuse
-  // the cluster.
-  if (auto d = doc.find("delta"); d != doc.end() && d->is_object()) {
-    auto base = d->find("base");
-    auto ops = d->find("ops");
-    const bool zxid =
-        base != d->end() && base->is_number_integer() &&
-        (base->is_number_unsigned() ? base->get<uint64_t>() >= 1 &&
-                                          base->get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)
-                                    : base->get<int64_t>() >= 1);
-    if (zxid && ops != d->end() && ops->is_string()) {
-      h.delta = Delta{base->get<int64_t>(), ops->get<std::string>()};
-    }
   }
   *out = std::move(h);
   return Status::Ok();

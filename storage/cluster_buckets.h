@@ -11,12 +11,7 @@
 //   {"cluster": <the cluster in the stored form, "nodes": []>,
 //    "generation": G, "nodes": N, "buckets": [v0, v1, ...]}
 // where vi is the data version bucket i must have (B = the array's size, a
-// power of two) and N the node count. A write that changed buckets may add
-//   "delta": {"base": M, "ops": "<JSON text>"}
-// the writer's own account of what it changed, opaque here: a reader that
-// holds exactly the version at mzxid M (and header data version one less)
-// may apply it instead of reading the buckets. Readers that do not know it
-// ignore it, as every reader ignores a delta of another shape. A header {"placeholder": true} marks
+// power of two) and N the node count. A header {"placeholder": true} marks
 // a cluster being created in several writes (too large for one): it is not
 // a cluster yet.
 //
@@ -33,7 +28,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,14 +52,8 @@ class ClusterBuckets {
   static constexpr uint32_t kMaxBuckets = 4096;
   static constexpr size_t kCompressBucketAbove = 1024;
 
-  // See "delta" above.
-  struct Delta {
-    int64_t base_version = 0;  // the mzxid of the header this write replaced
-    std::string ops;
-  };
   struct Header {
     bool placeholder = false;
-    std::optional<Delta> delta;
     Cluster cluster;  // no nodes
     uint64_t generation = 0;
     uint32_t node_count = 0;

@@ -100,8 +100,8 @@ Result<std::vector<std::string>> ClusterStore::ListNames(bool watch, int64_t* pz
   return names;
 }
 
-Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch, int64_t held_version,
-                                         int32_t held_znode_version) {
+Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch,
+                                         int64_t held_version) {
   ZkStat stat;
   const std::string path = ClusterPath(name);
   Result<std::string> data = zk_->Get(path, &stat, watch);
@@ -112,8 +112,7 @@ Result<StoredCluster> ClusterStore::Load(const std::string& name, bool watch, in
     }
     return data.status();
   }
-  return DecodeLoaded(name, path, std::move(data).value(), stat, watch, held_version,
-                      held_znode_version);
+  return DecodeLoaded(name, path, std::move(data).value(), stat, watch, held_version);
 }
 
 namespace {
@@ -132,7 +131,7 @@ StoredCluster NotNewer(const std::string& name, const ZkStat& stat) {
 
 Result<StoredCluster> ClusterStore::DecodeLoaded(const std::string& name, const std::string& path,
                                                  std::string bytes, const ZkStat& stat, bool watch,
-                                                 int64_t held_version, int32_t held_znode_version) {
+                                                 int64_t held_version) {
   if (held_version > 0 && stat.mzxid <= held_version) return NotNewer(name, stat);
   if (bad_log_.Reported(path, stat.mzxid)) {
     return Status::Internal(std::string(kUnreadablePrefix) + path + " (mzxid " +
@@ -154,8 +153,7 @@ Result<StoredCluster> ClusterStore::DecodeLoaded(const std::string& name, const 
   // input check can rule out (an allocation failing), so nothing escapes.
   try {
     if (ClusterBuckets::IsHeader(bytes)) {
-      r = LoadBucketed(name, path, std::move(bytes), stat, watch, held_version, held_znode_version,
-                       entry.get());
+      r = LoadBucketed(name, path, std::move(bytes), stat, watch, held_version, entry.get());
     } else {
       r = DecodeInline(name, path, bytes, stat, entry.get());
     }
@@ -212,8 +210,7 @@ Result<StoredCluster> ClusterStore::DecodeInline(const std::string& name, const 
 
 Result<StoredCluster> ClusterStore::LoadBucketed(const std::string& name, const std::string& path,
                                                  std::string bytes, ZkStat stat, bool watch,
-                                                 int64_t held_version, int32_t held_znode_version,
-                                                 Entry* entry) {
+                                                 int64_t held_version, Entry* entry) {
   ClusterBucketState& st = entry->buckets;
   // Marks the header read last as unreadable (logged once per mzxid).
   auto unreadable = [&](const Status& why) {
@@ -258,18 +255,6 @@ Result<StoredCluster> ClusterStore::LoadBucketed(const std::string& name, const 
     if (s.ok() && h.cluster.name != name) {
       s = Status::InvalidArgument("header.cluster.name: " + QuoteForError(h.cluster.name) +
                                   " is not the znode's name");
-    }
-    if (s.ok() && h.delta && held_version > 0 && h.delta->base_version == held_version &&
-        held_znode_version >= 0 && stat.version == held_znode_version + 1 &&
-        st.form == ClusterBucketState::Form::kBuckets &&
-        stat.version - st.header_version <= kMaxDeltaLag) {
-      // One write after what the caller holds, and it says what it changed:
-      // no bucket is read. (This state stays at its own header version; a
-      // later read, or this instance's first write, reads what moved.)
-      StoredCluster out = NotNewer(name, stat);
-      out.not_newer = false;
-      out.delta = std::move(h.delta);
-      return out;
     }
     if (s.ok()) s = RefreshBuckets(path, h, stat, &st);
     if (s.ok()) {

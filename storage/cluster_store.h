@@ -70,10 +70,6 @@ struct StoredCluster {
   // Load() found the znode not newer than the version its caller holds: the
   // definition was not decoded (`cluster` holds only name and version).
   bool not_newer = false;
-  // Load() found a header whose delta applies to exactly the version its
-  // caller holds: the buckets were not read (`cluster` holds only name and
-  // version); the caller applies the delta, or loads again without it.
-  std::optional<ClusterBuckets::Delta> delta;
 };
 
 // One answer of LoadMany(): NotFound when the znode is absent.
@@ -94,12 +90,6 @@ class ClusterStore {
   // One multi() of a bucketed write carries at most about this many bytes:
   // ZooKeeper drops a request of jute.maxbuffer (1 MiB) or more.
   static constexpr size_t kMaxMultiBytes = 512 * 1024;
-  // A header's delta is taken only while the buckets this store holds are
-  // at most this many writes older than the header: each delta taken
-  // leaves them further behind, and the load that brings them up to date
-  // reads every bucket changed since (unbounded, a follower of a
-  // 20,000-node cluster under steady writes saw p99 visibility of 0.4-1 s).
-  static constexpr int32_t kMaxDeltaLag = 8;
 
   ClusterStore(ZkApi* zk, std::string root);
 
@@ -131,12 +121,8 @@ class ClusterStore {
   // znode whose mzxid is not newer is not decoded (not_newer): the decode is
   // the O(size) part of a reload, and a leader re-reading its own write
   // would only drop it. Nor, with `held_version` > 0, is the version this
-  // store last wrote (its writer publishes it). With `held_znode_version`
-  // >= 0 too (the data version of the held version), a bucketed cluster's
-  // write whose header carries the delta from exactly that version is
-  // answered with the delta (StoredCluster::delta), its buckets not read.
-  Result<StoredCluster> Load(const std::string& name, bool watch, int64_t held_version = 0,
-                             int32_t held_znode_version = -1);
+  // store last wrote (its writer publishes it).
+  Result<StoredCluster> Load(const std::string& name, bool watch, int64_t held_version = 0);
   // Loads many clusters with pipelined reads (see ZkClient::GetMany); one
   // result per name, in order.
   std::vector<LoadResult> LoadMany(const std::vector<std::string>& names, bool watch);
@@ -162,13 +148,8 @@ class ClusterStore {
   // `changes` (optional) says what changed since the definition at
   // `expected_znode_version`; without it a bucketed cluster's nodes are
   // compared bucket by bucket with what is stored.
-  // `delta` (optional): the writer's account of the change, stored in the
-  // header of a bucketed cluster when only some buckets change (see
-  // cluster_buckets.h); its base_version is the mzxid of the version at
-  // `expected_znode_version`.
   Result<StoredCluster> Save(Cluster cluster, int32_t expected_znode_version,
-                             const std::string& fence, const ClusterChanges* changes = nullptr,
-                             const ClusterBuckets::Delta* delta = nullptr);
+                             const std::string& fence, const ClusterChanges* changes = nullptr);
   // Deletes the cluster; returns the zxid of the deletion (the same multi
   // touches <root>/clusters' data, whose Stat carries that zxid, because
   // ZooKeeper returns no Stat for a delete).
@@ -192,13 +173,12 @@ class ClusterStore {
   // reads the buckets it names (and re-reads itself if a write raced).
   Result<StoredCluster> DecodeLoaded(const std::string& name, const std::string& path,
                                      std::string bytes, const ZkStat& stat, bool watch,
-                                     int64_t held_version, int32_t held_znode_version = -1);
+                                     int64_t held_version);
   Result<StoredCluster> DecodeInline(const std::string& name, const std::string& path,
                                      std::string_view bytes, const ZkStat& stat, Entry* entry);
   Result<StoredCluster> LoadBucketed(const std::string& name, const std::string& path,
                                      std::string bytes, ZkStat stat, bool watch,
-                                     int64_t held_version, int32_t held_znode_version,
-                                     Entry* entry);
+                                     int64_t held_version, Entry* entry);
   // The IsUnreadable() status for `path` at `stat.mzxid`, logged the first time.
   Status Unreadable(const std::string& path, const ZkStat& stat, size_t bytes, const Status& why);
   static Status DecodeUnchecked(std::string_view bytes, StoredClusterCodec::FragmentCache* cache,
@@ -212,8 +192,7 @@ class ClusterStore {
 
   // Write paths (cluster_store_buckets.cc). REQUIRES: the entry's mutex.
   Result<StoredCluster> SaveLocked(Entry* entry, Cluster cluster, int32_t expected_znode_version,
-                                   const std::string& fence, const ClusterChanges* changes,
-                                   const ClusterBuckets::Delta* delta);
+                                   const std::string& fence, const ClusterChanges* changes);
   // Makes entry->buckets describe the znode at exactly `expected`.
   Status EnsureState(const std::string& path, int32_t expected, ClusterBucketState* st);
   // Sets the whole document (`json`) in the inline form (creating it when
@@ -230,9 +209,8 @@ class ClusterStore {
   // `out`; or sets `rewrite` (0: inline, else a bucket count) when the write
   // must rewrite the cluster whole instead.
   Status WriteChangedBuckets(Cluster& cluster, int32_t expected, const std::string& fence,
-                             const ClusterChanges* changes, const ClusterBuckets::Delta* delta,
-                             ClusterBucketState* st, StoredCluster* out,
-                             std::optional<uint32_t>* rewrite);
+                             const ClusterChanges* changes, ClusterBucketState* st,
+                             StoredCluster* out, std::optional<uint32_t>* rewrite);
   // After a failed rewrite: deletes the buckets it `created` (and the
   // creation's placeholder at `path`), best effort.
   void Undo(const std::string& path, const std::vector<std::string>& created, bool placeholder,

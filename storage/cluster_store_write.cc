@@ -89,12 +89,11 @@ Result<std::string> ClusterStore::Encode(const Cluster& cluster) {
 }
 
 Result<StoredCluster> ClusterStore::Save(Cluster cluster, int32_t expected_znode_version,
-                                         const std::string& fence, const ClusterChanges* changes,
-                                         const ClusterBuckets::Delta* delta) {
+                                         const std::string& fence, const ClusterChanges* changes) {
   std::shared_ptr<Entry> entry = EntryFor(cluster.name);
   std::lock_guard lock(entry->mu);
   Result<StoredCluster> r =
-      SaveLocked(entry.get(), std::move(cluster), expected_znode_version, fence, changes, delta);
+      SaveLocked(entry.get(), std::move(cluster), expected_znode_version, fence, changes);
   if (!r.ok()) {
     // Refused, or lost on the way (it may have applied): what is stored is
     // read again before the next write. The buckets held stay usable: only
@@ -107,8 +106,7 @@ Result<StoredCluster> ClusterStore::Save(Cluster cluster, int32_t expected_znode
 
 Result<StoredCluster> ClusterStore::SaveLocked(Entry* entry, Cluster cluster, int32_t expected,
                                                const std::string& fence,
-                                               const ClusterChanges* changes,
-                                               const ClusterBuckets::Delta* delta) {
+                                               const ClusterChanges* changes) {
   ClusterBucketState& st = entry->buckets;
   const std::string path = ClusterPath(cluster.name);
   if (expected < 0) {
@@ -152,7 +150,7 @@ Result<StoredCluster> ClusterStore::SaveLocked(Entry* entry, Cluster cluster, in
   if (st.form == Form::kBuckets) {
     StoredCluster out;
     std::optional<uint32_t> rewrite;
-    s = WriteChangedBuckets(cluster, expected, fence, changes, delta, &st, &out, &rewrite);
+    s = WriteChangedBuckets(cluster, expected, fence, changes, &st, &out, &rewrite);
     if (!s.ok()) return s;
     if (!rewrite) return out;
     if (*rewrite > 0) return RewriteBucketed(cluster, expected, *rewrite, fence, &st);
@@ -384,8 +382,8 @@ Result<StoredCluster> ClusterStore::RewriteBucketed(Cluster& cluster, int32_t ex
 
 Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
                                          const std::string& fence, const ClusterChanges* changes,
-                                         const ClusterBuckets::Delta* delta, ClusterBucketState* st,
-                                         StoredCluster* out, std::optional<uint32_t>* rewrite) {
+                                         ClusterBucketState* st, StoredCluster* out,
+                                         std::optional<uint32_t>* rewrite) {
   const uint32_t nb = static_cast<uint32_t>(st->buckets.size());
   const NodeList& nodes = cluster.nodes;
   const size_t n = nodes.size();
@@ -486,8 +484,6 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
   h.node_count = static_cast<uint32_t>(n);
   h.versions.resize(nb);
   for (uint32_t b = 0; b < nb; ++b) h.versions[b] = st->buckets[b].version;
-  // (Only from the version this state is at: a reader checks the same.)
-  if (delta != nullptr && delta->base_version == st->header_mzxid) h.delta = *delta;
   const std::string path = ClusterPath(cluster.name);
   std::vector<ZkOp> ops;
   ops.reserve(work.size() + 2);

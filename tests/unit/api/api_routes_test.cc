@@ -329,41 +329,6 @@ TEST(HttpReply, WriteAckTextIsTheDomsText) {
             DumpJson(WriteAckJson(WriteAck{"web", 9, false})));
 }
 
-// The operations' text alone (what a leader stores in a bucketed header)
-// reads back as the same operations; anything else reads as no delta.
-TEST(HttpReply, DeltaOpsTextRoundTripsAndRefusesOthers) {
-  WriteDelta delta;
-  AppliedOp add;
-  add.kind = AppliedOp::Kind::kAddNodes;
-  Node n;
-  n.ip = "10.0.0.1";
-  n.protos = {{80, Proto::kHttp}};
-  n.udata = "rack \"a\"";
-  add.nodes = {n};
-  AppliedOp remove;
-  remove.kind = AppliedOp::Kind::kRemoveNodes;
-  remove.specs = {"10.0.0.2|HTTP:80"};
-  AppliedOp off;
-  off.kind = AppliedOp::Kind::kSetNodeOnline;
-  off.specs = {"10.0.0.1|HTTP:80"};
-  delta.ops = {add, remove, off};
-  std::shared_ptr<const WriteDelta> back = DeltaFromOpsText(DeltaOpsText(delta), 40, 7);
-  ASSERT_NE(back, nullptr);
-  EXPECT_EQ(back->base_version, 40);
-  EXPECT_EQ(back->znode_version, 7);
-  ASSERT_EQ(back->ops.size(), 3u);
-  EXPECT_EQ(back->ops[0].kind, AppliedOp::Kind::kAddNodes);
-  ASSERT_EQ(back->ops[0].nodes.size(), 1u);
-  EXPECT_TRUE(back->ops[0].nodes[0].SameDefinition(n));
-  EXPECT_EQ(back->ops[1].specs, remove.specs);
-  EXPECT_EQ(back->ops[2].kind, AppliedOp::Kind::kSetNodeOnline);
-  EXPECT_FALSE(back->ops[2].online);
-  for (const char* bad : {"", "{", "{}", "[1]", R"([{"add":5}])", R"([{"remove":[1]}])",
-                          R"([{"online":"yes"}])", R"([{"add":[{"ip":"no"}]}])"}) {
-    EXPECT_EQ(DeltaFromOpsText(bad, 40, 7), nullptr) << bad;
-  }
-}
-
 TEST(HttpReply, InvalidUtf8NeverThrows) {
   HttpReply r = ErrorReply(Status::InvalidArgument("name: '\xff\xfe' bad"));
   EXPECT_EQ(r.status, 400);

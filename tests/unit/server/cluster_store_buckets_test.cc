@@ -12,7 +12,6 @@
 #include <functional>
 #include <random>
 
-#include "api/http_reply.h"
 #include "model/cluster_codec.h"
 #include "server/cluster_registry.h"
 #include "server/cluster_writer.h"
@@ -226,78 +225,6 @@ TEST_F(ClusterStoreBucketsTest, OneNodeWriteSetsTheHeaderAndOneBucket) {
   EXPECT_EQ(read->cluster.FindNode(MakeNode(17).Spec()), nullptr);
   ASSERT_NE(read->cluster.FindNode(MakeNode(18).Spec()), nullptr);
   EXPECT_FALSE(read->cluster.FindNode(MakeNode(18).Spec())->online);
-}
-
-// A bucketed write stores its batch's delta in the header. A reader one
-// write behind gets the delta instead of reading buckets; any other reader
-// reads the buckets as before.
-TEST_F(ClusterStoreBucketsTest, OneWriteBehindReadsTheHeaderDeltaNotTheBuckets) {
-  ClusterRegistry registry;
-  ClusterWriter::Fencing f;
-  f.check_writable = [this](std::string* out) {
-    *out = fence_;
-    return Status::Ok();
-  };
-  f.current_fence = [this] { return fence_; };
-  f.on_fence_lost = [](const std::string&) {};
-  f.reload = [](const std::string&) { return Status::Ok(); };
-  ClusterWriter writer(&writer_store_, &registry, f, ClusterWriter::Options{});
-  ASSERT_TRUE(writer.PutCluster(MakeCluster("big", 5000)).ok());
-  Result<StoredCluster> held = reader_store_.Load("big", false);
-  ASSERT_TRUE(held.ok());
-  EXPECT_FALSE(Header("big").delta.has_value());  // a creation: nothing to replay
-
-  Result<WriteAck> ack = writer.AddNodes("big", {MakeNode(90000)});
-  ASSERT_TRUE(ack.ok()) << ack.status().ToString();
-  ASSERT_TRUE(Header("big").delta.has_value());
-  EXPECT_EQ(Header("big").delta->base_version, held->cluster.version);
-
-  // One write behind: the header alone, and its delta.
-  int gets = zk_.gets();
-  Result<StoredCluster> next =
-      reader_store_.Load("big", false, held->cluster.version, held->znode_version);
-  ASSERT_TRUE(next.ok()) << next.status().ToString();
-  EXPECT_EQ(zk_.gets() - gets, 1);
-  ASSERT_TRUE(next->delta.has_value());
-  EXPECT_FALSE(next->not_newer);
-  EXPECT_EQ(next->cluster.version, ack->version);
-  EXPECT_EQ(next->znode_version, held->znode_version + 1);
-  EXPECT_EQ(next->delta->base_version, held->cluster.version);
-  std::shared_ptr<const WriteDelta> delta =
-      DeltaFromOpsText(next->delta->ops, next->delta->base_version, next->znode_version);
-  ASSERT_NE(delta, nullptr);
-  ASSERT_EQ(delta->ops.size(), 1u);
-  ASSERT_EQ(delta->ops[0].nodes.size(), 1u);
-  EXPECT_EQ(delta->ops[0].nodes[0].Spec(), MakeNode(90000).Spec());
-
-  // Without its znode version, or two writes behind: the buckets, in full.
-  ASSERT_TRUE(writer.RemoveNodes("big", {MakeNode(90000).Spec()}).ok());
-  gets = zk_.gets();
-  Result<StoredCluster> full =
-      reader_store_.Load("big", false, held->cluster.version, held->znode_version);
-  ASSERT_TRUE(full.ok()) << full.status().ToString();
-  EXPECT_FALSE(full->delta.has_value());
-  EXPECT_GT(zk_.gets() - gets, 1);
-  EXPECT_EQ(full->cluster.nodes.size(), 5000u);
-  EXPECT_EQ(full->cluster.FindNode(MakeNode(90000).Spec()), nullptr);
-  Result<StoredCluster> again = reader_store_.Load("big", false);
-  ASSERT_TRUE(again.ok());
-  EXPECT_FALSE(again->delta.has_value());
-
-  // A caller one write behind whose buckets here are further behind (it
-  // took deltas, or acks) gets the delta while they are at most
-  // kMaxDeltaLag writes old, and the buckets after that.
-  int64_t version = again->cluster.version;
-  int32_t znode_version = again->znode_version;
-  for (int w = 1; w <= ClusterStore::kMaxDeltaLag + 1; ++w) {
-    Result<WriteAck> add = writer.AddNodes("big", {MakeNode(91000 + w)});
-    ASSERT_TRUE(add.ok());
-    Result<StoredCluster> r = reader_store_.Load("big", false, version, znode_version);
-    ASSERT_TRUE(r.ok());
-    EXPECT_EQ(r->delta.has_value(), w <= ClusterStore::kMaxDeltaLag) << w;
-    version = add->version;
-    znode_version = r->znode_version;
-  }
 }
 
 TEST_F(ClusterStoreBucketsTest, StaleVersionConflictsAndLostFenceIsNotLeader) {
@@ -647,39 +574,6 @@ TEST(ClusterBucketsTest, ChooseBucketsKeepsThirtyTwoToOneTwentyEightNodesABucket
   }
   EXPECT_EQ(ClusterBuckets::ChooseBuckets(5000, 450000, 64), 64u);
   EXPECT_EQ(ClusterBuckets::ChooseBuckets(9000, 810000, 64), 256u);
-}
-
-TEST(ClusterBucketsTest, HeaderDeltaRoundTripsAndIsOptional) {
-  ClusterBuckets::Header h;
-  h.cluster.name = "big";
-  h.generation = 3;
-  h.node_count = 0;
-  h.versions = {4, 5};
-  ClusterBuckets::Header back;
-  ASSERT_TRUE(ClusterBuckets::DecodeHeader(ClusterBuckets::EncodeHeader(h), &back).ok());
-  EXPECT_FALSE(back.delta.has_value());
-  // Text that needs escaping survives as it was.
-  h.delta = ClusterBuckets::Delta{1234567890123, R"([{"remove":["1.2.3.4|HTTP:80"]},"\n"])"};
-  ASSERT_TRUE(ClusterBuckets::DecodeHeader(ClusterBuckets::EncodeHeader(h), &back).ok());
-  ASSERT_TRUE(back.delta.has_value());
-  EXPECT_EQ(back.delta->base_version, 1234567890123);
-  EXPECT_EQ(back.delta->ops, h.delta->ops);
-  EXPECT_EQ(back.versions, h.versions);
-
-  // A delta of another shape is dropped; the header still decodes.
-  h.delta.reset();
-  const std::string plain = ClusterBuckets::EncodeHeader(h);
-  for (const std::string& delta :
-       {std::string(R"("x")"), std::string(R"({"base":0,"ops":"[]"})"),
-        std::string(R"({"base":"7","ops":"[]"})"),
-        std::string(R"({"base":18446744073709551615,"ops":"[]"})"), std::string(R"({"base":7})"),
-        std::string(R"({"base":7,"ops":[]})")}) {
-    const std::string bytes = plain.substr(0, plain.size() - 1) + ",\"delta\":" + delta + "}";
-    ClusterBuckets::Header got;
-    ASSERT_TRUE(ClusterBuckets::DecodeHeader(bytes, &got).ok()) << delta;
-    EXPECT_FALSE(got.delta.has_value()) << delta;
-    EXPECT_EQ(got.versions, h.versions) << delta;
-  }
 }
 
 TEST(ClusterBucketsTest, BucketNamesRoundTripAndRefuseOthers) {
