@@ -1,6 +1,7 @@
 #include "server/cluster_edit.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <functional>
 #include <iterator>
@@ -93,7 +94,17 @@ void ClusterEdit::EnsureIndex() {
   if (indexed_) return;
   dead_.resize(c_->nodes.size(), false);
   if (base_index_ && !whole_ && base_index_->node_count == c_->nodes.size() && removed_ == 0) {
-    table_ = *base_index_;
+    if (base_index_.use_count() == 1) {
+      // Ours alone (ClusterRegistry::TakeIndex): its table is taken, not
+      // copied. The object was made non-const (TakeIndex), so the cast is
+      // sound; the fence orders earlier readers' use of it, on threads that
+      // have dropped their references since, before the move (as in
+      // NodeList::Own).
+      std::atomic_thread_fence(std::memory_order_acquire);
+      table_ = std::move(const_cast<SpecIndex&>(*base_index_));
+    } else {
+      table_ = *base_index_;
+    }
   } else {
     Rebuild(16);
   }
@@ -105,7 +116,8 @@ std::shared_ptr<const SpecIndex> ClusterEdit::TakeIndex() {
   if (!indexed_ || whole_ || removed_ != 0) return nullptr;
   table_.node_count = c_->nodes.size();
   indexed_ = false;
-  return std::make_shared<const SpecIndex>(std::move(table_));
+  // Made non-const (see EnsureIndex), handed out as const.
+  return std::make_shared<SpecIndex>(std::move(table_));
 }
 
 void ClusterEdit::Rebuild(size_t extra) {

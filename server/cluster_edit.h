@@ -96,7 +96,9 @@ class ClusterEdit {
   Status Validate() const;
   // The index of the cluster's nodes as they are after Finish(), for the
   // next edit of this version; null when there is none (after whole(), or
-  // no lookup was made). REQUIRES: Finish(); no edit after it.
+  // no lookup was made). The object is not const: an edit that gets the
+  // only reference to it takes its table rather than copying it.
+  // REQUIRES: Finish(); no edit after it.
   std::shared_ptr<const SpecIndex> TakeIndex();
 
  private:

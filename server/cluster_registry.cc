@@ -51,6 +51,22 @@ ClusterRegistry::WriteBase ClusterRegistry::ForWrite(const std::string& name) co
   return {it->second.definition, it->second.znode_version, it->second.czxid, it->second.index};
 }
 
+std::shared_ptr<const SpecIndex> ClusterRegistry::TakeIndex(const std::string& name,
+                                                            const Cluster* definition) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(name);
+  if (it == entries_.end() || it->second.definition.get() != definition) return nullptr;
+  return std::move(it->second.index);
+}
+
+void ClusterRegistry::ReturnIndex(const std::string& name, const Cluster* definition,
+                                  std::shared_ptr<const SpecIndex> index) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(name);
+  if (it == entries_.end() || it->second.definition.get() != definition) return;
+  if (!it->second.index) it->second.index = std::move(index);
+}
+
 bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_t czxid,
                                       std::shared_ptr<const SpecIndex> index) {
   const std::string name = def.name;

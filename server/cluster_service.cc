@@ -128,8 +128,10 @@ bool ClusterService::ApplyAck(const WriteAck& ack) const {
     ++acks_not_applied_;
     return false;
   }
+  // The base's index goes to this version (see ClusterRegistry::TakeIndex).
+  base.index.reset();
   Cluster next = CopyForEdit(*base.definition);
-  ClusterEdit edit(&next, base.index);
+  ClusterEdit edit(&next, registry_.TakeIndex(ack.name, base.definition.get()));
   for (const AppliedOp& op : delta.ops) {
     if (!ClusterWriter::ApplyOp(op, &edit).ok()) {
       // Cannot happen on the leader's base; leave it to the watch.

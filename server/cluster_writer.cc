@@ -260,18 +260,27 @@ void ClusterWriter::WriteBatch(NameState* state, const std::string& name,
     // applied between two reads would be written over at its own version.
     ClusterRegistry::WriteBase base = registry_->ForWrite(name);
     const bool existed = base.definition != nullptr;
+    // This batch makes the next version from the base's index: it takes it
+    // (no copy of the table). A batch that fails leaves none; the next one
+    // builds it again.
+    base.index.reset();
+    if (existed) base.index = registry_->TakeIndex(name, base.definition.get());
     Cluster next;
     if (existed) next = CopyForEdit(*base.definition);
     std::fill(outcomes.begin(), outcomes.end(), Status::Ok());
     Status valid;
     std::unique_ptr<ClusterChanges> changes;
-    std::shared_ptr<const SpecIndex> index = base.index;
+    std::shared_ptr<const SpecIndex> index = std::move(base.index);
     bool any_applied =
         ApplyBatch(name, batch, existed, isolate, &next, &outcomes, &valid, &changes, &index);
     for (size_t i = 0; i < batch.size(); ++i) {
       if (!outcomes[i].ok()) batch[i]->result = outcomes[i];
     }
-    if (!any_applied) return;
+    if (!any_applied) {
+      // Nothing changed: the base's index (taken above) still fits it.
+      if (existed && index) registry_->ReturnIndex(name, base.definition.get(), std::move(index));
+      return;
+    }
     if (!valid.ok()) {
       if (batch.size() == 1) return fail_all(valid);
       isolate = true;

@@ -293,6 +293,28 @@ TEST(ClusterRegistry, SpecIndexTravelsWithItsDefinition) {
   EXPECT_EQ(r.ForWrite("web").index, nullptr);
 }
 
+// A writer takes the index of the definition it starts from (once), and
+// gives it back only to that definition.
+TEST(ClusterRegistry, SpecIndexIsTakenOnceAndReturnedToItsDefinitionOnly) {
+  ClusterRegistry r;
+  auto index = std::make_shared<SpecIndex>();
+  index->node_count = 2;
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(10, 2), 1, 0, index));
+  ClusterRegistry::WriteBase base = r.ForWrite("web");
+  EXPECT_EQ(r.TakeIndex("web", nullptr), nullptr);  // not the held definition
+  std::shared_ptr<const SpecIndex> taken = r.TakeIndex("web", base.definition.get());
+  EXPECT_EQ(taken, index);
+  EXPECT_EQ(r.ForWrite("web").index, nullptr);
+  EXPECT_EQ(r.TakeIndex("web", base.definition.get()), nullptr);  // taken already
+  r.ReturnIndex("web", base.definition.get(), taken);
+  EXPECT_EQ(r.ForWrite("web").index, index);
+  // To a definition no longer held, it is not returned.
+  taken = r.TakeIndex("web", base.definition.get());
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(11, 2), 2));
+  r.ReturnIndex("web", base.definition.get(), taken);
+  EXPECT_EQ(r.ForWrite("web").index, nullptr);
+}
+
 // A cluster of `nodes` nodes made from `raw`'s chunks, as a follower
 // assembles one from the buckets it holds: unmerged (every status INVALID),
 // the chunks themselves shared.

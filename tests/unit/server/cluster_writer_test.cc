@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "server/cluster_edit.h"
 #include "tests/unit/server/fake_zk.h"
 
 namespace jcm {
@@ -380,6 +381,29 @@ TEST_F(ClusterWriterTest, NotWritableFailsBeforeTouchingZooKeeper) {
 
 namespace jcm {
 namespace {
+
+// A batch takes the base version's spec index; the version it writes
+// brings the next one. A batch whose every mutation failed changed nothing
+// and gives the index back.
+TEST_F(ClusterWriterTest, TheSpecIndexPassesFromVersionToVersion) {
+  Seed("web", 3);
+  ASSERT_TRUE(writer_->AddNodes("web", {MakeNode(10)}).ok());
+  std::shared_ptr<const SpecIndex> held = registry_.ForWrite("web").index;
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->node_count, 4u);
+  held.reset();
+  Result<WriteAck> refused = writer_->RemoveNodes("web", {"10.9.9.9|HTTP:1"});
+  ASSERT_TRUE(refused.status().IsNotFound());
+  held = registry_.ForWrite("web").index;
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->node_count, 4u);
+  held.reset();
+  ASSERT_TRUE(writer_->RemoveNodes("web", {MakeNode(0).Spec()}).ok());
+  held = registry_.ForWrite("web").index;
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->node_count, 3u);
+  EXPECT_EQ(registry_.Get("web")->nodes.size(), 3u);
+}
 
 TEST_F(ClusterWriterTest, AckCarriesTheAppliedMutationsOnly) {
   Seed("web", 2);
