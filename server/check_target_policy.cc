@@ -168,20 +168,6 @@ std::string CheckTargetPolicy::MarkOf(const Cluster& cluster, const Node& node) 
   return cluster.check_type == CheckType::kNone ? std::string() : Refusal(node.ip);
 }
 
-void CheckTargetPolicy::Mark(Cluster* cluster) const {
-  // Writes (copying its chunk if shared with another version) only a node
-  // whose mark changes.
-  NodeList& nodes = cluster->nodes;
-  for (size_t k = 0; k < nodes.chunk_count(); ++k) {
-    for (size_t i = 0; i < nodes.chunk(k).size(); ++i) {
-      // (Re-read after a write: the write may have copied the chunk.)
-      const Node& n = nodes.chunk(k)[i];
-      std::string why = MarkOf(*cluster, n);
-      if (why != n.not_checked) nodes.MutableChunk(k)[i].not_checked = std::move(why);
-    }
-  }
-}
-
 std::vector<std::string> CheckTargetPolicy::AllowText() const {
   std::vector<std::string> out;
   for (const Net& n : allow_) out.push_back(n.text);

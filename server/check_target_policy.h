@@ -54,9 +54,8 @@ class CheckTargetPolicy {
 
   // Node::not_checked for `node` of `cluster`: Refusal(node.ip), or empty
   // for a cluster with checkType NONE (never probed: nothing is marked).
+  // ClusterRegistry marks every definition with it (SetNodeMarker).
   std::string MarkOf(const Cluster& cluster, const Node& node) const;
-  // Sets Node::not_checked on every node of `cluster` (cleared where allowed).
-  void Mark(Cluster* cluster) const;
 
   // The networks, as given (for /sys/status and logs).
   std::vector<std::string> AllowText() const;
@@ -77,7 +76,7 @@ class CheckTargetPolicy {
   std::vector<Net> allow_;
 };
 
-// `cluster` without the nodes Mark() refused (the same pointer when none
+// `cluster` without the nodes MarkOf() refused (the same pointer when none
 // is); adds how many it left out to *refused.
 std::shared_ptr<const Cluster> WithoutRefusedNodes(std::shared_ptr<const Cluster> cluster,
                                                    size_t* refused);

@@ -30,8 +30,9 @@
 namespace jcm {
 
 // A spec index of one version's nodes, by position, kept with that version
-// (ClusterRegistry) so the next batch on it starts from a copy of this
-// table (a memcpy) instead of hashing every node's spec again. Valid only
+// (ClusterRegistry) so the next batch on it starts from this table (taken
+// from the registry, or copied when another holder keeps it) instead of
+// hashing every node's spec again. Valid only
 // for the node vector it was taken from (ClusterEdit::TakeIndex).
 //
 // Slots hold a node's position as it was before the removals listed in
@@ -115,7 +116,7 @@ class ClusterEdit {
   void Insert(uint64_t hash, size_t pos);  // `pos`: a list position
 
   Cluster* const c_;
-  std::shared_ptr<const SpecIndex> base_index_;  // dropped once copied
+  std::shared_ptr<const SpecIndex> base_index_;  // dropped once copied or taken
   bool indexed_ = false;
   bool whole_ = false;
   SpecIndex table_;         // node_count set by TakeIndex()

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "server/cluster_registry.h"
+
 namespace jcm {
 namespace {
 
@@ -117,12 +119,19 @@ TEST(CheckTargetPolicyTest, WritesRefuseOnlyNewNodesAndNameThem) {
   EXPECT_TRUE(p.CheckNewNodes({MakeNode("127.0.0.1")}, "nodes", nullptr).ok());
 }
 
+// Marked as jcm-server marks every definition it holds: by the registry,
+// with the policy's MarkOf.
 TEST(CheckTargetPolicyTest, MarkAndFilterForTheChecker) {
   CheckTargetPolicy p = Make("", "10.0.0.0/8");
-  auto c = std::make_shared<Cluster>();
-  c->name = "c";
-  c->nodes = {MakeNode("127.0.0.1"), MakeNode("10.0.0.5"), MakeNode("127.0.0.2")};
-  p.Mark(c.get());
+  ClusterRegistry registry;
+  registry.SetNodeMarker([&p](const Cluster& c, const Node& n) { return p.MarkOf(c, n); });
+  Cluster def;
+  def.name = "c";
+  def.version = 1;
+  def.nodes = {MakeNode("127.0.0.1"), MakeNode("10.0.0.5"), MakeNode("127.0.0.2")};
+  ASSERT_TRUE(registry.ApplyDefinition(def, 0));
+  std::shared_ptr<const Cluster> c = registry.Get("c");
+  ASSERT_NE(c, nullptr);
   EXPECT_EQ(c->nodes[0].not_checked, "");
   EXPECT_EQ(c->nodes[1].not_checked, "refused by --check-deny 10.0.0.0/8");
   size_t refused = 0;
@@ -137,9 +146,10 @@ TEST(CheckTargetPolicyTest, MarkAndFilterForTheChecker) {
   EXPECT_EQ(WithoutRefusedNodes(clean, &refused).get(), clean.get());
   EXPECT_EQ(refused, 1u);
   // checkType NONE: never probed, nothing to mark.
-  c->check_type = CheckType::kNone;
-  p.Mark(c.get());
-  EXPECT_EQ(c->nodes[1].not_checked, "");
+  def.check_type = CheckType::kNone;
+  def.version = 2;
+  ASSERT_TRUE(registry.ApplyDefinition(def, 1));
+  EXPECT_EQ(registry.Get("c")->nodes[1].not_checked, "");
 }
 
 }  // namespace
