@@ -144,10 +144,14 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request,
     WriteAck ack;
     if (envelope.is_object() && envelope.contains("data") &&
         ParseWriteAck(envelope["data"], &ack)) {
-      // Holding exactly the write's base, apply it now rather than wait for
-      // the watch to fetch and decode the whole cluster.
-      names_->ApplyAck(ack);
-      if (!names_->WaitUntilApplied(ack, options_.apply_timeout)) {
+      // Holding the write's base (or once it arrives), apply it now rather
+      // than wait for the watch to fetch and decode the cluster.
+      const auto wait_start = std::chrono::steady_clock::now();
+      names_->ApplyAck(ack, options_.apply_timeout);
+      const auto left =
+          options_.apply_timeout - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - wait_start);
+      if (!names_->WaitUntilApplied(ack, std::max(left, std::chrono::milliseconds(0)))) {
         counters_->read_your_writes_timeouts.fetch_add(1, std::memory_order_relaxed);
         spdlog::warn(
             "write to {} (version {}) acknowledged by leader {} not applied here "

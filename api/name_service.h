@@ -110,11 +110,15 @@ class NameService {
   // ack.deleted) or `timeout` passes. Returns true iff it got there.
   virtual bool WaitUntilApplied(const WriteAck& ack, std::chrono::milliseconds timeout) const = 0;
   // Read-your-writes from the ack: applies `ack.delta` when this instance
-  // holds exactly its base version. Returns whether it did (the wait above
-  // then ends at once); otherwise the watch brings the write.
-  // Const like the wait: it only brings this instance's view forward.
-  virtual bool ApplyAck(const WriteAck& ack) const {
+  // holds exactly its base version. Holding an older version, it waits up
+  // to `wait_for_base` for the base (the ack of an earlier write, applied
+  // by another request, or the watch) and applies then. Returns whether it
+  // applied (the wait above then ends at once); otherwise the watch brings
+  // the write. Const like the wait: it only brings this instance's view
+  // forward.
+  virtual bool ApplyAck(const WriteAck& ack, std::chrono::milliseconds wait_for_base) const {
     (void)ack;
+    (void)wait_for_base;
     return false;
   }
 

@@ -109,26 +109,55 @@ bool ClusterService::WaitUntilApplied(const WriteAck& ack,
   return registry_.WaitForVersion(ack.name, ack.version, ack.deleted, timeout);
 }
 
-bool ClusterService::ApplyAck(const WriteAck& ack) const {
+bool ClusterService::ApplyAck(const WriteAck& ack, std::chrono::milliseconds wait_for_base) const {
   if (!ack.delta || ack.deleted || is_leader_.load()) return false;
   const WriteDelta& delta = *ack.delta;
-  // Every caller of one batch gets the same ack, at about the same time.
-  // One applies it (O(nodes)); the others wait here and then find it held,
-  // instead of each building the same version for all but one to be
-  // refused.
-  std::lock_guard apply_lock(ack_mu_[std::hash<std::string>{}(ack.name) % ack_mu_.size()]);
-  ClusterRegistry::WriteBase base = registry_.ForWrite(ack.name);
-  if (base.definition && base.definition->version >= ack.version) {
-    ++acks_already_held_;  // another ack of the same batch, or the watch, came first
-    return false;
+  const auto deadline = std::chrono::steady_clock::now() + wait_for_base;
+  bool waited = false;
+  for (;;) {
+    {
+      // Every caller of one batch gets the same ack, at about the same time.
+      // One applies it (O(touched chunks)); the others wait here and then
+      // find it held, instead of each building the same version for all
+      // but one to be refused.
+      std::lock_guard apply_lock(ack_mu_[std::hash<std::string>{}(ack.name) % ack_mu_.size()]);
+      ClusterRegistry::WriteBase base = registry_.ForWrite(ack.name);
+      if (base.definition && base.definition->version >= ack.version) {
+        ++acks_already_held_;  // another ack of the same batch, or the watch, came first
+        return false;
+      }
+      // Exactly the base: one write (one data version) later is this ack.
+      if (base.definition && base.definition->version == delta.base_version &&
+          base.znode_version + 1 == delta.znode_version) {
+        return ApplyDeltaLocked(ack, std::move(base));
+      }
+      // Past the base (the watch brought a version between the base and
+      // this write), or no definition at all: only the watch can help.
+      if (!base.definition || base.definition->version > delta.base_version ||
+          std::chrono::steady_clock::now() >= deadline) {
+        ++acks_not_applied_;
+        return false;
+      }
+    }
+    // Behind the base. Writes through this instance arrive in bursts, one
+    // batch after another, and their acks race: the base is most often
+    // the previous batch's version, which another request is applying
+    // right now. Waiting for it (outside the lock) costs the caller
+    // nothing it would not wait for the watch anyway, and then this write
+    // applies from the ack instead of a reload of the cluster.
+    if (!waited) ++acks_waited_for_base_;
+    waited = true;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    registry_.WaitForVersion(ack.name, delta.base_version, false,
+                             std::max(left, std::chrono::milliseconds(0)));
   }
-  // Exactly the base: one write (one data version) later is this ack.
-  if (!base.definition || base.definition->version != delta.base_version ||
-      base.znode_version + 1 != delta.znode_version) {
-    ++acks_not_applied_;
-    return false;
-  }
-  // The base's index goes to this version (see ClusterRegistry::TakeIndex).
+}
+
+bool ClusterService::ApplyDeltaLocked(const WriteAck& ack, ClusterRegistry::WriteBase base) const {
+  const WriteDelta& delta = *ack.delta;
+  // The base's index goes to this version (see ClusterRegistry::TakeIndex):
+  // this copy must not hold it too.
   base.index.reset();
   Cluster next = CopyForEdit(*base.definition);
   ClusterEdit edit(&next, registry_.TakeIndex(ack.name, base.definition.get()));
@@ -224,7 +253,8 @@ nlohmann::json ClusterService::SystemStatus() const {
   j["reloads"] = {{"decoded", reloads_decoded_.load()}, {"skipped", reloads_skipped_.load()}};
   j["forwardedAcks"] = {{"applied", acks_applied_.load()},
                         {"alreadyHeld", acks_already_held_.load()},
-                        {"leftToWatch", acks_not_applied_.load()}};
+                        {"leftToWatch", acks_not_applied_.load()},
+                        {"waitedForBase", acks_waited_for_base_.load()}};
   for (const auto& [key, producer] : sections_) j[key] = producer();
   return j;
 }

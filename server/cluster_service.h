@@ -130,7 +130,11 @@ class ClusterService : public NameService {
                                  bool online) override;
   LeaderInfo Leader() const override;
   bool WaitUntilApplied(const WriteAck& ack, std::chrono::milliseconds timeout) const override;
-  bool ApplyAck(const WriteAck& ack) const override;
+  bool ApplyAck(const WriteAck& ack, std::chrono::milliseconds wait_for_base) const override;
+  // Applies `ack`'s delta onto `base`, which is exactly its base version.
+  // REQUIRES: the ack's stripe of ack_mu_.
+  bool ApplyDeltaLocked(const WriteAck& ack, ClusterRegistry::WriteBase base) const;
+
   uint64_t ChangeCounter() const override;
   uint64_t WaitForChange(uint64_t seen, std::chrono::milliseconds timeout) const override;
   void SetChangeListener(ChangeListener listener) override;
@@ -205,12 +209,13 @@ class ClusterService : public NameService {
   std::atomic<uint64_t> reloads_decoded_{0};
   std::atomic<uint64_t> reloads_skipped_{0};
   // Forwarded writes applied from the leader's ack / left to the watch /
-  // held already when their ack arrived.
+  // held already when their ack arrived / that waited for their base.
   // ApplyAck's per-cluster single flight (striped by name).
   mutable std::array<std::mutex, 16> ack_mu_;
   mutable std::atomic<uint64_t> acks_applied_{0};
   mutable std::atomic<uint64_t> acks_not_applied_{0};
   mutable std::atomic<uint64_t> acks_already_held_{0};
+  mutable std::atomic<uint64_t> acks_waited_for_base_{0};
   // ZooKeeper sessions this instance lost (expired) / connections it lost
   // (the client then moves to another ensemble member, same session).
   std::atomic<uint64_t> sessions_expired_{0};

@@ -3,6 +3,9 @@
 // no ZooKeeper, in milliseconds.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "api/http_reply.h"
 #include "server/cluster_service.h"
 #include "tests/unit/server/fake_zk.h"
@@ -91,6 +94,8 @@ TEST(ClusterStoreFakeZkTest, NotNewerThanHeldIsNotDecoded) {
 namespace jcm {
 namespace {
 
+constexpr std::chrono::milliseconds kNoWait{0};
+
 // Read-your-writes from the ack: a follower holding exactly the base
 // applies the leader's delta (through the ack's JSON, as forwarded) and
 // ends with the leader's definition at the leader's version.
@@ -124,7 +129,7 @@ TEST(ApplyAckTest, AFollowerAtTheBaseAppliesTheLeadersDelta) {
   WriteAck forwarded;
   ASSERT_TRUE(ParseWriteAck(WriteAckJson(add.value()), &forwarded));
   ASSERT_NE(forwarded.delta, nullptr);
-  ASSERT_TRUE(follower.ApplyAck(forwarded));
+  ASSERT_TRUE(follower.ApplyAck(forwarded, kNoWait));
   ClusterPtr held = follower.GetCluster("web");
   ASSERT_NE(held, nullptr);
   EXPECT_EQ(held->version, add->version);
@@ -136,18 +141,80 @@ TEST(ApplyAckTest, AFollowerAtTheBaseAppliesTheLeadersDelta) {
   }
   EXPECT_TRUE(follower.WaitUntilApplied(forwarded, std::chrono::milliseconds(0)));
 
-  // Two writes later the follower is not at the base of the second: the
-  // delta is left to the watch, nothing changes.
+  // Two writes later the follower is not at the base of the second and,
+  // not waiting for it, leaves the delta to the watch: nothing changes.
   ASSERT_TRUE(leader.RemoveNodes("web", {MakeNode(1).Spec()}).ok());
   Result<WriteAck> off = leader.SetNodeOnline("web", MakeNode(2).Spec(), false);
   ASSERT_TRUE(off.ok());
   ASSERT_TRUE(ParseWriteAck(WriteAckJson(off.value()), &forwarded));
-  EXPECT_FALSE(follower.ApplyAck(forwarded));
+  EXPECT_FALSE(follower.ApplyAck(forwarded, kNoWait));
   EXPECT_EQ(follower.GetCluster("web")->version, add->version);
   EXPECT_EQ(follower.SystemStatus()["forwardedAcks"]["applied"], 1);
   EXPECT_EQ(follower.SystemStatus()["forwardedAcks"]["leftToWatch"], 1);
   // The leader never applies an ack to itself.
-  EXPECT_FALSE(leader.ApplyAck(off.value()));
+  EXPECT_FALSE(leader.ApplyAck(off.value(), kNoWait));
+}
+
+// Acks of consecutive batches race on a follower: the ack of the second
+// may arrive before the first is applied. It waits for its base and then
+// applies from the ack too, instead of leaving the write to the watch.
+TEST(ApplyAckTest, AnAckAheadOfItsBaseWaitsForTheEarlierAck) {
+  ClusterService::Options o;
+  o.self_address = "127.0.0.1:1";
+  auto zk = std::make_unique<testing::FakeZk>();
+  testing::FakeZk* leader_zk = zk.get();
+  ClusterService leader(o, std::move(zk));
+  ASSERT_TRUE(leader.Start().ok());
+  auto fzk = std::make_unique<testing::FakeZk>();
+  fzk->connect_on_start = false;  // never loads: only acks bring it forward
+  o.self_address = "127.0.0.1:2";
+  ClusterService follower(o, std::move(fzk));
+  Cluster c;
+  c.name = "web";
+  c.check_type = CheckType::kNone;
+  c.nodes.push_back(MakeNode(1));
+  ASSERT_TRUE(leader.PutCluster(c).ok());
+  ClusterStore store(leader_zk, "/jcm");
+  Result<StoredCluster> base = store.Load("web", false);
+  ASSERT_TRUE(base.ok());
+  ASSERT_TRUE(
+      follower.registry()->ApplyDefinition(base->cluster, base->znode_version, base->czxid));
+
+  Result<WriteAck> first = leader.AddNodes("web", {MakeNode(2)});
+  Result<WriteAck> second = leader.AddNodes("web", {MakeNode(3)});
+  ASSERT_TRUE(first.ok() && second.ok());
+  WriteAck first_ack, second_ack;
+  ASSERT_TRUE(ParseWriteAck(WriteAckJson(first.value()), &first_ack));
+  ASSERT_TRUE(ParseWriteAck(WriteAckJson(second.value()), &second_ack));
+
+  bool second_applied = false;
+  std::thread late(
+      [&] { second_applied = follower.ApplyAck(second_ack, std::chrono::milliseconds(10000)); });
+  // Apply the first only once the second is waiting for it.
+  for (int i = 0; i < 5000 && follower.SystemStatus()["forwardedAcks"]["waitedForBase"] == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(follower.SystemStatus()["forwardedAcks"]["waitedForBase"], 1);
+  EXPECT_TRUE(follower.ApplyAck(first_ack, kNoWait));
+  late.join();
+  EXPECT_TRUE(second_applied);
+  ClusterPtr held = follower.GetCluster("web");
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->version, second->version);
+  EXPECT_EQ(held->nodes.size(), 3u);
+  EXPECT_EQ(follower.SystemStatus()["forwardedAcks"]["applied"], 2);
+  EXPECT_EQ(follower.SystemStatus()["forwardedAcks"]["leftToWatch"], 0);
+
+  // Waiting ends at its deadline when the base never comes: left to the
+  // watch, nothing applied.
+  Result<WriteAck> skipped = leader.AddNodes("web", {MakeNode(4)});
+  Result<WriteAck> third = leader.AddNodes("web", {MakeNode(5)});
+  ASSERT_TRUE(skipped.ok() && third.ok());
+  WriteAck third_ack;
+  ASSERT_TRUE(ParseWriteAck(WriteAckJson(third.value()), &third_ack));
+  EXPECT_FALSE(follower.ApplyAck(third_ack, std::chrono::milliseconds(20)));
+  EXPECT_EQ(follower.GetCluster("web")->version, second->version);
+  EXPECT_EQ(follower.SystemStatus()["forwardedAcks"]["leftToWatch"], 1);
 }
 
 TEST(ApplyAckTest, AReplacementCarriesNoDelta) {
