@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "model/cluster.h"
@@ -39,6 +40,10 @@ struct ClusterBucketState {
   Form form = Form::kUnknown;
   int32_t header_version = -1;  // the cluster znode's data version this is true at
   int64_t header_mzxid = 0;
+  // kBuckets: the cluster znode's czxid. A cluster deleted and created again
+  // numbers its generations from 1 again, so bucket names and versions of
+  // two incarnations can coincide: only the same czxid keeps buckets.
+  int64_t czxid = 0;
   uint64_t generation = 0;      // kBuckets
   Cluster fields;               // kBuckets: the header's cluster (no nodes)
   std::vector<Bucket> buckets;  // kBuckets: B of them
@@ -49,6 +54,18 @@ struct ClusterBucketState {
   // publishes that version itself, so a watch-driven load of it (which may
   // run before the writer has) need not assemble the cluster again.
   int64_t written_mzxid = 0;
+
+  // Buckets decoded by a refresh that a write overtook (some bucket was
+  // newer than the header it had read), each at its own version, for
+  // `ahead_generation` and `ahead_count` buckets. The next refresh takes
+  // every one whose version its header names instead of reading it again.
+  // Without them a reader under a steady stream of writes re-read every
+  // changed bucket on each attempt, and each attempt was overtaken again
+  // (reloads failed for seconds at 140 writes/s of a 20,000-node cluster).
+  int64_t ahead_czxid = 0;
+  uint64_t ahead_generation = 0;
+  uint32_t ahead_count = 0;
+  std::unordered_map<uint32_t, Bucket> ahead;
 
   void Clear() { *this = ClusterBucketState{}; }
   size_t node_count() const;

@@ -223,8 +223,10 @@ Result<StoredCluster> ClusterStore::LoadBucketed(const std::string& name, const 
   // A write between the header's read and its buckets' makes them newer
   // than the header says: read the header again (its watch fires anyway).
   // Also at the start when this state is newer than what was read (a
-  // concurrent load went first): read what is there now.
-  constexpr int kAttempts = 4;
+  // concurrent load went first): read what is there now. An attempt keeps
+  // the buckets it decoded (ClusterBucketState::ahead), so the next one
+  // fetches only those changed since: attempts get cheaper as they go.
+  constexpr int kAttempts = 8;
   bool reread = st.form == ClusterBucketState::Form::kBuckets && st.header_mzxid > stat.mzxid;
   Status conflict;
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
@@ -281,7 +283,8 @@ Status ClusterStore::RefreshBuckets(const std::string& path, const ClusterBucket
                                     const ZkStat& stat, ClusterBucketState* st) {
   const uint32_t b = static_cast<uint32_t>(h.versions.size());
   const bool same_layout = st->form == ClusterBucketState::Form::kBuckets &&
-                           st->generation == h.generation && st->buckets.size() == b;
+                           st->czxid == stat.czxid && st->generation == h.generation &&
+                           st->buckets.size() == b;
   std::vector<uint32_t> to_read;
   std::vector<std::string> paths;
   size_t kept_json = 0;
@@ -294,24 +297,52 @@ Status ClusterStore::RefreshBuckets(const std::string& path, const ClusterBucket
     paths.push_back(path + "/" + ClusterBuckets::BucketName(h.generation, i));
   }
   std::vector<ClusterBucketState::Bucket> read(to_read.size());
-  if (!to_read.empty()) {
+  std::vector<bool> decoded(to_read.size(), false);
+  size_t json = kept_json;
+  // Buckets an overtaken attempt read already, at the version this header
+  // names: no read.
+  std::vector<size_t> fetch;  // into to_read
+  std::vector<std::string> fetch_paths;
+  const bool ahead_fits =
+      st->ahead_czxid == stat.czxid && st->ahead_generation == h.generation && st->ahead_count == b;
+  for (size_t k = 0; k < to_read.size(); ++k) {
+    auto it = ahead_fits ? st->ahead.find(to_read[k]) : st->ahead.end();
+    if (it != st->ahead.end() && it->second.version == h.versions[to_read[k]]) {
+      read[k] = std::move(it->second);
+      st->ahead.erase(it);
+      decoded[k] = true;
+      json += read[k].json_bytes;
+      continue;
+    }
+    fetch.push_back(k);
+    fetch_paths.push_back(std::move(paths[k]));
+  }
+  // A bucket newer than the header (a write overtook this read) or gone (a
+  // rewrite did): Conflict, once every bucket read was decoded, so that
+  // what was read is kept for the next attempt.
+  Status overtaken;
+  if (!fetch.empty()) {
     // Pipelined; buckets are not watched (every write sets the header).
-    std::vector<ZkGetResult> got = zk_->GetMany(paths, false);
-    if (got.size() != paths.size()) return Status::Unavailable("short read of buckets");
-    size_t json = kept_json;
-    for (size_t k = 0; k < to_read.size(); ++k) {
+    std::vector<ZkGetResult> got = zk_->GetMany(fetch_paths, false);
+    if (got.size() != fetch.size()) return Status::Unavailable("short read of buckets");
+    for (size_t f = 0; f < fetch.size(); ++f) {
+      const size_t k = fetch[f];
       const uint32_t i = to_read[k];
-      const std::string field = "bucket " + std::to_string(i) + " (" + paths[k] + ")";
-      if (got[k].status.IsNotFound()) return Status::Conflict(field + " is missing");
-      if (!got[k].status.ok()) return got[k].status;
-      if (got[k].stat.version > h.versions[i]) {
-        return Status::Conflict(field + " is at version " + std::to_string(got[k].stat.version) +
-                                ", newer than the header's " + std::to_string(h.versions[i]));
+      const std::string field = "bucket " + std::to_string(i) + " (" + fetch_paths[f] + ")";
+      if (got[f].status.IsNotFound()) {
+        overtaken = Status::Conflict(field + " is missing");
+        continue;
       }
-      if (got[k].stat.version < h.versions[i]) {
+      if (!got[f].status.ok()) return got[f].status;
+      if (got[f].stat.version < h.versions[i]) {
         return Status::InvalidArgument(field + " is at version " +
-                                       std::to_string(got[k].stat.version) + ", the header says " +
+                                       std::to_string(got[f].stat.version) + ", the header says " +
                                        std::to_string(h.versions[i]));
+      }
+      if (got[f].stat.version > h.versions[i]) {
+        overtaken =
+            Status::Conflict(field + " is at version " + std::to_string(got[f].stat.version) +
+                             ", newer than the header's " + std::to_string(h.versions[i]));
       }
       ClusterBucketState::Bucket& bk = read[k];
       const size_t budget =
@@ -324,7 +355,7 @@ Status ClusterStore::RefreshBuckets(const std::string& path, const ClusterBucket
         prev = {&held.texts, &held.nodes, &held.specs};
       }
       Status s =
-          ClusterBuckets::DecodeBucket(got[k].data, i, b, budget, &bk.nodes, &bk.specs,
+          ClusterBuckets::DecodeBucket(got[f].data, i, b, budget, &bk.nodes, &bk.specs,
                                        &bk.json_bytes, same_layout ? &prev : nullptr, &bk.texts);
       if (!s.ok()) return s;
       json += bk.json_bytes;
@@ -333,9 +364,23 @@ Status ClusterStore::RefreshBuckets(const std::string& path, const ClusterBucket
                                 std::to_string(limits::kMaxInflatedClusterBytes) +
                                 " bytes of JSON");
       }
-      bk.version = got[k].stat.version;
-      bk.stored_bytes = got[k].data.size();
+      bk.version = got[f].stat.version;
+      bk.stored_bytes = got[f].data.size();
+      decoded[k] = true;
     }
+  }
+  if (!overtaken.ok()) {
+    // Keep every bucket decoded (at its own version) for the next attempt.
+    if (!ahead_fits) {
+      st->ahead.clear();
+      st->ahead_czxid = stat.czxid;
+      st->ahead_generation = h.generation;
+      st->ahead_count = b;
+    }
+    for (size_t k = 0; k < to_read.size(); ++k) {
+      if (decoded[k]) st->ahead[to_read[k]] = std::move(read[k]);
+    }
+    return overtaken;
   }
   size_t nodes = 0;
   for (uint32_t i = 0, k = 0; i < b; ++i) {
@@ -357,7 +402,9 @@ Status ClusterStore::RefreshBuckets(const std::string& path, const ClusterBucket
     st->buckets.resize(b);
   }
   for (size_t k = 0; k < to_read.size(); ++k) st->buckets[to_read[k]] = std::move(read[k]);
+  st->ahead.clear();
   st->form = ClusterBucketState::Form::kBuckets;
+  st->czxid = stat.czxid;
   st->generation = h.generation;
   st->fields = h.cluster;
   st->header_version = stat.version;

@@ -368,6 +368,7 @@ Result<StoredCluster> ClusterStore::RewriteBucketed(Cluster& cluster, int32_t ex
   const ZkStat stat = results.back().stat;
   st->Clear();
   st->form = Form::kBuckets;
+  st->czxid = stat.czxid;
   st->generation = generation;
   st->fields = std::move(h.cluster);
   st->buckets = std::move(buckets);
@@ -511,6 +512,7 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
   }
   const ZkStat& stat = results.back().stat;
   st->fields = std::move(h.cluster);
+  st->czxid = stat.czxid;
   st->header_version = stat.version;
   st->header_mzxid = stat.mzxid;
   st->written_mzxid = stat.mzxid;

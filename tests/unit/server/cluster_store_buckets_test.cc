@@ -11,6 +11,7 @@
 #include <atomic>
 #include <functional>
 #include <random>
+#include <set>
 
 #include "model/cluster_codec.h"
 #include "server/cluster_registry.h"
@@ -293,6 +294,81 @@ TEST_F(ClusterStoreBucketsTest, AWriteRacingTheReadIsReadAgain) {
   EXPECT_EQ(n->weight, 7);
   EXPECT_EQ(got->cluster.nodes.size(), 3001u);
   EXPECT_EQ(reader_store_.unreadable_seen(), 0u);
+}
+
+// Under a steady stream of writes a read can be overtaken on every attempt
+// that reads buckets. What an overtaken attempt decoded is kept: the next
+// attempt fetches only buckets changed since, here none, so it finishes
+// (it used to read every changed bucket again, and be overtaken again).
+TEST_F(ClusterStoreBucketsTest, AnOvertakenReadKeepsTheBucketsItRead) {
+  Cluster c = MakeCluster("big", 3000);
+  Result<StoredCluster> v = writer_store_.Save(c, -1, fence_);
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(reader_store_.Load("big", false).ok());
+  // Change nodes all over the cluster: many buckets to read.
+  for (int i = 0; i < 3000; i += 97) c.nodes.Mutable(static_cast<size_t>(i)).weight = 3;
+  v = writer_store_.Save(c, v->znode_version, fence_);
+  ASSERT_TRUE(v.ok());
+  std::set<uint32_t> changed;
+  const uint32_t count = static_cast<uint32_t>(Header("big").versions.size());
+  for (int i = 0; i < 3000; i += 97)
+    changed.insert(ClusterBuckets::BucketOf(c.nodes[i].Spec(), count));
+  ASSERT_GT(changed.size(), 10u);
+
+  // Each attempt that reads buckets is overtaken before its first bucket
+  // read by a write of node 0 (whose bucket it reads).
+  int racing_writes = 0;
+  bool raced_this_attempt = false;
+  zk_.before_get = [&](const std::string& path) {
+    if (!IsBucketPath(path)) {
+      raced_this_attempt = false;  // a header: the next attempt
+      return;
+    }
+    if (raced_this_attempt) return;
+    raced_this_attempt = true;
+    c.nodes.Mutable(0).weight = 10 + ++racing_writes;
+    v = writer_store_.Save(c, v->znode_version, fence_);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+  };
+  const int gets_before = zk_.gets();
+  Result<StoredCluster> got = reader_store_.Load("big", false);
+  zk_.before_get = nullptr;
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  // The second attempt read the header and took every bucket from the
+  // first: nothing left to race.
+  EXPECT_EQ(racing_writes, 1);
+  EXPECT_EQ(zk_.gets() - gets_before, static_cast<int>(changed.size()) + 2);
+  EXPECT_EQ(got->cluster.version, v->cluster.version);
+  EXPECT_EQ(got->cluster.nodes.size(), 3000u);
+  for (size_t i = 0; i < 3000; ++i) {
+    const Node* n = got->cluster.FindNode(c.nodes[i].Spec());
+    ASSERT_NE(n, nullptr) << i;
+    EXPECT_EQ(n->weight, c.nodes[i].weight) << i;
+  }
+  EXPECT_EQ(reader_store_.unreadable_seen(), 0u);
+}
+
+// A cluster deleted and created again numbers its bucket generations from
+// the start: its buckets can have the names and versions of the old
+// incarnation's. A reader that did not see the deletion (one watch for
+// both) must not keep the old nodes.
+TEST_F(ClusterStoreBucketsTest, ACreatedAgainClusterIsNotTakenForTheOldOne) {
+  Cluster old_cluster = MakeCluster("big", 3000);
+  Result<StoredCluster> v = writer_store_.Save(old_cluster, -1, fence_);
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(reader_store_.Load("big", false).ok());
+  ASSERT_TRUE(writer_store_.Remove("big", v->znode_version, fence_).ok());
+  Cluster new_cluster;
+  new_cluster.name = "big";
+  new_cluster.check_type = CheckType::kNone;
+  for (int i = 0; i < 3000; ++i) new_cluster.nodes.push_back(MakeNode(100000 + i));
+  Result<StoredCluster> again = writer_store_.Save(new_cluster, -1, fence_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_EQ(Header("big").generation, 1u);  // the old incarnation's too
+  Result<StoredCluster> got = reader_store_.Load("big", false);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->czxid, again->czxid);
+  EXPECT_EQ(SortedSpecs(got->cluster), SortedSpecs(new_cluster));
 }
 
 // A large cluster an older jcm stored inline (one zlib znode) loads as
