@@ -100,7 +100,7 @@ bool ClusterRegistry::ApplyDefinition(Cluster def, int32_t znode_version, int64_
         e.znode_version = znode_version;
         e.czxid = czxid;
         previous = std::exchange(e.merged_chunks, std::move(merged_chunks));
-        Publish(e, std::move(fresh));
+        Publish(name, e, std::move(fresh));
         break;
       }
       // Statuses changed since the last merge (or none was done yet).
@@ -127,7 +127,7 @@ bool ClusterRegistry::ApplyRemoval(const std::string& name, int64_t as_of) {
     if (e.definition && e.czxid > as_of) return false;
     e.absent_as_of = std::max(e.absent_as_of, as_of);
     if (!e.definition) {
-      cv_.notify_all();  // a deletion waiter may be satisfied by the tombstone
+      WakeWaiters(name);  // a deletion waiter may be satisfied by the tombstone
       return false;
     }
     // Keep the statuses: a re-created cluster with the same nodes should not
@@ -139,7 +139,7 @@ bool ClusterRegistry::ApplyRemoval(const std::string& name, int64_t as_of) {
     e.merged_chunks = nullptr;
     e.published = nullptr;
     ++change_counter_;
-    cv_.notify_all();
+    WakeWaiters(name);
   }
   Notify(name);
   return true;
@@ -170,7 +170,21 @@ bool ClusterRegistry::Holds(const std::string& name, int64_t version, bool delet
 bool ClusterRegistry::WaitForVersion(const std::string& name, int64_t version, bool deleted,
                                      std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] { return HoldsLocked(name, version, deleted); });
+  if (HoldsLocked(name, version, deleted)) return true;
+  VersionWaiter waiter{version, deleted, {}};
+  auto it = version_waiters_.emplace(name, &waiter);
+  const bool held =
+      waiter.cv.wait_for(lock, timeout, [&] { return HoldsLocked(name, version, deleted); });
+  version_waiters_.erase(it);
+  return held;
+}
+
+void ClusterRegistry::WakeWaiters(const std::string& name) {
+  cv_.notify_all();
+  auto [first, last] = version_waiters_.equal_range(name);
+  for (auto it = first; it != last; ++it) {
+    if (HoldsLocked(name, it->second->version, it->second->deleted)) it->second->cv.notify_one();
+  }
 }
 
 bool ClusterRegistry::ApplyStatuses(const std::string& name, StatusMap statuses,
@@ -194,7 +208,7 @@ bool ClusterRegistry::ApplyStatuses(const std::string& name, StatusMap statuses,
         if (!e.definition) return true;
         old_published = std::move(e.published);
         old_merged_chunks = std::exchange(e.merged_chunks, std::move(merged_chunks));
-        Publish(e, std::move(merged));
+        Publish(name, e, std::move(merged));
         break;
       }
       // The definition changed since the last copy (or none was made yet).
@@ -313,10 +327,11 @@ std::shared_ptr<const ClusterRegistry::MergedChunks> ClusterRegistry::MergeStatu
   return out;
 }
 
-void ClusterRegistry::Publish(Entry& e, std::shared_ptr<const Cluster> published) {
+void ClusterRegistry::Publish(const std::string& name, Entry& e,
+                              std::shared_ptr<const Cluster> published) {
   e.published = std::move(published);
   ++change_counter_;
-  cv_.notify_all();
+  WakeWaiters(name);
 }
 
 uint64_t ClusterRegistry::change_counter() const {

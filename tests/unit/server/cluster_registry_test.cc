@@ -249,6 +249,50 @@ TEST(ClusterRegistry, WaitersWakeOnChange) {
       std::chrono::milliseconds(1)));
 }
 
+// Version waiters wake when what each waits for holds: each version ends
+// the waits it satisfies, a later one's goes on, and a deletion ends the
+// wait for it (from a tombstone too).
+TEST(ClusterRegistry, VersionWaitersWakeWhenTheirVersionHolds) {
+  ClusterRegistry r;
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(5, 1), 0));
+  std::atomic<int> done6{0}, done7{0}, gone{0};
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 3; ++i) {
+    waiters.emplace_back(
+        [&] { done6 += r.WaitForVersion("web", 6, false, std::chrono::seconds(30)); });
+    waiters.emplace_back(
+        [&] { done7 += r.WaitForVersion("web", 7, false, std::chrono::seconds(30)); });
+  }
+  waiters.emplace_back([&] { gone += r.WaitForVersion("web", 9, true, std::chrono::seconds(30)); });
+  std::thread other([&] {
+    // Another cluster's change satisfies nobody here.
+    Cluster c = MakeCluster(8, 1);
+    c.name = "api";
+    r.ApplyDefinition(c, 0);
+  });
+  other.join();
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(6, 1), 1));
+  for (int i = 0; i < 5000 && done6.load() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(done6.load(), 3);
+  EXPECT_EQ(done7.load(), 0);
+  ASSERT_TRUE(r.ApplyDefinition(MakeCluster(7, 1), 2));
+  EXPECT_TRUE(r.ApplyRemoval("web", 9));
+  for (std::thread& t : waiters) t.join();
+  EXPECT_EQ(done7.load(), 3);
+  EXPECT_EQ(gone.load(), 1);
+  // A deletion already held, and a tombstone, answer at once.
+  EXPECT_TRUE(r.WaitForVersion("web", 9, true, std::chrono::milliseconds(0)));
+  std::thread tomb([&] { gone += r.WaitForVersion("db", 4, true, std::chrono::seconds(30)); });
+  for (int i = 0; i < 50; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  r.ApplyRemoval("db", 4);
+  tomb.join();
+  EXPECT_EQ(gone.load(), 2);
+  // A wait nobody satisfies ends at its timeout.
+  EXPECT_FALSE(r.WaitForVersion("web", 99, false, std::chrono::milliseconds(5)));
+}
+
 // A definition applied after the statuses is merged in place and is both
 // what writers start from and what is served: one object per version.
 TEST(ClusterRegistry, NewDefinitionIsServedAndWrittenFromOneObject) {
