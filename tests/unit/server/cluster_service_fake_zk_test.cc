@@ -8,6 +8,7 @@
 
 #include "api/http_reply.h"
 #include "server/cluster_service.h"
+#include "storage/cluster_buckets.h"
 #include "tests/unit/server/fake_zk.h"
 
 namespace jcm {
@@ -86,6 +87,36 @@ TEST(ClusterStoreFakeZkTest, NotNewerThanHeldIsNotDecoded) {
   EXPECT_EQ(held->znode_version, stat.version);
   Result<StoredCluster> older = store.Load("web", false, stat.mzxid - 1);
   EXPECT_FALSE(older.ok());  // newer than held: decoded, and unreadable
+}
+
+// The writer's own write, read back by its watch before the writer has
+// published it, is not decoded again (the writer publishes it), inline
+// form as bucketed; another instance's store decodes it.
+TEST(ClusterStoreFakeZkTest, OwnWriteReadBackIsNotDecodedAgain) {
+  testing::FakeZk zk;
+  ClusterStore writer(&zk, "/jcm");
+  ASSERT_TRUE(writer.EnsureLayout().ok());
+  Result<std::string> fence = zk.Create("/jcm/servers/member-a-", "", ZkApi::kSequential);
+  ASSERT_TRUE(fence.ok());
+  Cluster c;
+  c.name = "web";
+  c.check_type = CheckType::kNone;
+  c.nodes.push_back(MakeNode(1));
+  Result<StoredCluster> v1 = writer.Save(c, -1, fence.value());
+  ASSERT_TRUE(v1.ok());
+  c.nodes.push_back(MakeNode(2));
+  Result<StoredCluster> v2 = writer.Save(c, v1->znode_version, fence.value());
+  ASSERT_TRUE(v2.ok());
+  ASSERT_FALSE(ClusterBuckets::IsHeader(zk.Get("/jcm/clusters/web", nullptr, false).value()));
+  Result<StoredCluster> own = writer.Load("web", false, v1->cluster.version);
+  ASSERT_TRUE(own.ok());
+  EXPECT_TRUE(own->not_newer);
+  EXPECT_EQ(own->cluster.version, v2->cluster.version);
+  ClusterStore other(&zk, "/jcm");
+  Result<StoredCluster> theirs = other.Load("web", false, v1->cluster.version);
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_FALSE(theirs->not_newer);
+  EXPECT_EQ(theirs->cluster.nodes.size(), 2u);
 }
 
 }  // namespace
