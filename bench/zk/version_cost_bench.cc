@@ -12,6 +12,7 @@
 #include <string>
 
 #include "model/cluster.h"
+#include "model/cluster_text.h"
 #include "server/cluster_edit.h"
 #include "server/cluster_registry.h"
 #include "server/malloc_tuning.h"
@@ -105,6 +106,16 @@ void BM_RegistryApply(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_RegistryApply)->Unit(benchmark::kMicrosecond);
+
+// Encoding a version for GET /c and /sub (the full form, 1.3 MB of JSON):
+// once per version and instance, when anyone asks for it.
+void BM_EncodeFullText(benchmark::State& state) {
+  for (auto _ : state) {
+    std::string text = EncodeClusterText(Base(), ClusterJsonForm::kFull, InvalidUtf8::kReplace);
+    benchmark::DoNotOptimize(text.size());
+  }
+}
+BENCHMARK(BM_EncodeFullText)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace jcm

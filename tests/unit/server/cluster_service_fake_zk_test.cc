@@ -117,6 +117,30 @@ TEST(ClusterStoreFakeZkTest, OwnWriteReadBackIsNotDecodedAgain) {
   ASSERT_TRUE(theirs.ok());
   EXPECT_FALSE(theirs->not_newer);
   EXPECT_EQ(theirs->cluster.nodes.size(), 2u);
+
+  // The writer stores v3 after the watch's read of v2 left ZooKeeper and
+  // before it is looked at: v2 is older than the writer's own last write,
+  // not decoded either.
+  int64_t v3_version = 0;
+  zk.after_get = [&](const std::string&) {
+    if (v3_version != 0) return;  // the writer's own reads, if any
+    v3_version = -1;
+    c.nodes.push_back(MakeNode(3));
+    Result<StoredCluster> v3 = writer.Save(c, v2->znode_version, fence.value());
+    ASSERT_TRUE(v3.ok());
+    v3_version = v3->cluster.version;
+  };
+  Result<StoredCluster> older = writer.Load("web", false, v1->cluster.version);
+  zk.after_get = nullptr;
+  ASSERT_TRUE(older.ok());
+  ASSERT_GT(v3_version, 0);
+  EXPECT_TRUE(older->not_newer);
+  EXPECT_EQ(older->cluster.version, v2->cluster.version);
+  // Another store still decodes what it reads.
+  theirs = other.Load("web", false, v2->cluster.version);
+  ASSERT_TRUE(theirs.ok());
+  EXPECT_FALSE(theirs->not_newer);
+  EXPECT_EQ(theirs->cluster.version, v3_version);
 }
 
 }  // namespace

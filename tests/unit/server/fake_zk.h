@@ -34,6 +34,9 @@ class FakeZk : public ZkApi {
   // Runs before every Get() (GetMany() is Gets) outside the fake's lock,
   // with the path: it may change the tree (a write racing a read).
   std::function<void(const std::string& path)> before_get;
+  // The same after the read was taken: a write landing after the reader's
+  // answer left ZooKeeper, before the reader looked at it.
+  std::function<void(const std::string& path)> after_get;
 
   void SetEventHandler(EventHandler handler) override { handler_ = std::move(handler); }
   // Connects at once and, when `connect_on_start`, hands kConnected (a new
@@ -50,15 +53,11 @@ class FakeZk : public ZkApi {
   int64_t session_id() const override { return 0x1234; }
   bool WaitConnected(int) const override { return connected(); }
 
-  Result<std::string> Get(const std::string& path, ZkStat* stat, bool) override {
+  Result<std::string> Get(const std::string& path, ZkStat* stat, bool watch) override {
     if (before_get) before_get(path);
-    std::lock_guard lock(mu_);
-    ++gets_;
-    if (Status s = Usable(); !s.ok()) return s;
-    auto it = nodes_.find(path);
-    if (it == nodes_.end()) return Status::NotFound("no node " + path);
-    if (stat) *stat = it->second.stat;
-    return it->second.data;
+    Result<std::string> got = Read(path, stat, watch);
+    if (after_get) after_get(path);
+    return got;
   }
   Result<std::vector<std::string>> GetChildren(const std::string& path, bool watch) override {
     return GetChildren(path, watch, nullptr);
@@ -161,6 +160,15 @@ class FakeZk : public ZkApi {
   }
 
  private:
+  Result<std::string> Read(const std::string& path, ZkStat* stat, bool) {
+    std::lock_guard lock(mu_);
+    ++gets_;
+    if (Status s = Usable(); !s.ok()) return s;
+    auto it = nodes_.find(path);
+    if (it == nodes_.end()) return Status::NotFound("no node " + path);
+    if (stat) *stat = it->second.stat;
+    return it->second.data;
+  }
   struct Znode {
     std::string data;
     ZkStat stat;
