@@ -53,6 +53,11 @@ struct ApiCounters {
   std::array<std::atomic<uint64_t>, kCodes> errors_by_code{};
   std::atomic<uint64_t> forwarded{0};         // writes sent to the leader
   std::atomic<uint64_t> forward_failures{0};  // leader unknown or unreachable
+  // Requests to the leader that carried several node writes, those writes,
+  // and merged requests the leader refused (each write then went alone).
+  std::atomic<uint64_t> forwards_merged{0};
+  std::atomic<uint64_t> forwards_merged_writes{0};
+  std::atomic<uint64_t> forward_merge_fallbacks{0};
   std::atomic<uint64_t> read_your_writes_timeouts{0};
   std::atomic<uint64_t> writes_held{0};  // waited for a leader at least once
   std::atomic<uint64_t> sub_requests{0};

@@ -1,7 +1,9 @@
 #include "api/leader_forwarder.h"
 
+#include <exception>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 #include <httplib.h>
@@ -73,6 +75,170 @@ LeaderForwarder::LeaderForwarder(LeaderForwarderOptions options, const NameServi
 
 LeaderForwarder::~LeaderForwarder() = default;
 
+LeaderForwarder::Sent LeaderForwarder::Send(const std::string& address, const std::string& method,
+                                            const std::string& target, const std::string& body,
+                                            const std::string& authorization, bool retry) const {
+  std::unique_ptr<httplib::Client> client = pool_->Take(address);
+  httplib::Headers headers = {{kForwardedHeader, options_.self_address}};
+  if (!authorization.empty()) headers.emplace("Authorization", authorization);
+  if (retry) headers.emplace(kRetryHeader, "1");
+  const auto start = std::chrono::steady_clock::now();
+  httplib::Result res = method == "POST"
+                            ? client->Post(target, headers, body, "application/json")
+                            : client->Delete(target, headers, body, "application/json");
+  if (options_.round_trip_seconds) options_.round_trip_seconds->ObserveSince(start);
+  if (res && res->get_header_value("Connection") != "close") {
+    pool_->Give(address, std::move(client));
+  }
+  Sent out;
+  if (!res) {
+    out.error = httplib::to_string(res.error());
+    // A failed connect or TLS handshake never delivered the request;
+    // anything later may have.
+    const httplib::Error e = res.error();
+    out.why = e == httplib::Error::Connection || e == httplib::Error::SSLConnection ||
+                      e == httplib::Error::SSLServerVerification
+                  ? ForwardFailure::kNotSent
+                  : ForwardFailure::kOutcomeUnknown;
+    return out;
+  }
+  HttpReply reply;
+  reply.status = res->status;
+  reply.body = std::move(res->body);
+  if (res->has_header("Content-Type")) reply.content_type = res->get_header_value("Content-Type");
+  out.not_leader = res->has_header(kNotLeaderHeader);
+  out.reply = std::move(reply);
+  out.why = ForwardFailure::kNone;
+  return out;
+}
+
+std::shared_ptr<const WriteAck> LeaderForwarder::ParseAck(const std::string& body) {
+  json envelope = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto ack = std::make_shared<WriteAck>();
+  if (!envelope.is_object() || !envelope.contains("data") ||
+      !ParseWriteAck(envelope["data"], ack.get())) {
+    return nullptr;
+  }
+  return ack;
+}
+
+bool LeaderForwarder::Mergeable(const ForwardRequest& request) const {
+  // Node additions and removals (POST / DELETE /c/node/{name}, whose body
+  // is a JSON array), not sent again after an unknown outcome (a retry's
+  // "already done is done" must stay its own).
+  static constexpr std::string_view kNodes = "/c/node/";
+  static constexpr std::string_view kOnline = "/c/node/online/";
+  if (!options_.merge_node_writes) return false;
+  if (request.retry || (request.method != "POST" && request.method != "DELETE")) return false;
+  std::string_view path(request.target);
+  path = path.substr(0, path.find('?'));
+  if (path.rfind(kOnline, 0) == 0) return false;
+  return path.rfind(kNodes, 0) == 0 && path.size() > kNodes.size();
+}
+
+// One forwarded write waiting in a lane.
+struct LeaderForwarder::Waiter {
+  const ForwardRequest* request = nullptr;
+  Sent result;
+  bool done = false;
+  bool alone = false;  // send it on its own (its merged send was refused)
+};
+
+LeaderForwarder::Sent LeaderForwarder::SendMerged(const std::string& address,
+                                                  const ForwardRequest& request) const {
+  // Writes with the same method, target and caller share a lane; one send
+  // of a lane is in flight at a time, and every write that queued behind
+  // it goes in the next one. A lone write goes at once, unchanged.
+  const std::string key =
+      address + '\n' + request.method + '\n' + request.target + '\n' + request.authorization;
+  Waiter me;
+  me.request = &request;
+  std::unique_lock lock(lanes_mu_);
+  Lane& lane = lanes_[key];
+  ++lane.users;
+  lane.queue.push_back(&me);
+  lanes_cv_.wait(lock, [&] { return me.done || !lane.sending; });
+  if (!me.done) {
+    lane.sending = true;
+    std::vector<Waiter*> group;
+    size_t bytes = 0;
+    while (!lane.queue.empty() && group.size() < kMaxMergedWrites &&
+           (group.empty() || bytes + lane.queue.front()->request->body.size() <= kMaxMergedBytes)) {
+      bytes += lane.queue.front()->request->body.size();
+      group.push_back(lane.queue.front());
+      lane.queue.pop_front();
+    }
+    lock.unlock();
+    try {
+      SendGroup(address, request, group);
+    } catch (const std::exception& e) {
+      // Whatever went out may have been applied: each caller sends again
+      // as a retry, where "already done" counts as done.
+      for (Waiter* w : group) {
+        w->alone = false;
+        w->result = Sent{};
+        w->result.why = ForwardFailure::kOutcomeUnknown;
+        w->result.error = std::string("merged forward failed: ") + e.what();
+      }
+    }
+    lock.lock();
+    for (Waiter* w : group) w->done = true;
+    lane.sending = false;
+    lanes_cv_.notify_all();
+  }
+  if (--lane.users == 0) lanes_.erase(key);
+  lock.unlock();
+  if (me.alone) {
+    return Send(address, request.method, request.target, request.body, request.authorization,
+                request.retry);
+  }
+  return std::move(me.result);
+}
+
+void LeaderForwarder::SendGroup(const std::string& address, const ForwardRequest& like,
+                                const std::vector<Waiter*>& group) const {
+  if (group.size() == 1) {
+    const ForwardRequest& r = *group[0]->request;
+    group[0]->result = Send(address, r.method, r.target, r.body, r.authorization, r.retry);
+    return;
+  }
+  // One array of every write's elements, in arrival order. A body that is
+  // not an array (the route decoded it, so this does not happen) goes alone.
+  json merged = json::array();
+  std::vector<Waiter*> members;
+  for (Waiter* w : group) {
+    json doc = json::parse(w->request->body, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_array()) {
+      w->alone = true;
+      continue;
+    }
+    for (json& e : doc) merged.push_back(std::move(e));
+    members.push_back(w);
+  }
+  if (members.size() == 1) {
+    members[0]->alone = true;
+    return;
+  }
+  if (members.empty()) return;
+  counters_->forwards_merged.fetch_add(1, std::memory_order_relaxed);
+  counters_->forwards_merged_writes.fetch_add(members.size(), std::memory_order_relaxed);
+  Sent sent = Send(address, like.method, like.target, merged.dump(), like.authorization, false);
+  if (sent.reply && sent.reply->status >= 400 && sent.reply->status < 500) {
+    // Refused as a whole (one write's node invalid, a spec another write
+    // removes too, a limit the sum passes): nothing was applied. Each write
+    // goes again on its own, so each caller gets the answer it would have.
+    counters_->forward_merge_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    for (Waiter* w : members) w->alone = true;
+    return;
+  }
+  // Applied together (one ack, one version for all), or failed together:
+  // every caller gets the same answer, as each would have alone.
+  if (sent.reply && sent.reply->status >= 200 && sent.reply->status < 300) {
+    sent.ack = ParseAck(sent.reply->body);
+  }
+  for (Waiter* w : members) w->result = sent;
+}
+
 Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request,
                                            ForwardFailure* why) const {
   *why = ForwardFailure::kFinal;
@@ -105,45 +271,28 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request,
   if (request.method != "POST" && request.method != "DELETE") {
     return Status::Internal("cannot forward method " + request.method);
   }
-  std::unique_ptr<httplib::Client> client = pool_->Take(leader.address);
-  httplib::Headers headers = {{kForwardedHeader, options_.self_address}};
-  if (!request.authorization.empty()) headers.emplace("Authorization", request.authorization);
-  if (request.retry) headers.emplace(kRetryHeader, "1");
   counters_->forwarded.fetch_add(1, std::memory_order_relaxed);
-  const auto sent = std::chrono::steady_clock::now();
-  httplib::Result res =
-      request.method == "POST"
-          ? client->Post(request.target, headers, request.body, "application/json")
-          : client->Delete(request.target, headers, request.body, "application/json");
-  if (options_.round_trip_seconds) options_.round_trip_seconds->ObserveSince(sent);
-  if (res && res->get_header_value("Connection") != "close") {
-    pool_->Give(leader.address, std::move(client));
-  }
-  if (!res) {
+  Sent sent = Mergeable(request) ? SendMerged(leader.address, request)
+                                 : Send(leader.address, request.method, request.target,
+                                        request.body, request.authorization, request.retry);
+  if (!sent.reply) {
     counters_->forward_failures.fetch_add(1, std::memory_order_relaxed);
-    std::string error = httplib::to_string(res.error());
     spdlog::warn("forwarding {} {} to leader {} failed: {}", request.method, request.target,
-                 leader.address, error);
-    // A failed connect or TLS handshake never delivered the request;
-    // anything later may have.
-    const httplib::Error e = res.error();
-    *why = e == httplib::Error::Connection || e == httplib::Error::SSLConnection ||
-                   e == httplib::Error::SSLServerVerification
-               ? ForwardFailure::kNotSent
-               : ForwardFailure::kOutcomeUnknown;
-    return Status::Unavailable("leader " + leader.address + " unreachable: " + error);
+                 leader.address, sent.error);
+    *why = sent.why;
+    return Status::Unavailable("leader " + leader.address + " unreachable: " + sent.error);
   }
+  const HttpReply& res_reply = *sent.reply;
   *why = ForwardFailure::kNone;
-  if (res->status == 503 && res->has_header(kNotLeaderHeader)) {
+  if (res_reply.status == 503 && sent.not_leader) {
     // The addressee was no longer the leader and applied nothing.
     *why = ForwardFailure::kLeaderMoved;
   }
-
-  if (res->status >= 200 && res->status < 300) {
-    json envelope = json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-    WriteAck ack;
-    if (envelope.is_object() && envelope.contains("data") &&
-        ParseWriteAck(envelope["data"], &ack)) {
+  if (res_reply.status >= 200 && res_reply.status < 300) {
+    // A merged send's ack was parsed once for all its callers.
+    std::shared_ptr<const WriteAck> parsed = sent.ack ? sent.ack : ParseAck(res_reply.body);
+    if (parsed) {
+      const WriteAck& ack = *parsed;
       // Holding the write's base (or once it arrives), apply it now rather
       // than wait for the watch to fetch and decode the cluster.
       const auto wait_start = std::chrono::steady_clock::now();
@@ -171,11 +320,7 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request,
                    request.method, request.target);
     }
   }
-  HttpReply reply;
-  reply.status = res->status;
-  reply.body = res->body;
-  if (res->has_header("Content-Type")) reply.content_type = res->get_header_value("Content-Type");
-  return reply;
+  return res_reply;
 }
 
 }  // namespace jcm

@@ -25,6 +25,19 @@
 // its name or IP matched against the address. A certificate that does not
 // verify means the request was never sent.
 //
+// Node additions and removals (POST / DELETE /c/node/{name}) for the same
+// cluster from the same caller (Authorization) are merged: while one such
+// forward is in flight, the ones arriving queue, and the next request to
+// the leader carries all of their nodes (or specs) in one array. The
+// leader applies it as one write; every caller gets its ack and waits for
+// read-your-writes as alone. If the leader refuses the merged request with
+// a 4xx, nothing was applied, and each write is sent again on its own, so
+// each caller gets the answer it would have had (one caller's invalid node
+// never fails another's). A failure without an answer (5xx, a lost
+// connection) is every merged caller's, as its outcome is unknown to each.
+// Why: every forwarded write was an HTTP exchange with the leader, the
+// largest cost of a registration through a follower (bench/zk/RESULTS.md).
+//
 // Connections to the leader are kept alive in a small pool (at most
 // max_idle_connections idle, each idle for at most max_idle_time, which is
 // kept well under the leader's keep-alive idle timeout so the pool does not
@@ -36,8 +49,14 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "api/api_counters.h"
 #include "api/http_reply.h"
@@ -92,6 +111,8 @@ struct LeaderForwarderOptions {
   // Observes each round trip to the leader (sent to answered or failed);
   // null: none. Must outlive the forwarder.
   MetricHistogram* round_trip_seconds = nullptr;
+  // Merge concurrent node additions / removals of one cluster (above).
+  bool merge_node_writes = true;
 };
 
 class LeaderForwarder {
@@ -107,11 +128,46 @@ class LeaderForwarder {
 
  private:
   class ClientPool;
+  struct Waiter;
+  // What one request to the leader got: its reply, or why there is none.
+  struct Sent {
+    std::optional<HttpReply> reply;
+    bool not_leader = false;  // the reply carries kNotLeaderHeader
+    ForwardFailure why = ForwardFailure::kNone;
+    std::string error;  // without a reply
+    // The reply's ack, parsed once for every caller of a merged send
+    // (null: parse the reply).
+    std::shared_ptr<const WriteAck> ack;
+  };
+  // Writes waiting to be sent together, and whether a send is in flight.
+  struct Lane {
+    std::deque<Waiter*> queue;
+    bool sending = false;
+    int users = 0;  // writes in the lane (queued or being answered)
+  };
+  static constexpr size_t kMaxMergedWrites = 256;
+  static constexpr size_t kMaxMergedBytes = 256 * 1024;
+
+  Sent Send(const std::string& address, const std::string& method, const std::string& target,
+            const std::string& body, const std::string& authorization, bool retry) const;
+  bool Mergeable(const ForwardRequest& request) const;
+  // The write ack in a leader's 2xx reply, or null.
+  static std::shared_ptr<const WriteAck> ParseAck(const std::string& body);
+  // Sends `request` in its lane's next request to the leader.
+  Sent SendMerged(const std::string& address, const ForwardRequest& request) const;
+  // Sends `group` (writes of one lane, like `like`) as one request, or
+  // marks them to go alone.
+  void SendGroup(const std::string& address, const ForwardRequest& like,
+                 const std::vector<Waiter*>& group) const;
 
   const LeaderForwarderOptions options_;
   const NameService* const names_;
   ApiCounters* const counters_;
   std::unique_ptr<ClientPool> pool_;
+  mutable std::mutex lanes_mu_;
+  mutable std::condition_variable lanes_cv_;
+  // By leader address, method, target and Authorization.
+  mutable std::map<std::string, Lane> lanes_;  // GUARDED_BY(lanes_mu_)
 };
 
 }  // namespace jcm

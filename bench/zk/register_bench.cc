@@ -18,9 +18,10 @@
 //    (vis_ack_*): how long a write the leader committed takes to reach every
 //    instance, without the queueing behind other writes that the time from
 //    sending includes.
-// 4. Over the measured window: batches and mutations per batch from the
-//    leader's /sys/status, CPU seconds of `pids` (the three jcm-servers and
-//    ZooKeeper, from /proc) per registration, summed and each pid's own.
+// 4. Over the measured window: batches (ZooKeeper writes) from the
+//    leader's /sys/status, registrations per batch, and the leader's
+//    mutation calls per batch (merged forwards count once), CPU seconds of `pids` (the three
+//    jcm-servers and ZooKeeper, from /proc) per registration, summed and each pid's own.
 // 5. Afterwards: every acknowledged add that no remove took is present on
 //    every instance.
 //
@@ -411,6 +412,9 @@ int main(int argc, char** argv) {
     }
     for (long id : expected) missing += have.count(SpecOf(id)) ? 0 : 1;
   }
+  // Registrations per ZooKeeper write (each a group of the leader's), and
+  // the leader's mutation calls per write: a follower merges node writes
+  // into one request (api/leader_forwarder.h), which the leader counts once.
   const double batches = static_cast<double>(w1.batches - w0.batches);
   const double mutations = static_cast<double>(w1.mutations - w0.mutations);
   std::string vis;
@@ -429,13 +433,16 @@ int main(int argc, char** argv) {
   std::printf(
       "jcm_register nodes=%ld threads=%d seconds=%.2f adds_per_s=%.0f removes_per_s=%.0f "
       "mutations_per_s=%.0f failed=%ld missing=%ld add_p50_ms=%.1f add_p99_ms=%.1f "
-      "batches_per_s=%.1f mutations_per_batch=%.1f cpu_ms_per_mutation=%.3f "
+      "batches_per_s=%.1f mutations_per_batch=%.1f requests_per_batch=%.1f "
+      "cpu_ms_per_mutation=%.3f "
       "cpu_ms_per_mutation_by_pid=%s "
       "vis_all_p50_ms=%.1f vis_all_p99_ms=%.1f vis_ack_all_p50_ms=%.1f vis_ack_all_p99_ms=%.1f "
       "probes=%zu%s%s%s\n",
       o.nodes, o.threads, elapsed, adds.load() / elapsed, removes.load() / elapsed,
       (adds.load() + removes.load()) / elapsed, failed.load(), missing, Pct(add_ms, 0.5),
-      Pct(add_ms, 0.99), batches / elapsed, batches > 0 ? mutations / batches : 0.0,
+      Pct(add_ms, 0.99), batches / elapsed,
+      batches > 0 ? static_cast<double>(adds + removes) / batches : 0.0,
+      batches > 0 ? mutations / batches : 0.0,
       (adds + removes) > 0 ? 1000.0 * cpu / static_cast<double>(adds + removes) : 0.0,
       cpu_each.c_str(), Pct(worst, 0.5), Pct(worst, 0.99), Pct(visible_all_from_ack_ms, 0.5),
       Pct(visible_all_from_ack_ms, 0.99), worst.size(), vis.c_str(),

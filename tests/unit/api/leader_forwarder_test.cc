@@ -9,9 +9,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
 #include <future>
 #include <mutex>
+#include <set>
 #include <thread>
+#include <utility>
 
 #include "api/leader_forwarder.h"
 #include "api/metrics_api.h"
@@ -208,6 +212,179 @@ TEST(ForwardingWire, SendsSameMethodTargetBodyAndForwardedHeader) {
   EXPECT_EQ(header, follower.server().self_address());
   ASSERT_EQ(follower.fake().applied_waits().size(), 1u);
   EXPECT_EQ(follower.fake().applied_waits()[0].version, 77);
+}
+
+// A leader that records every request, holds the first until released,
+// and answers with `answer` (status, body) for each body.
+class HoldingLeader {
+ public:
+  using Answer = std::function<std::pair<int, std::string>(const std::string& body)>;
+  explicit HoldingLeader(Answer answer) : answer_(std::move(answer)) {
+    auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+      std::unique_lock<std::mutex> lock(mu_);
+      bodies_.push_back(req.body);
+      const bool first = bodies_.size() == 1;
+      cv_.notify_all();
+      if (first) cv_.wait(lock, [&] { return released_; });
+      lock.unlock();
+      auto [status, body] = answer_(req.body);
+      res.status = status;
+      res.set_content(body, "application/json");
+    };
+    server_.Post("/c/node/web", handler);
+    server_.Delete("/c/node/web", handler);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    serving_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::yield();
+  }
+  ~HoldingLeader() {
+    Release();
+    server_.stop();
+    serving_.join();
+  }
+  int port() const { return port_; }
+  bool AwaitFirst() {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return !bodies_.empty(); });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+  std::vector<std::string> bodies() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return bodies_;
+  }
+
+ private:
+  Answer answer_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread serving_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> bodies_;  // GUARDED_BY(mu_)
+  bool released_ = false;            // GUARDED_BY(mu_)
+};
+
+std::string NodeBody(int i) {
+  return R"([{"ip":"10.0.0.)" + std::to_string(i) +
+         R"(","protos":[{"port":8080,"proto":"HTTP"}]}])";
+}
+
+// Sends `bodies` to the follower at once (POST or DELETE /c/node/web),
+// the first alone until the leader holds it and every other has reached
+// the forwarder; then releases the leader. Returns each caller's status.
+std::vector<int> SendWhileTheFirstIsHeld(TestApi* follower, HoldingLeader* leader,
+                                         const std::string& method,
+                                         const std::vector<std::string>& bodies) {
+  std::vector<int> statuses(bodies.size());
+  std::vector<std::thread> callers;
+  callers.emplace_back(
+      [&] { statuses[0] = follower->Call(method, "/c/node/web", bodies[0]).status; });
+  EXPECT_TRUE(leader->AwaitFirst());
+  for (size_t i = 1; i < bodies.size(); ++i) {
+    callers.emplace_back(
+        [&, i] { statuses[i] = follower->Call(method, "/c/node/web", bodies[i]).status; });
+  }
+  // Every write has reached the forwarder: the others wait in its lane.
+  for (int t = 0; t < 10000 &&
+                  follower->server().CountersJson()["forwarded"] != static_cast<int>(bodies.size());
+       ++t) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  leader->Release();
+  for (std::thread& t : callers) t.join();
+  return statuses;
+}
+
+// Node writes of one cluster queued behind a forward in flight go to the
+// leader in one request: every node in one array, every caller answered.
+TEST(ForwardingWire, NodeWritesQueuedBehindAForwardShareOneRequest) {
+  HoldingLeader leader([](const std::string&) {
+    return std::make_pair(
+        200, std::string(R"({"code":0,"msg":"ok","data":{"name":"web","version":9}})"));
+  });
+  TestApi follower;
+  follower.fake().FailWritesWith(Status::NotLeader("follower"));
+  follower.fake().SetLeader(Points(leader.port()));
+  std::vector<std::string> bodies;
+  for (int i = 1; i <= 6; ++i) bodies.push_back(NodeBody(i));
+  std::vector<int> statuses = SendWhileTheFirstIsHeld(&follower, &leader, "POST", bodies);
+  for (int st : statuses) EXPECT_EQ(st, 200);
+  std::vector<std::string> got = leader.bodies();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], bodies[0]);
+  json merged = json::parse(got[1]);
+  ASSERT_TRUE(merged.is_array());
+  std::set<std::string> ips;
+  for (const json& n : merged) ips.insert(n["ip"].get<std::string>());
+  EXPECT_EQ(ips,
+            (std::set<std::string>{"10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"}));
+  json counters = follower.server().CountersJson();
+  EXPECT_EQ(counters["forwarded"], 6);
+  EXPECT_EQ(counters["forwardsMerged"], 1);
+  EXPECT_EQ(counters["forwardsMergedWrites"], 5);
+  EXPECT_EQ(counters["forwardMergeFallbacks"], 0);
+  // Each caller waited for read-your-writes of the ack.
+  EXPECT_EQ(follower.fake().applied_waits().size(), 6u);
+}
+
+// The leader refuses a merged request (one spec it does not hold): nothing
+// was applied, each write is sent again alone, and only the caller at
+// fault gets the refusal.
+TEST(ForwardingWire, AMergedRequestRefusedIsSentAgainWriteByWrite) {
+  HoldingLeader leader([](const std::string& body) {
+    if (body.find("10.0.0.4") != std::string::npos) {
+      return std::make_pair(
+          404, std::string(R"({"code":404,"msg":"node '10.0.0.4|HTTP:8080' not in 'web'"})"));
+    }
+    return std::make_pair(
+        200, std::string(R"({"code":0,"msg":"ok","data":{"name":"web","version":9}})"));
+  });
+  TestApi follower;
+  follower.fake().FailWritesWith(Status::NotLeader("follower"));
+  follower.fake().SetLeader(Points(leader.port()));
+  std::vector<std::string> bodies;
+  for (int i = 1; i <= 5; ++i) bodies.push_back("[\"10.0.0." + std::to_string(i) + "|HTTP:8080\"]");
+  std::vector<int> statuses = SendWhileTheFirstIsHeld(&follower, &leader, "DELETE", bodies);
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200, 200, 404, 200}));
+  // The first alone, the four merged, then each of the four alone.
+  EXPECT_EQ(leader.bodies().size(), 6u);
+  json counters = follower.server().CountersJson();
+  EXPECT_EQ(counters["forwardsMerged"], 1);
+  EXPECT_EQ(counters["forwardMergeFallbacks"], 1);
+}
+
+// Writes of different callers (Authorization) are never merged.
+TEST(ForwardingWire, WritesOfDifferentCallersAreNotMerged) {
+  HoldingLeader leader([](const std::string&) {
+    return std::make_pair(
+        200, std::string(R"({"code":0,"msg":"ok","data":{"name":"web","version":9}})"));
+  });
+  TestApi follower;
+  follower.fake().FailWritesWith(Status::NotLeader("follower"));
+  follower.fake().SetLeader(Points(leader.port()));
+  std::vector<int> statuses(4);
+  std::vector<std::thread> callers;
+  callers.emplace_back(
+      [&] { statuses[0] = follower.Call("POST", "/c/node/web", NodeBody(1)).status; });
+  ASSERT_TRUE(leader.AwaitFirst());
+  for (int i = 1; i < 4; ++i) {
+    callers.emplace_back([&, i] {
+      httplib::Headers h = {{"Authorization", "Bearer caller-" + std::to_string(i)}};
+      statuses[i] = follower.Call("POST", "/c/node/web", NodeBody(i + 1), h).status;
+    });
+  }
+  for (int t = 0; t < 10000 && follower.server().CountersJson()["forwarded"] != 4; ++t) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  leader.Release();
+  for (std::thread& t : callers) t.join();
+  for (int st : statuses) EXPECT_EQ(st, 200);
+  EXPECT_EQ(leader.bodies().size(), 4u);
+  EXPECT_EQ(follower.server().CountersJson()["forwardsMerged"], 0);
 }
 
 }  // namespace
