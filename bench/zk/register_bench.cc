@@ -20,8 +20,9 @@
 //    sending includes.
 // 4. Over the measured window: batches (ZooKeeper writes) from the
 //    leader's /sys/status, registrations per batch, and the leader's
-//    mutation calls per batch (merged forwards count once), CPU seconds of `pids` (the three
-//    jcm-servers and ZooKeeper, from /proc) per registration, summed and each pid's own.
+//    mutation calls per batch (merged forwards count once); CPU seconds of
+//    `pids` (the three jcm-servers and ZooKeeper, from /proc) per
+//    registration, summed and each pid's own.
 // 5. Afterwards: every acknowledged add that no remove took is present on
 //    every instance.
 //
