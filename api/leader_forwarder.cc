@@ -154,12 +154,27 @@ LeaderForwarder::Sent LeaderForwarder::SendMerged(const std::string& address,
   Waiter me;
   me.request = &request;
   std::unique_lock lock(lanes_mu_);
+  if (lanes_.size() >= kMaxLanes && lanes_.find(key) == lanes_.end()) {
+    // Lanes kept for their timing after their last write: drop the idle.
+    for (auto it = lanes_.begin(); it != lanes_.end();) {
+      it = it->second.users == 0 ? lanes_.erase(it) : std::next(it);
+    }
+  }
   Lane& lane = lanes_[key];
   ++lane.users;
   lane.queue.push_back(&me);
   lanes_cv_.wait(lock, [&] { return me.done || !lane.sending; });
   if (!me.done) {
     lane.sending = true;
+    if (lane.busy && options_.merge_linger.count() > 0) {
+      // The last send carried company: writes arrive faster than one
+      // round trip. Let this one gather for up to that round trip (a
+      // write costs the leader, ZooKeeper and every instance per request,
+      // not per node).
+      const auto until = lane.last_done + std::min<std::chrono::steady_clock::duration>(
+                                              lane.last_round_trip, options_.merge_linger);
+      lanes_cv_.wait_until(lock, until, [&] { return lane.queue.size() >= kMaxMergedWrites; });
+    }
     std::vector<Waiter*> group;
     size_t bytes = 0;
     while (!lane.queue.empty() && group.size() < kMaxMergedWrites &&
@@ -169,6 +184,7 @@ LeaderForwarder::Sent LeaderForwarder::SendMerged(const std::string& address,
       lane.queue.pop_front();
     }
     lock.unlock();
+    const auto send_start = std::chrono::steady_clock::now();
     try {
       SendGroup(address, request, group);
     } catch (const std::exception& e) {
@@ -183,10 +199,15 @@ LeaderForwarder::Sent LeaderForwarder::SendMerged(const std::string& address,
     }
     lock.lock();
     for (Waiter* w : group) w->done = true;
+    lane.last_done = std::chrono::steady_clock::now();
+    lane.last_round_trip = lane.last_done - send_start;
+    lane.busy = group.size() >= 2 || !lane.queue.empty();
     lane.sending = false;
     lanes_cv_.notify_all();
   }
-  if (--lane.users == 0) lanes_.erase(key);
+  // A lane is kept while busy (its timing decides the next send); an idle
+  // one goes.
+  if (--lane.users == 0 && !lane.busy) lanes_.erase(key);
   lock.unlock();
   if (me.alone) {
     return Send(address, request.method, request.target, request.body, request.authorization,

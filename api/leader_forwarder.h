@@ -35,6 +35,8 @@
 // each caller gets the answer it would have had (one caller's invalid node
 // never fails another's). A failure without an answer (5xx, a lost
 // connection) is every merged caller's, as its outcome is unknown to each.
+// After a send that had company, the lane's next send waits up to the last
+// round trip (at most merge_linger) for more writes to join.
 // Why: every forwarded write was an HTTP exchange with the leader, the
 // largest cost of a registration through a follower (bench/zk/RESULTS.md).
 //
@@ -113,6 +115,9 @@ struct LeaderForwarderOptions {
   MetricHistogram* round_trip_seconds = nullptr;
   // Merge concurrent node additions / removals of one cluster (above).
   bool merge_node_writes = true;
+  // After a merged send that had company, the next send of its lane waits
+  // up to the last round trip, at most this, for more writes (0: never).
+  std::chrono::milliseconds merge_linger{5};
 };
 
 class LeaderForwarder {
@@ -144,9 +149,15 @@ class LeaderForwarder {
     std::deque<Waiter*> queue;
     bool sending = false;
     int users = 0;  // writes in the lane (queued or being answered)
+    // The last send: whether it had company, when it ended, how long it took.
+    bool busy = false;
+    std::chrono::steady_clock::time_point last_done;
+    std::chrono::steady_clock::duration last_round_trip{0};
   };
   static constexpr size_t kMaxMergedWrites = 256;
   static constexpr size_t kMaxMergedBytes = 256 * 1024;
+  // Idle lanes are kept (for the timing of their next send) up to this many.
+  static constexpr size_t kMaxLanes = 1024;
 
   Sent Send(const std::string& address, const std::string& method, const std::string& target,
             const std::string& body, const std::string& authorization, bool retry) const;

@@ -357,6 +357,49 @@ TEST(ForwardingWire, AMergedRequestRefusedIsSentAgainWriteByWrite) {
   EXPECT_EQ(counters["forwardMergeFallbacks"], 1);
 }
 
+// Many writers at once against a leader that takes a moment per request:
+// lanes turn busy and their sends gather (merge_linger); every write
+// reaches the leader exactly once and every caller is answered.
+TEST(ForwardingWire, ABusyLaneDeliversEveryWriteOnce) {
+  std::mutex mu;
+  std::multiset<std::string> ips;
+  httplib::Server leader;
+  leader.Post("/c/node/web", [&](const httplib::Request& req, httplib::Response& res) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the leader's write
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (const json& n : json::parse(req.body)) ips.insert(n["ip"].get<std::string>());
+    }
+    res.set_content(R"({"code":0,"msg":"ok","data":{"name":"web","version":9}})",
+                    "application/json");
+  });
+  int port = leader.bind_to_any_port("127.0.0.1");
+  std::thread serving([&] { leader.listen_after_bind(); });
+  while (!leader.is_running()) std::this_thread::yield();
+  TestApi follower;
+  follower.fake().FailWritesWith(Status::NotLeader("follower"));
+  follower.fake().SetLeader(Points(port));
+  constexpr int kWriters = 16, kEach = 5;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < kEach; ++i) {
+        ok += follower.Call("POST", "/c/node/web", NodeBody(w * kEach + i + 1)).status == 200;
+      }
+    });
+  }
+  for (std::thread& t : writers) t.join();
+  leader.stop();
+  serving.join();
+  EXPECT_EQ(ok.load(), kWriters * kEach);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(ips.size(), static_cast<size_t>(kWriters * kEach));
+  EXPECT_EQ(std::set<std::string>(ips.begin(), ips.end()).size(),
+            static_cast<size_t>(kWriters * kEach));
+  EXPECT_GT(follower.server().CountersJson()["forwardsMerged"].get<int>(), 0);
+}
+
 // Writes of different callers (Authorization) are never merged.
 TEST(ForwardingWire, WritesOfDifferentCallersAreNotMerged) {
   HoldingLeader leader([](const std::string&) {
