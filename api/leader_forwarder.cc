@@ -218,11 +218,13 @@ LeaderForwarder::Sent LeaderForwarder::SendMerged(const std::string& address,
 
 void LeaderForwarder::SendGroup(const std::string& address, const ForwardRequest& like,
                                 const std::vector<Waiter*>& group) const {
-  if (group.size() == 1) {
-    const ForwardRequest& r = *group[0]->request;
-    group[0]->result = Send(address, r.method, r.target, r.body, r.authorization, r.retry);
-    return;
-  }
+  // A write with nothing to merge with goes as it came, still as the
+  // lane's send (the lane's next writes queue behind it).
+  auto send_as_is = [&](Waiter* w) {
+    const ForwardRequest& r = *w->request;
+    w->result = Send(address, r.method, r.target, r.body, r.authorization, r.retry);
+  };
+  if (group.size() == 1) return send_as_is(group[0]);
   // One array of every write's elements, in arrival order. A body that is
   // not an array (the route decoded it, so this does not happen) goes alone.
   json merged = json::array();
@@ -236,10 +238,7 @@ void LeaderForwarder::SendGroup(const std::string& address, const ForwardRequest
     for (json& e : doc) merged.push_back(std::move(e));
     members.push_back(w);
   }
-  if (members.size() == 1) {
-    members[0]->alone = true;
-    return;
-  }
+  if (members.size() == 1) return send_as_is(members[0]);
   if (members.empty()) return;
   counters_->forwards_merged.fetch_add(1, std::memory_order_relaxed);
   counters_->forwards_merged_writes.fetch_add(members.size(), std::memory_order_relaxed);

@@ -288,7 +288,6 @@ Status ClusterStore::RefreshBuckets(const std::string& path, const ClusterBucket
                            st->czxid == stat.czxid && st->generation == h.generation &&
                            st->buckets.size() == b;
   std::vector<uint32_t> to_read;
-  std::vector<std::string> paths;
   size_t kept_json = 0;
   for (uint32_t i = 0; i < b; ++i) {
     if (same_layout && st->buckets[i].version == h.versions[i]) {
@@ -296,7 +295,6 @@ Status ClusterStore::RefreshBuckets(const std::string& path, const ClusterBucket
       continue;
     }
     to_read.push_back(i);
-    paths.push_back(path + "/" + ClusterBuckets::BucketName(h.generation, i));
   }
   std::vector<ClusterBucketState::Bucket> read(to_read.size());
   std::vector<bool> decoded(to_read.size(), false);
@@ -317,7 +315,7 @@ Status ClusterStore::RefreshBuckets(const std::string& path, const ClusterBucket
       continue;
     }
     fetch.push_back(k);
-    fetch_paths.push_back(std::move(paths[k]));
+    fetch_paths.push_back(path + "/" + ClusterBuckets::BucketName(h.generation, to_read[k]));
   }
   // A bucket newer than the header (a write overtook this read) or gone (a
   // rewrite did): Conflict, once every bucket read was decoded, so that

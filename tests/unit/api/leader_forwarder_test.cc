@@ -214,12 +214,14 @@ TEST(ForwardingWire, SendsSameMethodTargetBodyAndForwardedHeader) {
   EXPECT_EQ(follower.fake().applied_waits()[0].version, 77);
 }
 
-// A leader that records every request, holds the first until released,
-// and answers with `answer` (status, body) for each body.
+// A leader that records every request, holds the first until released
+// (unless `hold_first` is false), and answers with `answer` (status,
+// body) for each body.
 class HoldingLeader {
  public:
   using Answer = std::function<std::pair<int, std::string>(const std::string& body)>;
-  explicit HoldingLeader(Answer answer) : answer_(std::move(answer)) {
+  explicit HoldingLeader(Answer answer, bool hold_first = true) : answer_(std::move(answer)) {
+    released_ = !hold_first;
     auto handler = [this](const httplib::Request& req, httplib::Response& res) {
       std::unique_lock<std::mutex> lock(mu_);
       bodies_.push_back(req.body);
@@ -268,6 +270,17 @@ class HoldingLeader {
   bool released_ = false;            // GUARDED_BY(mu_)
 };
 
+// The leader's ack of every write, at version 9.
+std::pair<int, std::string> Acked(const std::string&) {
+  return {200, R"({"code":0,"msg":"ok","data":{"name":"web","version":9}})"};
+}
+
+// `follower` is not the leader and forwards to the one on `leader_port`.
+void Follow(TestApi* follower, int leader_port) {
+  follower->fake().FailWritesWith(Status::NotLeader("follower"));
+  follower->fake().SetLeader(Points(leader_port));
+}
+
 std::string NodeBody(int i) {
   return R"([{"ip":"10.0.0.)" + std::to_string(i) +
          R"(","protos":[{"port":8080,"proto":"HTTP"}]}])";
@@ -302,13 +315,9 @@ std::vector<int> SendWhileTheFirstIsHeld(TestApi* follower, HoldingLeader* leade
 // Node writes of one cluster queued behind a forward in flight go to the
 // leader in one request: every node in one array, every caller answered.
 TEST(ForwardingWire, NodeWritesQueuedBehindAForwardShareOneRequest) {
-  HoldingLeader leader([](const std::string&) {
-    return std::make_pair(
-        200, std::string(R"({"code":0,"msg":"ok","data":{"name":"web","version":9}})"));
-  });
+  HoldingLeader leader(Acked);
   TestApi follower;
-  follower.fake().FailWritesWith(Status::NotLeader("follower"));
-  follower.fake().SetLeader(Points(leader.port()));
+  Follow(&follower, leader.port());
   std::vector<std::string> bodies;
   for (int i = 1; i <= 6; ++i) bodies.push_back(NodeBody(i));
   std::vector<int> statuses = SendWhileTheFirstIsHeld(&follower, &leader, "POST", bodies);
@@ -340,12 +349,10 @@ TEST(ForwardingWire, AMergedRequestRefusedIsSentAgainWriteByWrite) {
       return std::make_pair(
           404, std::string(R"({"code":404,"msg":"node '10.0.0.4|HTTP:8080' not in 'web'"})"));
     }
-    return std::make_pair(
-        200, std::string(R"({"code":0,"msg":"ok","data":{"name":"web","version":9}})"));
+    return Acked(body);
   });
   TestApi follower;
-  follower.fake().FailWritesWith(Status::NotLeader("follower"));
-  follower.fake().SetLeader(Points(leader.port()));
+  Follow(&follower, leader.port());
   std::vector<std::string> bodies;
   for (int i = 1; i <= 5; ++i) bodies.push_back("[\"10.0.0." + std::to_string(i) + "|HTTP:8080\"]");
   std::vector<int> statuses = SendWhileTheFirstIsHeld(&follower, &leader, "DELETE", bodies);
@@ -361,24 +368,15 @@ TEST(ForwardingWire, AMergedRequestRefusedIsSentAgainWriteByWrite) {
 // lanes turn busy and their sends gather (merge_linger); every write
 // reaches the leader exactly once and every caller is answered.
 TEST(ForwardingWire, ABusyLaneDeliversEveryWriteOnce) {
-  std::mutex mu;
-  std::multiset<std::string> ips;
-  httplib::Server leader;
-  leader.Post("/c/node/web", [&](const httplib::Request& req, httplib::Response& res) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // the leader's write
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      for (const json& n : json::parse(req.body)) ips.insert(n["ip"].get<std::string>());
-    }
-    res.set_content(R"({"code":0,"msg":"ok","data":{"name":"web","version":9}})",
-                    "application/json");
-  });
-  int port = leader.bind_to_any_port("127.0.0.1");
-  std::thread serving([&] { leader.listen_after_bind(); });
-  while (!leader.is_running()) std::this_thread::yield();
+  HoldingLeader leader(
+      [](const std::string& body) {
+        // The leader's write takes a moment: writes queue behind it.
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        return Acked(body);
+      },
+      /*hold_first=*/false);
   TestApi follower;
-  follower.fake().FailWritesWith(Status::NotLeader("follower"));
-  follower.fake().SetLeader(Points(port));
+  Follow(&follower, leader.port());
   constexpr int kWriters = 16, kEach = 5;
   std::atomic<int> ok{0};
   std::vector<std::thread> writers;
@@ -390,10 +388,11 @@ TEST(ForwardingWire, ABusyLaneDeliversEveryWriteOnce) {
     });
   }
   for (std::thread& t : writers) t.join();
-  leader.stop();
-  serving.join();
   EXPECT_EQ(ok.load(), kWriters * kEach);
-  std::lock_guard<std::mutex> lock(mu);
+  std::multiset<std::string> ips;
+  for (const std::string& body : leader.bodies()) {
+    for (const json& n : json::parse(body)) ips.insert(n["ip"].get<std::string>());
+  }
   EXPECT_EQ(ips.size(), static_cast<size_t>(kWriters * kEach));
   EXPECT_EQ(std::set<std::string>(ips.begin(), ips.end()).size(),
             static_cast<size_t>(kWriters * kEach));
@@ -402,13 +401,9 @@ TEST(ForwardingWire, ABusyLaneDeliversEveryWriteOnce) {
 
 // Writes of different callers (Authorization) are never merged.
 TEST(ForwardingWire, WritesOfDifferentCallersAreNotMerged) {
-  HoldingLeader leader([](const std::string&) {
-    return std::make_pair(
-        200, std::string(R"({"code":0,"msg":"ok","data":{"name":"web","version":9}})"));
-  });
+  HoldingLeader leader(Acked);
   TestApi follower;
-  follower.fake().FailWritesWith(Status::NotLeader("follower"));
-  follower.fake().SetLeader(Points(leader.port()));
+  Follow(&follower, leader.port());
   std::vector<int> statuses(4);
   std::vector<std::thread> callers;
   callers.emplace_back(

@@ -151,31 +151,57 @@ namespace {
 
 constexpr std::chrono::milliseconds kNoWait{0};
 
+// A leader on an in-memory ZooKeeper, and a follower that never connects
+// (it never loads or leads: only acks bring it forward), holding the
+// leader's cluster "web" of nodes 1..n at the start.
+class AckFollowerTest : public ::testing::Test {
+ protected:
+  AckFollowerTest() {
+    auto zk = std::make_unique<testing::FakeZk>();
+    leader_zk_ = zk.get();
+    ClusterService::Options o;
+    o.self_address = "127.0.0.1:1";
+    leader_ = std::make_unique<ClusterService>(o, std::move(zk));
+    auto fzk = std::make_unique<testing::FakeZk>();
+    fzk->connect_on_start = false;
+    o.self_address = "127.0.0.1:2";
+    follower_ = std::make_unique<ClusterService>(o, std::move(fzk));
+    store_ = std::make_unique<ClusterStore>(leader_zk_, "/jcm");
+  }
+  // Creates "web" with nodes 1..n on the leader and gives the follower
+  // that version; returns it as stored.
+  Result<StoredCluster> StartAtBase(int n) {
+    Status s = leader_->Start();
+    if (!s.ok()) return s;
+    Cluster c;
+    c.name = "web";
+    c.check_type = CheckType::kNone;
+    for (int i = 1; i <= n; ++i) c.nodes.push_back(MakeNode(i));
+    Result<WriteAck> put = leader_->PutCluster(c);
+    if (!put.ok()) return put.status();
+    Result<StoredCluster> base = store_->Load("web", false);
+    if (base.ok() &&
+        !follower_->registry()->ApplyDefinition(base->cluster, base->znode_version, base->czxid)) {
+      return Status::Internal("the follower refused the base");
+    }
+    return base;
+  }
+
+  testing::FakeZk* leader_zk_ = nullptr;
+  std::unique_ptr<ClusterService> leader_;
+  std::unique_ptr<ClusterService> follower_;
+  std::unique_ptr<ClusterStore> store_;  // the leader's ZooKeeper, read
+};
+
 // Read-your-writes from the ack: a follower holding exactly the base
 // applies the leader's delta (through the ack's JSON, as forwarded) and
 // ends with the leader's definition at the leader's version.
-TEST(ApplyAckTest, AFollowerAtTheBaseAppliesTheLeadersDelta) {
-  auto zk = std::make_unique<testing::FakeZk>();
-  testing::FakeZk* leader_zk = zk.get();
-  ClusterService::Options o;
-  o.self_address = "127.0.0.1:1";
-  ClusterService leader(o, std::move(zk));
-  ASSERT_TRUE(leader.Start().ok());
-  auto fzk = std::make_unique<testing::FakeZk>();
-  fzk->connect_on_start = false;  // never loads, never leads
-  o.self_address = "127.0.0.1:2";
-  ClusterService follower(o, std::move(fzk));
-
-  Cluster c;
-  c.name = "web";
-  c.check_type = CheckType::kNone;
-  for (int i = 1; i <= 3; ++i) c.nodes.push_back(MakeNode(i));
-  ASSERT_TRUE(leader.PutCluster(c).ok());
-  ClusterStore store(leader_zk, "/jcm");
-  Result<StoredCluster> base = store.Load("web", false);
-  ASSERT_TRUE(base.ok());
-  ASSERT_TRUE(
-      follower.registry()->ApplyDefinition(base->cluster, base->znode_version, base->czxid));
+TEST_F(AckFollowerTest, AFollowerAtTheBaseAppliesTheLeadersDelta) {
+  ClusterService& leader = *leader_;
+  ClusterService& follower = *follower_;
+  ClusterStore& store = *store_;
+  Result<StoredCluster> base = StartAtBase(3);
+  ASSERT_TRUE(base.ok()) << base.status().ToString();
 
   Result<WriteAck> add = leader.AddNodes("web", {MakeNode(9)});
   ASSERT_TRUE(add.ok());
@@ -213,27 +239,11 @@ TEST(ApplyAckTest, AFollowerAtTheBaseAppliesTheLeadersDelta) {
 // Acks of consecutive batches race on a follower: the ack of the second
 // may arrive before the first is applied. It waits for its base and then
 // applies from the ack too, instead of leaving the write to the watch.
-TEST(ApplyAckTest, AnAckAheadOfItsBaseWaitsForTheEarlierAck) {
-  ClusterService::Options o;
-  o.self_address = "127.0.0.1:1";
-  auto zk = std::make_unique<testing::FakeZk>();
-  testing::FakeZk* leader_zk = zk.get();
-  ClusterService leader(o, std::move(zk));
-  ASSERT_TRUE(leader.Start().ok());
-  auto fzk = std::make_unique<testing::FakeZk>();
-  fzk->connect_on_start = false;  // never loads: only acks bring it forward
-  o.self_address = "127.0.0.1:2";
-  ClusterService follower(o, std::move(fzk));
-  Cluster c;
-  c.name = "web";
-  c.check_type = CheckType::kNone;
-  c.nodes.push_back(MakeNode(1));
-  ASSERT_TRUE(leader.PutCluster(c).ok());
-  ClusterStore store(leader_zk, "/jcm");
-  Result<StoredCluster> base = store.Load("web", false);
-  ASSERT_TRUE(base.ok());
-  ASSERT_TRUE(
-      follower.registry()->ApplyDefinition(base->cluster, base->znode_version, base->czxid));
+TEST_F(AckFollowerTest, AnAckAheadOfItsBaseWaitsForTheEarlierAck) {
+  ClusterService& leader = *leader_;
+  ClusterService& follower = *follower_;
+  Result<StoredCluster> base = StartAtBase(1);
+  ASSERT_TRUE(base.ok()) << base.status().ToString();
 
   Result<WriteAck> first = leader.AddNodes("web", {MakeNode(2)});
   Result<WriteAck> second = leader.AddNodes("web", {MakeNode(3)});
