@@ -155,6 +155,11 @@ class ClusterService : public NameService {
   void SetStatusEventHandler(std::function<void(const ZkEvent&)> handler);
 
  private:
+  // ApplyAck applies an ack onto a base without a spec index only up to
+  // this many nodes (rebuilding the index costs about as much as the
+  // store's reload of a small, inline cluster saves).
+  static constexpr size_t kAckWithoutIndexUpTo = 4096;
+
   Status CheckWritable(std::string* fence) const;
   // The check-target policy and the caps, for a write that leaves `name`
   // with `nodes` (PutCluster) or adds `nodes` to it (AddNodes).
@@ -216,6 +221,9 @@ class ClusterService : public NameService {
   mutable std::atomic<uint64_t> acks_not_applied_{0};
   mutable std::atomic<uint64_t> acks_already_held_{0};
   mutable std::atomic<uint64_t> acks_waited_for_base_{0};
+  // Left to the watch because the base came from the watch (no spec index
+  // to edit it with) and is large (see ApplyAck).
+  mutable std::atomic<uint64_t> acks_left_without_index_{0};
   // ZooKeeper sessions this instance lost (expired) / connections it lost
   // (the client then moves to another ensemble member, same session).
   std::atomic<uint64_t> sessions_expired_{0};

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -74,6 +75,42 @@ struct ClusterBucketState {
   // The cluster: `fields` and every bucket's nodes, bucket by bucket, a
   // chunk per bucket (shared with earlier assemblies where unchanged).
   Cluster Assemble() const;
+};
+
+// The buckets one write changes, edited on copies of those a kBuckets state
+// holds, or in place. The writer plans a write with it (on copies: the
+// state must stay as it is until ZooKeeper took the write) and a reader
+// applies a header's delta with it (in place: a copy of each changed
+// bucket's nodes, specs and texts was most of that cost), so both change a
+// bucket the same way, node order included: a removal erases in place, a
+// node of a spec held replaces it in place, a new one is appended. Every
+// bucket an edit names is written, even when its nodes come out the same
+// (a removal of a spec not held), as its version in the header says.
+class BucketEdit {
+ public:
+  enum class Mode { kCopy, kInPlace };
+  // kInPlace: each bucket named is moved out of `st` (left empty there)
+  // until Finish() hands it back; `st` is not whole before that.
+  BucketEdit(ClusterBucketState& st, Mode mode);
+
+  void Remove(const std::string& spec);
+  // `spec` is node.Spec().
+  void Set(const Node& node, std::string spec);
+  // The cluster's node count after the edit.
+  size_t NodeCount() const { return node_count_; }
+  // Gives each changed bucket every node's text (only new nodes are
+  // encoded, unless the held bucket's texts were unknown), its json_bytes
+  // and an estimate of its stored_bytes (scaled from before), then hands
+  // them over, by bucket.
+  std::map<uint32_t, ClusterBucketState::Bucket> Finish();
+
+ private:
+  ClusterBucketState::Bucket& Get(uint32_t b);
+
+  ClusterBucketState& st_;
+  const Mode mode_;
+  size_t node_count_;
+  std::map<uint32_t, ClusterBucketState::Bucket> work_;
 };
 
 }  // namespace jcm

@@ -49,6 +49,33 @@ Status GetHeaderInt(const json& doc, const char* key, int64_t min, int64_t max, 
   return Status::Ok();
 }
 
+// A header's "delta", or nothing for anything EncodeHeader would not write.
+std::optional<ClusterBuckets::Delta> DecodeDelta(const json& doc) {
+  if (!doc.is_object()) return std::nullopt;
+  auto base = doc.find("base");
+  auto removed = doc.find("removed");
+  auto set = doc.find("set");
+  if (base == doc.end() || !base->is_number_integer() || base->get<int64_t>() <= 0 ||
+      removed == doc.end() || !removed->is_array() || set == doc.end() || !set->is_array() ||
+      removed->size() + set->size() > ClusterBuckets::kMaxDeltaEntries) {
+    return std::nullopt;
+  }
+  ClusterBuckets::Delta out;
+  out.base = base->get<int64_t>();
+  out.removed.reserve(removed->size());
+  for (const json& r : *removed) {
+    if (!r.is_string()) return std::nullopt;
+    out.removed.push_back(r.get<std::string>());
+  }
+  out.set.resize(set->size());
+  for (size_t k = 0; k < set->size(); ++k) {
+    if (!DecodeNode((*set)[k], "header.delta.set[" + std::to_string(k) + "]", &out.set[k]).ok()) {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string ClusterBuckets::EncodeHeader(const Header& header) {
@@ -62,6 +89,22 @@ std::string ClusterBuckets::EncodeHeader(const Header& header) {
   }
   out += "],\"cluster\":";
   out += EncodeClusterText(fields, ClusterJsonForm::kStored, InvalidUtf8::kStrict);
+  if (header.delta) {
+    const Delta& d = *header.delta;
+    out += ",\"delta\":{\"base\":";
+    out += std::to_string(d.base);
+    out += ",\"removed\":[";
+    for (size_t i = 0; i < d.removed.size(); ++i) {
+      if (i > 0) out += ',';
+      out += json(d.removed[i]).dump();
+    }
+    out += "],\"set\":[";
+    for (size_t i = 0; i < d.set.size(); ++i) {
+      if (i > 0) out += ',';
+      AppendNodeText(d.set[i], ClusterJsonForm::kStored, InvalidUtf8::kStrict, &out);
+    }
+    out += "]}";
+  }
   out += ",\"generation\":";
   out += std::to_string(header.generation);
   out += ",\"nodes\":";
@@ -124,6 +167,7 @@ Status ClusterBuckets::DecodeHeader(std::string_view bytes, Header* out) {
     }
     h.versions.push_back(static_cast<int32_t>(e.get<int64_t>()));
   }
+  if (auto d = doc.find("delta"); d != doc.end()) h.delta = DecodeDelta(*d);
   *out = std::move(h);
   return Status::Ok();
 }
@@ -159,6 +203,24 @@ std::string ClusterBuckets::EncodeBucket(const std::vector<Node>& nodes, size_t*
   text += ']';
   *json_bytes = text.size();
   return text.size() > kCompressBucketAbove ? ZlibCompress(text) : text;
+}
+
+std::string ClusterBuckets::EncodeTexts(const std::vector<std::string>& texts) {
+  std::string text;
+  text.reserve(TextsJsonBytes(texts));
+  text += '[';
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (i > 0) text += ',';
+    text += texts[i];
+  }
+  text += ']';
+  return text.size() > kCompressBucketAbove ? ZlibCompress(text) : text;
+}
+
+size_t ClusterBuckets::TextsJsonBytes(const std::vector<std::string>& texts) {
+  size_t bytes = 2 + (texts.empty() ? 0 : texts.size() - 1);
+  for (const std::string& t : texts) bytes += t.size();
+  return bytes;
 }
 
 namespace {

@@ -15,6 +15,13 @@
 // a cluster being created in several writes (too large for one): it is not
 // a cluster yet.
 //
+// A header written by a write that changed a few nodes also carries what it
+// changed: "delta": {"base": <the previous header's mzxid>, "removed":
+// [spec, ...], "set": [node, ...]}. A reader holding exactly the base
+// applies it to the buckets it holds, as the writer did, and reads no
+// bucket (ClusterStore). The buckets stay the truth: a reader that cannot
+// apply it, or an older jcm that ignores it, reads them.
+//
 // Bucket: the JSON array of its nodes in the stored node encoding (what
 // the inline form's "nodes" holds), zlib-compressed above
 // kCompressBucketAbove bytes. Node order within a bucket is the write
@@ -28,6 +35,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,12 +60,31 @@ class ClusterBuckets {
   static constexpr uint32_t kMaxBuckets = 4096;
   static constexpr size_t kCompressBucketAbove = 1024;
 
+  // A header's delta holds at most this many nodes and specs; a write that
+  // changed more stores none (the header stays small, its readers read the
+  // changed buckets).
+  static constexpr size_t kMaxDeltaEntries = 256;
+
+  // What the write that stored a header changed since the header before it
+  // (mzxid `base`): `removed` specs went (the writer skips one it did not
+  // hold), then each of `set` replaced the node of its spec in place or was
+  // appended to its bucket.
+  struct Delta {
+    int64_t base = 0;
+    std::vector<std::string> removed;
+    std::vector<Node> set;
+  };
+
   struct Header {
     bool placeholder = false;
     Cluster cluster;  // no nodes
     uint64_t generation = 0;
     uint32_t node_count = 0;
     std::vector<int32_t> versions;  // per bucket; size() = B
+    // Absent when the writer stored none, or when the one stored does not
+    // decode: the delta only saves reads, so a bad one is not the header's
+    // failure (its buckets are read instead).
+    std::optional<Delta> delta;
   };
 
   static bool IsHeader(std::string_view bytes) { return bytes.substr(0, kMagic.size()) == kMagic; }
@@ -80,6 +107,11 @@ class ClusterBuckets {
   // `texts` (optional) each node's JSON text in it.
   static std::string EncodeBucket(const std::vector<Node>& nodes, size_t* json_bytes,
                                   std::vector<std::string>* texts = nullptr);
+  // A bucket's stored bytes from its nodes' texts (as EncodeBucket gives
+  // them): no node is encoded again.
+  static std::string EncodeTexts(const std::vector<std::string>& texts);
+  // The size of the JSON array of `texts`.
+  static size_t TextsJsonBytes(const std::vector<std::string>& texts);
   // The previous version of a bucket, whose nodes a decode reuses by text.
   struct Previous {
     const std::vector<std::string>* texts = nullptr;

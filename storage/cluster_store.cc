@@ -132,7 +132,13 @@ StoredCluster NotNewer(const std::string& name, const ZkStat& stat) {
 Result<StoredCluster> ClusterStore::DecodeLoaded(const std::string& name, const std::string& path,
                                                  std::string bytes, const ZkStat& stat, bool watch,
                                                  int64_t held_version) {
-  if (held_version > 0 && stat.mzxid <= held_version) return NotNewer(name, stat);
+  if (held_version > 0 && stat.mzxid <= held_version) {
+    // Held already (the ack of a write this instance forwarded brought it).
+    // The buckets held still step to it by the header's delta, or the next
+    // version, whose delta is based on this one, would read its buckets.
+    if (ClusterBuckets::IsHeader(bytes)) StepHeldBuckets(name, bytes, stat);
+    return NotNewer(name, stat);
+  }
   if (bad_log_.Reported(path, stat.mzxid)) {
     return Status::Internal(std::string(kUnreadablePrefix) + path + " (mzxid " +
                             std::to_string(stat.mzxid) + ") is unreadable, as logged");
@@ -281,8 +287,96 @@ Result<StoredCluster> ClusterStore::LoadBucketed(const std::string& name, const 
   return Status::Unavailable("cluster '" + name + "' kept changing while its buckets were read");
 }
 
+void ClusterStore::StepHeldBuckets(const std::string& name, std::string_view bytes,
+                                   const ZkStat& stat) {
+  std::shared_ptr<Entry> entry = EntryFor(name);
+  std::lock_guard lock(entry->mu);
+  ClusterBucketState& st = entry->buckets;
+  // Only a state exactly one write behind can step: check before parsing.
+  if (st.form != ClusterBucketState::Form::kBuckets || st.header_version + 1 != stat.version ||
+      st.czxid != stat.czxid) {
+    return;
+  }
+  ClusterBuckets::Header h;
+  try {
+    if (!ClusterBuckets::DecodeHeader(bytes, &h).ok() || h.placeholder || h.cluster.name != name) {
+      return;
+    }
+    ApplyHeaderDelta(h, stat, &st);
+  } catch (const std::exception&) {
+    // (An allocation failing.) The next load reads the buckets.
+    st.Clear();
+  }
+}
+
+bool ClusterStore::ApplyHeaderDelta(const ClusterBuckets::Header& h, const ZkStat& stat,
+                                    ClusterBucketState* st) {
+  // (Holding this very header: nothing to apply, nor missed.)
+  if (!h.delta || st->header_mzxid == stat.mzxid) return false;
+  const ClusterBuckets::Delta& d = *h.delta;
+  const auto nb = static_cast<uint32_t>(h.versions.size());
+  if (st->form != ClusterBucketState::Form::kBuckets || st->czxid != stat.czxid ||
+      st->generation != h.generation || st->buckets.size() != nb || st->header_mzxid != d.base ||
+      st->header_version + 1 != stat.version) {
+    ++header_deltas_missed_;
+    return false;
+  }
+  // Every bucket the delta names is one version on, and no other moved:
+  // the header says so, or this state and the writer's were not the same.
+  std::vector<bool> named(nb, false);
+  for (const std::string& spec : d.removed) named[ClusterBuckets::BucketOf(spec, nb)] = true;
+  std::vector<std::string> set_specs;
+  set_specs.reserve(d.set.size());
+  for (const Node& node : d.set) {
+    set_specs.push_back(node.Spec());
+    named[ClusterBuckets::BucketOf(set_specs.back(), nb)] = true;
+  }
+  bool agrees = true;
+  for (uint32_t b = 0; agrees && b < nb; ++b) {
+    agrees = h.versions[b] == st->buckets[b].version + (named[b] ? 1 : 0);
+  }
+  auto refuse = [&] {
+    ++header_deltas_refused_;
+    spdlog::warn(
+        "event=header_delta_refused cluster={} mzxid={} reason=\"the buckets held with its "
+        "changes applied differ from the header; reading them\"",
+        h.cluster.name, stat.mzxid);
+    return false;
+  };
+  if (!agrees) return refuse();
+  // In place: the named buckets are moved out of `st` and back.
+  BucketEdit edit(*st, BucketEdit::Mode::kInPlace);
+  std::map<uint32_t, ClusterBucketState::Bucket> changed;
+  bool count_agrees = false;
+  try {
+    for (const std::string& spec : d.removed) edit.Remove(spec);
+    for (size_t k = 0; k < d.set.size(); ++k) edit.Set(d.set[k], std::move(set_specs[k]));
+    count_agrees = edit.NodeCount() == h.node_count;
+    changed = edit.Finish();
+  } catch (...) {
+    st->Clear();  // some buckets are out of it
+    throw;
+  }
+  if (!count_agrees) {
+    // The buckets edited are not the writer's: none of this state holds.
+    st->Clear();
+    return refuse();
+  }
+  for (auto& [b, w] : changed) {
+    w.version = h.versions[b];
+    st->buckets[b] = std::move(w);
+  }
+  st->fields = h.cluster;
+  st->header_version = stat.version;
+  st->header_mzxid = stat.mzxid;
+  ++header_deltas_applied_;
+  return true;
+}
+
 Status ClusterStore::RefreshBuckets(const std::string& path, const ClusterBuckets::Header& h,
                                     const ZkStat& stat, ClusterBucketState* st) {
+  // One write behind: the header says what that write changed.
+  if (ApplyHeaderDelta(h, stat, st)) return Status::Ok();
   const uint32_t b = static_cast<uint32_t>(h.versions.size());
   const bool same_layout = st->form == ClusterBucketState::Form::kBuckets &&
                            st->czxid == stat.czxid && st->generation == h.generation &&

@@ -12,7 +12,10 @@
 //   <name>/<generation>-<i> by the hash of their spec (ClusterBuckets). A
 //   write sets the header and only the buckets whose nodes changed, so its
 //   cost does not grow with the cluster; a reader re-reads only the buckets
-//   whose version in the header changed.
+//   whose version in the header changed, and a reader exactly one write
+//   behind none: the header says what that write changed
+//   (ClusterBuckets::Delta), and the reader applies it to the buckets it
+//   holds as the writer did (BucketEdit).
 // Either way the version is the cluster znode's mzxid (every write sets it),
 // so every instance sees the same version for the same write and the
 // version only grows, and only the cluster znode is watched.
@@ -45,6 +48,7 @@
 // cache_mu_; BadZnodeLog is thread-safe.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -139,6 +143,12 @@ class ClusterStore {
   size_t CachedNodes(const std::string& name) const;
   // Versions of unreadable cluster znodes seen so far.
   uint64_t unreadable_seen() const { return bad_log_.reported(); }
+  // Bucketed headers brought in by their delta (no bucket read); headers
+  // with a delta this store was not exactly one write behind for; deltas
+  // that disagreed with their header (never expected: logged).
+  uint64_t header_deltas_applied() const { return header_deltas_applied_.load(); }
+  uint64_t header_deltas_missed() const { return header_deltas_missed_.load(); }
+  uint64_t header_deltas_refused() const { return header_deltas_refused_.load(); }
 
   // Creates the cluster (expected_znode_version < 0) or replaces it at
   // exactly that znode version, in one multi() with a check of `fence`.
@@ -183,8 +193,16 @@ class ClusterStore {
   Status Unreadable(const std::string& path, const ZkStat& stat, size_t bytes, const Status& why);
   static Status DecodeUnchecked(std::string_view bytes, StoredClusterCodec::FragmentCache* cache,
                                 Cluster* out);
-  // Brings `st` to the header `h` read at `stat`: reads the buckets whose
-  // version differs. Conflict when a bucket is newer than `h` says or gone
+  // Brings `st` from the header before `h` (read at `stat`) to `h` by h's
+  // delta, with no read. False, `st` unchanged, when there is no delta,
+  // `st` is not exactly at its base, or the result is not what `h` says.
+  bool ApplyHeaderDelta(const ClusterBuckets::Header& h, const ZkStat& stat,
+                        ClusterBucketState* st);
+  // For a version its caller holds already: steps the cluster's buckets to
+  // the header `bytes` by its delta if they are one write behind.
+  void StepHeldBuckets(const std::string& name, std::string_view bytes, const ZkStat& stat);
+  // Brings `st` to the header `h` read at `stat`: applies its delta, or
+  // reads the buckets whose version differs. Conflict when a bucket is newer than `h` says or gone
   // (a write raced the read: read the header again); otherwise what is
   // wrong with a bucket. `st` changes only on success.
   Status RefreshBuckets(const std::string& path, const ClusterBuckets::Header& h,
@@ -225,6 +243,9 @@ class ClusterStore {
   ZkApi* const zk_;
   const std::string root_;
   BadZnodeLog bad_log_;
+  std::atomic<uint64_t> header_deltas_applied_{0};
+  std::atomic<uint64_t> header_deltas_missed_{0};
+  std::atomic<uint64_t> header_deltas_refused_{0};
   mutable std::mutex cache_mu_;
   std::unordered_map<std::string, std::shared_ptr<Entry>> entries_;  // GUARDED_BY(cache_mu_)
 };

@@ -390,45 +390,33 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
   const size_t n = nodes.size();
   std::map<uint32_t, Bucket> work;  // the new content of each bucket that changes
   bool planned = false;
+  // What the header tells a reader holding the previous one (no delta when
+  // the changes are not known, or too many).
+  std::optional<ClusterBuckets::Delta> delta;
   if (changes != nullptr) {
-    auto get = [&](uint32_t b) -> Bucket& {
-      auto [it, fresh] = work.try_emplace(b);
-      if (fresh) {
-        it->second = st->buckets[b];
-        it->second.chunk.reset();  // its nodes are about to change
-      }
-      return it->second;
-    };
+    BucketEdit edit(*st, BucketEdit::Mode::kCopy);
     planned = true;
-    for (const std::string& spec : changes->removed) {
-      Bucket& w = get(ClusterBuckets::BucketOf(spec, nb));
-      auto it = std::find(w.specs.begin(), w.specs.end(), spec);
-      if (it == w.specs.end()) continue;
-      w.nodes.erase(w.nodes.begin() + (it - w.specs.begin()));
-      w.specs.erase(it);
-    }
+    for (const std::string& spec : changes->removed) edit.Remove(spec);
     for (size_t p : changes->touched) {
       if (p >= n) {
         planned = false;
         break;
       }
-      const Node& node = nodes[p];
-      std::string spec = node.Spec();
-      Bucket& w = get(ClusterBuckets::BucketOf(spec, nb));
-      auto it = std::find(w.specs.begin(), w.specs.end(), spec);
-      if (it != w.specs.end()) {
-        w.nodes[it - w.specs.begin()] = node;
-      } else {
-        w.nodes.push_back(node);
-        w.specs.push_back(std::move(spec));
-      }
+      edit.Set(nodes[p], nodes[p].Spec());
     }
+    // The changes must account for every node: otherwise (a node whose
+    // spec was edited in place, say) compare everything.
+    planned = planned && edit.NodeCount() == n;
     if (planned) {
-      // The changes must account for every node: otherwise (a node whose
-      // spec was edited in place, say) compare everything.
-      size_t total = st->node_count();
-      for (const auto& [b, w] : work) total = total - st->buckets[b].nodes.size() + w.nodes.size();
-      planned = total == n;
+      work = edit.Finish();
+      if (st->header_mzxid > 0 &&
+          changes->removed.size() + changes->touched.size() <= ClusterBuckets::kMaxDeltaEntries) {
+        delta.emplace();
+        delta->base = st->header_mzxid;
+        delta->removed = changes->removed;
+        delta->set.reserve(changes->touched.size());
+        for (size_t p : changes->touched) delta->set.push_back(nodes[p]);
+      }
     }
   }
   if (!planned) {
@@ -458,7 +446,10 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
   size_t stored = st->stored_bytes();
   std::map<uint32_t, std::string> data;
   for (auto& [b, w] : work) {
-    std::string bytes = ClusterBuckets::EncodeBucket(w.nodes, &w.json_bytes, &w.texts);
+    // A planned bucket has every node's text (only the new ones were
+    // encoded): joining them is the encode.
+    std::string bytes = planned ? ClusterBuckets::EncodeTexts(w.texts)
+                                : ClusterBuckets::EncodeBucket(w.nodes, &w.json_bytes, &w.texts);
     w.stored_bytes = bytes.size();
     json = json - st->buckets[b].json_bytes + w.json_bytes;
     stored = stored - st->buckets[b].stored_bytes + w.stored_bytes;
@@ -485,6 +476,7 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
   h.node_count = static_cast<uint32_t>(n);
   h.versions.resize(nb);
   for (uint32_t b = 0; b < nb; ++b) h.versions[b] = st->buckets[b].version;
+  h.delta = std::move(delta);
   const std::string path = ClusterPath(cluster.name);
   std::vector<ZkOp> ops;
   ops.reserve(work.size() + 2);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <random>
 #include <set>
 
@@ -90,6 +91,31 @@ class ClusterStoreBucketsTest : public ::testing::Test {
     std::lock_guard lock(mu_);
     return std::move(multis_);
   }
+  // The leader's writer on writer_store_, publishing into `registry`: it
+  // tells the store what each batch changed.
+  std::unique_ptr<ClusterWriter> Writer(ClusterRegistry* registry) {
+    ClusterWriter::Fencing f;
+    f.check_writable = [this](std::string* out) {
+      *out = fence_;
+      return Status::Ok();
+    };
+    f.current_fence = [this] { return fence_; };
+    f.on_fence_lost = [](const std::string&) {};
+    f.reload = [this, registry](const std::string& name) {
+      Result<StoredCluster> c = writer_store_.Load(name, false);
+      if (!c.ok()) return c.status();
+      registry->ApplyDefinition(std::move(c->cluster), c->znode_version, c->czxid);
+      return Status::Ok();
+    };
+    return std::make_unique<ClusterWriter>(&writer_store_, registry, f, ClusterWriter::Options{});
+  }
+  // The cluster as a store that holds nothing reads it (every bucket).
+  Cluster ReadFresh(const std::string& name) {
+    ClusterStore fresh(&zk_, "/jcm");
+    Result<StoredCluster> r = fresh.Load(name, false);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->cluster : Cluster{};
+  }
 
   testing::FakeZk zk_;
   ClusterStore writer_store_{&zk_, "/jcm"};  // the leader's
@@ -141,20 +167,8 @@ TEST_F(ClusterStoreBucketsTest, RoundTripAtSizesAcrossTheLine) {
 // and that node's bucket, nothing else.
 TEST_F(ClusterStoreBucketsTest, OneNodeWriteSetsTheHeaderAndOneBucket) {
   ClusterRegistry registry;
-  ClusterWriter::Fencing f;
-  f.check_writable = [this](std::string* out) {
-    *out = fence_;
-    return Status::Ok();
-  };
-  f.current_fence = [this] { return fence_; };
-  f.on_fence_lost = [](const std::string&) {};
-  f.reload = [&](const std::string& name) {
-    Result<StoredCluster> c = writer_store_.Load(name, false);
-    if (!c.ok()) return c.status();
-    registry.ApplyDefinition(std::move(c->cluster), c->znode_version, c->czxid);
-    return Status::Ok();
-  };
-  ClusterWriter writer(&writer_store_, &registry, f, ClusterWriter::Options{});
+  std::unique_ptr<ClusterWriter> writer_ptr = Writer(&registry);
+  ClusterWriter& writer = *writer_ptr;
   ASSERT_TRUE(writer.PutCluster(MakeCluster("big", 5000)).ok());
   const ClusterBuckets::Header before = Header("big");
   ASSERT_GT(before.versions.size(), 1u);
@@ -189,7 +203,10 @@ TEST_F(ClusterStoreBucketsTest, OneNodeWriteSetsTheHeaderAndOneBucket) {
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ(read->cluster.version, ack->version);
   EXPECT_EQ(read->cluster.nodes.size(), 5001u);
-  EXPECT_EQ(zk_.gets() - gets, 2);  // the header and the one changed bucket
+  // The header alone: it says what the write changed, and the reader holds
+  // the version before (see AReaderOneWriteBehindAppliesTheHeadersDelta).
+  EXPECT_EQ(zk_.gets() - gets, 1);
+  EXPECT_EQ(reader_store_.header_deltas_applied(), 1u);
   // A chunk per bucket, and the reader's two versions share all but the
   // changed bucket's: assembling a version copies one bucket's nodes.
   ASSERT_EQ(read->cluster.nodes.chunk_count(), before.versions.size());
@@ -259,6 +276,182 @@ TEST_F(ClusterStoreBucketsTest, StaleVersionConflictsAndLostFenceIsNotLeader) {
   ASSERT_TRUE(loaded.ok());
   EXPECT_EQ(loaded->cluster.nodes.size(), 3001u);
   EXPECT_EQ(loaded->cluster.version, v2->cluster.version);
+}
+
+// Node order, spec by spec, and every node's definition.
+void ExpectSameCluster(const Cluster& got, const Cluster& want) {
+  ASSERT_EQ(got.nodes.size(), want.nodes.size());
+  for (size_t i = 0; i < want.nodes.size(); ++i) {
+    ASSERT_EQ(got.nodes[i].Spec(), want.nodes[i].Spec()) << i;
+    EXPECT_TRUE(got.nodes[i].SameDefinition(want.nodes[i])) << i;
+  }
+  EXPECT_EQ(got.online, want.online);
+  EXPECT_EQ(got.version, want.version);
+}
+
+// A write through the writer stores what it changed in the header. A reader
+// one write behind applies it to the buckets it holds and reads no bucket;
+// what it assembles is what a reader of every bucket gets, node order
+// included. Two writes behind, it reads the changed buckets.
+TEST_F(ClusterStoreBucketsTest, AReaderOneWriteBehindAppliesTheHeadersDelta) {
+  ClusterRegistry registry;
+  std::unique_ptr<ClusterWriter> writer = Writer(&registry);
+  ASSERT_TRUE(writer->PutCluster(MakeCluster("big", 5000)).ok());
+  ASSERT_TRUE(reader_store_.Load("big", false).ok());
+  ASSERT_EQ(reader_store_.header_deltas_applied(), 0u);
+
+  const std::vector<std::function<Result<WriteAck>()>> writes = {
+      [&] {
+        return writer->AddNodes("big", {MakeNode(90000), MakeNode(90001), MakeNode(90002)});
+      },
+      [&] {
+        return writer->RemoveNodes("big", {MakeNode(17).Spec(), MakeNode(4000).Spec()});
+      },
+      [&] { return writer->SetNodeOnline("big", MakeNode(18).Spec(), false); },
+      [&] {  // a node replaced in place by an add of its spec
+        Node n = MakeNode(19);
+        n.weight = 9;
+        return writer->AddNodes("big", {n});
+      },
+      [&] { return writer->SetClusterOnline("big", false); },
+  };
+  for (size_t w = 0; w < writes.size(); ++w) {
+    Result<WriteAck> ack = writes[w]();
+    ASSERT_TRUE(ack.ok()) << w << ": " << ack.status().ToString();
+    ASSERT_TRUE(Header("big").delta.has_value()) << w;
+    const int gets = zk_.gets();
+    Result<StoredCluster> read = reader_store_.Load("big", false);
+    ASSERT_TRUE(read.ok()) << w << ": " << read.status().ToString();
+    EXPECT_EQ(zk_.gets() - gets, 1) << w;  // the header
+    EXPECT_EQ(read->cluster.version, ack->version) << w;
+    ExpectSameCluster(read->cluster, ReadFresh("big"));
+  }
+  EXPECT_EQ(reader_store_.header_deltas_applied(), writes.size());
+  EXPECT_FALSE(reader_store_.Load("big", false)->cluster.online);
+  EXPECT_EQ(reader_store_.Load("big", false)->cluster.FindNode(MakeNode(19).Spec())->weight, 9);
+
+  // Two writes behind: the second's delta is not based on what it holds.
+  ASSERT_TRUE(writer->AddNodes("big", {MakeNode(90003)}).ok());
+  Result<WriteAck> last = writer->AddNodes("big", {MakeNode(90004)});
+  ASSERT_TRUE(last.ok());
+  const int gets = zk_.gets();
+  Result<StoredCluster> read = reader_store_.Load("big", false);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(zk_.gets() - gets, 3);  // the header and both changed buckets
+  EXPECT_EQ(reader_store_.header_deltas_missed(), 1u);
+  EXPECT_EQ(read->cluster.version, last->version);
+  ExpectSameCluster(read->cluster, ReadFresh("big"));
+  EXPECT_EQ(reader_store_.header_deltas_refused(), 0u);
+}
+
+// An instance that holds a version already (a forwarded write's ack brought
+// it) does not decode it again, but its buckets still step to it by the
+// delta, so the next version's delta applies too.
+TEST_F(ClusterStoreBucketsTest, AHeldVersionStillStepsTheBuckets) {
+  ClusterRegistry registry;
+  std::unique_ptr<ClusterWriter> writer = Writer(&registry);
+  ASSERT_TRUE(writer->PutCluster(MakeCluster("big", 5000)).ok());
+  ASSERT_TRUE(reader_store_.Load("big", false).ok());
+  Result<WriteAck> held = writer->AddNodes("big", {MakeNode(90000)});
+  ASSERT_TRUE(held.ok());
+  Result<StoredCluster> skipped = reader_store_.Load("big", false, held->version);
+  ASSERT_TRUE(skipped.ok());
+  EXPECT_TRUE(skipped->not_newer);
+  Result<WriteAck> next = writer->RemoveNodes("big", {MakeNode(3).Spec()});
+  ASSERT_TRUE(next.ok());
+  const int gets = zk_.gets();
+  Result<StoredCluster> read = reader_store_.Load("big", false, held->version);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(zk_.gets() - gets, 1);
+  EXPECT_EQ(reader_store_.header_deltas_applied(), 2u);
+  ExpectSameCluster(read->cluster, ReadFresh("big"));
+  ASSERT_NE(read->cluster.FindNode(MakeNode(90000).Spec()), nullptr);
+}
+
+// A header whose delta does not match the buckets it names (a writer with
+// a bug, or bytes from elsewhere): the reader notices, reads the buckets and
+// serves what they hold. A delta that does not decode is ignored.
+TEST_F(ClusterStoreBucketsTest, ADeltaTheHeaderContradictsIsNotApplied) {
+  Cluster c = MakeCluster("big", 5000);
+  Result<StoredCluster> v1 = writer_store_.Save(c, -1, fence_);
+  ASSERT_TRUE(v1.ok());
+  ASSERT_TRUE(reader_store_.Load("big", false).ok());
+  const std::string path = writer_store_.ClusterPath("big");
+
+  // Written by hand as a writer with a bug would: `stored` (nodes of one
+  // bucket) go into their bucket and the node count, and the header's
+  // delta claims `claimed` instead.
+  auto write_by_hand = [&](const std::vector<Node>& stored, const Node& claimed) {
+    ClusterBuckets::Header h = Header("big");
+    const auto nb = static_cast<uint32_t>(h.versions.size());
+    const uint32_t b = ClusterBuckets::BucketOf(stored[0].Spec(), nb);
+    const std::string bucket_path = path + "/" + ClusterBuckets::BucketName(h.generation, b);
+    ZkStat bucket_stat;
+    Result<std::string> bucket = zk_.Get(bucket_path, &bucket_stat, false);
+    ASSERT_TRUE(bucket.ok());
+    std::vector<Node> nodes;
+    std::vector<std::string> specs;
+    size_t json_bytes = 0;
+    ASSERT_TRUE(
+        ClusterBuckets::DecodeBucket(bucket.value(), b, nb, 1 << 30, &nodes, &specs, &json_bytes)
+            .ok());
+    nodes.insert(nodes.end(), stored.begin(), stored.end());
+    ++h.versions[b];
+    h.node_count += static_cast<uint32_t>(stored.size());
+    ZkStat header_stat;
+    ASSERT_TRUE(zk_.Get(path, &header_stat, false).ok());
+    h.delta.emplace();
+    h.delta->base = header_stat.mzxid;
+    h.delta->set.push_back(claimed);
+    std::vector<ZkOpResult> results;
+    ASSERT_TRUE(zk_.Multi({ZkOp::Set(bucket_path, ClusterBuckets::EncodeBucket(nodes, &json_bytes),
+                                     bucket_stat.version),
+                           ZkOp::Set(path, ClusterBuckets::EncodeHeader(h), header_stat.version)},
+                          &results)
+                    .ok());
+  };
+  const auto nb = static_cast<uint32_t>(Header("big").versions.size());
+  auto bucket_of = [nb](const Node& n) { return ClusterBuckets::BucketOf(n.Spec(), nb); };
+  // 1. The delta names another bucket than the one written: seen before
+  // anything is applied.
+  const Node added = MakeNode(90000);
+  int i = 90001;
+  Node claimed = MakeNode(i);
+  while (bucket_of(claimed) == bucket_of(added)) claimed = MakeNode(++i);
+  write_by_hand({added}, claimed);
+  Result<StoredCluster> read = reader_store_.Load("big", false);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(reader_store_.header_deltas_refused(), 1u);
+  EXPECT_EQ(reader_store_.header_deltas_applied(), 0u);
+  EXPECT_NE(read->cluster.FindNode(added.Spec()), nullptr);
+  EXPECT_EQ(read->cluster.FindNode(claimed.Spec()), nullptr);
+  ExpectSameCluster(read->cluster, ReadFresh("big"));
+
+  // 2. The right bucket, but two nodes stored and one claimed: seen by the
+  // node count once applied; the reader then reads every bucket.
+  Node second = MakeNode(++i);
+  while (bucket_of(second) != bucket_of(added)) second = MakeNode(++i);
+  Node third = MakeNode(++i);
+  while (bucket_of(third) != bucket_of(added)) third = MakeNode(++i);
+  write_by_hand({second, third}, second);
+  const int gets = zk_.gets();
+  read = reader_store_.Load("big", false);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(reader_store_.header_deltas_refused(), 2u);
+  EXPECT_EQ(zk_.gets() - gets, 1 + static_cast<int>(nb));
+  EXPECT_NE(read->cluster.FindNode(third.Spec()), nullptr);
+  ExpectSameCluster(read->cluster, ReadFresh("big"));
+
+  // A delta of the wrong shape: the header decodes, without a delta.
+  std::string bytes = ClusterBuckets::EncodeHeader(Header("big"));
+  bytes.insert(bytes.size() - 1, ",\"delta\":{\"base\":\"x\",\"removed\":[],\"set\":[]}");
+  ClusterBuckets::Header decoded;
+  ASSERT_TRUE(ClusterBuckets::DecodeHeader(bytes, &decoded).ok());
+  EXPECT_FALSE(decoded.delta.has_value());
+  bytes = ClusterBuckets::EncodeHeader(Header("big"));
+  bytes.insert(bytes.size() - 1, ",\"delta\":{\"base\":5,\"removed\":[1],\"set\":[]}");
+  ASSERT_TRUE(ClusterBuckets::DecodeHeader(bytes, &decoded).ok());
+  EXPECT_FALSE(decoded.delta.has_value());
 }
 
 // A write lands between the reader's header read and its bucket reads: the
