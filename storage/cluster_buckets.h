@@ -64,6 +64,9 @@ class ClusterBuckets {
   // changed more stores none (the header stays small, its readers read the
   // changed buckets).
   static constexpr size_t kMaxDeltaEntries = 256;
+  // Nor past this many bytes of header with it (nodes may carry 4 KiB of
+  // udata each): every instance reads the header of every write.
+  static constexpr size_t kMaxHeaderWithDeltaBytes = 96 * 1024;
 
   // What the write that stored a header changed since the header before it
   // (mzxid `base`): `removed` specs went (the writer skips one it did not

@@ -488,7 +488,12 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
     size += OpBytes(ops.back());
     ++h.versions[b];
   }
-  ops.push_back(ZkOp::Set(path, ClusterBuckets::EncodeHeader(h), expected));
+  std::string header_bytes = ClusterBuckets::EncodeHeader(h);
+  if (h.delta && header_bytes.size() > ClusterBuckets::kMaxHeaderWithDeltaBytes) {
+    h.delta.reset();  // large nodes: readers read their buckets instead
+    header_bytes = ClusterBuckets::EncodeHeader(h);
+  }
+  ops.push_back(ZkOp::Set(path, std::move(header_bytes), expected));
   size += OpBytes(ops.back());
   if (size > kMaxMultiBytes) {
     *rewrite = nb;  // too much changed for one multi: a new generation

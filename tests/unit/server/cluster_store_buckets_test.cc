@@ -327,15 +327,29 @@ TEST_F(ClusterStoreBucketsTest, AReaderOneWriteBehindAppliesTheHeadersDelta) {
     ExpectSameCluster(read->cluster, ReadFresh("big"));
   }
   EXPECT_EQ(reader_store_.header_deltas_applied(), writes.size());
+  Result<StoredCluster> read = reader_store_.Load("big", false);
   EXPECT_FALSE(reader_store_.Load("big", false)->cluster.online);
   EXPECT_EQ(reader_store_.Load("big", false)->cluster.FindNode(MakeNode(19).Spec())->weight, 9);
+
+  // Changes too large for the header (40 nodes of 4,000 bytes of udata):
+  // none stored; the reader reads the changed buckets.
+  std::vector<Node> large;
+  for (int i = 0; i < 40; ++i) large.push_back(MakeNode(95000 + i, 4000));
+  ASSERT_TRUE(writer->AddNodes("big", large).ok());
+  EXPECT_FALSE(Header("big").delta.has_value());
+  EXPECT_LE(Data(writer_store_.ClusterPath("big")).size(),
+            ClusterBuckets::kMaxHeaderWithDeltaBytes);
+  read = reader_store_.Load("big", false);
+  ASSERT_TRUE(read.ok());
+  ExpectSameCluster(read->cluster, ReadFresh("big"));
+  ASSERT_TRUE(reader_store_.Load("big", false).ok());
 
   // Two writes behind: the second's delta is not based on what it holds.
   ASSERT_TRUE(writer->AddNodes("big", {MakeNode(90003)}).ok());
   Result<WriteAck> last = writer->AddNodes("big", {MakeNode(90004)});
   ASSERT_TRUE(last.ok());
   const int gets = zk_.gets();
-  Result<StoredCluster> read = reader_store_.Load("big", false);
+  read = reader_store_.Load("big", false);
   ASSERT_TRUE(read.ok());
   EXPECT_EQ(zk_.gets() - gets, 3);  // the header and both changed buckets
   EXPECT_EQ(reader_store_.header_deltas_missed(), 1u);
