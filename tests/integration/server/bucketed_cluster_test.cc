@@ -4,10 +4,13 @@
 // three instances serve the same nodes at the same version; the leader is
 // SIGKILLed while adds flow and no acknowledged node is lost; buckets a
 // dead leader's rewrite left behind are deleted by the next leader's first
-// write.
+// write. Followers one write behind apply what each header says the write
+// changed, and serve what ZooKeeper's buckets hold.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -161,6 +164,75 @@ TEST_F(BucketedClusterTest, InlineClusterMigratesAndSurvivesALeaderKill) {
   EXPECT_FALSE(zk_->Exists(ClusterPath("legacy"), nullptr, false).ok());
   EXPECT_TRUE(WaitUntil([&] { return !cluster_->GetCluster(f2, "legacy").has_value(); },
                         milliseconds(5000)));
+}
+
+// Writes through one follower, one at a time: the other follower is one
+// write behind at each watch event and applies the header's changes (no
+// bucket read); every instance then serves, node by node, what a reader of
+// ZooKeeper's buckets gets.
+TEST_F(BucketedClusterTest, FollowersApplyWhatEachHeaderSaysAndServeTheBuckets) {
+  int leader = cluster_->WaitForLeader(milliseconds(5000));
+  ASSERT_GE(leader, 0);
+  const int f1 = cluster_->AFollower(leader);
+  const int f2 = cluster_->AFollower(leader, {f1});
+  ASSERT_GE(f2, 0);
+  nlohmann::json doc = {{"name", "big"}, {"checkType", "NONE"}, {"nodes", nlohmann::json::array()}};
+  for (int i = 0; i < kSeed; ++i) doc["nodes"].push_back(NodeDoc(NthIp(i), 8080));
+  HttpReply put = HttpPostJson(cluster_->address(leader), "/c", doc);
+  ASSERT_EQ(put.status, 200) << put.Describe();
+  ASSERT_TRUE(ClusterBuckets::IsHeader(Data(ClusterPath("big"))));
+  ASSERT_GT(AgreedVersion({0, 1, 2}, "big"), 0);
+
+  constexpr int kWrites = 30;
+  for (int i = 0; i < kWrites; ++i) {
+    HttpReply r;
+    const std::string path = "/c/node/big";
+    switch (i % 3) {
+      case 0:
+        r = HttpPostJson(cluster_->address(f1), path,
+                         nlohmann::json::array({NodeDoc(NthIp(20000 + i), 8080)}));
+        break;
+      case 1:
+        r = HttpDelete(cluster_->address(f1), path,
+                       nlohmann::json::array({NodeSpec(NthIp(i), 8080)}).dump());
+        break;
+      default:
+        r = HttpPostJson(cluster_->address(f1), "/c/node/online/big",
+                         {{"spec", NodeSpec(NthIp(100 + i), 8080)}, {"online", false}});
+    }
+    ASSERT_EQ(r.status, 200) << i << ": " << r.Describe();
+    ASSERT_EQ(AgreedVersion({0, 1, 2}, "big"), r.data().value("version", -1LL)) << i;
+  }
+
+  ClusterStore fresh(zk_.get(), options_.zk_root);
+  Result<StoredCluster> stored = fresh.Load("big", false);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(stored->cluster.nodes.size(), static_cast<size_t>(kSeed));  // 10 added, 10 removed
+  EXPECT_EQ(std::count_if(stored->cluster.nodes.begin(), stored->cluster.nodes.end(),
+                          [](const Node& n) { return !n.online; }),
+            kWrites / 3);
+  for (int s = 0; s < 3; ++s) {
+    auto held = cluster_->GetCluster(s, "big");
+    ASSERT_TRUE(held.has_value()) << cluster_->address(s);
+    ASSERT_EQ((*held)["nodes"].size(), stored->cluster.nodes.size()) << cluster_->address(s);
+    std::map<std::string, bool> online;  // by spec
+    for (const nlohmann::json& n : (*held)["nodes"]) {
+      online[NodeSpec(n.value("ip", ""), n["protos"][0].value("port", 0))] =
+          n.value("online", "") == "ONLINE";
+    }
+    for (const Node& n : stored->cluster.nodes) {
+      auto it = online.find(n.Spec());
+      ASSERT_NE(it, online.end()) << n.Spec() << " missing on " << cluster_->address(s);
+      EXPECT_EQ(it->second, n.online) << n.Spec() << " on " << cluster_->address(s);
+    }
+  }
+  // The follower that took no write brought (almost) every version in by
+  // its header: a watch event can find two writes landed, never most.
+  HttpReply st = HttpGet(cluster_->address(f2), "/sys/status");
+  ASSERT_EQ(st.status, 200);
+  const nlohmann::json deltas = st.data()["reloads"]["headerDeltas"];
+  EXPECT_GE(deltas.value("applied", 0), kWrites * 2 / 3) << deltas.dump();
+  EXPECT_EQ(deltas.value("refused", -1), 0) << deltas.dump();
 }
 
 }  // namespace
