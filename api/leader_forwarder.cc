@@ -75,17 +75,17 @@ LeaderForwarder::LeaderForwarder(LeaderForwarderOptions options, const NameServi
 
 LeaderForwarder::~LeaderForwarder() = default;
 
-LeaderForwarder::Sent LeaderForwarder::Send(const std::string& address, const std::string& method,
-                                            const std::string& target, const std::string& body,
-                                            const std::string& authorization, bool retry) const {
+LeaderForwarder::Sent LeaderForwarder::Send(const std::string& address,
+                                            const ForwardRequest& request,
+                                            const std::string& body) const {
   std::unique_ptr<httplib::Client> client = pool_->Take(address);
   httplib::Headers headers = {{kForwardedHeader, options_.self_address}};
-  if (!authorization.empty()) headers.emplace("Authorization", authorization);
-  if (retry) headers.emplace(kRetryHeader, "1");
+  if (!request.authorization.empty()) headers.emplace("Authorization", request.authorization);
+  if (request.retry) headers.emplace(kRetryHeader, "1");
   const auto start = std::chrono::steady_clock::now();
-  httplib::Result res = method == "POST"
-                            ? client->Post(target, headers, body, "application/json")
-                            : client->Delete(target, headers, body, "application/json");
+  httplib::Result res = request.method == "POST"
+                            ? client->Post(request.target, headers, body, "application/json")
+                            : client->Delete(request.target, headers, body, "application/json");
   if (options_.round_trip_seconds) options_.round_trip_seconds->ObserveSince(start);
   if (res && res->get_header_value("Connection") != "close") {
     pool_->Give(address, std::move(client));
@@ -209,10 +209,7 @@ LeaderForwarder::Sent LeaderForwarder::SendMerged(const std::string& address,
   // one goes.
   if (--lane.users == 0 && !lane.busy) lanes_.erase(key);
   lock.unlock();
-  if (me.alone) {
-    return Send(address, request.method, request.target, request.body, request.authorization,
-                request.retry);
-  }
+  if (me.alone) return Send(address, request, request.body);
   return std::move(me.result);
 }
 
@@ -220,10 +217,7 @@ void LeaderForwarder::SendGroup(const std::string& address, const ForwardRequest
                                 const std::vector<Waiter*>& group) const {
   // A write with nothing to merge with goes as it came, still as the
   // lane's send (the lane's next writes queue behind it).
-  auto send_as_is = [&](Waiter* w) {
-    const ForwardRequest& r = *w->request;
-    w->result = Send(address, r.method, r.target, r.body, r.authorization, r.retry);
-  };
+  auto send_as_is = [&](Waiter* w) { w->result = Send(address, *w->request, w->request->body); };
   if (group.size() == 1) return send_as_is(group[0]);
   // One array of every write's elements, in arrival order. A body that is
   // not an array (the route decoded it, so this does not happen) goes alone.
@@ -242,7 +236,8 @@ void LeaderForwarder::SendGroup(const std::string& address, const ForwardRequest
   if (members.empty()) return;
   counters_->forwards_merged.fetch_add(1, std::memory_order_relaxed);
   counters_->forwards_merged_writes.fetch_add(members.size(), std::memory_order_relaxed);
-  Sent sent = Send(address, like.method, like.target, merged.dump(), like.authorization, false);
+  // (Never a retry: Mergeable() keeps those out.)
+  Sent sent = Send(address, like, merged.dump());
   if (sent.reply && sent.reply->status >= 400 && sent.reply->status < 500) {
     // Refused as a whole (one write's node invalid, a spec another write
     // removes too, a limit the sum passes): nothing was applied. Each write
@@ -293,8 +288,7 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request,
   }
   counters_->forwarded.fetch_add(1, std::memory_order_relaxed);
   Sent sent = Mergeable(request) ? SendMerged(leader.address, request)
-                                 : Send(leader.address, request.method, request.target,
-                                        request.body, request.authorization, request.retry);
+                                 : Send(leader.address, request, request.body);
   if (!sent.reply) {
     counters_->forward_failures.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("forwarding {} {} to leader {} failed: {}", request.method, request.target,
@@ -302,15 +296,15 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request,
     *why = sent.why;
     return Status::Unavailable("leader " + leader.address + " unreachable: " + sent.error);
   }
-  const HttpReply& res_reply = *sent.reply;
+  HttpReply& reply = *sent.reply;
   *why = ForwardFailure::kNone;
-  if (res_reply.status == 503 && sent.not_leader) {
+  if (reply.status == 503 && sent.not_leader) {
     // The addressee was no longer the leader and applied nothing.
     *why = ForwardFailure::kLeaderMoved;
   }
-  if (res_reply.status >= 200 && res_reply.status < 300) {
+  if (reply.status >= 200 && reply.status < 300) {
     // A merged send's ack was parsed once for all its callers.
-    std::shared_ptr<const WriteAck> parsed = sent.ack ? sent.ack : ParseAck(res_reply.body);
+    std::shared_ptr<const WriteAck> parsed = sent.ack ? sent.ack : ParseAck(reply.body);
     if (parsed) {
       const WriteAck& ack = *parsed;
       // Holding the write's base (or once it arrives), apply it now rather
@@ -340,7 +334,7 @@ Result<HttpReply> LeaderForwarder::Forward(const ForwardRequest& request,
                    request.method, request.target);
     }
   }
-  return res_reply;
+  return std::move(reply);
 }
 
 }  // namespace jcm

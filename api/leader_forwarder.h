@@ -159,8 +159,9 @@ class LeaderForwarder {
   // Idle lanes are kept (for the timing of their next send) up to this many.
   static constexpr size_t kMaxLanes = 1024;
 
-  Sent Send(const std::string& address, const std::string& method, const std::string& target,
-            const std::string& body, const std::string& authorization, bool retry) const;
+  // Sends `request` with `body` (its own, or several writes' merged).
+  Sent Send(const std::string& address, const ForwardRequest& request,
+            const std::string& body) const;
   bool Mergeable(const ForwardRequest& request) const;
   // The write ack in a leader's 2xx reply, or null.
   static std::shared_ptr<const WriteAck> ParseAck(const std::string& body);

@@ -49,6 +49,11 @@ Status GetHeaderInt(const json& doc, const char* key, int64_t min, int64_t max, 
   return Status::Ok();
 }
 
+// A bucket's stored bytes from its JSON text.
+std::string StoredBucket(std::string text) {
+  return text.size() > ClusterBuckets::kCompressBucketAbove ? ZlibCompress(text) : text;
+}
+
 // A header's "delta", or nothing for anything EncodeHeader would not write.
 std::optional<ClusterBuckets::Delta> DecodeDelta(const json& doc) {
   if (!doc.is_object()) return std::nullopt;
@@ -202,7 +207,7 @@ std::string ClusterBuckets::EncodeBucket(const std::vector<Node>& nodes, size_t*
   }
   text += ']';
   *json_bytes = text.size();
-  return text.size() > kCompressBucketAbove ? ZlibCompress(text) : text;
+  return StoredBucket(std::move(text));
 }
 
 std::string ClusterBuckets::EncodeTexts(const std::vector<std::string>& texts) {
@@ -214,7 +219,7 @@ std::string ClusterBuckets::EncodeTexts(const std::vector<std::string>& texts) {
     text += texts[i];
   }
   text += ']';
-  return text.size() > kCompressBucketAbove ? ZlibCompress(text) : text;
+  return StoredBucket(std::move(text));
 }
 
 size_t ClusterBuckets::TextsJsonBytes(const std::vector<std::string>& texts) {

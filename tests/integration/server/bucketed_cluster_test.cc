@@ -44,6 +44,14 @@ class BucketedClusterTest : public DirectZkClusterTest {
     std::vector<std::string> v = SpecsOf(*c);
     return {v.begin(), v.end()};
   }
+  // The leader and the two followers, once a leader is elected.
+  bool LeaderAndFollowers(int* leader, int* f1, int* f2) {
+    *leader = cluster_->WaitForLeader(milliseconds(5000));
+    if (*leader < 0) return false;
+    *f1 = cluster_->AFollower(*leader);
+    *f2 = cluster_->AFollower(*leader, {*f1});
+    return *f1 >= 0 && *f2 >= 0;
+  }
   // Every instance in `who` holds `name` at one version; returns it (or -1).
   long long AgreedVersion(const std::vector<int>& who, const std::string& name) {
     long long v = -1;
@@ -61,11 +69,8 @@ class BucketedClusterTest : public DirectZkClusterTest {
 };
 
 TEST_F(BucketedClusterTest, InlineClusterMigratesAndSurvivesALeaderKill) {
-  int leader = cluster_->WaitForLeader(milliseconds(5000));
-  ASSERT_GE(leader, 0);
-  const int f1 = cluster_->AFollower(leader);
-  const int f2 = cluster_->AFollower(leader, {f1});
-  ASSERT_GE(f2, 0);
+  int leader = -1, f1 = -1, f2 = -1;
+  ASSERT_TRUE(LeaderAndFollowers(&leader, &f1, &f2));
 
   // As an older jcm wrote it: the whole cluster in one zlib znode.
   Cluster old;
@@ -171,11 +176,8 @@ TEST_F(BucketedClusterTest, InlineClusterMigratesAndSurvivesALeaderKill) {
 // bucket read); every instance then serves, node by node, what a reader of
 // ZooKeeper's buckets gets.
 TEST_F(BucketedClusterTest, FollowersApplyWhatEachHeaderSaysAndServeTheBuckets) {
-  int leader = cluster_->WaitForLeader(milliseconds(5000));
-  ASSERT_GE(leader, 0);
-  const int f1 = cluster_->AFollower(leader);
-  const int f2 = cluster_->AFollower(leader, {f1});
-  ASSERT_GE(f2, 0);
+  int leader = -1, f1 = -1, f2 = -1;
+  ASSERT_TRUE(LeaderAndFollowers(&leader, &f1, &f2));
   nlohmann::json doc = {{"name", "big"}, {"checkType", "NONE"}, {"nodes", nlohmann::json::array()}};
   for (int i = 0; i < kSeed; ++i) doc["nodes"].push_back(NodeDoc(NthIp(i), 8080));
   HttpReply put = HttpPostJson(cluster_->address(leader), "/c", doc);

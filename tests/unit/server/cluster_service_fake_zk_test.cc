@@ -187,6 +187,18 @@ class AckFollowerTest : public ::testing::Test {
     return base;
   }
 
+  // Adds node `i` on the leader and returns the write's ack as a follower
+  // receives it (through the reply's JSON).
+  WriteAck AddForwarded(int i) {
+    Result<WriteAck> add = leader_->AddNodes("web", {MakeNode(i)});
+    WriteAck forwarded;
+    EXPECT_TRUE(add.ok()) << add.status().ToString();
+    if (add.ok()) {
+      EXPECT_TRUE(ParseWriteAck(WriteAckJson(add.value()), &forwarded));
+    }
+    return forwarded;
+  }
+
   testing::FakeZk* leader_zk_ = nullptr;
   std::unique_ptr<ClusterService> leader_;
   std::unique_ptr<ClusterService> follower_;
@@ -240,17 +252,14 @@ TEST_F(AckFollowerTest, AFollowerAtTheBaseAppliesTheLeadersDelta) {
 // may arrive before the first is applied. It waits for its base and then
 // applies from the ack too, instead of leaving the write to the watch.
 TEST_F(AckFollowerTest, AnAckAheadOfItsBaseWaitsForTheEarlierAck) {
-  ClusterService& leader = *leader_;
   ClusterService& follower = *follower_;
   Result<StoredCluster> base = StartAtBase(1);
   ASSERT_TRUE(base.ok()) << base.status().ToString();
 
-  Result<WriteAck> first = leader.AddNodes("web", {MakeNode(2)});
-  Result<WriteAck> second = leader.AddNodes("web", {MakeNode(3)});
-  ASSERT_TRUE(first.ok() && second.ok());
-  WriteAck first_ack, second_ack;
-  ASSERT_TRUE(ParseWriteAck(WriteAckJson(first.value()), &first_ack));
-  ASSERT_TRUE(ParseWriteAck(WriteAckJson(second.value()), &second_ack));
+  const WriteAck first_ack = AddForwarded(2);
+  const WriteAck second_ack = AddForwarded(3);
+  ASSERT_NE(first_ack.delta, nullptr);
+  ASSERT_NE(second_ack.delta, nullptr);
 
   bool second_applied = false;
   std::thread late(
@@ -265,20 +274,18 @@ TEST_F(AckFollowerTest, AnAckAheadOfItsBaseWaitsForTheEarlierAck) {
   EXPECT_TRUE(second_applied);
   ClusterPtr held = follower.GetCluster("web");
   ASSERT_NE(held, nullptr);
-  EXPECT_EQ(held->version, second->version);
+  EXPECT_EQ(held->version, second_ack.version);
   EXPECT_EQ(held->nodes.size(), 3u);
   EXPECT_EQ(follower.SystemStatus()["forwardedAcks"]["applied"], 2);
   EXPECT_EQ(follower.SystemStatus()["forwardedAcks"]["leftToWatch"], 0);
 
   // Waiting ends at its deadline when the base never comes: left to the
   // watch, nothing applied.
-  Result<WriteAck> skipped = leader.AddNodes("web", {MakeNode(4)});
-  Result<WriteAck> third = leader.AddNodes("web", {MakeNode(5)});
-  ASSERT_TRUE(skipped.ok() && third.ok());
-  WriteAck third_ack;
-  ASSERT_TRUE(ParseWriteAck(WriteAckJson(third.value()), &third_ack));
+  AddForwarded(4);  // never applied here
+  const WriteAck third_ack = AddForwarded(5);
+  ASSERT_NE(third_ack.delta, nullptr);
   EXPECT_FALSE(follower.ApplyAck(third_ack, std::chrono::milliseconds(20)));
-  EXPECT_EQ(follower.GetCluster("web")->version, second->version);
+  EXPECT_EQ(follower.GetCluster("web")->version, second_ack.version);
   EXPECT_EQ(follower.SystemStatus()["forwardedAcks"]["leftToWatch"], 1);
 }
 
@@ -287,14 +294,11 @@ TEST_F(AckFollowerTest, AnAckAheadOfItsBaseWaitsForTheEarlierAck) {
 // its watch (whose reload of a bucketed cluster one write behind reads the
 // header only); up to 4,096 nodes it applies the ack as before.
 TEST_F(AckFollowerTest, AnAckOntoALargeBaseWithoutAnIndexIsLeftToTheWatch) {
-  ClusterService& leader = *leader_;
   ClusterService& follower = *follower_;
   Result<StoredCluster> base = StartAtBase(5000);
   ASSERT_TRUE(base.ok()) << base.status().ToString();
-  Result<WriteAck> add = leader.AddNodes("web", {MakeNode(6000)});
-  ASSERT_TRUE(add.ok());
-  WriteAck forwarded;
-  ASSERT_TRUE(ParseWriteAck(WriteAckJson(add.value()), &forwarded));
+  const WriteAck forwarded = AddForwarded(6000);
+  ASSERT_NE(forwarded.delta, nullptr);
   EXPECT_FALSE(follower.ApplyAck(forwarded, kNoWait));
   EXPECT_EQ(follower.GetCluster("web")->version, base->cluster.version);
   EXPECT_EQ(follower.SystemStatus()["forwardedAcks"]["leftWithoutIndex"], 1);
@@ -304,12 +308,10 @@ TEST_F(AckFollowerTest, AnAckOntoALargeBaseWithoutAnIndexIsLeftToTheWatch) {
 TEST_F(AckFollowerTest, AnAckOntoABaseOfUpTo4096NodesWithoutAnIndexIsApplied) {
   Result<StoredCluster> base = StartAtBase(4096);
   ASSERT_TRUE(base.ok()) << base.status().ToString();
-  Result<WriteAck> add = leader_->AddNodes("web", {MakeNode(6000)});
-  ASSERT_TRUE(add.ok());
-  WriteAck forwarded;
-  ASSERT_TRUE(ParseWriteAck(WriteAckJson(add.value()), &forwarded));
+  const WriteAck forwarded = AddForwarded(6000);
+  ASSERT_NE(forwarded.delta, nullptr);
   EXPECT_TRUE(follower_->ApplyAck(forwarded, kNoWait));
-  EXPECT_EQ(follower_->GetCluster("web")->version, add->version);
+  EXPECT_EQ(follower_->GetCluster("web")->version, forwarded.version);
   EXPECT_EQ(follower_->SystemStatus()["forwardedAcks"]["leftWithoutIndex"], 0);
 }
 
