@@ -85,6 +85,8 @@ nlohmann::json ApiCounters::ToJson() const {
       {"writesHeld", get(writes_held)},
       {"subRequests", get(sub_requests)},
       {"subCachedReplies", get(sub_cached_replies)},
+      {"subDeltaUnits", get(sub_delta_units)},
+      {"subDeltaFullUnits", get(sub_delta_full_units)},
       {"longPolls", get(long_polls)},
       {"longPollsRefused", get(long_polls_refused)},
       {"longPollsParked", get(long_polls_parked)},

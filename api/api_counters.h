@@ -62,6 +62,11 @@ struct ApiCounters {
   std::atomic<uint64_t> writes_held{0};  // waited for a leader at least once
   std::atomic<uint64_t> sub_requests{0};
   std::atomic<uint64_t> sub_cached_replies{0};  // answered from SubReplyCache
+  // Units of delta-capable requests with a newer version: answered with
+  // RESP_DELTA, or with the whole cluster (base no longer held, or the
+  // delta would not be smaller).
+  std::atomic<uint64_t> sub_delta_units{0};
+  std::atomic<uint64_t> sub_delta_full_units{0};
   std::atomic<uint64_t> long_polls{0};          // parked at least once
   std::atomic<uint64_t> long_polls_refused{0};  // answered at once: bound reached
   std::atomic<int64_t> long_polls_parked{0};    // parked right now

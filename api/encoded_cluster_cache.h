@@ -10,14 +10,23 @@
 // identity is its pointer; the cache holds the pointer, so it cannot be
 // freed and reused while cached.
 //
+// It also remembers, per name, the last few snapshots it encoded
+// (kHistory): the versions subscribers were last sent, which a delta reply
+// (RESP_DELTA) starts from. They share with the current one every chunk of
+// nodes no write touched, so holding them costs about what the writes
+// between them changed.
+//
 // Thread-safety: all methods are thread-safe. Each text of an EncodedCluster
 // is built once (std::call_once); concurrent askers wait for that one build.
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "api/name_service.h"
 
@@ -34,6 +43,17 @@ class EncodedCluster {
   // JSON array of the specs of nodes that are not Usable().
   const std::string& Invalids() const;
 
+  // The members of a RESP_DELTA unit that take a subscriber holding `base`
+  // (an earlier version of the same cluster) to this one:
+  //   "baseVersion":V,"baseStatusVersion":S,"removed":[spec,...],"cluster":{...}
+  // with the cluster in the full form holding only the nodes that are new
+  // or changed (model/cluster_delta.h). Null when that would not be
+  // smaller than the whole cluster (more than half the nodes changed).
+  // Built once per base; the last kDeltaBases bases are remembered.
+  std::shared_ptr<const std::string> DeltaFrom(const ClusterPtr& base) const;
+
+  static constexpr size_t kDeltaBases = 8;
+
  private:
   enum Text { kFullText, kJcmText, kInvalidsText, kTexts };
   const std::string& Build(Text which) const;
@@ -41,6 +61,11 @@ class EncodedCluster {
   const ClusterPtr cluster_;
   mutable std::once_flag once_[kTexts];
   mutable std::string text_[kTexts];
+
+  mutable std::mutex delta_mu_;
+  // (base, its delta text or null), newest last.
+  mutable std::vector<std::pair<ClusterPtr, std::shared_ptr<const std::string>>>
+      deltas_;  // GUARDED_BY(delta_mu_)
 };
 
 class EncodedClusterCache {
@@ -53,11 +78,21 @@ class EncodedClusterCache {
   // the snapshot cached under its name, otherwise new ones that replace them.
   std::shared_ptr<const EncodedCluster> Get(const ClusterPtr& cluster);
 
+  // The snapshot of `name` at exactly (`version`, `status_version`) if it
+  // is the current one or among the kHistory encoded before it; null
+  // otherwise.
+  ClusterPtr Find(const std::string& name, int64_t version, int64_t status_version) const;
+
+  static constexpr size_t kHistory = 8;
+
  private:
+  struct Named {
+    std::shared_ptr<const EncodedCluster> current;
+    std::deque<ClusterPtr> earlier;  // newest first, at most kHistory
+  };
   const size_t max_entries_;
-  std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const EncodedCluster>>
-      by_name_;  // GUARDED_BY(mu_)
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Named> by_name_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace jcm

@@ -56,6 +56,13 @@ Status SubscribeHandler::Decode(const json& doc, Request* out) const {
   if (!s.ok()) return s;
   if (ext > 1) return Status::InvalidArgument("ext: " + std::to_string(ext) + " is not 0 or 1");
   out->ext = ext == 1;
+  int64_t delta = 0;
+  s = GetInt64(doc, "delta", "delta", 0, &delta);
+  if (!s.ok()) return s;
+  if (delta > 1)
+    return Status::InvalidArgument("delta: " + std::to_string(delta) + " is not 0 or 1");
+  if (delta == 1 && !out->ext) return Status::InvalidArgument("delta: 1 needs \"ext\": 1");
+  out->delta = delta == 1;
   int64_t wait_ms = 0;
   s = GetInt64(doc, "waitMs", "waitMs", 0, &wait_ms);
   if (!s.ok()) return s;
@@ -118,6 +125,17 @@ void SubscribeHandler::AppendUnit(const Request& request, const Unit& unit, std:
     *out += R"(,"kind":"RESP_REMOVE"})";
   } else if (cluster->version > unit.version) {
     auto encoded = cache_->Get(cluster);
+    if (request.delta && unit.version > 0) {
+      ClusterPtr base = cache_->Find(unit.name, unit.version, unit.status_version);
+      if (std::shared_ptr<const std::string> delta = base ? encoded->DeltaFrom(base) : nullptr) {
+        counters_->sub_delta_units.fetch_add(1, std::memory_order_relaxed);
+        *out += R"(,"kind":"RESP_DELTA",)";
+        *out += *delta;
+        *out += '}';
+        return;
+      }
+      counters_->sub_delta_full_units.fetch_add(1, std::memory_order_relaxed);
+    }
     *out += R"(,"kind":"RESP_UPDATE","cluster":)";
     *out += request.ext ? encoded->Full() : encoded->Jcm();
     *out += '}';

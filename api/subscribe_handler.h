@@ -7,7 +7,9 @@
 //
 // Extended form ("ext": 1): a status version per unit; RESP_NOCHANGE when the
 // caller is current; RESP_STATUS carries statusVersion and panic; RESP_UPDATE
-// carries the cluster in ClusterJsonForm::kFull. With "waitMs" > 0 and every
+// carries the cluster in ClusterJsonForm::kFull. With "delta": 1 as well, a
+// unit whose version the cache still holds (EncodedClusterCache::Find) is
+// answered RESP_DELTA: the changed nodes only. With "waitMs" > 0 and every
 // unit RESP_NOCHANGE, the request parks in a LongPollTable under the names it
 // holds, costing no thread: a change to one of them (OnClusterChanged)
 // re-evaluates it at once and answers as soon as one unit is not
@@ -94,6 +96,7 @@ class SubscribeHandler {
   };
   struct Request {
     bool ext = false;
+    bool delta = false;  // RESP_DELTA welcome ("delta": 1)
     std::chrono::milliseconds wait{0};
     std::vector<Unit> units;
   };

@@ -28,7 +28,7 @@
 //
 // Usage: jcm-bench-register --target HOST:PORT --all H:P,H:P,H:P
 //        [--threads 64] [--nodes 2000] [--seconds 10] [--warmup 3]
-//        [--probe-ms 200] [--pids 1,2,3] [--prefix bench]
+//        [--probe-ms 200] [--delta 1] [--pids 1,2,3] [--prefix bench]
 #include <httplib.h>
 #include <unistd.h>
 
@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <mutex>
@@ -62,6 +63,7 @@ struct Options {
   double seconds = 10;
   double warmup = 3;
   int probe_ms = 200;
+  bool delta = true;  // the probe asks for RESP_DELTA replies
   std::vector<int> pids;
   std::string prefix = "bench";
 };
@@ -94,6 +96,8 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       o->warmup = std::atof(next().c_str());
     } else if (a == "--probe-ms") {
       o->probe_ms = std::atoi(next().c_str());
+    } else if (a == "--delta") {
+      o->delta = std::atoi(next().c_str()) != 0;
     } else if (a == "--pids") {
       for (const std::string& p : Split(next())) o->pids.push_back(std::atoi(p.c_str()));
     } else if (a == "--prefix") {
@@ -129,31 +133,56 @@ nlohmann::json NodeOf(long i) {
   return {{"ip", IpOf(i)}, {"protos", {{{"port", 8080}, {"proto", "HTTP"}}}}, {"online", "ONLINE"}};
 }
 
+// What the probe holds of the cluster on one instance, as a subscriber
+// would: the versions it last received, and how it received them.
+struct Held {
+  int64_t version = 0;
+  int64_t status_version = 0;
+  uint64_t delta_replies = 0;  // RESP_DELTA: the changed nodes only
+  uint64_t full_replies = 0;   // RESP_UPDATE: the whole cluster
+};
+
+// The integer after the last `key` in `body`, or -1.
+int64_t LastInt(const std::string& body, const char* key) {
+  size_t at = body.rfind(key);
+  return at == std::string::npos ? -1 : std::atoll(body.c_str() + at + std::strlen(key));
+}
+
 // Waits until `c` serves a version of `name` at least `want`, in /sub long
-// polls (extended form): a RESP_NOCHANGE answer is a few bytes, the cluster
-// comes once, when the instance holds a newer version than asked about. (A
-// tight loop of GET /c/{name} moved the whole cluster per poll: at 20,000
-// nodes ~2.5 MB every half millisecond, which loaded the very instances
-// being measured.) Returns false if `give_up` passes first.
-bool AwaitVersion(httplib::Client* c, const std::string& name, int64_t want,
+// polls (extended form), as libjcm-subscriber does. A RESP_NOCHANGE answer
+// is a few bytes. With `delta` the probe asks from what it holds and gets
+// the changed nodes of each newer version (RESP_DELTA) until it holds
+// `want`; without, it asks from `want` - 1 and gets the whole cluster once,
+// when the instance holds `want`. (A tight loop of GET /c/{name} moved the
+// whole cluster per poll: at 20,000 nodes ~2.5 MB every half millisecond,
+// which loaded the very instances being measured.) Returns false if
+// `give_up` passes first.
+bool AwaitVersion(httplib::Client* c, const std::string& name, int64_t want, bool delta, Held* held,
                   Clock::time_point give_up) {
   while (Clock::now() < give_up) {
-    nlohmann::json req = {
-        {"tag", "jcm-bench-register-probe"},
-        {"ext", 1},
-        {"waitMs", 1000},
-        {"units", nlohmann::json::array({nlohmann::json{
-                      {"name", name}, {"version", want - 1}, {"statusVersion", 1LL << 60}}})}};
+    nlohmann::json unit = {{"name", name}, {"version", want - 1}, {"statusVersion", 1LL << 60}};
+    if (delta && held->version > 0) {
+      unit = {{"name", name}, {"version", held->version}, {"statusVersion", held->status_version}};
+    }
+    nlohmann::json req = {{"tag", "jcm-bench-register-probe"},
+                          {"ext", 1},
+                          {"delta", delta ? 1 : 0},
+                          {"waitMs", 1000},
+                          {"units", nlohmann::json::array({unit})}};
     auto r = c->Post("/sub", req.dump(), "application/json");
     if (!r || r->status != 200) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       continue;
     }
-    if (r->body.find("\"RESP_UPDATE\"") == std::string::npos) continue;
-    // The cluster's keys are sorted and it ends with "version"; the unit's
-    // own keys after it ("kind", "name") hold no version: no JSON parse.
-    size_t at = r->body.rfind("\"version\":");
-    if (at != std::string::npos && std::atoll(r->body.c_str() + at + 10) >= want) return true;
+    const bool is_delta = r->body.find("\"RESP_DELTA\"") != std::string::npos;
+    if (!is_delta && r->body.find("\"RESP_UPDATE\"") == std::string::npos) continue;
+    ++(is_delta ? held->delta_replies : held->full_replies);
+    // The cluster's keys are sorted and end with "statusVersion",
+    // "version"; the unit's own keys after it ("kind", "name") hold no
+    // version: no JSON parse.
+    held->version = LastInt(r->body, "\"version\":");
+    held->status_version = LastInt(r->body, "\"statusVersion\":");
+    if (held->version >= want) return true;
   }
   return false;
 }
@@ -232,7 +261,8 @@ int main(int argc, char** argv) {
   if (!ParseArgs(argc, argv, &o)) {
     std::fprintf(stderr,
                  "usage: jcm-bench-register --target HOST:PORT --all H:P,... [--threads N>=2] "
-                 "[--nodes N>=threads] [--seconds S] [--warmup S] [--probe-ms MS] [--pids P,...] "
+                 "[--nodes N>=threads] [--seconds S] [--warmup S] [--probe-ms MS] [--delta 0|1] "
+                 "[--pids P,...] "
                  "[--prefix NAME]\n");
     return 2;
   }
@@ -334,10 +364,12 @@ int main(int argc, char** argv) {
   // reply itself takes, the floor of every instance's.
   std::vector<std::vector<double>> visible_from_ack_ms(o.all.size());  // probe thread only
   std::vector<long> probe_ids;
+  std::vector<Held> held;  // per instance; probe thread only until it is joined
   std::thread probe([&] {
     auto writer = Connect(o.target);
     std::vector<std::unique_ptr<httplib::Client>> readers;
     for (const std::string& a : o.all) readers.push_back(Connect(a));
+    held.resize(readers.size());
     while (!stop.load()) {
       auto next_probe = Clock::now() + std::chrono::milliseconds(o.probe_ms);
       long id = next_id++;
@@ -362,7 +394,8 @@ int main(int argc, char** argv) {
         std::vector<std::thread> awaits;
         for (size_t k = 0; k < readers.size() && version > 0; ++k) {
           awaits.emplace_back([&, k] {
-            AwaitVersion(readers[k].get(), name, version, Clock::now() + std::chrono::seconds(10));
+            AwaitVersion(readers[k].get(), name, version, o.delta, &held[k],
+                         Clock::now() + std::chrono::seconds(10));
             seen[k] = Clock::now();
           });
         }
@@ -428,6 +461,11 @@ int main(int argc, char** argv) {
   // into one request (api/leader_forwarder.h), which the leader counts once.
   const double batches = static_cast<double>(w1.batches - w0.batches);
   const double mutations = static_cast<double>(w1.mutations - w0.mutations);
+  uint64_t delta_replies = 0, full_replies = 0;
+  for (const Held& h : held) {
+    delta_replies += h.delta_replies;
+    full_replies += h.full_replies;
+  }
   std::string vis;
   for (size_t k = 0; k < o.all.size(); ++k) {
     char buf[320];
@@ -458,7 +496,7 @@ int main(int argc, char** argv) {
       "cpu_ms_per_mutation=%.3f "
       "cpu_ms_per_mutation_by_pid=%s "
       "vis_all_p50_ms=%.1f vis_all_p99_ms=%.1f vis_ack_all_p50_ms=%.1f vis_ack_all_p99_ms=%.1f "
-      "probes=%zu%s%s%s\n",
+      "probes=%zu probe_delta_replies=%llu probe_full_replies=%llu%s%s%s\n",
       o.nodes, o.threads, elapsed, adds.load() / elapsed, removes.load() / elapsed,
       (adds.load() + removes.load()) / elapsed, failed.load(), missing, Pct(add_ms, 0.5),
       Pct(add_ms, 0.99), batches / elapsed,
@@ -466,7 +504,8 @@ int main(int argc, char** argv) {
       batches > 0 ? mutations / batches : 0.0,
       (adds + removes) > 0 ? 1000.0 * cpu / static_cast<double>(adds + removes) : 0.0,
       cpu_each.c_str(), Pct(worst, 0.5), Pct(worst, 0.99), Pct(worst_from_ack, 0.5),
-      Pct(worst_from_ack, 0.99), worst.size(), vis.c_str(),
+      Pct(worst_from_ack, 0.99), worst.size(), static_cast<unsigned long long>(delta_replies),
+      static_cast<unsigned long long>(full_replies), vis.c_str(),
       first_error.empty() ? "" : " first_error=", first_error.c_str());
   return (failed > 0 || missing > 0) ? 1 : 0;
 }

@@ -17,7 +17,9 @@
 # acknowledged registration present afterwards.
 #
 # Knobs (environment): RUNS (1), RAW_SECONDS (5), REG_THREADS (64),
-# REG_SECONDS (10), REG_WARMUP (3), PROBE_MS (200), SIZES ("100 2000 20000"),
+# REG_SECONDS (10), REG_WARMUP (3), PROBE_MS (200), PROBE_DELTA (1: the probe
+# asks for RESP_DELTA replies, as libjcm-subscriber does; 0: whole clusters),
+# SIZES ("100 2000 20000"),
 # SESSION_MS (6000), REG_VIA (follower|leader), HTTP_THREADS (32). Everything listens on
 # 127.0.0.1 only and is stopped by PID when the script exits.
 set -euo pipefail
@@ -34,6 +36,7 @@ REG_THREADS=${REG_THREADS:-64}
 REG_SECONDS=${REG_SECONDS:-10}
 REG_WARMUP=${REG_WARMUP:-3}
 PROBE_MS=${PROBE_MS:-200}
+PROBE_DELTA=${PROBE_DELTA:-1}
 SIZES=${SIZES:-100 2000 20000}
 SESSION_MS=${SESSION_MS:-6000}
 REG_VIA=${REG_VIA:-follower}
@@ -64,7 +67,7 @@ cleanup() {
 trap cleanup EXIT
 
 pid_of() { cat "$1" 2>/dev/null || true; }
-echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg); threads=$REG_THREADS http_threads=$HTTP_THREADS sizes=$SIZES seconds=$REG_SECONDS"
+echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg); threads=$REG_THREADS http_threads=$HTTP_THREADS sizes=$SIZES seconds=$REG_SECONDS probe_delta=$PROBE_DELTA"
 for run in $(seq 1 "$RUNS"); do
   dir=$WORK/run$run
   mkdir -p "$dir"
@@ -127,7 +130,7 @@ for run in $(seq 1 "$RUNS"); do
   for n in $SIZES; do
     reg=$("$BIN/jcm-bench-register" --target "$target" --all "$all" --threads "$REG_THREADS" \
       --nodes "$n" --seconds "$REG_SECONDS" --warmup "$REG_WARMUP" --probe-ms "$PROBE_MS" \
-      --pids "$pidlist" --prefix "bench-$run-$n") || { echo "run $run: $reg"; jcm_log "registration run failed"; exit 1; }
+      --delta "$PROBE_DELTA" --pids "$pidlist" --prefix "bench-$run-$n") || { echo "run $run: $reg"; jcm_log "registration run failed"; exit 1; }
     echo "run $run: via $REG_VIA $target: $reg"
   done
   for a in "${addrs[@]}"; do

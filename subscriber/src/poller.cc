@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "model/cluster_codec.h"
+#include "model/cluster_delta.h"
 #include "subscriber/src/disk_cache.h"
 
 namespace jcm::internal {
@@ -43,6 +44,9 @@ std::string Poller::BuildRequest() const {
   json req;
   req["tag"] = options_.tag;
   req["ext"] = 1;
+  // Changed nodes only (RESP_DELTA) for a version the server still holds;
+  // a server without deltas ignores the member and sends whole clusters.
+  req["delta"] = 1;
   if (options_.long_poll_wait.count() > 0) req["waitMs"] = options_.long_poll_wait.count();
   json units = json::array();
   for (const auto& slot : registry_->All()) {
@@ -194,6 +198,45 @@ Status Poller::ApplyReply(const std::string& body, Outcome* outcome) {
       outcome->events.push_back(Event(name, ClusterEvent::Kind::kUpdated, c));
       continue;
     }
+    if (kind == "RESP_DELTA") {
+      Cluster fields;
+      std::vector<std::string> removed;
+      auto removed_it = unit.find("removed");
+      auto cluster_it = unit.find("cluster");
+      bool bad = removed_it == unit.end() || !removed_it->is_array() || cluster_it == unit.end() ||
+                 !DecodeCluster(*cluster_it, &fields).ok() || fields.name != name;
+      for (size_t i = 0; !bad && i < removed_it->size(); ++i) {
+        const json& spec = (*removed_it)[i];
+        std::string canonical;
+        bad = !spec.is_string() || !CanonicalSpec(spec.get<std::string>(), &canonical);
+        if (!bad) removed.push_back(std::move(canonical));
+      }
+      // A delta applies only to exactly the version it was made from; the
+      // server made it from what this poll said it held, so anything else
+      // is a confused server. The next poll asks again from what is held.
+      bad = bad || !held_live || Int64Field(unit, "baseVersion", -1) != held_cluster->version ||
+            Int64Field(unit, "baseStatusVersion", -1) != held_cluster->status_version ||
+            fields.version <= held_cluster->version;
+      auto next = std::make_shared<Cluster>();
+      if (bad || !ApplyClusterDelta(*held_cluster, fields, removed, next.get()).ok()) {
+        counters_.bad_units.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (!next->online) {
+        slot->Publish(ClusterSnapshot::Empty());
+        counters_.removes.fetch_add(1, std::memory_order_relaxed);
+        outcome->changed = true;
+        outcome->events.push_back(Event(name, ClusterEvent::Kind::kRemoved, nullptr));
+        continue;
+      }
+      const Cluster* c = next.get();
+      slot->Publish(ClusterSnapshot::Build(std::move(next), ClusterInfo::Source::kServer));
+      counters_.updates.fetch_add(1, std::memory_order_relaxed);
+      counters_.delta_updates.fetch_add(1, std::memory_order_relaxed);
+      outcome->changed = true;
+      outcome->events.push_back(Event(name, ClusterEvent::Kind::kUpdated, c));
+      continue;
+    }
     if (kind == "RESP_STATUS") {
       if (!held_cluster) continue;  // nothing to apply it to; next poll asks for all
       auto invalids_it = unit.find("invalids");
@@ -302,6 +345,7 @@ SubscriberStats Poller::stats() const {
   s.failovers = counters_.failovers.load();
   s.all_servers_down = counters_.all_servers_down.load();
   s.updates = counters_.updates.load();
+  s.delta_updates = counters_.delta_updates.load();
   s.status_changes = counters_.status_changes.load();
   s.removes = counters_.removes.load();
   s.bad_units = counters_.bad_units.load();

@@ -14,7 +14,8 @@
 // each reply and around the cache turns any exception left into that too.
 //
 // Each answered unit becomes a new snapshot published to its slot:
-// RESP_UPDATE replaces the cluster; RESP_STATUS marks the listed specs
+// RESP_UPDATE replaces the cluster; RESP_DELTA applies the changed nodes to
+// the version held (exactly the one it was made from); RESP_STATUS marks the listed specs
 // unusable and every other node usable again; RESP_REMOVE empties the slot;
 // RESP_NOCHANGE does nothing. After a change the disk cache is rewritten.
 //
@@ -72,8 +73,8 @@ class Poller {
   };
   struct Counters {
     std::atomic<uint64_t> polls{0}, poll_failures{0}, failovers{0}, all_servers_down{0}, updates{0},
-        status_changes{0}, removes{0}, bad_units{0}, cache_writes{0}, cache_write_failures{0},
-        cache_loads{0}, exceptions_caught{0};
+        status_changes{0}, delta_updates{0}, removes{0}, bad_units{0}, cache_writes{0},
+        cache_write_failures{0}, cache_loads{0}, exceptions_caught{0};
   };
 
   // Applies a reply. Returns InvalidArgument if the reply as a whole is not

@@ -135,7 +135,8 @@ struct SubscriberStats {
   uint64_t poll_failures = 0;     // requests that got no valid answer
   uint64_t failovers = 0;         // polls that succeeded on a later server
   uint64_t all_servers_down = 0;  // polls where no server answered
-  uint64_t updates = 0;           // RESP_UPDATE applied
+  uint64_t updates = 0;           // RESP_UPDATE or RESP_DELTA applied
+  uint64_t delta_updates = 0;     // of those, RESP_DELTA (changed nodes only)
   uint64_t status_changes = 0;    // RESP_STATUS that changed something
   uint64_t removes = 0;           // RESP_REMOVE that removed held data
   uint64_t bad_units = 0;         // units refused (bad JSON, invalid cluster)

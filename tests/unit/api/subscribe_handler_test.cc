@@ -10,6 +10,7 @@
 #include "api/metrics_api.h"
 #include "api/subscribe_handler.h"
 #include "model/cluster_codec.h"
+#include "model/cluster_delta.h"
 #include "tests/unit/api/api_test_util.h"
 
 namespace jcm {
@@ -191,6 +192,9 @@ TEST_F(Subscribe, BadRequestsAre400NamingField) {
        {"units[0].statusVersion", "true"}},
       {R"({"ext":1,"waitMs":-1,"units":[]})", {"waitMs", "-1"}},
       {R"({"ext":2,"units":[]})", {"ext", "2"}},
+      {R"({"ext":1,"delta":2,"units":[]})", {"delta", "2"}},
+      {R"({"delta":1,"units":[]})", {"delta", "\"ext\": 1"}},
+      {R"({"ext":1,"delta":"yes","units":[]})", {"delta", "expected an integer"}},
       {R"({"tag":7,"units":[]})", {"tag", "expected a string"}},
       {R"([1,2])", {"body", "expected an object"}},
       {R"({"units":[)", {"malformed JSON"}},
@@ -224,6 +228,136 @@ TEST_F(Subscribe, DuplicateUnitsAreAnsweredOnceFromTheOlderVersion) {
   EXPECT_EQ(r.body["units"][0]["name"], "web");
   EXPECT_EQ(r.body["units"][0]["kind"], "RESP_UPDATE");  // version 4 held: 5 is news
   EXPECT_EQ(r.body["units"][1]["name"], "dark");
+}
+
+// "big": 40 nodes at version 5, status version 9.
+Cluster Big() {
+  Cluster c;
+  c.name = "big";
+  c.version = 5;
+  c.status_version = 9;
+  for (int i = 0; i < 40; ++i) {
+    Node n;
+    n.ip = "10.2.0." + std::to_string(i);
+    n.protos = {{80, Proto::kHttp}};
+    n.status = NodeStatus::kNormal;
+    c.nodes.push_back(n);
+  }
+  return c;
+}
+
+json DeltaBody(int64_t version, int64_t status_version, int64_t wait_ms = 0) {
+  return {{"ext", 1},
+          {"delta", 1},
+          {"waitMs", wait_ms},
+          {"units", {{{"name", "big"}, {"version", version}, {"statusVersion", status_version}}}}};
+}
+
+// Version 6 of "big" made from the snapshot served at 5, as the registry
+// makes versions: node 3 ABNORMAL, node 7 removed, one node added.
+Cluster BigSix(const FakeNameService& fake) {
+  Cluster six = *fake.GetCluster("big");
+  six.version = 6;
+  six.status_version = 10;
+  six.nodes.Mutable(3).status = NodeStatus::kAbnormal;
+  six.nodes.RemoveSorted({7});
+  Node added;
+  added.ip = "10.2.1.1";
+  added.protos = {{80, Proto::kHttp}};
+  six.nodes.push_back(added);
+  return six;
+}
+
+// A caller holding a version the server served lately gets what changed
+// since, and that applied to what it holds is the whole new version.
+TEST_F(Subscribe, DeltaFormAnswersWithTheChangedNodesOnly) {
+  api_.fake().SetCluster(Big());
+  Reply first = Sub(DeltaBody(0, 0));
+  ASSERT_EQ(first.status, 200) << first.raw;
+  ASSERT_EQ(first.body["units"][0]["kind"], "RESP_UPDATE");  // nothing held: all of it
+  Cluster held;
+  ASSERT_TRUE(DecodeCluster(first.body["units"][0]["cluster"], &held).ok());
+
+  api_.fake().SetCluster(BigSix(api_.fake()));
+  Reply r = Sub(DeltaBody(5, 9));
+  ASSERT_EQ(r.status, 200) << r.raw;
+  const json& unit = r.body["units"][0];
+  ASSERT_EQ(unit["kind"], "RESP_DELTA") << r.raw;
+  EXPECT_EQ(KeysOf(unit),
+            (Keys{"name", "kind", "baseVersion", "baseStatusVersion", "removed", "cluster"}));
+  EXPECT_EQ(unit["baseVersion"], 5);
+  EXPECT_EQ(unit["baseStatusVersion"], 9);
+  EXPECT_EQ(unit["removed"], json::array({"10.2.0.7|HTTP:80"}));
+  const json& changed = unit["cluster"];
+  EXPECT_EQ(changed["version"], 6);
+  EXPECT_EQ(changed["statusVersion"], 10);
+  ASSERT_EQ(changed["nodes"].size(), 2u) << changed.dump();
+  EXPECT_EQ(changed["nodes"][0]["ip"], "10.2.0.3");
+  EXPECT_EQ(changed["nodes"][0]["status"], "ABNORMAL");
+  EXPECT_EQ(changed["nodes"][1]["ip"], "10.2.1.1");
+
+  Cluster fields;
+  ASSERT_TRUE(DecodeCluster(changed, &fields).ok());
+  Cluster applied;
+  ASSERT_TRUE(
+      ApplyClusterDelta(held, fields, unit["removed"].get<std::vector<std::string>>(), &applied)
+          .ok());
+  Reply full = Sub({{"ext", 1}, {"units", {{{"name", "big"}, {"version", 0}}}}});
+  Cluster whole;
+  ASSERT_TRUE(DecodeCluster(full.body["units"][0]["cluster"], &whole).ok());
+  std::set<std::string> got, want;
+  for (const Node& n : applied.nodes) got.insert(EncodeNode(n, ClusterJsonForm::kFull).dump());
+  for (const Node& n : whole.nodes) want.insert(EncodeNode(n, ClusterJsonForm::kFull).dump());
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(applied.nodes.size(), 40u);
+  EXPECT_EQ(applied.version, 6);
+
+  EXPECT_EQ(api_.server().CountersJson()["subDeltaUnits"], 1);
+  EXPECT_EQ(api_.server().CountersJson()["subDeltaFullUnits"], 0);
+}
+
+TEST_F(Subscribe, DeltaFormFallsBackToTheWholeClusterWhenItMust) {
+  api_.fake().SetCluster(Big());
+  ASSERT_EQ(Sub(DeltaBody(0, 0)).body["units"][0]["kind"], "RESP_UPDATE");
+  api_.fake().SetCluster(BigSix(api_.fake()));
+
+  // A version this server never served (or served too long ago).
+  Reply r = Sub(DeltaBody(4, 9));
+  EXPECT_EQ(r.body["units"][0]["kind"], "RESP_UPDATE") << r.raw;
+  // The right version, another status version: not the snapshot held.
+  r = Sub(DeltaBody(5, 8));
+  EXPECT_EQ(r.body["units"][0]["kind"], "RESP_UPDATE") << r.raw;
+  EXPECT_EQ(api_.server().CountersJson()["subDeltaFullUnits"], 2);
+
+  // More than half the nodes changed: the whole cluster is smaller.
+  Cluster seven = *api_.fake().GetCluster("big");
+  seven.version = 7;
+  for (size_t i = 0; i < 30; ++i) seven.nodes.Mutable(i).weight = 3;
+  api_.fake().SetCluster(seven);
+  r = Sub(DeltaBody(6, 10));
+  EXPECT_EQ(r.body["units"][0]["kind"], "RESP_UPDATE") << r.raw;
+  EXPECT_EQ(r.body["units"][0]["cluster"]["nodes"].size(), 40u);
+
+  // Without "delta": 1 the reply is what it always was.
+  Cluster eight = *api_.fake().GetCluster("big");
+  eight.version = 8;
+  eight.nodes.Mutable(0).weight = 4;
+  api_.fake().SetCluster(eight);
+  r = Sub({{"ext", 1}, {"units", {{{"name", "big"}, {"version", 7}, {"statusVersion", 10}}}}});
+  EXPECT_EQ(r.body["units"][0]["kind"], "RESP_UPDATE") << r.raw;
+  EXPECT_EQ(Sub(DeltaBody(7, 10)).body["units"][0]["kind"], "RESP_DELTA");
+}
+
+TEST_F(Subscribe, ParkedDeltaPollWakesWithTheDelta) {
+  api_.fake().SetCluster(Big());
+  ASSERT_EQ(Sub(DeltaBody(0, 0)).body["units"][0]["kind"], "RESP_UPDATE");
+  auto answer = std::async(std::launch::async, [&] { return Sub(DeltaBody(5, 9, 20000)); });
+  ASSERT_TRUE(AwaitParked(1));
+  api_.fake().SetCluster(BigSix(api_.fake()));
+  Reply r = answer.get();
+  ASSERT_EQ(r.status, 200) << r.raw;
+  EXPECT_EQ(r.body["units"][0]["kind"], "RESP_DELTA") << r.raw;
+  EXPECT_EQ(r.body["units"][0]["cluster"]["nodes"].size(), 2u);
 }
 
 class SubscribeSmallReplies : public Subscribe {

@@ -84,6 +84,16 @@ inline nlohmann::json StatusUnit(const std::string& name, std::vector<std::strin
           {"panic", panic},
           {"invalids", invalids}};
 }
+// RESP_DELTA from (base_version, base_status_version): `fields` carries the
+// cluster's fields and only the new or changed nodes.
+inline nlohmann::json DeltaUnit(const Cluster& fields, int64_t base_version,
+                                int64_t base_status_version, std::vector<std::string> removed) {
+  return {
+      {"name", fields.name},           {"kind", "RESP_DELTA"},
+      {"baseVersion", base_version},   {"baseStatusVersion", base_status_version},
+      {"removed", std::move(removed)}, {"cluster", EncodeCluster(fields, ClusterJsonForm::kFull)}};
+}
+
 inline nlohmann::json KindUnit(const std::string& name, const char* kind) {
   return {{"name", name}, {"kind", kind}};
 }

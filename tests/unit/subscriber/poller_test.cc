@@ -20,6 +20,7 @@ using internal::AllocatorAccess;
 using internal::ClusterRegistry;
 using internal::Poller;
 using nlohmann::json;
+using testing::DeltaUnit;
 using testing::FakeSubServer;
 using testing::KindUnit;
 using testing::MakeCluster;
@@ -91,6 +92,7 @@ TEST(Poller, RequestCarriesEveryClusterWithVersions) {
   const json& r = requests[0];
   EXPECT_EQ(r["tag"], "unit v1");
   EXPECT_EQ(r["ext"], 1);
+  EXPECT_EQ(r["delta"], 1);
   EXPECT_EQ(r["waitMs"], 20000);
   ASSERT_EQ(r["units"].size(), 2u);
   EXPECT_EQ(r["units"][0], (json{{"name", "c"}, {"version", 123}, {"statusVersion", 456}}));
@@ -201,6 +203,70 @@ TEST(Poller, LaggingServerDoesNotRollBack) {
   rig.poller->PollOnce();
   EXPECT_EQ(rig.slot->Load()->cluster()->version, 10);
   EXPECT_EQ(rig.PickedIps(), kAll3);
+}
+
+// RESP_DELTA: applied to exactly the version it names as its base.
+TEST(Poller, DeltaAppliesTheChangedNodesToTheVersionHeld) {
+  Cluster c = MakeCluster("c", 3, 10);
+  c.status_version = 4;
+  FakeSubServer server([&](const json&) { return Reply({UpdateUnit(c)}); });
+  Rig rig({server.address()});
+  rig.poller->PollOnce();
+  ASSERT_EQ(rig.PickedIps(), kAll3);
+
+  // Version 11: node 2 goes offline, node 3 is removed, node 4 comes.
+  Cluster fields = MakeCluster("c", 0, 11);
+  fields.status_version = 5;
+  Node two = testing::MakeNode(2);
+  two.online = false;
+  fields.nodes.push_back(two);
+  fields.nodes.push_back(testing::MakeNode(4));
+  server.SetHandler([&](const json&) {
+    return Reply({DeltaUnit(fields, 10, 4, {"10.0.0.3|HTTP:8003|TCP:9003"})});
+  });
+  Poller::Outcome out = rig.poller->PollOnce();
+  ASSERT_EQ(out.events.size(), 1u);
+  EXPECT_EQ(out.events[0].kind, ClusterEvent::Kind::kUpdated);
+  EXPECT_EQ(out.events[0].version, 11);
+  EXPECT_EQ(rig.PickedIps(), (std::set<std::string>{"10.0.0.1", "10.0.0.4"}));
+  const Cluster* held = rig.slot->Load()->cluster();
+  EXPECT_EQ(held->version, 11);
+  EXPECT_EQ(held->status_version, 5);
+  EXPECT_EQ(held->nodes.size(), 3u);  // 1, 2 (offline), 4
+  EXPECT_EQ(rig.poller->stats().delta_updates, 1u);
+  EXPECT_EQ(rig.poller->stats().updates, 2u);
+  EXPECT_EQ(server.requests().back()["units"][0]["version"], 10);
+  rig.poller->PollOnce();  // the next poll asks from what the delta made
+  EXPECT_EQ(server.requests().back()["units"][0]["version"], 11);
+  EXPECT_EQ(server.requests().back()["units"][0]["statusVersion"], 5);
+}
+
+TEST(Poller, ADeltaThatDoesNotFitWhatIsHeldIsRefused) {
+  Cluster c = MakeCluster("c", 3, 10);
+  FakeSubServer server([&](const json&) { return Reply({UpdateUnit(c)}); });
+  Rig rig({server.address()});
+  rig.poller->PollOnce();
+
+  Cluster fields = MakeCluster("c", 0, 11);
+  fields.nodes.push_back(testing::MakeNode(4));
+  const std::vector<json> refused = {
+      DeltaUnit(fields, 9, 0, {}),                                // another base version
+      DeltaUnit(fields, 10, 3, {}),                               // another base status version
+      DeltaUnit(fields, 10, 0, {"10.0.0.9|HTTP:8009|TCP:9009"}),  // removes what is not held
+      DeltaUnit(fields, 10, 0, {"not a spec"}),
+      DeltaUnit(MakeCluster("c", 1, 10), 10, 0, {}),  // not newer than the base
+  };
+  for (const json& unit : refused) {
+    SCOPED_TRACE(unit.dump());
+    server.SetHandler([&](const json&) { return Reply({unit}); });
+    Poller::Outcome out = rig.poller->PollOnce();
+    EXPECT_TRUE(out.answered);
+    EXPECT_FALSE(out.changed);
+    EXPECT_EQ(rig.slot->Load()->cluster()->version, 10);
+    EXPECT_EQ(rig.PickedIps(), kAll3);
+  }
+  EXPECT_EQ(rig.poller->stats().bad_units, refused.size());
+  EXPECT_EQ(rig.poller->stats().delta_updates, 0u);
 }
 
 TEST(Poller, FailsOverToTheNextServerAndBacksOff) {
