@@ -87,6 +87,7 @@ nlohmann::json ApiCounters::ToJson() const {
       {"subCachedReplies", get(sub_cached_replies)},
       {"subDeltaUnits", get(sub_delta_units)},
       {"subDeltaFullUnits", get(sub_delta_full_units)},
+      {"subDeltaNodesRead", get(sub_delta_nodes_read)},
       {"longPolls", get(long_polls)},
       {"longPollsRefused", get(long_polls_refused)},
       {"longPollsParked", get(long_polls_parked)},

@@ -67,6 +67,9 @@ struct ApiCounters {
   // delta would not be smaller).
   std::atomic<uint64_t> sub_delta_units{0};
   std::atomic<uint64_t> sub_delta_full_units{0};
+  // Nodes the diffs behind them read (model/cluster_delta.h): about the
+  // nodes the writes changed when versions share their unchanged chunks.
+  std::atomic<uint64_t> sub_delta_nodes_read{0};
   std::atomic<uint64_t> long_polls{0};          // parked at least once
   std::atomic<uint64_t> long_polls_refused{0};  // answered at once: bound reached
   std::atomic<int64_t> long_polls_parked{0};    // parked right now

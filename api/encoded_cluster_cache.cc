@@ -37,8 +37,10 @@ const std::string& EncodedCluster::Build(Text which) const {
 namespace {
 
 // The delta's members (see DeltaFrom), or null if not worth sending.
-std::shared_ptr<const std::string> BuildDelta(const Cluster& base, const Cluster& next) {
+std::shared_ptr<const std::string> BuildDelta(const Cluster& base, const Cluster& next,
+                                              size_t* nodes_read) {
   ClusterDiff diff = DiffClusters(base, next);
+  *nodes_read = diff.nodes_read;
   if ((diff.set.size() + diff.removed.size()) * 2 > next.nodes.size()) return nullptr;
   Cluster changed = next;  // the cluster's own fields; shares the node chunks
   std::vector<Node> set;
@@ -59,14 +61,18 @@ std::shared_ptr<const std::string> BuildDelta(const Cluster& base, const Cluster
 
 }  // namespace
 
-std::shared_ptr<const std::string> EncodedCluster::DeltaFrom(const ClusterPtr& base) const {
+std::shared_ptr<const std::string> EncodedCluster::DeltaFrom(const ClusterPtr& base,
+                                                             size_t* nodes_read) const {
+  size_t ignored = 0;
+  if (!nodes_read) nodes_read = &ignored;
+  *nodes_read = 0;
   std::lock_guard<std::mutex> lock(delta_mu_);
   for (const auto& [held, text] : deltas_) {
     if (held == base) return text;
   }
   // Built under the lock: the subscribers that held the same version ask
   // together, and one diff serves them all.
-  std::shared_ptr<const std::string> text = BuildDelta(*base, *cluster_);
+  std::shared_ptr<const std::string> text = BuildDelta(*base, *cluster_, nodes_read);
   if (deltas_.size() >= kDeltaBases) deltas_.erase(deltas_.begin());
   deltas_.emplace_back(base, text);
   return text;

@@ -127,7 +127,11 @@ void SubscribeHandler::AppendUnit(const Request& request, const Unit& unit, std:
     auto encoded = cache_->Get(cluster);
     if (request.delta && unit.version > 0) {
       ClusterPtr base = cache_->Find(unit.name, unit.version, unit.status_version);
-      if (std::shared_ptr<const std::string> delta = base ? encoded->DeltaFrom(base) : nullptr) {
+      size_t nodes_read = 0;
+      std::shared_ptr<const std::string> delta =
+          base ? encoded->DeltaFrom(base, &nodes_read) : nullptr;
+      counters_->sub_delta_nodes_read.fetch_add(nodes_read, std::memory_order_relaxed);
+      if (delta) {
         counters_->sub_delta_units.fetch_add(1, std::memory_order_relaxed);
         *out += R"(,"kind":"RESP_DELTA",)";
         *out += *delta;
