@@ -171,6 +171,12 @@ Status ZkClient::OpenSession() {
   if (zh_ == nullptr) {
     return Status::Unavailable("zookeeper_init failed for '" + options_.hosts + "'");
   }
+  // By default the C client resolves the host list again each time its I/O
+  // thread checks the socket, i.e. per request: getaddrinfo() with its
+  // netlink query of the interfaces was ~8 % of a follower's CPU under
+  // load. A change of address is still found within the window, and at
+  // once after a lost connection (the client resolves then regardless).
+  zoo_set_servers_resolution_delay(zh_, kHostResolutionWindowMs);
   if (!options_.auth.empty()) {
     // Queued now, sent by the C client right after the handshake (and again
     // after every reconnect of this session), ahead of any request of ours.

@@ -57,6 +57,10 @@ class ZkClient : public ZkApi {
     // With `auth`: anyone may read what jcm creates (not write it).
     bool world_read = false;
   };
+  // How long a resolved host list is used before the C client resolves it
+  // again in routine (see Start()).
+  static constexpr int kHostResolutionWindowMs = 30000;
+
   // `handler` may be empty and set later with SetEventHandler().
   ZkClient(Options options, EventHandler handler = nullptr);
   ~ZkClient() override;

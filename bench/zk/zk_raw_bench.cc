@@ -97,6 +97,8 @@ int main(int argc, char** argv) {
     std::perror("zookeeper_init");
     return 1;
   }
+  // As jcm-server's ZkClient sets it, so both pay the same client costs.
+  zoo_set_servers_resolution_delay(zh, 30000);
   auto connect_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (zoo_state(zh) != ZOO_CONNECTED_STATE) {
     if (std::chrono::steady_clock::now() > connect_deadline) {
