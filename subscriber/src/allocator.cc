@@ -110,13 +110,15 @@ Pick Allocator::Pick(Protocol protocol, std::string_view key) const {
 
 Pick Allocator::PickByHash(Protocol protocol, uint64_t key_hash) const {
   if (!slot_) return {};
+  slot_->NoteHashPicks();
   ReaderEntry& e = Acquire(*slot_);
   const ProtocolView& v = e.snapshot->view(protocol);
-  const uint64_t m = v.maglev.size();
-  if (m == 0) return {};
+  if (v.endpoints.empty()) return {};
+  const std::vector<uint32_t>& table = v.maglev();
+  const uint64_t m = table.size();
   // Multiply-shift instead of a division: maps the top 32 bits onto [0, m).
   uint64_t index = ((key_hash >> 32) * m) >> 32;
-  return jcm::Pick(v.endpoints[v.maglev[index]], v.panic);
+  return jcm::Pick(v.endpoints[table[index]], v.panic);
 }
 
 }  // namespace jcm

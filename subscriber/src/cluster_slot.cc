@@ -11,6 +11,9 @@ ClusterSlot::ClusterSlot(std::string name)
       current_(ClusterSnapshot::Empty()) {}
 
 void ClusterSlot::Publish(std::shared_ptr<const ClusterSnapshot> snapshot) {
+  if (hash_picks_.load(std::memory_order_relaxed)) {
+    for (Protocol p : {Protocol::kAny, Protocol::kHttp, Protocol::kTcp}) snapshot->view(p).maglev();
+  }
   current_.store(std::move(snapshot), std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_release);
 }

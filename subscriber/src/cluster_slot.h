@@ -38,11 +38,27 @@ class ClusterSlot {
   std::shared_ptr<const ClusterSnapshot> Load() const {
     return current_.load(std::memory_order_acquire);
   }
+  // Builds the snapshot's Maglev tables first if a consistent-hash pick
+  // was ever made on this slot (NoteHashPicks), so that the polling thread
+  // pays for them and no pick does. Otherwise they stay unbuilt until a
+  // pick needs one (ProtocolView::maglev()).
   void Publish(std::shared_ptr<const ClusterSnapshot> snapshot);
+
+  // Called by every consistent-hash pick. Relaxed: the flag only decides
+  // where later tables are built; a pick that races with Publish builds
+  // the table itself, which is correct either way.
+  void NoteHashPicks() const {
+    if (!hash_picks_.load(std::memory_order_relaxed)) {
+      hash_picks_.store(true, std::memory_order_relaxed);
+    }
+  }
 
  private:
   const std::string name_;
   const uint64_t id_;
+  // Written once, then only read: beside the other read-mostly members,
+  // not on generation_'s line.
+  mutable std::atomic<bool> hash_picks_{false};
   std::atomic<std::shared_ptr<const ClusterSnapshot>> current_;
   // Kept on its own cache line: readers load it on every pick.
   alignas(64) std::atomic<uint64_t> generation_{1};

@@ -42,18 +42,14 @@ Candidates Choose(const Cluster& c, Protocol protocol) {
   return online;
 }
 
-std::shared_ptr<const ProtocolView> BuildView(const Cluster& c, Candidates cand) {
-  auto view = std::make_shared<ProtocolView>();
-  view->panic = cand.panic;
+std::shared_ptr<const ProtocolView> BuildView(const std::shared_ptr<const Cluster>& c,
+                                              Candidates cand) {
   std::vector<int> weights;
-  std::vector<std::string> specs;
-  for (uint32_t i : cand.nodes) {
-    weights.push_back(c.nodes[i].weight);
-    specs.push_back(c.nodes[i].Spec());
-  }
-  view->endpoints = std::move(cand.endpoints);
+  weights.reserve(cand.nodes.size());
+  for (uint32_t i : cand.nodes) weights.push_back(c->nodes[i].weight);
+  auto view = std::make_shared<ProtocolView>(c, cand.panic, std::move(cand.nodes),
+                                             std::move(cand.endpoints));
   view->wrr = BuildSmoothWrrSequence(weights);
-  view->maglev = BuildMaglevTable(specs, weights, MaglevTableSize(specs.size()));
   return view;
 }
 
@@ -73,6 +69,31 @@ NodeHealth ToHealth(NodeStatus s) {
 
 }  // namespace
 
+ProtocolView::ProtocolView(std::shared_ptr<const Cluster> cluster, bool panic_flag,
+                           std::vector<uint32_t> nodes, std::vector<Endpoint> candidate_endpoints)
+    : panic(panic_flag),
+      endpoints(std::move(candidate_endpoints)),
+      cluster_(std::move(cluster)),
+      nodes_(std::move(nodes)) {}
+
+const std::vector<uint32_t>& ProtocolView::BuildMaglev() const {
+  std::lock_guard<std::mutex> lock(build_mu_);
+  if (const std::vector<uint32_t>* built = maglev_.load(std::memory_order_relaxed)) return *built;
+  std::vector<std::string> specs;
+  std::vector<int> weights;
+  specs.reserve(nodes_.size());
+  weights.reserve(nodes_.size());
+  for (uint32_t i : nodes_) {
+    specs.push_back(cluster_->nodes[i].Spec());
+    weights.push_back(cluster_->nodes[i].weight);
+  }
+  maglev_table_ = std::make_unique<const std::vector<uint32_t>>(
+      specs.empty() ? std::vector<uint32_t>{}
+                    : BuildMaglevTable(specs, weights, MaglevTableSize(specs.size())));
+  maglev_.store(maglev_table_.get(), std::memory_order_release);
+  return *maglev_table_;
+}
+
 std::shared_ptr<const ClusterSnapshot> ClusterSnapshot::Build(
     std::shared_ptr<const Cluster> cluster, Source source) {
   if (!cluster || source == Source::kNone) return Empty();
@@ -86,7 +107,7 @@ std::shared_ptr<const ClusterSnapshot> ClusterSnapshot::Build(
     for (size_t j = 0; j < k && !snap->views_[k]; ++j) {
       if (chosen[j] == chosen[k]) snap->views_[k] = snap->views_[j];
     }
-    if (!snap->views_[k]) snap->views_[k] = BuildView(*snap->cluster_, chosen[k]);
+    if (!snap->views_[k]) snap->views_[k] = BuildView(snap->cluster_, chosen[k]);
   }
   return snap;
 }

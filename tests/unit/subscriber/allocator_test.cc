@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "subscriber/src/maglev_table.h"
 #include "subscriber/src/smooth_wrr.h"
@@ -307,6 +310,57 @@ TEST(Allocator, ConsistentHashPlacesKeysAsDocumented) {
   EXPECT_EQ(MapKeys(ch, 8),
             (std::vector<std::string>{"10.0.0.2", "10.0.0.3", "10.0.0.3", "10.0.0.1", "10.0.0.1",
                                       "10.0.0.5", "10.0.0.1", "10.0.0.1"}));
+}
+
+// The Maglev table is half the cost of a snapshot: only slots that ever
+// served a consistent-hash pick get theirs built when a snapshot is
+// published; on the others it waits for a pick that needs it.
+TEST(Allocator, MaglevTablesAreBuiltOnlyForSlotsThatHashPick) {
+  auto slot = std::make_shared<ClusterSlot>("c");
+  PublishCluster(*slot, MakeCluster("c", 5, 1));
+  EXPECT_FALSE(slot->Load()->view(Protocol::kHttp).has_maglev());
+  Allocator rr = AllocatorAccess::Make(slot, Policy::kRoundRobin);
+  ASSERT_TRUE(rr.Pick(Protocol::kHttp));
+  PublishCluster(*slot, MakeCluster("c", 5, 2));
+  EXPECT_FALSE(slot->Load()->view(Protocol::kHttp).has_maglev());
+
+  Allocator ch = AllocatorAccess::Make(slot, Policy::kConsistentHash);
+  Pick first = ch.Pick(Protocol::kHttp, "k1");  // builds this snapshot's table
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(slot->Load()->view(Protocol::kHttp).has_maglev());
+  PublishCluster(*slot, MakeCluster("c", 5, 3));  // built before it is seen
+  for (Protocol p : {Protocol::kAny, Protocol::kHttp, Protocol::kTcp}) {
+    EXPECT_TRUE(slot->Load()->view(p).has_maglev()) << ProtocolName(p);
+  }
+  EXPECT_EQ(ch.Pick(Protocol::kHttp, "k1").ip(), first.ip());
+}
+
+// Threads that make the first consistent-hash pick of a snapshot at once
+// all get the one table: every key lands where a single picker puts it.
+TEST(Allocator, ConcurrentFirstHashPicksAgree) {
+  Cluster c = MakeCluster("c", 50, 1);
+  auto reference_slot = std::make_shared<ClusterSlot>("c");
+  PublishCluster(*reference_slot, c);
+  Allocator reference = AllocatorAccess::Make(reference_slot, Policy::kConsistentHash);
+  for (int round = 0; round < 20; ++round) {
+    auto slot = std::make_shared<ClusterSlot>("c");
+    PublishCluster(*slot, c);
+    std::vector<std::string> got[4];
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        Allocator a = AllocatorAccess::Make(slot, Policy::kConsistentHash);
+        for (int k = 0; k < 200; ++k) {
+          got[t].push_back(std::string(a.Pick(Protocol::kHttp, "key" + std::to_string(k)).ip()));
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    for (int k = 0; k < 200; ++k) {
+      std::string want(reference.Pick(Protocol::kHttp, "key" + std::to_string(k)).ip());
+      for (int t = 0; t < 4; ++t) ASSERT_EQ(got[t][static_cast<size_t>(k)], want) << t << " " << k;
+    }
+  }
 }
 
 TEST(MaglevTable, EveryNodeGetsSlotsAndTableIsFull) {
