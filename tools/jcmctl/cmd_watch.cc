@@ -1,7 +1,8 @@
 // jcmctl watch: long-polls /sub (extended form, docs/subscribe-protocol.md)
 // for one cluster and prints one line per node change on stdout. The first
 // answer is the baseline (summarised on stderr); later answers are diffed
-// against what is held. RESP_STATUS only lists the unusable specs, so the
+// against what is held; it asks for delta replies (RESP_DELTA: the changed
+// nodes only). RESP_STATUS only lists the unusable specs, so the
 // exact statuses are then read with GET /c/{name} when it is at the same
 // version, falling back to the list.
 #include <chrono>
@@ -40,6 +41,7 @@ class Watcher {
       const nlohmann::json request = {
           {"tag", "jcmctl watch"},
           {"ext", 1},
+          {"delta", 1},  // a new version as its changed nodes (an older server ignores it)
           {"waitMs", args_.wait_ms},
           {"units", {{{"name", args_.name}, {"version", version_}, {"statusVersion", status_}}}}};
       const auto sent = std::chrono::steady_clock::now();
@@ -64,6 +66,8 @@ class Watcher {
       bool idle = false;
       if (kind == "RESP_UPDATE") {
         OnUpdate(unit.contains("cluster") ? unit["cluster"] : nlohmann::json());
+      } else if (kind == "RESP_DELTA") {
+        OnDelta(unit);
       } else if (kind == "RESP_STATUS") {
         OnStatus(unit);
       } else if (kind == "RESP_REMOVE") {
@@ -92,6 +96,22 @@ class Watcher {
     } else {
       Print(DiffNodes(held_, now));
     }
+    held_ = std::move(now);
+  }
+
+  void OnDelta(const nlohmann::json& unit) {
+    const nlohmann::json cluster = unit.contains("cluster") ? unit["cluster"] : nlohmann::json();
+    if (!baseline_ || Int(unit, "baseVersion") != version_ ||
+        Int(unit, "baseStatusVersion") != status_ || !cluster.is_object()) {
+      // Not made from what this watch holds: ask for the whole cluster.
+      version_ = status_ = 0;
+      return;
+    }
+    NodeStates now =
+        ApplyDelta(held_, unit.contains("removed") ? unit["removed"] : nlohmann::json(), cluster);
+    version_ = Int(cluster, "version");
+    status_ = Int(cluster, "statusVersion");
+    Print(DiffNodes(held_, now));
     held_ = std::move(now);
   }
 

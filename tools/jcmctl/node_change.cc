@@ -44,6 +44,18 @@ NodeStates StatesOfCluster(const nlohmann::json& cluster) {
   return out;
 }
 
+NodeStates ApplyDelta(const NodeStates& held, const nlohmann::json& removed,
+                      const nlohmann::json& changed) {
+  NodeStates out = held;
+  if (removed.is_array()) {
+    for (const auto& spec : removed) {
+      if (spec.is_string()) out.erase(spec.get<std::string>());
+    }
+  }
+  for (auto& [spec, state] : StatesOfCluster(changed)) out[spec] = state;
+  return out;
+}
+
 NodeStates ApplyInvalids(const NodeStates& held, const std::set<std::string>& invalids) {
   NodeStates out = held;
   for (auto& [spec, s] : out) {

@@ -39,6 +39,13 @@ NodeStates StatesOfCluster(const nlohmann::json& cluster);
 // "DOWN" (the reply does not say whether ABNORMAL or TIMEOUT).
 NodeStates ApplyInvalids(const NodeStates& held, const std::set<std::string>& invalids);
 
+// RESP_DELTA (docs/subscribe-protocol.md): the `removed` specs go, the
+// nodes of `changed` (the unit's cluster, holding only new or changed
+// nodes) are set. `removed` must be an array of strings; anything else in
+// it is skipped.
+NodeStates ApplyDelta(const NodeStates& held, const nlohmann::json& removed,
+                      const nlohmann::json& changed);
+
 struct NodeChange {
   enum class Kind { kAdded, kRemoved, kDown, kUp, kOffline, kOnline };
   Kind kind;

@@ -316,6 +316,12 @@ TEST_F(JcmctlTest, WatchPrintsAnAddedLineAfterAddNode) {
   // "<time>  ctl-watch  added    10.9.7.2|HTTP:80  NORMAL"
   EXPECT_NE(r.out.find("  ctl-watch  added    10.9.7.2|HTTP:80"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.substr(0, 2), "20") << r.out;  // starts with the timestamp
+  // The change came as a delta (RESP_DELTA), not as the whole cluster.
+  long long deltas = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (auto st = cluster_->Status(i)) deltas += (*st)["api"].value("subDeltaUnits", 0LL);
+  }
+  EXPECT_GE(deltas, 1);
 }
 
 // A real node health-checked by the servers goes down and comes back: watch

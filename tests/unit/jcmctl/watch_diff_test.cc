@@ -24,6 +24,28 @@ nlohmann::json Cluster(std::vector<nlohmann::json> nodes) {
   return {{"name", "c"}, {"nodes", nodes}};
 }
 
+// RESP_DELTA: removed specs go, listed nodes are set (new or changed).
+TEST(WatchDiff, DeltaRemovesAndSetsWhatItNames) {
+  NodeStates held = StatesOfCluster(Cluster(
+      {Node("10.0.0.1", "NORMAL"), Node("10.0.0.2", "NORMAL"), Node("10.0.0.3", "NORMAL")}));
+  NodeStates now =
+      ApplyDelta(held, nlohmann::json::array({"10.0.0.1|HTTP:80", 7}),
+                 Cluster({Node("10.0.0.2", "TIMEOUT"), Node("10.0.0.4", "INVALID", true, 81)}));
+  ASSERT_EQ(now.size(), 3u);
+  EXPECT_EQ(now.count("10.0.0.1|HTTP:80"), 0u);
+  EXPECT_EQ(now["10.0.0.2|HTTP:80"].status, "TIMEOUT");
+  EXPECT_EQ(now["10.0.0.3|HTTP:80"].status, "NORMAL");
+  EXPECT_EQ(now["10.0.0.4|HTTP:80|TCP:81"].status, "INVALID");
+  std::vector<NodeChange> changes = DiffNodes(held, now);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[0], (NodeChange{K::kRemoved, "10.0.0.1|HTTP:80", ""}));
+  EXPECT_EQ(changes[1].kind, K::kAdded);
+  EXPECT_EQ(changes[1].spec, "10.0.0.4|HTTP:80|TCP:81");
+  EXPECT_EQ(changes[2], (NodeChange{K::kDown, "10.0.0.2|HTTP:80", "TIMEOUT"}));
+  // A malformed delta changes nothing it cannot read.
+  EXPECT_EQ(ApplyDelta(held, "not an array", nlohmann::json()), held);
+}
+
 TEST(WatchDiff, StatesAreKeyedByCanonicalSpec) {
   NodeStates s = StatesOfCluster(Cluster({Node("10.0.0.1", "NORMAL", true, 81)}));
   ASSERT_EQ(s.size(), 1u);
