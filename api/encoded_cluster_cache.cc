@@ -63,8 +63,6 @@ std::shared_ptr<const std::string> BuildDelta(const Cluster& base, const Cluster
 
 std::shared_ptr<const std::string> EncodedCluster::DeltaFrom(const ClusterPtr& base,
                                                              size_t* nodes_read) const {
-  size_t ignored = 0;
-  if (!nodes_read) nodes_read = &ignored;
   *nodes_read = 0;
   std::lock_guard<std::mutex> lock(delta_mu_);
   for (const auto& [held, text] : deltas_) {

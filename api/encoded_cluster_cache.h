@@ -50,10 +50,9 @@ class EncodedCluster {
   // or changed (model/cluster_delta.h). Null when that would not be
   // smaller than the whole cluster (more than half the nodes changed).
   // Built once per base; the last kDeltaBases bases are remembered.
-  // `nodes_read` (optional) is set to the nodes the diff read (0 when the
-  // delta was built before).
-  std::shared_ptr<const std::string> DeltaFrom(const ClusterPtr& base,
-                                               size_t* nodes_read = nullptr) const;
+  // `nodes_read` is set to the nodes the diff read (0 when the delta was
+  // built before).
+  std::shared_ptr<const std::string> DeltaFrom(const ClusterPtr& base, size_t* nodes_read) const;
 
   static constexpr size_t kDeltaBases = 8;
 

@@ -78,7 +78,7 @@ ProtocolView::ProtocolView(std::shared_ptr<const Cluster> cluster, bool panic_fl
 
 const std::vector<uint32_t>& ProtocolView::BuildMaglev() const {
   std::lock_guard<std::mutex> lock(build_mu_);
-  if (const std::vector<uint32_t>* built = maglev_.load(std::memory_order_relaxed)) return *built;
+  if (maglev_built_.load(std::memory_order_relaxed)) return maglev_table_;
   std::vector<std::string> specs;
   std::vector<int> weights;
   specs.reserve(nodes_.size());
@@ -87,11 +87,10 @@ const std::vector<uint32_t>& ProtocolView::BuildMaglev() const {
     specs.push_back(cluster_->nodes[i].Spec());
     weights.push_back(cluster_->nodes[i].weight);
   }
-  maglev_table_ = std::make_unique<const std::vector<uint32_t>>(
-      specs.empty() ? std::vector<uint32_t>{}
-                    : BuildMaglevTable(specs, weights, MaglevTableSize(specs.size())));
-  maglev_.store(maglev_table_.get(), std::memory_order_release);
-  return *maglev_table_;
+  if (!specs.empty())
+    maglev_table_ = BuildMaglevTable(specs, weights, MaglevTableSize(specs.size()));
+  maglev_built_.store(true, std::memory_order_release);
+  return maglev_table_;
 }
 
 std::shared_ptr<const ClusterSnapshot> ClusterSnapshot::Build(

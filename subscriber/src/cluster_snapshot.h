@@ -3,9 +3,9 @@
 //
 // Per protocol (any, HTTP, TCP) a view lists the candidate endpoints, the
 // smooth-WRR cycle over them and (built on first use) the Maglev table, so
-// a pick is a couple of array reads. Candidates are the ONLINE, NORMAL nodes with the protocol; in
-// panic (the server flagged the cluster, or no such node exists) all ONLINE
-// nodes with the protocol, and the view says so.
+// a pick is a couple of array reads. Candidates are the ONLINE, NORMAL
+// nodes with the protocol; in panic (the server flagged the cluster, or no
+// such node exists) all ONLINE nodes with the protocol, and the view says so.
 //
 // Thread-safety: immutable after Build(); shared between threads as
 // std::shared_ptr<const ClusterSnapshot>.
@@ -40,22 +40,22 @@ class ProtocolView {
   // The Maglev table (indices into endpoints), built by the first caller.
   //
   // Why lazily: the table has ~20 slots per candidate (524,287 for 20,000
-  // nodes) and was half the cost of building a snapshot: ~50 ms of ~106 at
-  // 20,000 nodes, per view, for every version, though only consistent-hash
-  // allocators read it (bench/subscriber, jcm-bench-version-apply).
+  // nodes), and building the tables was most of building a snapshot
+  // (59-124 ms against 6-47 ms without them at 20,000 nodes,
+  // jcm-bench-version-apply),
+  // for every version, though only consistent-hash picks read them.
   //
-  // Memory order: the builder fills the table under `build_mu_`, then
-  // publishes its address with a release store; a reader's acquire load
-  // that sees the address therefore sees the filled table. The table is
-  // never changed or freed before the view is, and a view lives as long
-  // as any reader holds its snapshot. Readers that find no table take the
-  // mutex, and the first one builds it; the rest find it built.
+  // Memory order: the builder fills `maglev_table_` under `build_mu_`,
+  // then sets `maglev_built_` with a release store; a reader whose acquire
+  // load sees it set therefore sees the filled table. The table is never
+  // changed after that, and a view lives as long as any reader holds its
+  // snapshot. Readers that find it unset take the mutex, and the first
+  // one builds it; the rest find it built.
   const std::vector<uint32_t>& maglev() const {
-    const std::vector<uint32_t>* table = maglev_.load(std::memory_order_acquire);
-    return table ? *table : BuildMaglev();
+    return maglev_built_.load(std::memory_order_acquire) ? maglev_table_ : BuildMaglev();
   }
   // Whether maglev() has been built (tests).
-  bool has_maglev() const { return maglev_.load(std::memory_order_acquire) != nullptr; }
+  bool has_maglev() const { return maglev_built_.load(std::memory_order_acquire); }
 
  private:
   const std::vector<uint32_t>& BuildMaglev() const;
@@ -63,8 +63,8 @@ class ProtocolView {
   std::shared_ptr<const Cluster> cluster_;  // the snapshot's: holds the candidates' specs
   std::vector<uint32_t> nodes_;             // candidates, positions in cluster_->nodes
   mutable std::mutex build_mu_;
-  mutable std::unique_ptr<const std::vector<uint32_t>> maglev_table_;  // GUARDED_BY(build_mu_)
-  mutable std::atomic<const std::vector<uint32_t>*> maglev_{nullptr};
+  mutable std::vector<uint32_t> maglev_table_;  // written once, under build_mu_
+  mutable std::atomic<bool> maglev_built_{false};
 };
 
 class ClusterSnapshot {

@@ -21,6 +21,18 @@ int64_t Int64Field(const json& obj, const char* key, int64_t fallback) {
   return it->get<int64_t>();
 }
 
+// The canonical form of each spec in a JSON array; false if `list` is not
+// an array of specs.
+bool CanonicalSpecs(const json& list, std::vector<std::string>* out) {
+  if (!list.is_array()) return false;
+  for (const json& spec : list) {
+    std::string canonical;
+    if (!spec.is_string() || !CanonicalSpec(spec.get<std::string>(), &canonical)) return false;
+    out->push_back(std::move(canonical));
+  }
+  return true;
+}
+
 ClusterEvent Event(const std::string& name, ClusterEvent::Kind kind, const Cluster* c) {
   ClusterEvent e;
   e.cluster = name;
@@ -159,11 +171,7 @@ Status Poller::ApplyReply(const std::string& body, Outcome* outcome) {
 
     if (kind == "RESP_NOCHANGE") continue;
     if (kind == "RESP_REMOVE") {
-      if (!held_cluster) continue;
-      slot->Publish(ClusterSnapshot::Empty());
-      counters_.removes.fetch_add(1, std::memory_order_relaxed);
-      outcome->changed = true;
-      outcome->events.push_back(Event(name, ClusterEvent::Kind::kRemoved, nullptr));
+      PublishRemoved(*slot, outcome);
       continue;
     }
     if (kind == "RESP_UPDATE") {
@@ -182,20 +190,7 @@ Status Poller::ApplyReply(const std::string& body, Outcome* outcome) {
           cluster->status_version == held_cluster->status_version) {
         continue;
       }
-      if (!cluster->online) {
-        if (held_cluster) {
-          slot->Publish(ClusterSnapshot::Empty());
-          counters_.removes.fetch_add(1, std::memory_order_relaxed);
-          outcome->changed = true;
-          outcome->events.push_back(Event(name, ClusterEvent::Kind::kRemoved, nullptr));
-        }
-        continue;
-      }
-      const Cluster* c = cluster.get();
-      slot->Publish(ClusterSnapshot::Build(std::move(cluster), ClusterInfo::Source::kServer));
-      counters_.updates.fetch_add(1, std::memory_order_relaxed);
-      outcome->changed = true;
-      outcome->events.push_back(Event(name, ClusterEvent::Kind::kUpdated, c));
+      PublishDefinition(*slot, std::move(cluster), outcome);
       continue;
     }
     if (kind == "RESP_DELTA") {
@@ -203,14 +198,9 @@ Status Poller::ApplyReply(const std::string& body, Outcome* outcome) {
       std::vector<std::string> removed;
       auto removed_it = unit.find("removed");
       auto cluster_it = unit.find("cluster");
-      bool bad = removed_it == unit.end() || !removed_it->is_array() || cluster_it == unit.end() ||
-                 !DecodeCluster(*cluster_it, &fields).ok() || fields.name != name;
-      for (size_t i = 0; !bad && i < removed_it->size(); ++i) {
-        const json& spec = (*removed_it)[i];
-        std::string canonical;
-        bad = !spec.is_string() || !CanonicalSpec(spec.get<std::string>(), &canonical);
-        if (!bad) removed.push_back(std::move(canonical));
-      }
+      bool bad = removed_it == unit.end() || !CanonicalSpecs(*removed_it, &removed) ||
+                 cluster_it == unit.end() || !DecodeCluster(*cluster_it, &fields).ok() ||
+                 fields.name != name;
       // A delta applies only to exactly the version it was made from; the
       // server made it from what this poll said it held, so anything else
       // is a confused server. The next poll asks again from what is held.
@@ -222,36 +212,17 @@ Status Poller::ApplyReply(const std::string& body, Outcome* outcome) {
         counters_.bad_units.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
-      if (!next->online) {
-        slot->Publish(ClusterSnapshot::Empty());
-        counters_.removes.fetch_add(1, std::memory_order_relaxed);
-        outcome->changed = true;
-        outcome->events.push_back(Event(name, ClusterEvent::Kind::kRemoved, nullptr));
-        continue;
-      }
-      const Cluster* c = next.get();
-      slot->Publish(ClusterSnapshot::Build(std::move(next), ClusterInfo::Source::kServer));
-      counters_.updates.fetch_add(1, std::memory_order_relaxed);
-      counters_.delta_updates.fetch_add(1, std::memory_order_relaxed);
-      outcome->changed = true;
-      outcome->events.push_back(Event(name, ClusterEvent::Kind::kUpdated, c));
+      if (next->online) counters_.delta_updates.fetch_add(1, std::memory_order_relaxed);
+      PublishDefinition(*slot, std::move(next), outcome);
       continue;
     }
     if (kind == "RESP_STATUS") {
       if (!held_cluster) continue;  // nothing to apply it to; next poll asks for all
       auto invalids_it = unit.find("invalids");
-      std::unordered_set<std::string> invalid;
-      bool bad = invalids_it != unit.end() && !invalids_it->is_null() && !invalids_it->is_array();
-      if (!bad && invalids_it != unit.end() && invalids_it->is_array()) {
-        for (const json& spec : *invalids_it) {
-          std::string canonical;
-          if (!spec.is_string() || !CanonicalSpec(spec.get<std::string>(), &canonical)) {
-            bad = true;
-            break;
-          }
-          invalid.insert(std::move(canonical));
-        }
-      }
+      std::vector<std::string> listed;
+      const bool bad = invalids_it != unit.end() && !invalids_it->is_null() &&
+                       !CanonicalSpecs(*invalids_it, &listed);
+      const std::unordered_set<std::string> invalid(listed.begin(), listed.end());
       if (bad) {
         counters_.bad_units.fetch_add(1, std::memory_order_relaxed);
         continue;
@@ -293,6 +264,24 @@ Status Poller::ApplyReply(const std::string& body, Outcome* outcome) {
     counters_.bad_units.fetch_add(1, std::memory_order_relaxed);  // unknown kind
   }
   return Status::Ok();
+}
+
+void Poller::PublishRemoved(ClusterSlot& slot, Outcome* outcome) {
+  if (!slot.Load()->cluster()) return;
+  slot.Publish(ClusterSnapshot::Empty());
+  counters_.removes.fetch_add(1, std::memory_order_relaxed);
+  outcome->changed = true;
+  outcome->events.push_back(Event(slot.name(), ClusterEvent::Kind::kRemoved, nullptr));
+}
+
+void Poller::PublishDefinition(ClusterSlot& slot, std::shared_ptr<Cluster> cluster,
+                               Outcome* outcome) {
+  if (!cluster->online) return PublishRemoved(slot, outcome);
+  const Cluster* c = cluster.get();
+  slot.Publish(ClusterSnapshot::Build(std::move(cluster), ClusterInfo::Source::kServer));
+  counters_.updates.fetch_add(1, std::memory_order_relaxed);
+  outcome->changed = true;
+  outcome->events.push_back(Event(slot.name(), ClusterEvent::Kind::kUpdated, c));
 }
 
 void Poller::WriteCache() {

@@ -83,6 +83,10 @@ class Poller {
   Status ApplyReply(const std::string& body, Outcome* outcome);
   // ApplyReply behind a barrier: an exception counts as a malformed reply.
   Status ApplyReplyCaught(const std::string& body, Outcome* outcome);
+  // Empties `slot` (the cluster is gone or OFFLINE) if it held anything.
+  void PublishRemoved(ClusterSlot& slot, Outcome* outcome);
+  // A new definition from a live answer: published, or removed if OFFLINE.
+  void PublishDefinition(ClusterSlot& slot, std::shared_ptr<Cluster> cluster, Outcome* outcome);
   void MarkFailed(ServerState* server, int64_t now_ms);
   void WriteCache();
   // Publishes cached clusters into the slots that hold nothing.

@@ -61,6 +61,18 @@ Cluster DeltaFields(const Cluster& next, const ClusterDiff& diff) {
   return fields;
 }
 
+// Diffs `base` -> `next` and applies the delta to `held` (what a
+// subscriber holds of `base`); expects the result to be `next`, node for
+// node. Failures are recorded; the caller checks HasFailure().
+Cluster ApplyDiff(const Cluster& held, const Cluster& base, const Cluster& next,
+                  ClusterDiff* diff) {
+  *diff = DiffClusters(base, next);
+  Cluster applied;
+  EXPECT_TRUE(ApplyClusterDelta(held, DeltaFields(next, *diff), diff->removed, &applied).ok());
+  ExpectSameNodes(applied, next);
+  return applied;
+}
+
 size_t FindPos(const Cluster& c, const std::string& spec) {
   size_t i = 0;
   for (const Node& n : c.nodes) {
@@ -198,11 +210,8 @@ TEST(ClusterDelta, AChainOfRandomWritesAppliedOneByOneTracksTheServer) {
           next.nodes.Mutable(rng() % size).udata = "u" + std::to_string(round);
       }
     }
-    ClusterDiff diff = DiffClusters(server, next);
-    Cluster applied;
-    ASSERT_TRUE(ApplyClusterDelta(subscriber, DeltaFields(next, diff), diff.removed, &applied).ok())
-        << round;
-    ExpectSameNodes(applied, next);
+    ClusterDiff diff;
+    Cluster applied = ApplyDiff(subscriber, server, next, &diff);
     ASSERT_FALSE(HasFailure()) << "round " << round;
     EXPECT_EQ(applied.version, next.version);
     server = std::move(next);
@@ -260,11 +269,8 @@ TEST(ClusterDelta, UnsharedBucketsWithMovesAndReordersDiffExactly) {
       }
     }
     Cluster next = build(buckets, held.version + 1);  // no chunk shared
-    ClusterDiff diff = DiffClusters(held, next);
-    Cluster applied;
-    ASSERT_TRUE(ApplyClusterDelta(held, DeltaFields(next, diff), diff.removed, &applied).ok())
-        << round;
-    ExpectSameNodes(applied, next);
+    ClusterDiff diff;
+    ApplyDiff(held, held, next, &diff);
     ASSERT_FALSE(HasFailure()) << "round " << round;
     EXPECT_EQ(diff.nodes_read, held.nodes.size() + next.nodes.size());
     EXPECT_LE(diff.set.size(), static_cast<size_t>(2 * edits)) << round;
