@@ -22,6 +22,8 @@ const char* ToString(ApiRoute route) {
       return "addNodes";
     case ApiRoute::kRemoveNodes:
       return "removeNodes";
+    case ApiRoute::kChangeNodes:
+      return "changeNodes";
     case ApiRoute::kNodeOnline:
       return "nodeOnline";
     case ApiRoute::kSysStatus:
@@ -81,6 +83,7 @@ nlohmann::json ApiCounters::ToJson() const {
       {"forwardsMerged", get(forwards_merged)},
       {"forwardsMergedWrites", get(forwards_merged_writes)},
       {"forwardMergeFallbacks", get(forward_merge_fallbacks)},
+      {"forwardsMergedMixed", get(forwards_merged_mixed)},
       {"readYourWritesTimeouts", get(read_your_writes_timeouts)},
       {"writesHeld", get(writes_held)},
       {"subRequests", get(sub_requests)},

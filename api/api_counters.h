@@ -26,6 +26,7 @@ enum class ApiRoute {
   kClusterOnline,
   kAddNodes,
   kRemoveNodes,
+  kChangeNodes,  // POST /c/nodes/{name}: removals and additions in one write
   kNodeOnline,
   kSysStatus,
   kNsCache,
@@ -58,6 +59,8 @@ struct ApiCounters {
   std::atomic<uint64_t> forwards_merged{0};
   std::atomic<uint64_t> forwards_merged_writes{0};
   std::atomic<uint64_t> forward_merge_fallbacks{0};
+  // Merged requests that carried additions and removals (POST /c/nodes/).
+  std::atomic<uint64_t> forwards_merged_mixed{0};
   std::atomic<uint64_t> read_your_writes_timeouts{0};
   std::atomic<uint64_t> writes_held{0};  // waited for a leader at least once
   std::atomic<uint64_t> sub_requests{0};

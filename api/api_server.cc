@@ -107,6 +107,7 @@ Status ApiServer::Start() {
   fopts.connect_timeout = options_.forward_connect_timeout;
   fopts.read_timeout = options_.forward_read_timeout;
   fopts.apply_timeout = options_.apply_timeout;
+  fopts.merge_linger = options_.forward_merge_linger;
   fopts.ca_file = options_.tls_ca_file;
   fopts.round_trip_seconds = &metrics_->forward_seconds();
   forwarder_ = std::make_unique<LeaderForwarder>(fopts, names_, &counters_);
@@ -164,6 +165,7 @@ bool ApiServer::IsWrite(ApiRoute route) {
     case ApiRoute::kClusterOnline:
     case ApiRoute::kAddNodes:
     case ApiRoute::kRemoveNodes:
+    case ApiRoute::kChangeNodes:
     case ApiRoute::kNodeOnline:
     case ApiRoute::kNsCache:
     case ApiRoute::kProbe:  // makes this instance connect out: writers only
@@ -240,6 +242,7 @@ ApiRoute ApiServer::Resolve(const HttpRequest& req, std::string* name) const {
     // More specific before less.
     if (Suffix(path, "/c/online/", name)) return ApiRoute::kClusterOnline;
     if (Suffix(path, "/c/node/online/", name)) return ApiRoute::kNodeOnline;
+    if (Suffix(path, "/c/nodes/", name)) return ApiRoute::kChangeNodes;
     if (Suffix(path, "/c/node/", name)) return ApiRoute::kAddNodes;
   } else if (m == "DELETE") {
     if (Suffix(path, "/c/node/", name)) return ApiRoute::kRemoveNodes;
@@ -299,6 +302,8 @@ void ApiServer::Dispatch(HttpRequest req, HttpExchangePtr ex) {
         return PostNodes(std::move(req), std::move(ex), std::move(name));
       case ApiRoute::kRemoveNodes:
         return DeleteNodes(std::move(req), std::move(ex), std::move(name));
+      case ApiRoute::kChangeNodes:
+        return PostNodeChanges(std::move(req), std::move(ex), std::move(name));
       case ApiRoute::kDeleteCluster:
         return DeleteCluster(std::move(req), std::move(ex), std::move(name));
       default:
@@ -628,6 +633,39 @@ void ApiServer::DeleteNodes(HttpRequest req, HttpExchangePtr ex, std::string nam
                      }
                      if (left.empty()) return WriteAck{name, current->version, false};
                      return names_->RemoveNodes(name, left);
+                   });
+                 });
+           });
+}
+
+void ApiServer::PostNodeChanges(HttpRequest req, HttpExchangePtr ex, std::string name) {
+  OnWorker(std::move(ex), ApiRoute::kChangeNodes,
+           [this, req = std::move(req), name = std::move(name)] {
+             std::vector<std::string> remove;
+             std::vector<Node> add;
+             return DecodeThenWrite(
+                 &counters_,
+                 [&] {
+                   return NameAndBody(name, req.body, [&](const json& doc) {
+                     return DecodeNodeChanges(doc, &remove, &add);
+                   });
+                 },
+                 [&] {
+                   return RunWrite(req, [&](bool retry) -> Result<WriteAck> {
+                     Result<WriteAck> r = names_->ChangeNodes(name, remove, add);
+                     if (!retry || r.ok() || !r.status().IsNotFound()) return r;
+                     // Sent again after an unknown outcome, and a spec to
+                     // remove is gone: remove what is still there (adding
+                     // again is harmless), as DeleteNodes does.
+                     ClusterPtr current = names_->GetCluster(name);
+                     if (!current) return r;
+                     std::vector<std::string> left;
+                     for (const std::string& spec : remove) {
+                       if (current->FindNode(spec)) left.push_back(spec);
+                     }
+                     if (left.empty() && add.empty())
+                       return WriteAck{name, current->version, false};
+                     return names_->ChangeNodes(name, left, add);
                    });
                  });
            });

@@ -78,7 +78,9 @@ struct ApiOptions {
   std::chrono::milliseconds forward_connect_timeout{1000};
   std::chrono::milliseconds forward_read_timeout{10000};
   std::chrono::milliseconds apply_timeout{10000};  // read-your-writes wait
-  std::string tokens_file;                         // api/token_auth.h; empty: every route open
+  // LeaderForwarderOptions::merge_linger: how long a busy lane gathers.
+  std::chrono::milliseconds forward_merge_linger{5};
+  std::string tokens_file;  // api/token_auth.h; empty: every route open
   // Both set: also serve HTTPS on tls_host:tls_port (0: a free port).
   std::string tls_cert_file;
   std::string tls_key_file;
@@ -179,6 +181,7 @@ class ApiServer {
   void PostClusterOnline(HttpRequest req, HttpExchangePtr ex, std::string name);
   void PostNodes(HttpRequest req, HttpExchangePtr ex, std::string name);
   void DeleteNodes(HttpRequest req, HttpExchangePtr ex, std::string name);
+  void PostNodeChanges(HttpRequest req, HttpExchangePtr ex, std::string name);
   void PostNodeOnline(HttpRequest req, HttpExchangePtr ex, std::string name);
   void PostNsCache(HttpRequest req, HttpExchangePtr ex);
   void PostSub(HttpRequest req, HttpExchangePtr ex);

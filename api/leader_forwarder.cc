@@ -13,6 +13,13 @@ namespace jcm {
 
 using nlohmann::json;
 
+namespace {
+// The node routes' prefix, and that of the route a lane's additions and
+// removals go to together.
+constexpr char kNodesPrefix[] = "/c/node/";
+constexpr char kChangesPrefix[] = "/c/nodes/";
+}  // namespace
+
 // Idle keep-alive clients by leader address; the least recently used
 // first.
 class LeaderForwarder::ClientPool {
@@ -126,7 +133,7 @@ bool LeaderForwarder::Mergeable(const ForwardRequest& request) const {
   // Node additions and removals (POST / DELETE /c/node/{name}, whose body
   // is a JSON array), not sent again after an unknown outcome (a retry's
   // "already done is done" must stay its own).
-  static constexpr std::string_view kNodes = "/c/node/";
+  static constexpr std::string_view kNodes = kNodesPrefix;
   static constexpr std::string_view kOnline = "/c/node/online/";
   if (!options_.merge_node_writes) return false;
   if (request.retry || (request.method != "POST" && request.method != "DELETE")) return false;
@@ -146,11 +153,11 @@ struct LeaderForwarder::Waiter {
 
 LeaderForwarder::Sent LeaderForwarder::SendMerged(const std::string& address,
                                                   const ForwardRequest& request) const {
-  // Writes with the same method, target and caller share a lane; one send
-  // of a lane is in flight at a time, and every write that queued behind
-  // it goes in the next one. A lone write goes at once, unchanged.
-  const std::string key =
-      address + '\n' + request.method + '\n' + request.target + '\n' + request.authorization;
+  // Node writes with the same target (additions and removals alike) and
+  // caller share a lane; one send of a lane is in flight at a time, and
+  // every write that queued behind it goes in the next one. A lone write
+  // goes at once, unchanged.
+  const std::string key = address + '\n' + request.target + '\n' + request.authorization;
   Waiter me;
   me.request = &request;
   std::unique_lock lock(lanes_mu_);
@@ -163,6 +170,7 @@ LeaderForwarder::Sent LeaderForwarder::SendMerged(const std::string& address,
   Lane& lane = lanes_[key];
   ++lane.users;
   lane.queue.push_back(&me);
+  if (lane.gathering) lane.gather_cv.notify_one();
   lanes_cv_.wait(lock, [&] { return me.done || !lane.sending; });
   if (!me.done) {
     lane.sending = true;
@@ -170,10 +178,16 @@ LeaderForwarder::Sent LeaderForwarder::SendMerged(const std::string& address,
       // The last send carried company: writes arrive faster than one
       // round trip. Let this one gather for up to that round trip (a
       // write costs the leader, ZooKeeper and every instance per request,
-      // not per node).
+      // not per node), or until as many writes wait as the last send
+      // carried: its callers, answered, are what is most likely to come
+      // next (in a closed loop, all of it), and waiting on past them
+      // leaves the leader idle.
       const auto until = lane.last_done + std::min<std::chrono::steady_clock::duration>(
                                               lane.last_round_trip, options_.merge_linger);
-      lanes_cv_.wait_until(lock, until, [&] { return lane.queue.size() >= kMaxMergedWrites; });
+      const size_t enough = std::min(kMaxMergedWrites, std::max<size_t>(2, lane.last_group));
+      lane.gathering = true;
+      lane.gather_cv.wait_until(lock, until, [&] { return lane.queue.size() >= enough; });
+      lane.gathering = false;
     }
     std::vector<Waiter*> group;
     size_t bytes = 0;
@@ -202,6 +216,7 @@ LeaderForwarder::Sent LeaderForwarder::SendMerged(const std::string& address,
     lane.last_done = std::chrono::steady_clock::now();
     lane.last_round_trip = lane.last_done - send_start;
     lane.busy = group.size() >= 2 || !lane.queue.empty();
+    lane.last_group = group.size();
     lane.sending = false;
     lanes_cv_.notify_all();
   }
@@ -219,9 +234,11 @@ void LeaderForwarder::SendGroup(const std::string& address, const ForwardRequest
   // lane's send (the lane's next writes queue behind it).
   auto send_as_is = [&](Waiter* w) { w->result = Send(address, *w->request, w->request->body); };
   if (group.size() == 1) return send_as_is(group[0]);
-  // One array of every write's elements, in arrival order. A body that is
-  // not an array (the route decoded it, so this does not happen) goes alone.
-  json merged = json::array();
+  // Every removal's specs in one array and every addition's nodes in
+  // another, each in arrival order. A body that is not an array (the route
+  // decoded it, so this does not happen) goes alone.
+  json removed = json::array();
+  json added = json::array();
   std::vector<Waiter*> members;
   for (Waiter* w : group) {
     json doc = json::parse(w->request->body, nullptr, /*allow_exceptions=*/false);
@@ -229,7 +246,8 @@ void LeaderForwarder::SendGroup(const std::string& address, const ForwardRequest
       w->alone = true;
       continue;
     }
-    for (json& e : doc) merged.push_back(std::move(e));
+    json& into = w->request->method == "DELETE" ? removed : added;
+    for (json& e : doc) into.push_back(std::move(e));
     members.push_back(w);
   }
   if (members.size() == 1) return send_as_is(members[0]);
@@ -237,11 +255,31 @@ void LeaderForwarder::SendGroup(const std::string& address, const ForwardRequest
   counters_->forwards_merged.fetch_add(1, std::memory_order_relaxed);
   counters_->forwards_merged_writes.fetch_add(members.size(), std::memory_order_relaxed);
   // (Never a retry: Mergeable() keeps those out.)
-  Sent sent = Send(address, like, merged.dump());
+  ForwardRequest merged = like;
+  std::string body;
+  if (removed.empty() || added.empty()) {
+    // One kind: the route's own request with the longer array.
+    merged.method = removed.empty() ? "POST" : "DELETE";
+    body = (removed.empty() ? added : removed).dump();
+  } else {
+    // Both: one POST /c/nodes/{name}, removals first. Every write of the
+    // group was waiting for its answer when it was sent, so they were
+    // concurrent, and removals-then-additions is an order they could have
+    // run in: each caller gets an answer it could have had alone.
+    counters_->forwards_merged_mixed.fetch_add(1, std::memory_order_relaxed);
+    merged.method = "POST";
+    merged.target.replace(0, std::string_view(kNodesPrefix).size(), kChangesPrefix);
+    json doc = json::object();
+    doc["remove"] = std::move(removed);
+    doc["add"] = std::move(added);
+    body = doc.dump();
+  }
+  Sent sent = Send(address, merged, body);
   if (sent.reply && sent.reply->status >= 400 && sent.reply->status < 500) {
     // Refused as a whole (one write's node invalid, a spec another write
-    // removes too, a limit the sum passes): nothing was applied. Each write
-    // goes again on its own, so each caller gets the answer it would have.
+    // removes too, a limit the sum passes, a leader without
+    // /c/nodes/{name}): nothing was applied. Each write goes again on its
+    // own, so each caller gets the answer it would have.
     counters_->forward_merge_fallbacks.fetch_add(1, std::memory_order_relaxed);
     for (Waiter* w : members) w->alone = true;
     return;

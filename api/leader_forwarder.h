@@ -28,15 +28,19 @@
 // Node additions and removals (POST / DELETE /c/node/{name}) for the same
 // cluster from the same caller (Authorization) are merged: while one such
 // forward is in flight, the ones arriving queue, and the next request to
-// the leader carries all of their nodes (or specs) in one array. The
-// leader applies it as one write; every caller gets its ack and waits for
-// read-your-writes as alone. If the leader refuses the merged request with
-// a 4xx, nothing was applied, and each write is sent again on its own, so
-// each caller gets the answer it would have had (one caller's invalid node
-// never fails another's). A failure without an answer (5xx, a lost
-// connection) is every merged caller's, as its outcome is unknown to each.
+// the leader carries all of their nodes (or specs) in one array, or, when
+// both kinds queued, all of them in one POST /c/nodes/{name} {"remove",
+// "add"} (removals first: the queued writes were concurrent, so that order
+// is one they could have had). One lane for both kinds: with a lane each,
+// the leader wrote their requests in turn, each batch waiting for the
+// other's ZooKeeper write. The leader applies it as one write; every caller
+// gets its ack and waits for read-your-writes as alone. If the leader refuses the merged request
+// with a 4xx, nothing was applied, and each write is sent again on its own, so each caller gets the
+// answer it would have had (one caller's invalid node never fails another's). A failure without an
+// answer (5xx, a lost connection) is every merged caller's, as its outcome is unknown to each.
 // After a send that had company, the lane's next send waits up to the last
-// round trip (at most merge_linger) for more writes to join.
+// round trip (at most merge_linger) for more writes to join, or until as
+// many wait as that send carried.
 // Why: every forwarded write was an HTTP exchange with the leader, the
 // largest cost of a registration through a follower (bench/zk/RESULTS.md).
 //
@@ -153,6 +157,12 @@ class LeaderForwarder {
     bool busy = false;
     std::chrono::steady_clock::time_point last_done;
     std::chrono::steady_clock::duration last_round_trip{0};
+    size_t last_group = 0;  // writes the last send carried
+    // The sender gathering writes for its send waits here; a write joining
+    // the queue wakes it (only it: the lane's other writes wait for their
+    // answer on lanes_cv_).
+    bool gathering = false;
+    std::condition_variable gather_cv;
   };
   static constexpr size_t kMaxMergedWrites = 256;
   static constexpr size_t kMaxMergedBytes = 256 * 1024;
@@ -178,7 +188,7 @@ class LeaderForwarder {
   std::unique_ptr<ClientPool> pool_;
   mutable std::mutex lanes_mu_;
   mutable std::condition_variable lanes_cv_;
-  // By leader address, method, target and Authorization.
+  // By leader address, target and Authorization.
   mutable std::map<std::string, Lane> lanes_;  // GUARDED_BY(lanes_mu_)
 };
 

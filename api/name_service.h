@@ -100,6 +100,14 @@ class NameService {
   // Every spec must exist (NotFound names the first that does not).
   virtual Result<WriteAck> RemoveNodes(const std::string& name,
                                        const std::vector<std::string>& specs) = 0;
+  // Removes `remove`, then adds `add` (replacing a node of the same spec),
+  // in one write: all or nothing. Every spec of `remove` must exist
+  // (NotFound names the first that does not); either list may be empty.
+  // POST /c/nodes/{name}; a follower sends concurrent additions and
+  // removals of one cluster to the leader as one of these.
+  virtual Result<WriteAck> ChangeNodes(const std::string& name,
+                                       const std::vector<std::string>& remove,
+                                       const std::vector<Node>& add) = 0;
   virtual Result<WriteAck> SetNodeOnline(const std::string& name, const std::string& spec,
                                          bool online) = 0;
 

@@ -42,25 +42,57 @@ Status DecodeSpec(const json& doc, const std::string& field, std::string* out) {
   return Status::Ok();
 }
 
-Status DecodeSpecList(const json& doc, std::vector<std::string>* out) {
-  if (!doc.is_array()) return JsonTypeError("specs", doc, "an array of node specs");
-  if (doc.empty()) return Status::InvalidArgument("specs: the list is empty");
+Status DecodeSpecList(const json& doc, std::vector<std::string>* out, const std::string& field) {
+  if (!doc.is_array()) return JsonTypeError(field, doc, "an array of node specs");
+  if (doc.empty()) return Status::InvalidArgument(field + ": the list is empty");
   if (doc.size() > limits::kMaxNodesPerCluster) {
-    return Status::InvalidArgument("specs: " + std::to_string(doc.size()) + " specs is more than " +
+    return Status::InvalidArgument(field + ": " + std::to_string(doc.size()) +
+                                   " specs is more than " +
                                    std::to_string(limits::kMaxNodesPerCluster));
   }
   std::vector<std::string> specs(doc.size());
   std::unordered_set<std::string> seen;
   seen.reserve(doc.size());
   for (size_t i = 0; i < doc.size(); ++i) {
-    std::string field = "specs[" + std::to_string(i) + "]";
-    Status s = DecodeSpec(doc[i], field, &specs[i]);
+    std::string element = field + "[" + std::to_string(i) + "]";
+    Status s = DecodeSpec(doc[i], element, &specs[i]);
     if (!s.ok()) return s;
     if (!seen.insert(specs[i]).second) {
-      return Status::InvalidArgument(field + ": duplicate spec " + QuoteForError(specs[i]));
+      return Status::InvalidArgument(element + ": duplicate spec " + QuoteForError(specs[i]));
     }
   }
   *out = std::move(specs);
+  return Status::Ok();
+}
+
+Status DecodeNodeChanges(const json& doc, std::vector<std::string>* remove,
+                         std::vector<Node>* add) {
+  if (!doc.is_object()) {
+    return JsonTypeError("body", doc, "an object {\"remove\": [...], \"add\": [...]}");
+  }
+  for (const auto& [key, value] : doc.items()) {
+    if (key != "remove" && key != "add") {
+      return Status::InvalidArgument(QuoteForError(key) +
+                                     ": not a member of a node change (remove, add)");
+    }
+  }
+  std::vector<std::string> specs;
+  std::vector<Node> nodes;
+  auto r = doc.find("remove");
+  auto a = doc.find("add");
+  if (r == doc.end() && a == doc.end()) {
+    return Status::InvalidArgument("body: neither \"remove\" nor \"add\"");
+  }
+  if (r != doc.end()) {
+    Status s = DecodeSpecList(*r, &specs, "remove");
+    if (!s.ok()) return s;
+  }
+  if (a != doc.end()) {
+    Status s = DecodeNodeList(*a, &nodes, "add");
+    if (!s.ok()) return s;
+  }
+  *remove = std::move(specs);
+  *add = std::move(nodes);
   return Status::Ok();
 }
 

@@ -23,8 +23,16 @@ Status DecodeBool(const nlohmann::json& doc, const std::string& field, bool allo
 // in canonical order (HTTP before TCP).
 Status DecodeSpec(const nlohmann::json& doc, const std::string& field, std::string* out);
 
-// DELETE /c/node/{name}: a non-empty JSON array of distinct specs.
-Status DecodeSpecList(const nlohmann::json& doc, std::vector<std::string>* out);
+// DELETE /c/node/{name}: a non-empty JSON array of distinct specs. `field`
+// names the list in a refusal.
+Status DecodeSpecList(const nlohmann::json& doc, std::vector<std::string>* out,
+                      const std::string& field = "specs");
+
+// POST /c/nodes/{name}: {"remove": [spec, ...], "add": [node, ...]}, either
+// member optional (not both), each list non-empty and without duplicates
+// when present; no other member.
+Status DecodeNodeChanges(const nlohmann::json& doc, std::vector<std::string>* remove,
+                         std::vector<Node>* add);
 
 // POST /c/node/online/{name}: {"spec": "...", "online": true}.
 Status DecodeNodeOnline(const nlohmann::json& doc, std::string* spec, bool* online);

@@ -264,17 +264,17 @@ Status DecodeNode(const json& doc, const std::string& field, Node* out) {
   return Status::Ok();
 }
 
-Status DecodeNodeList(const json& doc, std::vector<Node>* out) {
-  if (!doc.is_array()) return JsonTypeError("nodes", doc, "an array of node objects");
-  if (doc.empty()) return Status::InvalidArgument("nodes: the list is empty");
-  Status count = CheckNodeCount(doc.size(), "nodes");
+Status DecodeNodeList(const json& doc, std::vector<Node>* out, const std::string& field) {
+  if (!doc.is_array()) return JsonTypeError(field, doc, "an array of node objects");
+  if (doc.empty()) return Status::InvalidArgument(field + ": the list is empty");
+  Status count = CheckNodeCount(doc.size(), field);
   if (!count.ok()) return count;
   std::vector<Node> nodes(doc.size());
   for (size_t i = 0; i < doc.size(); ++i) {
-    Status s = DecodeNode(doc[i], "nodes[" + std::to_string(i) + "]", &nodes[i]);
+    Status s = DecodeNode(doc[i], field + "[" + std::to_string(i) + "]", &nodes[i]);
     if (!s.ok()) return s;
   }
-  Status s = CheckDuplicateSpecs(nodes, "nodes");
+  Status s = CheckDuplicateSpecs(nodes, field);
   if (!s.ok()) return s;
   *out = std::move(nodes);
   return Status::Ok();

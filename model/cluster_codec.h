@@ -50,7 +50,8 @@ Status DecodeCluster(const nlohmann::json& doc, Cluster* out);
 
 // Decodes and validates a JSON array of node documents (POST /c/node/{name}).
 // Refuses an empty list and duplicate specs.
-Status DecodeNodeList(const nlohmann::json& doc, std::vector<Node>* out);
+Status DecodeNodeList(const nlohmann::json& doc, std::vector<Node>* out,
+                      const std::string& field = "nodes");
 
 // Decodes one node document; `field` is its path for error messages.
 Status DecodeNode(const nlohmann::json& doc, const std::string& field, Node* out);

@@ -419,6 +419,17 @@ Result<WriteAck> ClusterService::RemoveNodes(const std::string& name,
   return writer_->RemoveNodes(name, specs);
 }
 
+Result<WriteAck> ClusterService::ChangeNodes(const std::string& name,
+                                             const std::vector<std::string>& remove,
+                                             const std::vector<Node>& add) {
+  // The caps count `add` as if nothing were removed: at the cap a change
+  // that would not grow the cluster may be refused (the follower that
+  // merged it then sends its writes one by one).
+  Status s = CheckNewNodes(name, add, false);
+  if (!s.ok()) return s;
+  return writer_->ChangeNodes(name, remove, add);
+}
+
 Result<WriteAck> ClusterService::SetNodeOnline(const std::string& name, const std::string& spec,
                                                bool online) {
   return writer_->SetNodeOnline(name, spec, online);

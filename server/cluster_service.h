@@ -126,6 +126,8 @@ class ClusterService : public NameService {
   Result<WriteAck> AddNodes(const std::string& name, const std::vector<Node>& nodes) override;
   Result<WriteAck> RemoveNodes(const std::string& name,
                                const std::vector<std::string>& specs) override;
+  Result<WriteAck> ChangeNodes(const std::string& name, const std::vector<std::string>& remove,
+                               const std::vector<Node>& add) override;
   Result<WriteAck> SetNodeOnline(const std::string& name, const std::string& spec,
                                  bool online) override;
   LeaderInfo Leader() const override;

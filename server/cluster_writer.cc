@@ -5,6 +5,7 @@
 #include <deque>
 #include <exception>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 
@@ -39,7 +40,7 @@ struct ClusterWriter::PendingWrite {
   bool create_if_missing = false;
   bool replaces = false;  // replaces the whole definition (PutCluster)
   const Mutation* fn = nullptr;
-  const AppliedOp* op = nullptr;  // null: not replayable
+  std::span<const AppliedOp> ops;  // empty: not replayable
   Result<WriteAck> result = Status::Internal("not written");
   bool done = false;
 };
@@ -110,10 +111,12 @@ std::shared_ptr<const WriteDelta> ClusterWriter::DeltaOf(const std::vector<Pendi
   size_t entries = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!outcomes[i].ok()) continue;  // left the cluster unchanged
-    if (batch[i]->op == nullptr) return nullptr;
-    entries += batch[i]->op->nodes.size() + batch[i]->op->specs.size() + 1;
-    if (entries > kMaxDeltaEntries) return nullptr;
-    delta->ops.push_back(*batch[i]->op);
+    if (batch[i]->ops.empty()) return nullptr;
+    for (const AppliedOp& op : batch[i]->ops) {
+      entries += op.nodes.size() + op.specs.size() + 1;
+      if (entries > kMaxDeltaEntries) return nullptr;
+      delta->ops.push_back(op);
+    }
   }
   return delta;
 }
@@ -129,7 +132,8 @@ bool ClusterWriter::RetryUnderCurrentFence(std::string* fence) {
 }
 
 Result<WriteAck> ClusterWriter::Mutate(const std::string& name, bool create_if_missing,
-                                       bool replaces, const Mutation& fn, const AppliedOp* op) {
+                                       bool replaces, const Mutation& fn,
+                                       std::span<const AppliedOp> ops) {
   std::string fence;
   Status s = fencing_.check_writable(&fence);
   if (!s.ok()) return s;
@@ -138,7 +142,7 @@ Result<WriteAck> ClusterWriter::Mutate(const std::string& name, bool create_if_m
   mine.create_if_missing = create_if_missing;
   mine.replaces = replaces;
   mine.fn = &fn;
-  mine.op = op;
+  mine.ops = ops;
   std::unique_lock lock(q->mu);
   q->pending.push_back(&mine);
   // Either another thread is writing and will carry this mutation in its
@@ -416,8 +420,7 @@ Status ClusterWriter::ApplyOp(const AppliedOp& op, ClusterEdit* e) {
 }
 
 Result<WriteAck> ClusterWriter::Run(const std::string& name, AppliedOp op) {
-  return Mutate(
-      name, false, false, [&op](ClusterEdit* e) { return ApplyOp(op, e); }, &op);
+  return Mutate(name, false, false, [&op](ClusterEdit* e) { return ApplyOp(op, e); }, {&op, 1});
 }
 
 Result<WriteAck> ClusterWriter::SetClusterOnline(const std::string& name, bool online) {
@@ -449,6 +452,54 @@ Result<WriteAck> ClusterWriter::SetNodeOnline(const std::string& name, const std
   op.specs = {spec};
   op.online = online;
   return Run(name, std::move(op));
+}
+
+Result<WriteAck> ClusterWriter::ChangeNodes(const std::string& name,
+                                            const std::vector<std::string>& remove,
+                                            const std::vector<Node>& add) {
+  std::vector<AppliedOp> ops;
+  if (!remove.empty()) {
+    ops.emplace_back();
+    ops.back().kind = AppliedOp::Kind::kRemoveNodes;
+    ops.back().specs = remove;
+  }
+  if (!add.empty()) {
+    ops.emplace_back();
+    ops.back().kind = AppliedOp::Kind::kAddNodes;
+    ops.back().nodes = add;
+  }
+  auto change = [&remove, &add, &ops](ClusterEdit* e) -> Status {
+    // Everything that can refuse is checked before anything is touched:
+    // this mutation may share a batch, and it applies whole or not at all.
+    std::unordered_set<std::string_view> removing;
+    removing.reserve(remove.size());
+    for (size_t i = 0; i < remove.size(); ++i) {
+      if (!e->Contains(remove[i])) {
+        return Status::NotFound("remove[" + std::to_string(i) + "]: '" + remove[i] +
+                                "' is not a node of cluster '" + e->name() + "'");
+      }
+      removing.insert(remove[i]);
+    }
+    size_t added = 0;
+    for (const Node& n : add) {
+      const std::string spec = n.Spec();
+      added += !e->Contains(spec) || removing.count(spec) > 0 ? 1 : 0;
+    }
+    const size_t after = e->node_count() - removing.size() + added;
+    if (after > limits::kMaxNodesPerCluster) {
+      return Status::InvalidArgument("add: cluster '" + e->name() + "' would have " +
+                                     std::to_string(after) + " nodes, more than " +
+                                     std::to_string(limits::kMaxNodesPerCluster));
+    }
+    // As a follower replays it (the ops of the ack): neither can fail now.
+    for (const AppliedOp& op : ops) {
+      Status s = ApplyOp(op, e);
+      if (!s.ok()) return Status::Internal("change of nodes half applied: " + s.message());
+    }
+    return Status::Ok();
+  };
+  if (ops.empty()) return Status::InvalidArgument("body: nothing to remove or add");
+  return Mutate(name, false, false, change, ops);
 }
 
 }  // namespace jcm

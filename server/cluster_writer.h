@@ -34,6 +34,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -99,13 +100,18 @@ class ClusterWriter {
   Result<WriteAck> AddNodes(const std::string& name, const std::vector<Node>& nodes);
   Result<WriteAck> RemoveNodes(const std::string& name, const std::vector<std::string>& specs);
   Result<WriteAck> SetNodeOnline(const std::string& name, const std::string& spec, bool online);
+  // Removes `remove`, then adds `add`, as one mutation: all or nothing
+  // (NameService::ChangeNodes). Replayed as a removal and an addition.
+  Result<WriteAck> ChangeNodes(const std::string& name, const std::vector<std::string>& remove,
+                               const std::vector<Node>& add);
   // The general form: `fn` runs on a copy of the definition (or on a new
   // cluster named `name` when absent and `create_if_missing`). `replaces`:
   // `fn` replaces the whole definition (starts its own batch).
-  // `op` (optional): what `fn` does, in a form a follower can replay; a
-  // write whose every applied mutation has one acks with a WriteDelta.
+  // `ops` (optional): what `fn` does, in a form a follower can replay (in
+  // order); a write whose every applied mutation has them acks with a
+  // WriteDelta. Empty: not replayable.
   Result<WriteAck> Mutate(const std::string& name, bool create_if_missing, bool replaces,
-                          const Mutation& fn, const AppliedOp* op = nullptr);
+                          const Mutation& fn, std::span<const AppliedOp> ops = {});
   // Applies `op` as the leader does (the follower's replay uses the same).
   static Status ApplyOp(const AppliedOp& op, ClusterEdit* e);
 

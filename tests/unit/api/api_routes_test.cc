@@ -127,6 +127,39 @@ TEST_F(ApiRoutes, RemovingUnknownSpecIs404FromTheService) {
   EXPECT_EQ(api_.fake().calls(), std::vector<std::string>{"RemoveNodes web"});
 }
 
+TEST_F(ApiRoutes, ChangeNodesRemovesThenAddsInOneCall) {
+  // The seeded 10.0.0.1 goes and comes back with weight 9; 10.0.0.2 goes;
+  // 10.0.0.9 is new.
+  Reply r = api_.Call("POST", "/c/nodes/web",
+                      R"({"remove":["10.0.0.1|TCP:81|HTTP:80","10.0.0.2|HTTP:80"],
+                          "add":[{"ip":"10.0.0.1","protos":[{"port":80,"proto":"HTTP"},
+                                                            {"port":81,"proto":"TCP"}],"weight":9},
+                                 {"ip":"10.0.0.9","protos":[{"port":8080,"proto":"HTTP"}]}]})");
+  ExpectOk(r);
+  EXPECT_EQ(api_.fake().calls(), std::vector<std::string>{"ChangeNodes web"});
+  EXPECT_EQ(api_.fake().last_specs(),
+            (std::vector<std::string>{"10.0.0.1|HTTP:80|TCP:81", "10.0.0.2|HTTP:80"}));
+  ClusterPtr c = api_.fake().GetCluster("web");
+  ASSERT_EQ(c->nodes.size(), 2u);
+  ASSERT_NE(c->FindNode("10.0.0.1|HTTP:80|TCP:81"), nullptr);
+  EXPECT_EQ(c->FindNode("10.0.0.1|HTTP:80|TCP:81")->weight, 9);
+  EXPECT_NE(c->FindNode("10.0.0.9|HTTP:8080"), nullptr);
+  EXPECT_EQ(c->FindNode("10.0.0.2|HTTP:80"), nullptr);
+  // Either list alone.
+  ExpectOk(api_.Call("POST", "/c/nodes/web", R"({"remove":["10.0.0.9|HTTP:8080"]})"));
+  EXPECT_EQ(api_.fake().GetCluster("web")->nodes.size(), 1u);
+}
+
+TEST_F(ApiRoutes, ChangeRemovingAnUnknownSpecIs404AndChangesNothing) {
+  const auto before = api_.fake().GetCluster("web");
+  Reply r = api_.Call(
+      "POST", "/c/nodes/web",
+      R"({"remove":["10.0.0.77|HTTP:80"],"add":[{"ip":"10.0.0.9","protos":[{"port":80,"proto":"HTTP"}]}]})");
+  ExpectError(r, 404, {"10.0.0.77|HTTP:80"});
+  EXPECT_EQ(api_.fake().GetCluster("web")->version, before->version);
+  EXPECT_EQ(api_.fake().GetCluster("web")->nodes.size(), before->nodes.size());
+}
+
 TEST_F(ApiRoutes, NodeOnlineSwitch) {
   Reply r = api_.Call("POST", "/c/node/online/web",
                       R"({"spec":"10.0.0.1|TCP:81|HTTP:80","online":false})");
@@ -241,6 +274,31 @@ TEST_F(ApiRoutes, BadInputIs400NamingFieldAndValueAndCallsNothing) {
       {"POST", "/c/node/online/web", R"({"spec":"10.0.0.1|HTTP:80"})", {"online", "missing"}},
       {"POST", "/c/node/online/web", R"({"spec":"10.0.0.1|HTTP:80","online":3})", {"online", "3"}},
       {"POST", "/c/node/online/web", "[]", {"body", "expected an object"}},
+      {"POST", "/c/nodes/web", "[]", {"body", "expected an object"}},
+      {"POST", "/c/nodes/web", "{}", {"body", "neither"}},
+      {"POST", "/c/nodes/web", R"({"remove":[],"add":[]})", {"remove", "empty"}},
+      {"POST", "/c/nodes/web", R"({"add":[]})", {"add", "empty"}},
+      {"POST", "/c/nodes/web", R"({"drop":["10.0.0.1|HTTP:80"]})", {"'drop'", "not a member"}},
+      {"POST", "/c/nodes/web", R"({"remove":"10.0.0.1|HTTP:80"})", {"remove", "expected an array"}},
+      {"POST",
+       "/c/nodes/web",
+       R"({"remove":["10.0.0.1|HTTP:80","10.0.0.1|HTTP:80"]})",
+       {"remove[1]", "duplicate", "'10.0.0.1|HTTP:80'"}},
+      {"POST",
+       "/c/nodes/web",
+       R"({"remove":["300.1.1.1|HTTP:80"]})",
+       {"remove[0]", "'300.1.1.1|HTTP:80'"}},
+      {"POST",
+       "/c/nodes/web",
+       R"({"add":[{"ip":"10.0.0.1","protos":[{"port":70000,"proto":"HTTP"}]}]})",
+       {"add[0].protos[0].port", "70000"}},
+      {"POST",
+       "/c/nodes/web",
+       R"({"add":[{"ip":"10.0.0.1","protos":[{"port":80,"proto":"HTTP"}]},
+                  {"ip":"10.0.0.1","protos":[{"port":80,"proto":"HTTP"}]}]})",
+       {"add[1]", "duplicate", "10.0.0.1|HTTP:80"}},
+      {"POST", "/c/nodes/web", R"({"remove":["10.0.0.1|HTTP:80"],)", {"malformed JSON"}},
+      {"POST", "/c/nodes/a%2Fb", R"({"remove":["10.0.0.1|HTTP:80"]})", {"name", "'a/b'"}},
   };
   for (const BadInput& c : cases) {
     SCOPED_TRACE(std::string(c.method) + " " + c.path.substr(0, 60) + " " + c.body);

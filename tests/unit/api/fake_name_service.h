@@ -156,6 +156,31 @@ class FakeNameService : public NameService {
     });
     return StoreLocked(std::move(c));
   }
+  Result<WriteAck> ChangeNodes(const std::string& name, const std::vector<std::string>& remove,
+                               const std::vector<Node>& add) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    calls_.push_back("ChangeNodes " + name);
+    last_specs_ = remove;
+    last_nodes_ = add;
+    if (!write_error_.ok()) return write_error_;
+    auto it = clusters_.find(name);
+    if (it == clusters_.end()) return Status::NotFound("cluster '" + name + "' not found");
+    Cluster c = *it->second;
+    for (const std::string& spec : remove) {
+      if (!c.FindNode(spec)) return Status::NotFound("node '" + spec + "' not in '" + name + "'");
+    }
+    c.nodes.RemoveIf([&](const Node& n) {
+      return std::find(remove.begin(), remove.end(), n.Spec()) != remove.end();
+    });
+    for (const Node& n : add) {
+      if (Node* old = c.FindNode(n.Spec())) {
+        *old = n;
+      } else {
+        c.nodes.push_back(n);
+      }
+    }
+    return StoreLocked(std::move(c));
+  }
   Result<WriteAck> SetNodeOnline(const std::string& name, const std::string& spec,
                                  bool online) override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -225,6 +225,7 @@ class HoldingLeader {
     auto handler = [this](const httplib::Request& req, httplib::Response& res) {
       std::unique_lock<std::mutex> lock(mu_);
       bodies_.push_back(req.body);
+      requests_.push_back(req.method + " " + req.path);
       const bool first = bodies_.size() == 1;
       cv_.notify_all();
       if (first) cv_.wait(lock, [&] { return released_; });
@@ -235,6 +236,7 @@ class HoldingLeader {
     };
     server_.Post("/c/node/web", handler);
     server_.Delete("/c/node/web", handler);
+    server_.Post("/c/nodes/web", handler);
     port_ = server_.bind_to_any_port("127.0.0.1");
     serving_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) std::this_thread::yield();
@@ -258,6 +260,11 @@ class HoldingLeader {
     std::lock_guard<std::mutex> lock(mu_);
     return bodies_;
   }
+  // "METHOD path" of each request, in arrival order.
+  std::vector<std::string> requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
 
  private:
   Answer answer_;
@@ -266,8 +273,9 @@ class HoldingLeader {
   std::thread serving_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::string> bodies_;  // GUARDED_BY(mu_)
-  bool released_ = false;            // GUARDED_BY(mu_)
+  std::vector<std::string> bodies_;    // GUARDED_BY(mu_)
+  std::vector<std::string> requests_;  // GUARDED_BY(mu_)
+  bool released_ = false;              // GUARDED_BY(mu_)
 };
 
 // The leader's ack of every write, at version 9.
@@ -289,27 +297,38 @@ std::string NodeBody(int i) {
 // Sends `bodies` to the follower at once (POST or DELETE /c/node/web),
 // the first alone until the leader holds it and every other has reached
 // the forwarder; then releases the leader. Returns each caller's status.
-std::vector<int> SendWhileTheFirstIsHeld(TestApi* follower, HoldingLeader* leader,
-                                         const std::string& method,
-                                         const std::vector<std::string>& bodies) {
-  std::vector<int> statuses(bodies.size());
+// (Each write with its own method.)
+std::vector<int> SendWhileTheFirstIsHeld(
+    TestApi* follower, HoldingLeader* leader,
+    const std::vector<std::pair<std::string, std::string>>& writes) {
+  std::vector<int> statuses(writes.size());
   std::vector<std::thread> callers;
-  callers.emplace_back(
-      [&] { statuses[0] = follower->Call(method, "/c/node/web", bodies[0]).status; });
+  auto call = [&](size_t i) {
+    statuses[i] = follower->Call(writes[i].first, "/c/node/web", writes[i].second).status;
+  };
+  callers.emplace_back([&] { call(0); });
   EXPECT_TRUE(leader->AwaitFirst());
-  for (size_t i = 1; i < bodies.size(); ++i) {
-    callers.emplace_back(
-        [&, i] { statuses[i] = follower->Call(method, "/c/node/web", bodies[i]).status; });
+  // One at a time into the lane, so its queue holds them in this order.
+  for (size_t i = 1; i < writes.size(); ++i) {
+    callers.emplace_back([&, i] { call(i); });
+    for (int t = 0;
+         t < 10000 && follower->server().CountersJson()["forwarded"] != static_cast<int>(i + 1);
+         ++t) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
   }
   // Every write has reached the forwarder: the others wait in its lane.
-  for (int t = 0; t < 10000 &&
-                  follower->server().CountersJson()["forwarded"] != static_cast<int>(bodies.size());
-       ++t) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
   leader->Release();
   for (std::thread& t : callers) t.join();
   return statuses;
+}
+
+std::vector<int> SendWhileTheFirstIsHeld(TestApi* follower, HoldingLeader* leader,
+                                         const std::string& method,
+                                         const std::vector<std::string>& bodies) {
+  std::vector<std::pair<std::string, std::string>> writes;
+  for (const std::string& b : bodies) writes.emplace_back(method, b);
+  return SendWhileTheFirstIsHeld(follower, leader, writes);
 }
 
 // Node writes of one cluster queued behind a forward in flight go to the
@@ -362,6 +381,102 @@ TEST(ForwardingWire, AMergedRequestRefusedIsSentAgainWriteByWrite) {
   json counters = follower.server().CountersJson();
   EXPECT_EQ(counters["forwardsMerged"], 1);
   EXPECT_EQ(counters["forwardMergeFallbacks"], 1);
+}
+
+std::string SpecBody(int i) { return "[\"10.0.0." + std::to_string(i) + "|HTTP:8080\"]"; }
+
+// Additions and removals of one cluster queued behind a forward in flight
+// share one lane: the next request to the leader is one POST
+// /c/nodes/{name} with every removal, then every addition, in arrival
+// order, and every caller gets the ack.
+TEST(ForwardingWire, AdditionsAndRemovalsQueuedTogetherGoAsOneChange) {
+  HoldingLeader leader(Acked);
+  TestApi follower;
+  Follow(&follower, leader.port());
+  std::vector<int> statuses = SendWhileTheFirstIsHeld(&follower, &leader,
+                                                      {{"POST", NodeBody(1)},
+                                                       {"POST", NodeBody(2)},
+                                                       {"DELETE", SpecBody(7)},
+                                                       {"POST", NodeBody(3)},
+                                                       {"DELETE", SpecBody(8)}});
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200, 200, 200, 200}));
+  EXPECT_EQ(leader.requests(), (std::vector<std::string>{"POST /c/node/web", "POST /c/nodes/web"}));
+  json change = json::parse(leader.bodies()[1]);
+  EXPECT_EQ(change["remove"], json::parse(R"(["10.0.0.7|HTTP:8080", "10.0.0.8|HTTP:8080"])"));
+  ASSERT_EQ(change["add"].size(), 2u);
+  EXPECT_EQ(change["add"][0]["ip"], "10.0.0.2");
+  EXPECT_EQ(change["add"][1]["ip"], "10.0.0.3");
+  EXPECT_EQ(change.size(), 2u);
+  json counters = follower.server().CountersJson();
+  EXPECT_EQ(counters["forwardsMerged"], 1);
+  EXPECT_EQ(counters["forwardsMergedWrites"], 4);
+  EXPECT_EQ(counters["forwardsMergedMixed"], 1);
+  EXPECT_EQ(counters["forwardMergeFallbacks"], 0);
+  EXPECT_EQ(follower.fake().applied_waits().size(), 5u);
+}
+
+// Removals only, queued together: one DELETE of the route, not a change.
+TEST(ForwardingWire, RemovalsQueuedTogetherStayADelete) {
+  HoldingLeader leader(Acked);
+  TestApi follower;
+  Follow(&follower, leader.port());
+  std::vector<int> statuses = SendWhileTheFirstIsHeld(&follower, &leader, "DELETE",
+                                                      {SpecBody(1), SpecBody(2), SpecBody(3)});
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200, 200}));
+  EXPECT_EQ(leader.requests(),
+            (std::vector<std::string>{"DELETE /c/node/web", "DELETE /c/node/web"}));
+  EXPECT_EQ(json::parse(leader.bodies()[1]),
+            json::parse(R"(["10.0.0.2|HTTP:8080", "10.0.0.3|HTTP:8080"])"));
+  EXPECT_EQ(follower.server().CountersJson()["forwardsMergedMixed"], 0);
+}
+
+// A leader that refuses the change (an older jcm without /c/nodes/{name}
+// answers 404): nothing was applied, and each write goes again alone, on
+// the route it came by.
+TEST(ForwardingWire, AChangeTheLeaderRefusesIsSentAgainWriteByWrite) {
+  HoldingLeader leader([](const std::string& body) {
+    if (!body.empty() && body[0] == '{') {
+      return std::make_pair(404, std::string(R"({"code":404,"msg":"no route"})"));
+    }
+    return Acked(body);
+  });
+  TestApi follower;
+  Follow(&follower, leader.port());
+  std::vector<int> statuses = SendWhileTheFirstIsHeld(
+      &follower, &leader, {{"POST", NodeBody(1)}, {"POST", NodeBody(2)}, {"DELETE", SpecBody(3)}});
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200, 200}));
+  std::vector<std::string> got = leader.requests();
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[1], "POST /c/nodes/web");
+  std::multiset<std::string> alone(got.begin() + 2, got.end());
+  EXPECT_EQ(alone, (std::multiset<std::string>{"POST /c/node/web", "DELETE /c/node/web"}));
+  EXPECT_EQ(follower.server().CountersJson()["forwardMergeFallbacks"], 1);
+}
+
+// A lane that gathers stops as soon as as many writes wait as its last send
+// carried, not at the end of merge_linger: with a linger of 10 s, writes
+// that come back at once are still answered at once.
+TEST(ForwardingWire, AGatheringLaneSendsOnceItsLastSendsWritesAreBack) {
+  HoldingLeader leader(Acked);
+  ApiOptions options;
+  options.forward_merge_linger = std::chrono::seconds(10);
+  TestApi follower(options);
+  Follow(&follower, leader.port());
+  std::vector<int> statuses =
+      SendWhileTheFirstIsHeld(&follower, &leader, "POST", {NodeBody(1), NodeBody(2), NodeBody(3)});
+  EXPECT_EQ(statuses, (std::vector<int>{200, 200, 200}));
+  // The lane is busy (its last send carried two). Two writes at once: the
+  // second's arrival ends the gathering.
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> callers;
+  std::atomic<int> ok{0};
+  for (int i = 4; i <= 5; ++i) {
+    callers.emplace_back(
+        [&, i] { ok += follower.Call("POST", "/c/node/web", NodeBody(i)).status == 200; });
+  }
+  for (std::thread& t : callers) t.join();
+  EXPECT_EQ(ok.load(), 2);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
 // Many writers at once against a leader that takes a moment per request:

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "model/limits.h"
 #include "server/cluster_edit.h"
 #include "tests/unit/server/fake_zk.h"
 
@@ -315,6 +316,108 @@ TEST_F(ClusterWriterTest, MutationsThatCannotApplyFailAloneInTheirBatch) {
   EXPECT_EQ(g2->delta->ops[0].nodes[0].Spec(), MakeNode(10).Spec());
   EXPECT_EQ(g2->delta->ops[1].nodes[0].Spec(), MakeNode(12).Spec());
   EXPECT_EQ(stored.cluster.version, g2->version);
+}
+
+// A change of nodes removes, then adds, in one write; its ack's delta is a
+// removal and an addition, and replaying it on the base gives what was
+// stored.
+TEST_F(ClusterWriterTest, AChangeOfNodesRemovesThenAddsAndReplays) {
+  Seed("web", 4);
+  const ClusterRegistry::WriteBase base = registry_.ForWrite("web");
+  ASSERT_NE(base.definition, nullptr);
+  Node again = MakeNode(1);
+  again.weight = 7;
+  Result<WriteAck> r =
+      writer_->ChangeNodes("web", {MakeNode(1).Spec(), MakeNode(2).Spec()}, {again, MakeNode(20)});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  StoredCluster stored = Stored("web");
+  ASSERT_EQ(stored.cluster.nodes.size(), 4u);  // 0, 1 (weight 7), 3, 20
+  EXPECT_EQ(stored.cluster.FindNode(MakeNode(2).Spec()), nullptr);
+  ASSERT_NE(stored.cluster.FindNode(MakeNode(1).Spec()), nullptr);
+  EXPECT_EQ(stored.cluster.FindNode(MakeNode(1).Spec())->weight, 7);
+  EXPECT_NE(stored.cluster.FindNode(MakeNode(20).Spec()), nullptr);
+  EXPECT_EQ(stored.cluster.version, r->version);
+  ASSERT_NE(r->delta, nullptr);
+  ASSERT_EQ(r->delta->ops.size(), 2u);
+  EXPECT_EQ(r->delta->ops[0].kind, AppliedOp::Kind::kRemoveNodes);
+  EXPECT_EQ(r->delta->ops[1].kind, AppliedOp::Kind::kAddNodes);
+  Cluster replayed = CopyForEdit(*base.definition);
+  ClusterEdit edit(&replayed);
+  for (const AppliedOp& op : r->delta->ops) ASSERT_TRUE(ClusterWriter::ApplyOp(op, &edit).ok());
+  edit.Finish();
+  ASSERT_EQ(replayed.nodes.size(), stored.cluster.nodes.size());
+  for (const Node& n : stored.cluster.nodes) {
+    const Node* got = replayed.FindNode(n.Spec());
+    ASSERT_NE(got, nullptr) << n.Spec();
+    EXPECT_TRUE(got->SameDefinition(n)) << n.Spec();
+  }
+}
+
+// A change with a spec to remove that is not there fails whole, naming it,
+// and the rest of its batch is written without it.
+TEST_F(ClusterWriterTest, AChangeThatCannotApplyChangesNothingAndFailsAlone) {
+  Seed("web", 3);
+  Gate release;
+  std::atomic<bool> held{false};
+  zk_.before_multi = [&](const std::vector<ZkOp>&) {
+    if (!held.exchange(true)) release.Wait();
+    return Status::Ok();
+  };
+  auto first =
+      std::async(std::launch::async, [&] { return writer_->SetClusterOnline("web", true); });
+  ASSERT_TRUE(WaitUntil([&] { return held.load(); }));
+  // Its first removal and its addition would apply; the second cannot.
+  auto refused = std::async(std::launch::async, [&] {
+    return writer_->ChangeNodes("web", {MakeNode(0).Spec(), "10.9.9.9|HTTP:1"}, {MakeNode(30)});
+  });
+  ASSERT_TRUE(WaitUntil([&] { return writer_->QueuedWrites("web") == 1; }));
+  auto good = std::async(std::launch::async, [&] {
+    return writer_->ChangeNodes("web", {MakeNode(1).Spec()}, {MakeNode(31)});
+  });
+  ASSERT_TRUE(WaitUntil([&] { return writer_->QueuedWrites("web") == 2; }));
+  release.Open();
+  ASSERT_TRUE(first.get().ok());
+  Result<WriteAck> rf = refused.get(), g = good.get();
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_TRUE(rf.status().IsNotFound()) << rf.status().ToString();
+  EXPECT_NE(rf.status().message().find("remove[1]"), std::string::npos) << rf.status().ToString();
+  EXPECT_NE(rf.status().message().find("10.9.9.9|HTTP:1"), std::string::npos);
+  StoredCluster stored = Stored("web");
+  EXPECT_NE(stored.cluster.FindNode(MakeNode(0).Spec()), nullptr);
+  EXPECT_EQ(stored.cluster.FindNode(MakeNode(30).Spec()), nullptr);
+  EXPECT_EQ(stored.cluster.FindNode(MakeNode(1).Spec()), nullptr);
+  EXPECT_NE(stored.cluster.FindNode(MakeNode(31).Spec()), nullptr);
+  EXPECT_EQ(stored.cluster.nodes.size(), 3u);
+  ASSERT_NE(g->delta, nullptr);
+  EXPECT_EQ(g->delta->ops.size(), 2u);  // only the good change's removal and addition
+}
+
+// The node limit counts what a change removes: at the limit, replacing a
+// node passes, and adding one more does not (and changes nothing).
+TEST_F(ClusterWriterTest, AChangeIsCheckedAgainstTheNodeLimitAfterItsRemovals) {
+  // (MakeNode's addresses stop at 64,000; these go past the limit.)
+  auto node = [](size_t i) {
+    Node n;
+    n.ip = "10." + std::to_string(i >> 16) + "." + std::to_string((i >> 8) & 255) + "." +
+           std::to_string(i & 255);
+    n.protos.push_back({8080, Proto::kHttp});
+    return n;
+  };
+  Cluster full;
+  full.name = "web";
+  for (size_t i = 0; i < limits::kMaxNodesPerCluster; ++i) full.nodes.push_back(node(i));
+  ASSERT_TRUE(writer_->PutCluster(full).ok());
+  const size_t n = limits::kMaxNodesPerCluster;
+  Result<WriteAck> swap = writer_->ChangeNodes("web", {node(0).Spec()}, {node(n)});
+  ASSERT_TRUE(swap.ok()) << swap.status().ToString();
+  Result<WriteAck> over = writer_->ChangeNodes("web", {node(1).Spec()}, {node(n + 1), node(n + 2)});
+  ASSERT_EQ(over.status().code(), Status::Code::kInvalidArgument) << over.status().ToString();
+  EXPECT_NE(over.status().message().find("add"), std::string::npos);
+  ClusterPtr held = registry_.Get("web");
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->nodes.size(), limits::kMaxNodesPerCluster);
+  EXPECT_NE(held->FindNode(node(1).Spec()), nullptr);
+  EXPECT_EQ(held->version, swap->version);
 }
 
 TEST_F(ClusterWriterTest, AnExceptionFailsItsBatchAndTheQueueGoesOn) {
