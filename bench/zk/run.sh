@@ -134,7 +134,7 @@ for run in $(seq 1 "$RUNS"); do
     echo "run $run: via $REG_VIA $target: $reg"
   done
   for a in "${addrs[@]}"; do
-    echo "run $run: $a reloads: $(curl -s --max-time 2 "http://$a/sys/status" | grep -o '"\(reloads\|forwardedAcks\)":{[^}]*}\|"subDelta[A-Za-z]*":[0-9]*' | tr '\n' ' ')"
+    echo "run $run: $a reloads: $(curl -s --max-time 2 "http://$a/sys/status" | grep -o '"\(reloads\|forwardedAcks\)":{[^}]*}\|"subDelta[A-Za-z]*":[0-9]*\|"forwardsMerged[A-Za-z]*":[0-9]*\|"forwardMergeFallbacks":[0-9]*' | tr '\n' ' ')"
   done
   for i in 1 2 3; do jcm_stop_pidfile "$dir/server$i.pid.jcm-server" jcm-server 10; done
   jcm_stop_pidfile "$zk_pid" QuorumPeerMain 10
