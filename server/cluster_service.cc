@@ -265,6 +265,7 @@ nlohmann::json ClusterService::SystemStatus() const {
                   {"headerDeltas",
                    {{"applied", store_->header_deltas_applied()},
                     {"missed", store_->header_deltas_missed()},
+                    {"appliedTwo", store_->header_deltas_applied_two()},
                     {"refused", store_->header_deltas_refused()}}}};
   j["forwardedAcks"] = {{"applied", acks_applied_.load()},
                         {"alreadyHeld", acks_already_held_.load()},

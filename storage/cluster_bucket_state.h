@@ -12,11 +12,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "model/cluster.h"
+#include "storage/cluster_buckets.h"
 
 namespace jcm {
 
@@ -55,6 +57,12 @@ struct ClusterBucketState {
   // publishes that version itself, so a watch-driven load of it (which may
   // run before the writer has) need not assemble the cluster again.
   int64_t written_mzxid = 0;
+  // What the last write this instance made changed (its header's delta),
+  // and that write's mzxid: the next write's header carries it again as
+  // "previous", for readers two writes behind (ClusterBuckets::Header).
+  // Only while header_mzxid is that write's.
+  std::optional<ClusterBuckets::Delta> last_delta;
+  int64_t last_delta_mzxid = 0;
 
   // Buckets decoded by a refresh that a write overtook (some bucket was
   // newer than the header it had read), each at its own version, for

@@ -55,7 +55,7 @@ std::string StoredBucket(std::string text) {
 }
 
 // A header's "delta", or nothing for anything EncodeHeader would not write.
-std::optional<ClusterBuckets::Delta> DecodeDelta(const json& doc) {
+std::optional<ClusterBuckets::Delta> DecodeDelta(const json& doc, const std::string& member) {
   if (!doc.is_object()) return std::nullopt;
   auto base = doc.find("base");
   auto removed = doc.find("removed");
@@ -74,7 +74,8 @@ std::optional<ClusterBuckets::Delta> DecodeDelta(const json& doc) {
   }
   out.set.resize(set->size());
   for (size_t k = 0; k < set->size(); ++k) {
-    if (!DecodeNode((*set)[k], "header.delta.set[" + std::to_string(k) + "]", &out.set[k]).ok()) {
+    if (!DecodeNode((*set)[k], "header." + member + ".set[" + std::to_string(k) + "]", &out.set[k])
+             .ok()) {
       return std::nullopt;
     }
   }
@@ -94,9 +95,10 @@ std::string ClusterBuckets::EncodeHeader(const Header& header) {
   }
   out += "],\"cluster\":";
   out += EncodeClusterText(fields, ClusterJsonForm::kStored, InvalidUtf8::kStrict);
-  if (header.delta) {
-    const Delta& d = *header.delta;
-    out += ",\"delta\":{\"base\":";
+  auto append_delta = [&out](const char* member, const Delta& d) {
+    out += ",\"";
+    out += member;
+    out += "\":{\"base\":";
     out += std::to_string(d.base);
     out += ",\"removed\":[";
     for (size_t i = 0; i < d.removed.size(); ++i) {
@@ -109,11 +111,13 @@ std::string ClusterBuckets::EncodeHeader(const Header& header) {
       AppendNodeText(d.set[i], ClusterJsonForm::kStored, InvalidUtf8::kStrict, &out);
     }
     out += "]}";
-  }
+  };
+  if (header.delta) append_delta("delta", *header.delta);
   out += ",\"generation\":";
   out += std::to_string(header.generation);
   out += ",\"nodes\":";
   out += std::to_string(header.node_count);
+  if (header.delta && header.previous) append_delta("previous", *header.previous);
   out += '}';
   return out;
 }
@@ -172,7 +176,10 @@ Status ClusterBuckets::DecodeHeader(std::string_view bytes, Header* out) {
     }
     h.versions.push_back(static_cast<int32_t>(e.get<int64_t>()));
   }
-  if (auto d = doc.find("delta"); d != doc.end()) h.delta = DecodeDelta(*d);
+  if (auto d = doc.find("delta"); d != doc.end()) h.delta = DecodeDelta(*d, "delta");
+  if (auto p = doc.find("previous"); h.delta && p != doc.end()) {
+    h.previous = DecodeDelta(*p, "previous");
+  }
   *out = std::move(h);
   return Status::Ok();
 }

@@ -313,27 +313,41 @@ bool ClusterStore::ApplyHeaderDelta(const ClusterBuckets::Header& h, const ZkSta
                                     ClusterBucketState* st) {
   // (Holding this very header: nothing to apply, nor missed.)
   if (!h.delta || st->header_mzxid == stat.mzxid) return false;
-  const ClusterBuckets::Delta& d = *h.delta;
   const auto nb = static_cast<uint32_t>(h.versions.size());
-  if (st->form != ClusterBucketState::Form::kBuckets || st->czxid != stat.czxid ||
-      st->generation != h.generation || st->buckets.size() != nb || st->header_mzxid != d.base ||
-      st->header_version + 1 != stat.version) {
+  // The writes to apply, in order: the last one, or the two last when this
+  // state is two writes behind and the header carries the one before.
+  std::vector<const ClusterBuckets::Delta*> chain;
+  if (st->header_mzxid == h.delta->base && st->header_version + 1 == stat.version) {
+    chain = {&*h.delta};
+  } else if (h.previous && st->header_mzxid == h.previous->base &&
+             st->header_version + 2 == stat.version) {
+    chain = {&*h.previous, &*h.delta};
+  }
+  if (chain.empty() || st->form != ClusterBucketState::Form::kBuckets || st->czxid != stat.czxid ||
+      st->generation != h.generation || st->buckets.size() != nb) {
     ++header_deltas_missed_;
     return false;
   }
-  // Every bucket the delta names is one version on, and no other moved:
-  // the header says so, or this state and the writer's were not the same.
-  std::vector<bool> named(nb, false);
-  for (const std::string& spec : d.removed) named[ClusterBuckets::BucketOf(spec, nb)] = true;
-  std::vector<std::string> set_specs;
-  set_specs.reserve(d.set.size());
-  for (const Node& node : d.set) {
-    set_specs.push_back(node.Spec());
-    named[ClusterBuckets::BucketOf(set_specs.back(), nb)] = true;
+  // Every bucket a write names is one version on per write that names it,
+  // and no other moved: the header says so, or this state and the writer's
+  // were not the same.
+  std::vector<int32_t> bumps(nb, 0);
+  std::vector<std::vector<std::string>> set_specs(chain.size());
+  for (size_t w = 0; w < chain.size(); ++w) {
+    std::vector<bool> named(nb, false);
+    for (const std::string& spec : chain[w]->removed) {
+      named[ClusterBuckets::BucketOf(spec, nb)] = true;
+    }
+    set_specs[w].reserve(chain[w]->set.size());
+    for (const Node& node : chain[w]->set) {
+      set_specs[w].push_back(node.Spec());
+      named[ClusterBuckets::BucketOf(set_specs[w].back(), nb)] = true;
+    }
+    for (uint32_t b = 0; b < nb; ++b) bumps[b] += named[b] ? 1 : 0;
   }
   bool agrees = true;
   for (uint32_t b = 0; agrees && b < nb; ++b) {
-    agrees = h.versions[b] == st->buckets[b].version + (named[b] ? 1 : 0);
+    agrees = h.versions[b] == st->buckets[b].version + bumps[b];
   }
   auto refuse = [&] {
     ++header_deltas_refused_;
@@ -349,8 +363,13 @@ bool ClusterStore::ApplyHeaderDelta(const ClusterBuckets::Header& h, const ZkSta
   std::map<uint32_t, ClusterBucketState::Bucket> changed;
   bool count_agrees = false;
   try {
-    for (const std::string& spec : d.removed) edit.Remove(spec);
-    for (size_t k = 0; k < d.set.size(); ++k) edit.Set(d.set[k], std::move(set_specs[k]));
+    // Write by write, each as its writer did: removals, then the nodes set.
+    for (size_t w = 0; w < chain.size(); ++w) {
+      for (const std::string& spec : chain[w]->removed) edit.Remove(spec);
+      for (size_t k = 0; k < chain[w]->set.size(); ++k) {
+        edit.Set(chain[w]->set[k], std::move(set_specs[w][k]));
+      }
+    }
     count_agrees = edit.NodeCount() == h.node_count;
     changed = edit.Finish();
   } catch (...) {
@@ -370,6 +389,7 @@ bool ClusterStore::ApplyHeaderDelta(const ClusterBuckets::Header& h, const ZkSta
   st->header_version = stat.version;
   st->header_mzxid = stat.mzxid;
   ++header_deltas_applied_;
+  if (chain.size() == 2) ++header_deltas_applied_two_;
   return true;
 }
 

@@ -148,6 +148,9 @@ class ClusterStore {
   // that disagreed with their header (never expected: logged).
   uint64_t header_deltas_applied() const { return header_deltas_applied_.load(); }
   uint64_t header_deltas_missed() const { return header_deltas_missed_.load(); }
+  // Of those applied, how many were two writes at once (the header's
+  // "previous" and "delta").
+  uint64_t header_deltas_applied_two() const { return header_deltas_applied_two_.load(); }
   uint64_t header_deltas_refused() const { return header_deltas_refused_.load(); }
 
   // Creates the cluster (expected_znode_version < 0) or replaces it at
@@ -245,6 +248,7 @@ class ClusterStore {
   BadZnodeLog bad_log_;
   std::atomic<uint64_t> header_deltas_applied_{0};
   std::atomic<uint64_t> header_deltas_missed_{0};
+  std::atomic<uint64_t> header_deltas_applied_two_{0};
   std::atomic<uint64_t> header_deltas_refused_{0};
   mutable std::mutex cache_mu_;
   std::unordered_map<std::string, std::shared_ptr<Entry>> entries_;  // GUARDED_BY(cache_mu_)

@@ -477,6 +477,11 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
   h.versions.resize(nb);
   for (uint32_t b = 0; b < nb; ++b) h.versions[b] = st->buckets[b].version;
   h.delta = std::move(delta);
+  // The write before was this writer's too, and nothing since: readers two
+  // writes behind can apply both.
+  if (h.delta && st->last_delta && st->last_delta_mzxid == st->header_mzxid) {
+    h.previous = st->last_delta;
+  }
   const std::string path = ClusterPath(cluster.name);
   std::vector<ZkOp> ops;
   ops.reserve(work.size() + 2);
@@ -489,8 +494,12 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
     ++h.versions[b];
   }
   std::string header_bytes = ClusterBuckets::EncodeHeader(h);
+  if (h.previous && header_bytes.size() > ClusterBuckets::kMaxHeaderWithDeltaBytes) {
+    h.previous.reset();  // large nodes: the last write's changes only
+    header_bytes = ClusterBuckets::EncodeHeader(h);
+  }
   if (h.delta && header_bytes.size() > ClusterBuckets::kMaxHeaderWithDeltaBytes) {
-    h.delta.reset();  // large nodes: readers read their buckets instead
+    h.delta.reset();  // larger still: readers read their buckets instead
     header_bytes = ClusterBuckets::EncodeHeader(h);
   }
   ops.push_back(ZkOp::Set(path, std::move(header_bytes), expected));
@@ -509,6 +518,8 @@ Status ClusterStore::WriteChangedBuckets(Cluster& cluster, int32_t expected,
   }
   const ZkStat& stat = results.back().stat;
   st->fields = std::move(h.cluster);
+  st->last_delta = std::move(h.delta);
+  st->last_delta_mzxid = stat.mzxid;
   st->czxid = stat.czxid;
   st->header_version = stat.version;
   st->header_mzxid = stat.mzxid;

@@ -292,7 +292,8 @@ void ExpectSameCluster(const Cluster& got, const Cluster& want) {
 // A write through the writer stores what it changed in the header. A reader
 // one write behind applies it to the buckets it holds and reads no bucket;
 // what it assembles is what a reader of every bucket gets, node order
-// included. Two writes behind, it reads the changed buckets.
+// included. Two writes behind it applies the header's two; three behind,
+// it reads the changed buckets.
 TEST_F(ClusterStoreBucketsTest, AReaderOneWriteBehindAppliesTheHeadersDelta) {
   ClusterRegistry registry;
   std::unique_ptr<ClusterWriter> writer = Writer(&registry);
@@ -344,18 +345,102 @@ TEST_F(ClusterStoreBucketsTest, AReaderOneWriteBehindAppliesTheHeadersDelta) {
   ExpectSameCluster(read->cluster, ReadFresh("big"));
   ASSERT_TRUE(reader_store_.Load("big", false).ok());
 
-  // Two writes behind: the second's delta is not based on what it holds.
+  // Two writes behind: the header carries the write before's changes too
+  // (not after the write without any), and the reader applies both.
   ASSERT_TRUE(writer->AddNodes("big", {MakeNode(90003)}).ok());
-  Result<WriteAck> last = writer->AddNodes("big", {MakeNode(90004)});
+  EXPECT_FALSE(Header("big").previous.has_value());
+  Result<WriteAck> last =
+      writer->ChangeNodes("big", {MakeNode(90003).Spec(), MakeNode(20).Spec()}, {MakeNode(90004)});
   ASSERT_TRUE(last.ok());
-  const int gets = zk_.gets();
+  ASSERT_TRUE(Header("big").previous.has_value());
+  int gets = zk_.gets();
   read = reader_store_.Load("big", false);
   ASSERT_TRUE(read.ok());
-  EXPECT_EQ(zk_.gets() - gets, 3);  // the header and both changed buckets
+  EXPECT_EQ(zk_.gets() - gets, 1);  // the header
+  EXPECT_EQ(reader_store_.header_deltas_applied_two(), 1u);
+  EXPECT_EQ(reader_store_.header_deltas_missed(), 0u);
+  EXPECT_EQ(read->cluster.version, last->version);
+  EXPECT_EQ(read->cluster.FindNode(MakeNode(90003).Spec()), nullptr);
+  ExpectSameCluster(read->cluster, ReadFresh("big"));
+
+  // Three writes behind: the last header does not reach back that far; the
+  // reader reads the buckets the three changed.
+  std::set<uint32_t> changed;
+  const auto nb = static_cast<uint32_t>(Header("big").versions.size());
+  for (int i = 90005; i <= 90007; ++i) {
+    last = writer->AddNodes("big", {MakeNode(i)});
+    ASSERT_TRUE(last.ok());
+    changed.insert(ClusterBuckets::BucketOf(MakeNode(i).Spec(), nb));
+  }
+  gets = zk_.gets();
+  read = reader_store_.Load("big", false);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(zk_.gets() - gets, 1 + static_cast<int>(changed.size()));
   EXPECT_EQ(reader_store_.header_deltas_missed(), 1u);
   EXPECT_EQ(read->cluster.version, last->version);
   ExpectSameCluster(read->cluster, ReadFresh("big"));
   EXPECT_EQ(reader_store_.header_deltas_refused(), 0u);
+}
+
+// A header's two writes are checked together against the buckets held: a
+// "previous" that does not name what its write changed is refused, and the
+// reader reads the buckets instead.
+TEST_F(ClusterStoreBucketsTest, ATwoWriteHeaderTheBucketsContradictIsNotApplied) {
+  ClusterRegistry registry;
+  std::unique_ptr<ClusterWriter> writer = Writer(&registry);
+  ASSERT_TRUE(writer->PutCluster(MakeCluster("big", 5000)).ok());
+  ASSERT_TRUE(reader_store_.Load("big", false).ok());  // two writes behind, below
+  const std::string path = writer_store_.ClusterPath("big");
+  ZkStat first;
+  ASSERT_TRUE(zk_.Get(path, &first, false).ok());
+  ASSERT_TRUE(writer->AddNodes("big", {MakeNode(90000)}).ok());
+  // The second write by hand, as a writer with a bug would: 90001 goes in
+  // its bucket, and the header's "previous" claims the first write set a
+  // node of another bucket than 90000's.
+  ClusterBuckets::Header h = Header("big");
+  const auto nb = static_cast<uint32_t>(h.versions.size());
+  const Node added = MakeNode(90001);
+  const uint32_t b = ClusterBuckets::BucketOf(added.Spec(), nb);
+  const std::string bucket_path = path + "/" + ClusterBuckets::BucketName(h.generation, b);
+  ZkStat bucket_stat;
+  Result<std::string> bucket = zk_.Get(bucket_path, &bucket_stat, false);
+  ASSERT_TRUE(bucket.ok());
+  std::vector<Node> nodes;
+  std::vector<std::string> specs;
+  size_t json_bytes = 0;
+  ASSERT_TRUE(
+      ClusterBuckets::DecodeBucket(bucket.value(), b, nb, 1 << 30, &nodes, &specs, &json_bytes)
+          .ok());
+  nodes.push_back(added);
+  ++h.versions[b];
+  ++h.node_count;
+  ZkStat header_stat;
+  ASSERT_TRUE(zk_.Get(path, &header_stat, false).ok());
+  int other = 91000;
+  while (ClusterBuckets::BucketOf(MakeNode(other).Spec(), nb) ==
+         ClusterBuckets::BucketOf(MakeNode(90000).Spec(), nb)) {
+    ++other;
+  }
+  h.delta.emplace();
+  h.delta->base = header_stat.mzxid;
+  h.delta->set = {added};
+  h.previous.emplace();
+  h.previous->base = first.mzxid;
+  h.previous->set = {MakeNode(other)};
+  std::vector<ZkOpResult> results;
+  ASSERT_TRUE(zk_.Multi({ZkOp::Set(bucket_path, ClusterBuckets::EncodeBucket(nodes, &json_bytes),
+                                   bucket_stat.version),
+                         ZkOp::Set(path, ClusterBuckets::EncodeHeader(h), header_stat.version)},
+                        &results)
+                  .ok());
+  Result<StoredCluster> read = reader_store_.Load("big", false);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(reader_store_.header_deltas_refused(), 1u);
+  EXPECT_EQ(reader_store_.header_deltas_applied_two(), 0u);
+  EXPECT_EQ(read->cluster.FindNode(MakeNode(other).Spec()), nullptr);
+  EXPECT_NE(read->cluster.FindNode(MakeNode(90000).Spec()), nullptr);
+  EXPECT_NE(read->cluster.FindNode(added.Spec()), nullptr);
+  ExpectSameCluster(read->cluster, ReadFresh("big"));
 }
 
 // An instance that holds a version already (a forwarded write's ack brought
