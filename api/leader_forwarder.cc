@@ -258,7 +258,8 @@ void LeaderForwarder::SendGroup(const std::string& address, const ForwardRequest
   ForwardRequest merged = like;
   std::string body;
   if (removed.empty() || added.empty()) {
-    // One kind: the route's own request with the longer array.
+    // One kind: that route's own request, every write's elements in one
+    // array.
     merged.method = removed.empty() ? "POST" : "DELETE";
     body = (removed.empty() ? added : removed).dump();
   } else {
