@@ -6,9 +6,11 @@
 #include <openssl/sha.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 
 #include <spdlog/spdlog.h>
 
@@ -441,23 +443,37 @@ std::vector<ZkGetResult> ZkClient::GetMany(const std::vector<std::string>& paths
 }
 
 Status ZkClient::ExpireSessionForTest() {
-  std::shared_lock lock(handle_mu_);
-  if (zh_ == nullptr) return Status::Unavailable("ZooKeeper client is closed");
-  const clientid_t* id = zoo_client_id(zh_);
-  if (id == nullptr || id->client_id == 0) return Status::Unavailable("no session");
-  clientid_t copy = *id;
-  auto ignore = [](zhandle_t*, int, int, const char*, void*) {};
-  zhandle_t* other = zookeeper_init2(options_.hosts.c_str(), ignore, options_.session_timeout_ms,
-                                     &copy, nullptr, 0, &ZkLogToSpdlog);
-  if (other == nullptr) return Status::Unavailable("zookeeper_init failed");
-  // Wait until the second handle is attached to the session, then close it:
-  // closing ends the session for both handles.
-  for (int i = 0; i < 200 && zoo_state(other) != ZOO_CONNECTED_STATE; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  clientid_t copy{};
+  {
+    std::shared_lock lock(handle_mu_);
+    if (zh_ == nullptr) return Status::Unavailable("ZooKeeper client is closed");
+    const clientid_t* id = zoo_client_id(zh_);
+    if (id == nullptr || id->client_id == 0) return Status::Unavailable("no session");
+    copy = *id;
   }
-  bool attached = zoo_state(other) == ZOO_CONNECTED_STATE;
-  zookeeper_close(other);
-  return attached ? Status::Ok() : Status::Unavailable("could not attach to the session");
+  auto ignore = [](zhandle_t*, int, int, const char*, void*) {};
+  // A second handle attaches to the session and closes it, which ends the
+  // session for both. Unless this handle, dropped by the server when the
+  // second attached, reconnected to the session before the close: the
+  // server then dropped the second's connection and its close went nowhere
+  // (seen under load in CI). So: check that the session ended, else again.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    clientid_t again = copy;
+    zhandle_t* other = zookeeper_init2(options_.hosts.c_str(), ignore, options_.session_timeout_ms,
+                                       &again, nullptr, 0, &ZkLogToSpdlog);
+    if (other == nullptr) return Status::Unavailable("zookeeper_init failed");
+    for (int i = 0; i < 200 && zoo_state(other) != ZOO_CONNECTED_STATE; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    zookeeper_close(other);
+    for (int i = 0; i < 200; ++i) {
+      if (state_.load() == ZkState::kExpired || session_id_.load() != copy.client_id) {
+        return Status::Ok();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  return Status::Unavailable("the session outlived 5 attempts to end it");
 }
 
 Status ZkClient::Exists(const std::string& path, ZkStat* stat, bool watch) {
@@ -528,6 +544,64 @@ Status ZkClient::EnsurePath(const std::string& path) {
   return Status::Ok();
 }
 
+namespace {
+
+// The op paths of a zoo_multi() call, in memory of their own from malloc().
+// Why: libzookeeper 3.8's zoo_amulti() builds the request op by op, and
+// once one op fails to (the session turned unrecoverable in the middle, as
+// its I/O thread found it expired) it skips the path setup of the ops
+// after it but still calls free_duplicate_path(req.path, op_path) on each,
+// with req.path left over from an earlier op: it free()s an earlier op's
+// path. With the paths in our strings that was a free() of memory from
+// operator new (an ASan abort in the paused-leader test; heap corruption
+// in a release build). Here such a free() hits one of these copies, so
+// after a call that failed while building (which ones it freed is not
+// knowable) they are kept, never freed again: parked, still reachable,
+// which costs the paths of one multi per such rare failure.
+class MultiPaths {
+ public:
+  explicit MultiPaths(const std::vector<ZkOp>& ops) {
+    copies_.reserve(ops.size());
+    for (const ZkOp& op : ops) copies_.push_back(strdup(op.path.c_str()));
+  }
+  ~MultiPaths() {
+    if (!keep_) {
+      for (char* p : copies_) free(p);  // NOLINT: strdup's memory
+      return;
+    }
+    std::lock_guard lock(ParkedMu());
+    for (char* p : copies_) Parked().push_back(p);
+  }
+  MultiPaths(const MultiPaths&) = delete;
+  MultiPaths& operator=(const MultiPaths&) = delete;
+
+  bool ok() const {
+    for (const char* p : copies_) {
+      if (p == nullptr) return false;
+    }
+    return true;
+  }
+  const char* operator[](size_t i) const { return copies_[i]; }
+  // The call failed before its request was sent (rc from building it).
+  void KeepAfter(int rc) {
+    keep_ = rc == ZMARSHALLINGERROR || rc == ZINVALIDSTATE || rc == ZBADARGUMENTS;
+  }
+
+ private:
+  static std::mutex& ParkedMu() {
+    static std::mutex mu;
+    return mu;
+  }
+  static std::vector<char*>& Parked() {
+    static auto* parked = new std::vector<char*>();  // never destroyed: reachable
+    return *parked;
+  }
+  std::vector<char*> copies_;
+  bool keep_ = false;
+};
+
+}  // namespace
+
 Status ZkClient::Multi(const std::vector<ZkOp>& ops, std::vector<ZkOpResult>* results) {
   JCM_ZK_HANDLE_OR_RETURN(lock);
   const int n = static_cast<int>(ops.size());
@@ -535,29 +609,31 @@ Status ZkClient::Multi(const std::vector<ZkOp>& ops, std::vector<ZkOpResult>* re
   std::vector<zoo_op_result_t> zres(n);
   std::vector<struct Stat> stats(n);
   std::vector<std::string> paths(n);
+  MultiPaths op_paths(ops);
+  if (!op_paths.ok()) return Status::Internal("multi: out of memory for its paths");
   for (int i = 0; i < n; ++i) {
     const ZkOp& op = ops[i];
     switch (op.kind) {
       case ZkOp::Kind::kCreate:
         paths[i].assign(op.path.size() + 32, '\0');
-        zoo_create_op_init(&zops[i], op.path.c_str(), op.data.data(),
-                           static_cast<int>(op.data.size()), c_acl_vector_.get(),
-                           CreateFlags(op.create_flags), paths[i].data(),
+        zoo_create_op_init(&zops[i], op_paths[i], op.data.data(), static_cast<int>(op.data.size()),
+                           c_acl_vector_.get(), CreateFlags(op.create_flags), paths[i].data(),
                            static_cast<int>(paths[i].size()));
         break;
       case ZkOp::Kind::kSet:
-        zoo_set_op_init(&zops[i], op.path.c_str(), op.data.data(), static_cast<int>(op.data.size()),
+        zoo_set_op_init(&zops[i], op_paths[i], op.data.data(), static_cast<int>(op.data.size()),
                         op.version, &stats[i]);
         break;
       case ZkOp::Kind::kDelete:
-        zoo_delete_op_init(&zops[i], op.path.c_str(), op.version);
+        zoo_delete_op_init(&zops[i], op_paths[i], op.version);
         break;
       case ZkOp::Kind::kCheck:
-        zoo_check_op_init(&zops[i], op.path.c_str(), op.version);
+        zoo_check_op_init(&zops[i], op_paths[i], op.version);
         break;
     }
   }
   int rc = zoo_multi(zh_, n, zops.data(), zres.data());
+  op_paths.KeepAfter(rc);
   Status first_failure;
   if (results) results->assign(n, ZkOpResult{});
   for (int i = 0; i < n; ++i) {
