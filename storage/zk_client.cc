@@ -547,17 +547,18 @@ Status ZkClient::EnsurePath(const std::string& path) {
 namespace {
 
 // The op paths of a zoo_multi() call, in memory of their own from malloc().
-// Why: libzookeeper 3.8's zoo_amulti() builds the request op by op, and
-// once one op fails to (the session turned unrecoverable in the middle, as
-// its I/O thread found it expired) it skips the path setup of the ops
-// after it but still calls free_duplicate_path(req.path, op_path) on each,
-// with req.path left over from an earlier op: it free()s an earlier op's
-// path. With the paths in our strings that was a free() of memory from
-// operator new (an ASan abort in the paused-leader test; heap corruption
-// in a release build). Here such a free() hits one of these copies, so
-// after a call that failed while building (which ones it freed is not
-// knowable) they are kept, never freed again: parked, still reachable,
-// which costs the paths of one multi per such rare failure.
+// Why: in CI (2026-12-02, the paused-leader test under ASan) zoo_multi()
+// free()d the path of one of our ops: the session turned unrecoverable (its
+// I/O thread had found it expired) while zoo_amulti() was building the
+// request. Our reading of libzookeeper 3.8: once one op fails to set up,
+// the ops after it skip their setup but still call
+// free_duplicate_path(req.path, op_path), with req.path left over from an
+// earlier op, which then is free()d. With the paths in our strings that was
+// a free() of operator new's memory (ASan's abort; heap corruption in a
+// release build). Here such a free() hits one of these copies, so after a
+// call that failed while building (which copies it freed is not knowable)
+// they are kept, never freed again: parked, still reachable, which costs
+// the paths of one multi per such rare failure.
 class MultiPaths {
  public:
   explicit MultiPaths(const std::vector<ZkOp>& ops) {
