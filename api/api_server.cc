@@ -530,6 +530,17 @@ Status NameAndBody(const std::string& name, const std::string& body, DecodeBody 
   return s.ok() ? decode_body(doc) : s;
 }
 
+// Of `specs`, those `current` still holds: what a write sent again after an
+// unknown outcome has left to remove.
+std::vector<std::string> SpecsStillHeld(const Cluster& current,
+                                        const std::vector<std::string>& specs) {
+  std::vector<std::string> left;
+  for (const std::string& spec : specs) {
+    if (current.FindNode(spec)) left.push_back(spec);
+  }
+  return left;
+}
+
 // Runs `decode`, and on success the write; on a refusal, its error reply.
 template <typename Decode, typename Write>
 HttpReply DecodeThenWrite(ApiCounters* counters, Decode decode, Write write) {
@@ -627,10 +638,7 @@ void ApiServer::DeleteNodes(HttpRequest req, HttpExchangePtr ex, std::string nam
                      // the first send did it all.
                      ClusterPtr current = names_->GetCluster(name);
                      if (!current) return r;
-                     std::vector<std::string> left;
-                     for (const std::string& spec : specs) {
-                       if (current->FindNode(spec)) left.push_back(spec);
-                     }
+                     std::vector<std::string> left = SpecsStillHeld(*current, specs);
                      if (left.empty()) return WriteAck{name, current->version, false};
                      return names_->RemoveNodes(name, left);
                    });
@@ -659,10 +667,7 @@ void ApiServer::PostNodeChanges(HttpRequest req, HttpExchangePtr ex, std::string
                      // again is harmless), as DeleteNodes does.
                      ClusterPtr current = names_->GetCluster(name);
                      if (!current) return r;
-                     std::vector<std::string> left;
-                     for (const std::string& spec : remove) {
-                       if (current->FindNode(spec)) left.push_back(spec);
-                     }
+                     std::vector<std::string> left = SpecsStillHeld(*current, remove);
                      if (left.empty() && add.empty())
                        return WriteAck{name, current->version, false};
                      return names_->ChangeNodes(name, left, add);

@@ -109,6 +109,39 @@ class ClusterStoreBucketsTest : public ::testing::Test {
     };
     return std::make_unique<ClusterWriter>(&writer_store_, registry, f, ClusterWriter::Options{});
   }
+  // Writes one version of bucketed cluster `name` by hand, as a writer with
+  // a bug would: `stored` (nodes of one bucket) go into their bucket, its
+  // version and the node count; `shape` then fills the header's delta (and
+  // previous), given the mzxid of the header it replaces.
+  void WriteByHand(const std::string& name, const std::vector<Node>& stored,
+                   const std::function<void(ClusterBuckets::Header*, int64_t)>& shape) {
+    const std::string path = writer_store_.ClusterPath(name);
+    ClusterBuckets::Header h = Header(name);
+    const auto nb = static_cast<uint32_t>(h.versions.size());
+    const uint32_t b = ClusterBuckets::BucketOf(stored[0].Spec(), nb);
+    const std::string bucket_path = path + "/" + ClusterBuckets::BucketName(h.generation, b);
+    ZkStat bucket_stat;
+    Result<std::string> bucket = zk_.Get(bucket_path, &bucket_stat, false);
+    ASSERT_TRUE(bucket.ok());
+    std::vector<Node> nodes;
+    std::vector<std::string> specs;
+    size_t json_bytes = 0;
+    ASSERT_TRUE(
+        ClusterBuckets::DecodeBucket(bucket.value(), b, nb, 1 << 30, &nodes, &specs, &json_bytes)
+            .ok());
+    nodes.insert(nodes.end(), stored.begin(), stored.end());
+    ++h.versions[b];
+    h.node_count += static_cast<uint32_t>(stored.size());
+    ZkStat header_stat;
+    ASSERT_TRUE(zk_.Get(path, &header_stat, false).ok());
+    shape(&h, header_stat.mzxid);
+    std::vector<ZkOpResult> results;
+    ASSERT_TRUE(zk_.Multi({ZkOp::Set(bucket_path, ClusterBuckets::EncodeBucket(nodes, &json_bytes),
+                                     bucket_stat.version),
+                           ZkOp::Set(path, ClusterBuckets::EncodeHeader(h), header_stat.version)},
+                          &results)
+                    .ok());
+  }
   // The cluster as a store that holds nothing reads it (every bucket).
   Cluster ReadFresh(const std::string& name) {
     ClusterStore fresh(&zk_, "/jcm");
@@ -394,45 +427,24 @@ TEST_F(ClusterStoreBucketsTest, ATwoWriteHeaderTheBucketsContradictIsNotApplied)
   ZkStat first;
   ASSERT_TRUE(zk_.Get(path, &first, false).ok());
   ASSERT_TRUE(writer->AddNodes("big", {MakeNode(90000)}).ok());
-  // The second write by hand, as a writer with a bug would: 90001 goes in
-  // its bucket, and the header's "previous" claims the first write set a
-  // node of another bucket than 90000's.
-  ClusterBuckets::Header h = Header("big");
-  const auto nb = static_cast<uint32_t>(h.versions.size());
+  // The second write by hand: 90001 goes in its bucket, and the header's
+  // "previous" claims the first write set a node of another bucket than
+  // 90000's.
+  const auto nb = static_cast<uint32_t>(Header("big").versions.size());
   const Node added = MakeNode(90001);
-  const uint32_t b = ClusterBuckets::BucketOf(added.Spec(), nb);
-  const std::string bucket_path = path + "/" + ClusterBuckets::BucketName(h.generation, b);
-  ZkStat bucket_stat;
-  Result<std::string> bucket = zk_.Get(bucket_path, &bucket_stat, false);
-  ASSERT_TRUE(bucket.ok());
-  std::vector<Node> nodes;
-  std::vector<std::string> specs;
-  size_t json_bytes = 0;
-  ASSERT_TRUE(
-      ClusterBuckets::DecodeBucket(bucket.value(), b, nb, 1 << 30, &nodes, &specs, &json_bytes)
-          .ok());
-  nodes.push_back(added);
-  ++h.versions[b];
-  ++h.node_count;
-  ZkStat header_stat;
-  ASSERT_TRUE(zk_.Get(path, &header_stat, false).ok());
   int other = 91000;
   while (ClusterBuckets::BucketOf(MakeNode(other).Spec(), nb) ==
          ClusterBuckets::BucketOf(MakeNode(90000).Spec(), nb)) {
     ++other;
   }
-  h.delta.emplace();
-  h.delta->base = header_stat.mzxid;
-  h.delta->set = {added};
-  h.previous.emplace();
-  h.previous->base = first.mzxid;
-  h.previous->set = {MakeNode(other)};
-  std::vector<ZkOpResult> results;
-  ASSERT_TRUE(zk_.Multi({ZkOp::Set(bucket_path, ClusterBuckets::EncodeBucket(nodes, &json_bytes),
-                                   bucket_stat.version),
-                         ZkOp::Set(path, ClusterBuckets::EncodeHeader(h), header_stat.version)},
-                        &results)
-                  .ok());
+  WriteByHand("big", {added}, [&](ClusterBuckets::Header* h, int64_t base) {
+    h->delta.emplace();
+    h->delta->base = base;
+    h->delta->set = {added};
+    h->previous.emplace();
+    h->previous->base = first.mzxid;
+    h->previous->set = {MakeNode(other)};
+  });
   Result<StoredCluster> read = reader_store_.Load("big", false);
   ASSERT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_EQ(reader_store_.header_deltas_refused(), 1u);
@@ -475,39 +487,14 @@ TEST_F(ClusterStoreBucketsTest, ADeltaTheHeaderContradictsIsNotApplied) {
   Result<StoredCluster> v1 = writer_store_.Save(c, -1, fence_);
   ASSERT_TRUE(v1.ok());
   ASSERT_TRUE(reader_store_.Load("big", false).ok());
-  const std::string path = writer_store_.ClusterPath("big");
 
-  // Written by hand as a writer with a bug would: `stored` (nodes of one
-  // bucket) go into their bucket and the node count, and the header's
-  // delta claims `claimed` instead.
+  // The header's delta claims `claimed` instead of the nodes written.
   auto write_by_hand = [&](const std::vector<Node>& stored, const Node& claimed) {
-    ClusterBuckets::Header h = Header("big");
-    const auto nb = static_cast<uint32_t>(h.versions.size());
-    const uint32_t b = ClusterBuckets::BucketOf(stored[0].Spec(), nb);
-    const std::string bucket_path = path + "/" + ClusterBuckets::BucketName(h.generation, b);
-    ZkStat bucket_stat;
-    Result<std::string> bucket = zk_.Get(bucket_path, &bucket_stat, false);
-    ASSERT_TRUE(bucket.ok());
-    std::vector<Node> nodes;
-    std::vector<std::string> specs;
-    size_t json_bytes = 0;
-    ASSERT_TRUE(
-        ClusterBuckets::DecodeBucket(bucket.value(), b, nb, 1 << 30, &nodes, &specs, &json_bytes)
-            .ok());
-    nodes.insert(nodes.end(), stored.begin(), stored.end());
-    ++h.versions[b];
-    h.node_count += static_cast<uint32_t>(stored.size());
-    ZkStat header_stat;
-    ASSERT_TRUE(zk_.Get(path, &header_stat, false).ok());
-    h.delta.emplace();
-    h.delta->base = header_stat.mzxid;
-    h.delta->set.push_back(claimed);
-    std::vector<ZkOpResult> results;
-    ASSERT_TRUE(zk_.Multi({ZkOp::Set(bucket_path, ClusterBuckets::EncodeBucket(nodes, &json_bytes),
-                                     bucket_stat.version),
-                           ZkOp::Set(path, ClusterBuckets::EncodeHeader(h), header_stat.version)},
-                          &results)
-                    .ok());
+    WriteByHand("big", stored, [&](ClusterBuckets::Header* h, int64_t base) {
+      h->delta.emplace();
+      h->delta->base = base;
+      h->delta->set.push_back(claimed);
+    });
   };
   const auto nb = static_cast<uint32_t>(Header("big").versions.size());
   auto bucket_of = [nb](const Node& n) { return ClusterBuckets::BucketOf(n.Spec(), nb); };

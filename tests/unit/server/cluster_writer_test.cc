@@ -96,6 +96,14 @@ class ClusterWriterTest : public ::testing::Test {
     fence_ = std::move(f);
   }
 
+  // From now on the first multi sets `held` and waits for `release`.
+  void HoldFirstMulti(Gate* release, std::atomic<bool>* held) {
+    zk_.before_multi = [release, held](const std::vector<ZkOp>&) {
+      if (!held->exchange(true)) release->Wait();
+      return Status::Ok();
+    };
+  }
+
   // Creates cluster `name` with `n` nodes through the writer.
   void Seed(const std::string& name, int n) {
     Cluster c;
@@ -128,10 +136,7 @@ TEST_F(ClusterWriterTest, QueuedMutationsShareOneStore) {
   // Hold the first store until 20 more mutations queue behind it.
   Gate release;
   std::atomic<bool> held{false};
-  zk_.before_multi = [&](const std::vector<ZkOp>&) {
-    if (!held.exchange(true)) release.Wait();
-    return Status::Ok();
-  };
+  HoldFirstMulti(&release, &held);
   std::vector<std::future<Result<WriteAck>>> acks;
   acks.push_back(
       std::async(std::launch::async, [&] { return writer_->AddNodes("web", {MakeNode(100)}); }));
@@ -277,10 +282,7 @@ TEST_F(ClusterWriterTest, MutationsThatCannotApplyFailAloneInTheirBatch) {
   Seed("web", 1);
   Gate release;
   std::atomic<bool> held{false};
-  zk_.before_multi = [&](const std::vector<ZkOp>&) {
-    if (!held.exchange(true)) release.Wait();
-    return Status::Ok();
-  };
+  HoldFirstMulti(&release, &held);
   auto first =
       std::async(std::launch::async, [&] { return writer_->SetClusterOnline("web", true); });
   ASSERT_TRUE(WaitUntil([&] { return held.load(); }));
@@ -359,10 +361,7 @@ TEST_F(ClusterWriterTest, AChangeThatCannotApplyChangesNothingAndFailsAlone) {
   Seed("web", 3);
   Gate release;
   std::atomic<bool> held{false};
-  zk_.before_multi = [&](const std::vector<ZkOp>&) {
-    if (!held.exchange(true)) release.Wait();
-    return Status::Ok();
-  };
+  HoldFirstMulti(&release, &held);
   auto first =
       std::async(std::launch::async, [&] { return writer_->SetClusterOnline("web", true); });
   ASSERT_TRUE(WaitUntil([&] { return held.load(); }));
